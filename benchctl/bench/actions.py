@@ -1,0 +1,103 @@
+"""Bench actions: the verbs of the test case document's manual steps, composed from roles.
+
+Each action names the roles it needs, so a scenario that uses it can be reported as not runnable on a
+bench that lacks them, instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from drivers.rfid.uid import uid_for_id_tag
+
+from .bench import Bench
+
+ActionFunc = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    roles: tuple[str, ...]
+    func: ActionFunc
+    help: str
+
+
+ACTIONS: dict[str, ActionSpec] = {}
+
+
+def action(name: str, roles: tuple[str, ...], help: str) -> Callable[[ActionFunc], ActionFunc]:
+    def register(func: ActionFunc) -> ActionFunc:
+        ACTIONS[name] = ActionSpec(name, roles, func, help)
+        return func
+    return register
+
+
+@action("plug_in", ("ev",), "plug the cable in at both sides; the EV goes to state B, then C (ready)")
+async def plug_in(bench: Bench, ready: bool = True) -> None:
+    if bench.has("cable"):
+        await bench.output("cable").set(True)
+    await bench.ev.set_cp_state("B")
+    await bench.ev.set_plug(True)
+    if ready:
+        await asyncio.sleep(bench.values["ev_ready_delay_s"])
+        await bench.ev.set_cp_state("C")
+
+
+@action("unplug", ("ev",), "unplug the cable at both sides")
+async def unplug(bench: Bench) -> None:
+    await bench.ev.set_plug(False)
+    await bench.ev.set_cp_state("A")
+    if bench.has("cable"):
+        await bench.output("cable").set(False)
+
+
+@action("ev_side_disconnect", ("ev",), "unplug at the EV side only")
+async def ev_side_disconnect(bench: Bench) -> None:
+    await bench.ev.set_plug(False)
+
+
+@action("present_id", ("card",), "hold the card for an idTag in front of the reader")
+async def present_id(bench: Bench, id_tag: str, hold_s: float = 1.0) -> None:
+    await bench.card.present(uid_for_id_tag(str(id_tag), bench.config.cards), hold_s=hold_s)
+
+
+@action("remove_card", ("card",), "take the card away from the reader")
+async def remove_card(bench: Bench) -> None:
+    await bench.card.remove()
+
+
+@action("power_cycle", ("mains",), "switch mains off, wait, switch it on again")
+async def power_cycle(bench: Bench, off_s: float | None = None) -> None:
+    await bench.power("mains").cycle(off_s)
+
+
+@action("power_off", ("mains",), "switch mains off")
+async def power_off(bench: Bench) -> None:
+    await bench.power("mains").off()
+
+
+@action("power_on", ("mains",), "switch mains on")
+async def power_on(bench: Bench) -> None:
+    await bench.power("mains").on()
+
+
+@action("network_down", ("network",), "cut the charger's network link")
+async def network_down(bench: Bench) -> None:
+    await bench.output("network").set(False)
+
+
+@action("network_up", ("network",), "restore the charger's network link")
+async def network_up(bench: Bench) -> None:
+    await bench.output("network").set(True)
+
+
+@action("set_cp_state", ("ev",), "set the EV emulator's CP state (A-F)")
+async def set_cp_state(bench: Bench, state: str) -> None:
+    await bench.ev.set_cp_state(state)
+
+
+def missing_roles(bench: Bench, roles: list[str]) -> list[str]:
+    return [r for r in roles if not bench.has(r)]

@@ -1,0 +1,84 @@
+"""A bench assembled from a bench config: one driver per role, connected, and put in its safe state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from drivers.base import Driver
+from drivers.errors import DriverError
+from drivers.evse_tester.protocol import EVEmulatorProtocol
+from drivers.relay.protocol import DigitalOutputProtocol, PowerSwitch
+from drivers.rfid.protocol import RFIDPresenterProtocol
+from drivers.steplog import StepLog
+
+from .config import BenchConfig, resolve_refs
+from .registry import DRIVERS
+
+log = logging.getLogger("benchctl.bench")
+
+
+class Bench:
+    def __init__(self, config: BenchConfig, drivers: dict[str, Driver], steplog: StepLog) -> None:
+        self.config = config
+        self.drivers = drivers
+        self.steplog = steplog
+        self.values = config.values
+
+    @classmethod
+    def build(cls, config: BenchConfig, endpoints: dict[str, Any] | None = None,
+              steplog: StepLog | None = None) -> "Bench":
+        steplog = steplog or StepLog()
+        drivers = {}
+        for name, role in config.roles.items():
+            settings = resolve_refs(role, endpoints or {}, config.file)
+            drivers[name] = DRIVERS[role.driver].build(name, settings, steplog)
+        return cls(config, drivers, steplog)
+
+    def has(self, role: str) -> bool:
+        return role in self.drivers
+
+    @property
+    def ev(self) -> EVEmulatorProtocol:
+        return self._get("ev", EVEmulatorProtocol)
+
+    @property
+    def card(self) -> RFIDPresenterProtocol:
+        return self._get("card", RFIDPresenterProtocol)
+
+    def output(self, role: str) -> DigitalOutputProtocol:
+        return self._get(role, DigitalOutputProtocol)
+
+    def power(self, role: str) -> PowerSwitch:
+        return PowerSwitch(self.output(role), off_time_s=self.values["power_off_s"])
+
+    def _get(self, role: str, kind: type) -> Any:
+        driver = self.drivers.get(role)
+        if driver is None:
+            raise KeyError(f"this bench has no role '{role}' ({self.config.file})")
+        if not isinstance(driver, kind):
+            raise TypeError(f"role '{role}' is a {type(driver).__name__}, not a {kind.__name__}")
+        return driver
+
+    async def connect(self) -> None:
+        for driver in self.drivers.values():
+            await driver.connect()
+
+    async def safe_state(self) -> list[DriverError]:
+        """Put every role in its safe state; keep going past failures so one dead device leaves the rest safe."""
+        errors = []
+        for driver in self.drivers.values():
+            try:
+                await driver.safe_state()
+            except (DriverError, OSError, asyncio.TimeoutError) as exc:
+                log.error("safe state of %s failed: %s", driver.role, exc)
+                errors.append(exc if isinstance(exc, DriverError) else driver.error(str(exc)))
+        return errors
+
+    async def close(self) -> None:
+        for driver in self.drivers.values():
+            try:
+                await driver.close()
+            except Exception as exc:  # closing must never hide the original error
+                log.warning("closing %s: %s", driver.role, exc)

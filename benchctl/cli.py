@@ -1,0 +1,205 @@
+"""The `benchctl` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from benchctl import __version__
+from benchctl.bench.config import BenchConfig, load_bench
+from benchctl.config import ConfigError, load_marked
+from benchctl.paths import DEFAULT_BENCH, SCENARIOS
+from benchctl.run.results import PASS, CaseResult
+from benchctl.scenario.model import Scenario, load_scenario, load_scenarios
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+VERDICT_STYLE = {"PASS": "green", "FAIL": "red", "ERROR": "magenta", "NOT_RUNNABLE": "yellow"}
+
+DESCRIPTION = """\
+Run the OCA OCPP 1.6J test cases against a charging station on a bench, with the manual steps
+(plug in, present a card, power-cycle, cut the network) done by the bench's gear.
+
+With no bench named, everything runs against the simulated bench (bench_configs/sim.yaml): a simulated
+charger and simulated gear started inside the run, so nothing else is needed."""
+
+RUN_EPILOG = """\
+examples:
+  benchctl run                          every scenario against the simulated bench
+  benchctl run --list                   show the cases that would run, and stop
+  benchctl run 003 TC_010_CS            two cases by id
+  benchctl run -k "charging session"    cases whose id or title contains the words
+  benchctl run --bench bench_configs/lab.yaml
+  benchctl run --sim-fault skip_preparing 003   a faulty simulated charger: TC_003_CS must FAIL
+
+Each run writes a directory (runs/<time>-<bench>/) with capture.jsonl (every OCPP frame),
+actions.jsonl (every bench action), results.jsonl (one record per case) and run.json.
+Exit status: 0 when every selected case passes, 1 otherwise, 2 for a usage or config error."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="benchctl", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"benchctl {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run test cases against a bench", description="Run test cases against a "
+                         "bench and write a run directory.", epilog=RUN_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("cases", nargs="*", metavar="CASE",
+                     help="case ids to run (TC_003_CS, 003, 3); default: every scenario")
+    run.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="bench config (default: %(default)s)")
+    run.add_argument("--scenarios", type=Path, default=SCENARIOS, help="scenario folder (default: %(default)s)")
+    run.add_argument("-k", dest="keyword", help="only cases whose id or title contains this text")
+    run.add_argument("--list", action="store_true", help="list the cases that would run and exit")
+    run.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)")
+    run.add_argument("--sim-fault", action="append", default=[], metavar="FAULT",
+                     help="switch on a named fault of the simulated charger (repeatable; see `benchctl faults`)")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check bench configs and scenario files without running anything",
+                              description="Load and validate files; errors name the file, line and field.")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.set_defaults(func=cmd_validate)
+
+    faults = sub.add_parser("faults", help="list the simulated charger's named faults",
+                            description="Faults the simulator can switch on, and the case step each must fail.")
+    faults.set_defaults(func=cmd_faults)
+    return parser
+
+
+def select(scenarios: list[Scenario], ids: list[str], keyword: str | None) -> list[Scenario]:
+    def wanted(s: Scenario) -> bool:
+        if ids:
+            short = s.id.removeprefix("TC_").removesuffix("_CS")
+            if not any(i in (s.id, short) or (i.isdigit() and short.split("_")[0].lstrip("0") == i.lstrip("0")
+                                               and "_" not in short) for i in ids):
+                return False
+        if keyword and keyword.lower() not in f"{s.id} {s.title}".lower():
+            return False
+        return True
+
+    return [s for s in scenarios if wanted(s)]
+
+
+def _print_plan(console: Console, config: BenchConfig, scenarios: list[Scenario]) -> None:
+    table = Table(title=f"{len(scenarios)} case(s) on bench '{config.name}' ({config.file})")
+    for column in ("case", "section", "title", "status", "roles"):
+        table.add_column(column)
+    for s in scenarios:
+        missing = [r for r in s.roles if r not in config.roles]
+        roles = ", ".join(s.roles) + (f"  [yellow](bench lacks {', '.join(missing)})[/]" if missing else "")
+        table.add_row(s.id, s.section, s.title, s.certification or "-", roles)
+    console.print(table)
+
+
+def _print_summary(console: Console, results: list[CaseResult]) -> None:
+    table = Table(title="Results")
+    for column in ("case", "verdict", "step", "duration", "reason"):
+        table.add_column(column)
+    for r in results:
+        style = VERDICT_STYLE.get(r.verdict, "")
+        table.add_row(r.id, f"[{style}]{r.verdict}[/]", "" if r.step is None else str(r.step),
+                      f"{r.duration_s:.1f} s", r.reason)
+    console.print(table)
+    passed = sum(r.verdict == PASS for r in results)
+    console.print(f"{passed} passed, {len(results) - passed} not passed, of {len(results)}")
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from benchctl.run.rundir import RunDir
+    from benchctl.run.runner import run_cases
+
+    config = load_bench(args.bench)
+    if args.sim_fault:
+        if config.simulator is None:
+            console.print(f"[red]--sim-fault needs a bench with a simulator; {config.file} has none[/]")
+            return EXIT_USAGE
+        from hil_sim.faults import unknown_faults
+
+        bad = unknown_faults(args.sim_fault)
+        if bad:
+            console.print(f"[red]unknown fault(s): {', '.join(bad)}; see `benchctl faults`[/]")
+            return EXIT_USAGE
+        config.simulator.faults = sorted(set(config.simulator.faults) | set(args.sim_fault))
+    scenarios = select(load_scenarios(args.scenarios), args.cases, args.keyword)
+    if not scenarios:
+        console.print("[red]no case matches the selection[/]")
+        return EXIT_USAGE
+    if args.list:
+        _print_plan(console, config, scenarios)
+        return EXIT_OK
+    run_dir = RunDir.create(args.runs, config.name)
+    console.print(f"bench [bold]{config.name}[/] · {len(scenarios)} case(s) · run directory {run_dir.path}")
+
+    def progress(n: int, scenario: Scenario, result: CaseResult | None) -> None:
+        if result is None:
+            console.print(f"[{n}/{len(scenarios)}] {scenario.id} {scenario.title} ...")
+        else:
+            style = VERDICT_STYLE.get(result.verdict, "")
+            step = f" step {result.step}" if result.step is not None else ""
+            console.print(f"[{n}/{len(scenarios)}] {scenario.id} [{style}]{result.verdict}[/]{step} "
+                          f"({result.duration_s:.1f} s) {result.reason}")
+
+    results = asyncio.run(run_cases(config, scenarios, run_dir, progress))
+    _print_summary(console, results)
+    console.print(f"run directory: {run_dir.path}")
+    return EXIT_OK if results and all(r.verdict == PASS for r in results) else EXIT_FAILED
+
+
+def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    failed = False
+    for file in args.files:
+        try:
+            top = load_marked(file).data
+            if isinstance(top, dict) and "bench" in top:
+                config = load_bench(file)
+                console.print(f"{file}: bench '{config.name}' OK ({', '.join(config.roles)})")
+            else:
+                scenario = load_scenario(file)
+                console.print(f"{file}: {scenario.id} OK ({len(scenario.steps)} steps)")
+        except (ConfigError, OSError) as exc:
+            console.print(f"[red]{exc}[/]")
+            failed = True
+    return EXIT_USAGE if failed else EXIT_OK
+
+
+def cmd_faults(args: argparse.Namespace, console: Console) -> int:
+    from hil_sim.faults import FAULTS
+
+    table = Table(title="Faults of the simulated charger")
+    for column in ("fault", "what the charger does wrong", "caught by"):
+        table.add_column(column)
+    for fault in FAULTS.values():
+        table.add_row(fault.name, fault.description, fault.caught_by)
+    console.print(table)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    console = Console()
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args, console))
+    except ConfigError as exc:
+        console.print(f"[red]config error:[/] {exc}", highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted; the bench was put in its safe state[/]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

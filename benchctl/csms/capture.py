@@ -1,0 +1,68 @@
+"""The OCPP capture of a run: every frame, both directions, with wall-clock and monotonic timestamps."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from .frames import Frame
+
+TO_CSMS, TO_CHARGER = "charger->csms", "csms->charger"
+
+
+@dataclass
+class CapturedFrame:
+    index: int
+    wall: float
+    mono: float
+    direction: str
+    charge_point_id: str
+    frame: Frame
+    case: str | None
+
+    def as_record(self) -> dict[str, Any]:
+        f = self.frame
+        return {
+            "i": self.index,
+            "ts": datetime.fromtimestamp(self.wall, timezone.utc).isoformat(timespec="microseconds"),
+            "mono": round(self.mono, 6),
+            "dir": self.direction,
+            "cp": self.charge_point_id,
+            "case": self.case,
+            "type": f.type_name,
+            "id": f.unique_id,
+            "action": f.action,
+            "valid": f.error is None,
+            "error": f.error,
+            "raw": f.raw,
+        }
+
+
+class Capture:
+    """Appends each frame to `capture.jsonl` as it passes and keeps it in memory for the checks."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.frames: list[CapturedFrame] = []
+        self.case: str | None = None
+        self.listeners: list[Callable[[CapturedFrame], None]] = []
+        self._file: IO[str] | None = path.open("a", encoding="utf-8") if path is not None else None
+
+    def add(self, direction: str, charge_point_id: str, frame: Frame) -> CapturedFrame:
+        captured = CapturedFrame(len(self.frames), time.time(), time.monotonic(), direction, charge_point_id,
+                                 frame, self.case)
+        self.frames.append(captured)
+        if self._file is not None:
+            self._file.write(json.dumps(captured.as_record()) + "\n")
+            self._file.flush()
+        for listener in self.listeners:
+            listener(captured)
+        return captured
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,87 @@
+"""Parsing and schema-checking raw OCPP-J frames against the OCPP 1.6 JSON schemas.
+
+The checks never raise: a frame that is not valid OCPP is recorded with what is wrong with it, so the
+capture keeps everything and the case can fail naming the frame.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+from ocpp.messages import MessageType, get_validator
+
+CALL, CALLRESULT, CALLERROR = MessageType.Call, MessageType.CallResult, MessageType.CallError
+TYPE_NAMES = {CALL: "CALL", CALLRESULT: "CALLRESULT", CALLERROR: "CALLERROR"}
+
+
+@dataclass
+class Frame:
+    raw: str
+    message_type: int | None = None
+    unique_id: str | None = None
+    action: str | None = None  # for results: the action of the request they answer
+    payload: Any = None
+    error: str | None = None  # why the frame is not valid OCPP 1.6, None when it is
+
+    @property
+    def type_name(self) -> str:
+        return TYPE_NAMES.get(self.message_type, "INVALID")  # type: ignore[arg-type]
+
+
+def parse(raw: str | bytes, pending: dict[str, str]) -> Frame:
+    """Parse one frame. `pending` maps unique ids of open requests to their action (updated here)."""
+    if isinstance(raw, bytes):
+        return Frame(raw.decode("utf-8", "replace"), error="binary frame; OCPP-J uses text frames")
+    frame = Frame(raw)
+    try:
+        msg = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        frame.error = f"not JSON: {exc.msg} at character {exc.pos}"
+        return frame
+    if not isinstance(msg, list) or len(msg) < 3 or msg[0] not in (CALL, CALLRESULT, CALLERROR):
+        frame.error = "not an OCPP-J message array [type, id, ...]"
+        return frame
+    frame.message_type, frame.unique_id = msg[0], str(msg[1])
+    if not isinstance(msg[1], str):
+        frame.error = "unique id is not a string"
+        return frame
+    if frame.message_type == CALL:
+        if len(msg) != 4 or not isinstance(msg[2], str):
+            frame.error = "CALL must be [2, id, action, payload]"
+            return frame
+        frame.action, frame.payload = msg[2], msg[3]
+        pending[frame.unique_id] = frame.action
+    elif frame.message_type == CALLRESULT:
+        if len(msg) != 3:
+            frame.error = "CALLRESULT must be [3, id, payload]"
+            return frame
+        frame.payload = msg[2]
+        frame.action = pending.pop(frame.unique_id, None)
+        if frame.action is None:
+            frame.error = "CALLRESULT for an unknown unique id"
+            return frame
+    else:
+        if len(msg) != 5:
+            frame.error = "CALLERROR must be [4, id, code, description, details]"
+            return frame
+        frame.payload = {"errorCode": msg[2], "errorDescription": msg[3], "errorDetails": msg[4]}
+        frame.action = pending.pop(frame.unique_id, None)
+        return frame
+    frame.error = schema_error(frame.message_type, frame.action, frame.payload)
+    return frame
+
+
+def schema_error(message_type: int, action: str, payload: Any) -> str | None:
+    try:
+        validator = get_validator(message_type, action, "1.6")
+    except (OSError, ValueError):
+        return f"unknown action {action!r} in OCPP 1.6"
+    try:
+        validator.validate(payload)
+    except ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "payload"
+        return f"{action} {TYPE_NAMES[message_type]} violates the schema at {where}: {exc.message}"
+    return None

@@ -1,0 +1,121 @@
+"""One charger as the Central System sees it: its current connection, what it sent, what it last said.
+
+A charger reconnects after a power cycle or a link loss; the link outlives connections, so a scenario can
+wait across a reboot for the next BootNotification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from ocpp.charge_point import camel_to_snake_case
+from ocpp.exceptions import OCPPError
+from ocpp.v16 import call
+
+from .capture import CapturedFrame
+from .responder import Responder
+
+if TYPE_CHECKING:
+    from .session import CSSession
+
+
+class ToolRequestError(Exception):
+    """A request the Central System sent was not answered with a CALLRESULT."""
+
+
+@dataclass
+class Received:
+    """A request from the charger, with the frame it came in and the answer it got."""
+
+    action: str
+    payload: dict[str, Any]
+    frame: CapturedFrame
+    answer: dict[str, Any] | None = None
+
+
+class ChargerLink:
+    def __init__(self, charge_point_id: str, responder: Responder) -> None:
+        self.charge_point_id = charge_point_id
+        self.responder = responder
+        self.session: CSSession | None = None
+        self.connected = asyncio.Event()
+        self.inbox: list[Received] = []
+        self.connections = 0
+        self.statuses: dict[int, str] = {}  # connectorId -> last reported status
+        self.invalid: list[CapturedFrame] = []  # frames from the charger that are not valid OCPP 1.6
+        self.answers: dict[str, CapturedFrame] = {}  # the Central System's answers, by unique id
+        self.transactions: dict[int, int] = {}  # open transactionId -> connectorId
+        self._changed = asyncio.Condition()
+
+    # called by the session -------------------------------------------------
+    def attach(self, session: "CSSession") -> None:
+        self.session = session
+        self.connections += 1
+        self.connected.set()
+
+    def detach(self, session: "CSSession") -> None:
+        if self.session is session:
+            self.session = None
+            self.connected.clear()
+
+    async def received(self, item: Received) -> None:
+        if item.action == "StatusNotification":
+            self.statuses[int(item.payload.get("connectorId", -1))] = str(item.payload.get("status"))
+        if item.action == "StartTransaction" and item.answer and "transactionId" in item.answer:
+            self.transactions[int(item.answer["transactionId"])] = int(item.payload.get("connectorId", 0))
+        if item.action == "StopTransaction":
+            self.transactions.pop(int(item.payload.get("transactionId", -1)), None)
+        self.inbox.append(item)
+        await self._notify()
+
+    async def flag_invalid(self, frame: CapturedFrame) -> None:
+        self.invalid.append(frame)
+        await self._notify()
+
+    async def answered(self, frame: CapturedFrame) -> None:
+        self.answers[frame.frame.unique_id or ""] = frame
+        await self._notify()
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # used by the engine --------------------------------------------------------
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float) -> Any:
+        """Wait until predicate() returns something truthy; return it, or None on timeout."""
+        async def wait() -> Any:
+            async with self._changed:
+                while True:
+                    result = predicate()
+                    if result:
+                        return result
+                    await self._changed.wait()
+        try:
+            return await asyncio.wait_for(wait(), timeout)
+        except asyncio.TimeoutError:
+            return None
+
+    async def call(self, action: str, payload: dict[str, Any]) -> tuple[dict[str, Any], CapturedFrame]:
+        """Send a tool request; return the charger's response payload as it was on the wire, and its frame."""
+        session = self.session
+        if session is None:
+            raise ToolRequestError(f"{action}: the charger is not connected")
+        request_cls = getattr(call, action, None)
+        if request_cls is None:
+            raise ToolRequestError(f"{action} is not an OCPP 1.6 request of the Central System")
+        unique_id = str(uuid.uuid4())
+        try:
+            await session.call(request_cls(**camel_to_snake_case(payload)), suppress=False, unique_id=unique_id)
+        except OCPPError as exc:
+            raise ToolRequestError(f"{action}: the charger answered CALLERROR {type(exc).__name__}: {exc}") from exc
+        except asyncio.TimeoutError as exc:
+            raise ToolRequestError(f"{action}: no answer within {session._response_timeout} s") from exc
+        frame = session.connection.responses.pop(unique_id)
+        return frame.frame.payload, frame
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.connection.ws.close()

@@ -1,0 +1,78 @@
+"""One WebSocket connection of a charger, routed by the `ocpp` library, every frame captured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.charge_point import camel_to_snake_case
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call_result
+from websockets.asyncio.server import ServerConnection
+
+from .capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
+from .frames import CALL, CALLERROR, CALLRESULT, parse
+from .link import ChargerLink, Received
+
+# Requests a charge point may send (OCPP 1.6 Core and feature profiles, and the security extension).
+CHARGER_ACTIONS = (
+    "Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification", "Heartbeat", "MeterValues", "StartTransaction", "StatusNotification",
+    "StopTransaction", "SecurityEventNotification", "SignedFirmwareStatusNotification",
+    "LogStatusNotification", "SignCertificate",
+)
+
+
+class RecordingConnection:
+    """Wraps the WebSocket so every frame in and out is parsed, schema-checked and captured."""
+
+    def __init__(self, ws: ServerConnection, capture: Capture, link: ChargerLink) -> None:
+        self.ws = ws
+        self.capture = capture
+        self.link = link
+        self.pending: dict[str, str] = {}  # unique id -> action of requests in either direction
+        self.calls: dict[str, CapturedFrame] = {}  # requests from the charger, by unique id
+        self.responses: dict[str, CapturedFrame] = {}  # charger answers to tool requests, by unique id
+
+    async def recv(self) -> str:
+        raw = await self.ws.recv()
+        captured = self.capture.add(TO_CSMS, self.link.charge_point_id, parse(raw, self.pending))
+        frame = captured.frame
+        if frame.error is not None:
+            await self.link.flag_invalid(captured)
+        if frame.message_type == CALL:
+            self.calls[frame.unique_id] = captured  # type: ignore[index]
+        elif frame.message_type in (CALLRESULT, CALLERROR):
+            self.responses[frame.unique_id] = captured  # type: ignore[index]
+        return raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+
+    async def send(self, raw: str) -> None:
+        captured = self.capture.add(TO_CHARGER, self.link.charge_point_id, parse(raw, self.pending))
+        await self.ws.send(raw)
+        if captured.frame.message_type in (CALLRESULT, CALLERROR):
+            await self.link.answered(captured)
+
+
+class CSSession(ChargePoint):
+    def __init__(self, connection: RecordingConnection, response_timeout: float) -> None:
+        super().__init__(connection.link.charge_point_id, connection, response_timeout=response_timeout)
+        self.connection = connection
+        self.link = connection.link
+
+    async def _answer(self, action: str, unique_id: str) -> Any:
+        captured = self.connection.calls.pop(unique_id)
+        request = captured.frame.payload
+        answer = self.link.responder.answer(action, request)
+        await self.link.received(Received(action, request, captured, answer))
+        return getattr(call_result, action)(**camel_to_snake_case(answer))
+
+
+def _handler(action: str) -> Any:
+    async def handle(self: CSSession, call_unique_id: str, **_: Any) -> Any:
+        return await self._answer(action, call_unique_id)
+
+    handle.__name__ = f"on_{action}"
+    return on(action)(handle)
+
+
+for _action in CHARGER_ACTIONS:
+    setattr(CSSession, f"on_{_action}", _handler(_action))

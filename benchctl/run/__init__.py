@@ -1,0 +1,1 @@
+"""A run: its directory, the per-case result records and the summary."""

@@ -1,0 +1,65 @@
+"""Between cases the station goes back to its basic idle state, as 000_RESET / 000_STOPTX do (test procedure
+7.3), and the general pre-conditions of section 1.3 of the test case document are checked, not assumed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from benchctl.bench.bench import Bench
+from benchctl.csms.link import ChargerLink, ToolRequestError
+
+log = logging.getLogger("benchctl.idle")
+
+
+QUIET_S = 0.5  # no frame from the charger for this long: it has nothing left in its queue (1.3)
+
+
+def _all_available(link: ChargerLink, connectors: int) -> bool:
+    return all(link.statuses.get(c) == "Available" for c in range(1, connectors + 1))
+
+
+async def _settled(link: ChargerLink, connectors: int, timeout: float) -> bool:
+    """Connected, every connector Available, and the charger quiet: re-checked until it holds still."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ok = await link.wait_until(lambda: link.connected.is_set() and _all_available(link, connectors),
+                                   deadline - time.monotonic())
+        if not ok:
+            return False
+        seen = len(link.inbox)
+        await asyncio.sleep(QUIET_S)
+        if len(link.inbox) == seen and link.connected.is_set() and _all_available(link, connectors):
+            return True
+    return False
+
+
+async def wait_connected(link: ChargerLink, timeout: float) -> bool:
+    return await link.wait_until(lambda: link.connected.is_set(), timeout) is not None
+
+
+async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str | None:
+    """Bring the station to idle; return None when it is, or why it is not."""
+    connectors = bench.config.connectors
+    if not await wait_connected(link, timeout):
+        return f"the charger is not connected to the Central System after {timeout:.0f} s"
+    for transaction_id in list(link.transactions):  # 000_STOPTX
+        try:
+            response, _ = await link.call("RemoteStopTransaction", {"transactionId": transaction_id})
+            log.info("stopping transaction %s: %s", transaction_id, response.get("status"))
+            if response.get("status") != "Accepted":
+                link.transactions.pop(transaction_id, None)  # the charger no longer knows it (e.g. rebooted)
+        except ToolRequestError as exc:
+            log.warning("stopping transaction %s failed: %s", transaction_id, exc)
+    errors = await bench.safe_state()
+    if errors:
+        return "bench safe state failed: " + "; ".join(map(str, errors))
+    if await _settled(link, connectors, timeout):
+        return None
+    if bench.has("mains"):
+        log.warning("station not idle (%s); power cycling it", link.statuses)
+        await bench.power("mains").cycle()
+        if await _settled(link, connectors, timeout * 2):
+            return None
+    return f"connectors did not all become Available within {timeout:.0f} s (last statuses: {link.statuses})"

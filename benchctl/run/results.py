@@ -1,0 +1,38 @@
+"""The record of one case: verdict, the step that decided it, and every check with its evidence."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PASS, FAIL, ERROR, NOT_RUNNABLE = "PASS", "FAIL", "ERROR", "NOT_RUNNABLE"
+
+
+@dataclass
+class Check:
+    """One tool validation (or timing rule) of the test case document, as evaluated."""
+
+    step: int | None
+    description: str
+    ok: bool
+    observed: Any = None
+    frames: list[int] = field(default_factory=list)  # capture indices of the evidence
+
+
+@dataclass
+class CaseResult:
+    id: str
+    title: str
+    verdict: str
+    started: float
+    duration_s: float = 0.0
+    step: int | None = None  # the document's step number the verdict is about (FAIL / ERROR)
+    reason: str = ""
+    where: str = ""  # scenario file:line of the deciding step
+    checks: list[Check] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["duration_s"] = round(self.duration_s, 3)
+        return record

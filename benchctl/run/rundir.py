@@ -1,0 +1,62 @@
+"""One directory per run: capture, bench action log, one result record per case, run metadata."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from drivers.steplog import Step
+
+from .results import CaseResult
+
+
+class RunDir:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=False)
+        self.capture_path = path / "capture.jsonl"
+        self.results_path = path / "results.jsonl"
+        self.actions_path = path / "actions.jsonl"
+        self.meta_path = path / "run.json"
+        self._actions = self.actions_path.open("a", encoding="utf-8")
+
+    @classmethod
+    def create(cls, parent: Path, bench_name: str) -> "RunDir":
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = parent / f"{stamp}-{bench_name}"
+        n = 1
+        while path.exists():
+            n += 1
+            path = parent / f"{stamp}-{bench_name}-{n}"
+        return cls(path)
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        meta = {"written": datetime.now(timezone.utc).isoformat(), **meta}
+        self.meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    def append_result(self, result: CaseResult) -> None:
+        """Append and flush at once, so a killed run keeps every finished case."""
+        with self.results_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(result.as_record()) + "\n")
+            f.flush()
+
+    def log_action(self, step: Step) -> None:
+        self._actions.write(json.dumps(step.as_record()) + "\n")
+        self._actions.flush()
+
+    def close(self) -> None:
+        self._actions.close()
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    results_path = path / "results.jsonl" if path.is_dir() else path
+    if not results_path.exists():
+        return []
+    return [json.loads(line) for line in results_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def now() -> float:
+    return time.time()

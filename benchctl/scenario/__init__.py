@@ -1,0 +1,1 @@
+"""Scenarios: one YAML file per test case, loaded, validated and executed step by step."""

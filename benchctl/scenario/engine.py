@@ -1,0 +1,278 @@
+"""Runs one scenario against a charger in standalone mode: benchctl is the Central System.
+
+Charger messages are matched against the link's inbox with a cursor: a plain `expect` takes the next
+message of its action after the previous matched one and judges it, as the tool does; an `any_order` group
+lets each member take the first message of its action that satisfies its matchers. Every tool validation
+becomes a Check carrying the document's step number and the capture indices of its evidence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from drivers.errors import DriverError
+from drivers.steplog import Step as DriverStep
+
+from benchctl.bench.actions import ACTIONS, missing_roles
+from benchctl.bench.bench import Bench
+from benchctl.csms.capture import CapturedFrame
+from benchctl.csms.link import ChargerLink, ToolRequestError
+from benchctl.csms.responder import Rule
+from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
+
+from .model import Scenario, Step
+from .values import UnknownVariable, get_path, is_missing, mismatches, same, substitute
+
+
+class StepFailed(Exception):
+    def __init__(self, step: Step, number: int | None, reason: str) -> None:
+        super().__init__(reason)
+        self.step = step
+        self.number = number
+        self.reason = reason
+
+
+class CaseRunner:
+    def __init__(self, scenario: Scenario, bench: Bench, link: ChargerLink) -> None:
+        self.scenario = scenario
+        self.bench = bench
+        self.link = link
+        self.vars: dict[str, Any] = dict(bench.values)
+        self.vars["connectors"] = bench.config.connectors
+        self.checks: list[Check] = []
+        self.frames_by_step: dict[int, CapturedFrame] = {}
+        self.consumed: set[int] = set()
+        self.cursor = 0
+        self.invalid_seen = 0
+
+    async def run(self) -> CaseResult:
+        s = self.scenario
+        result = CaseResult(s.id, s.title, PASS, time.time())
+        t0 = time.monotonic()
+        missing = missing_roles(self.bench, s.roles)
+        if missing:
+            result.verdict = NOT_RUNNABLE
+            result.reason = f"this bench has no role {', '.join(missing)} (needed by {', '.join(s.roles)})"
+            return result
+        actions: list[dict[str, Any]] = []
+
+        def record(step: DriverStep) -> None:
+            actions.append(step.as_record())
+
+        self.bench.steplog.listeners.append(record)
+        self.cursor = len(self.link.inbox)
+        self.invalid_seen = len(self.link.invalid)
+        self.link.responder.clear()
+        try:
+            self._install_answers(s.steps)
+            for step in s.steps:
+                await self.execute(step)
+            self._check_invalid_frames(s.steps[-1] if s.steps else None)
+        except StepFailed as failed:
+            result.verdict, result.step, result.reason = FAIL, failed.number, failed.reason
+            result.where = failed.step.where()
+        except (DriverError, OSError) as exc:
+            result.verdict, result.reason = ERROR, f"bench: {exc}"
+        except (UnknownVariable, TypeError, ValueError) as exc:
+            result.verdict, result.reason = ERROR, f"scenario: {exc}"
+        finally:
+            self.link.responder.clear()
+            self.bench.steplog.listeners.remove(record)
+            result.duration_s = time.monotonic() - t0
+            result.checks = self.checks
+            result.actions = actions
+        return result
+
+    # ------------------------------------------------------------------ setup
+    def _install_answers(self, steps: list[Step]) -> None:
+        """The tool's answers must be ready before the request arrives, so they are queued up front, in order."""
+        for step in steps:
+            if step.kind == "expect" and step.data["answer"] is not None:
+                payload = substitute(step.data["answer"], self.vars)
+                count = self.bench.config.connectors + 1 if step.data["each_connector"] else 1
+                self.link.responder.push(Rule(step.data["expect"], payload, count, step.data["answer_step"]))
+            self._install_answers(step.children)
+
+    # ------------------------------------------------------------------ steps
+    async def execute(self, step: Step) -> None:
+        when = step.data.get("when")
+        if when is not None:
+            value = self.vars.get(when["var"])
+            if str(value).lower() != str(when["equals"]).lower():
+                return
+        self._check_invalid_frames(step)
+        if step.kind == "action":
+            args = substitute(step.data["with"], self.vars)
+            await ACTIONS[step.data["action"]].func(self.bench, **args)
+        elif step.kind == "wait":
+            await asyncio.sleep(float(substitute(step.data["wait"], self.vars)))
+        elif step.kind == "state":
+            saved = dict(self.vars)
+            self.vars.update(substitute(step.data["with"], self.vars))
+            try:
+                for child in step.children:
+                    await self.execute(child)
+            finally:
+                self.vars = saved | {k: v for k, v in self.vars.items() if k not in step.data["with"]}
+        elif step.kind == "send":
+            await self._send(step)
+        elif step.kind == "expect":
+            if step.data["each_connector"]:
+                await self._expect_group(step, self._per_connector(step))
+            else:
+                await self._expect(step)
+        elif step.kind == "any_order":
+            await self._expect_group(step, step.children)
+
+    async def _send(self, step: Step) -> None:
+        d = step.data
+        payload = substitute(d["payload"], self.vars)
+        number = d.get("response_step") or step.number
+        try:
+            response, frame = await self.link.call(d["send"], payload)
+        except ToolRequestError as exc:
+            raise StepFailed(step, number, str(exc)) from exc
+        if step.number is not None:
+            self.frames_by_step[step.number] = frame
+        if d.get("response_step") is not None:
+            self.frames_by_step[d["response_step"]] = frame
+        self._judge(step, number, f"{d['send']}.conf", response, substitute(d["response"], self.vars), frame)
+        for name, path in d["save"].items():
+            value = get_path(response, str(path))
+            self.vars[name] = None if is_missing(value) else value
+
+    def _timeout(self, step: Step) -> float:
+        if step.data.get("timeout_s") is not None:
+            return float(substitute(step.data["timeout_s"], self.vars))
+        after = step.data.get("after")
+        if after and after.get("step") in self.frames_by_step:
+            seconds = float(substitute(after["seconds"], self.vars))
+            tolerance = float(substitute(after["tolerance_s"], self.vars))
+            elapsed = time.monotonic() - self.frames_by_step[after["step"]].mono
+            return max(0.1, seconds + tolerance - elapsed + 0.5)
+        return float(self.vars["message_timeout_s"])
+
+    async def _expect(self, step: Step) -> None:
+        action = step.data["expect"]
+        timeout = self._timeout(step)
+
+        def next_of_action() -> tuple[int] | None:
+            self._check_invalid_frames(step)
+            for i in range(self.cursor, len(self.link.inbox)):
+                if i not in self.consumed and self.link.inbox[i].action == action:
+                    return (i,)
+            return None
+
+        found = await self.link.wait_until(next_of_action, timeout)
+        if found is None:
+            raise StepFailed(step, step.number, f"no {action} from the charger within {timeout:.1f} s")
+        index = found[0]
+        await self._await_answer(index)
+        self._take(step, index)
+        self.cursor = index + 1
+
+    async def _expect_group(self, group: Step, members: list[Step]) -> None:
+        start = self.cursor
+
+        async def one(member: Step) -> int:
+            action = member.data["expect"]
+            match = substitute(member.data["match"], self.vars)
+            timeout = self._timeout(member)
+
+            def first_satisfying() -> tuple[int] | None:
+                self._check_invalid_frames(member)
+                for i in range(start, len(self.link.inbox)):
+                    item = self.link.inbox[i]
+                    if i not in self.consumed and item.action == action and not mismatches(item.payload, match):
+                        self.consumed.add(i)
+                        return (i,)
+                return None
+
+            found = await self.link.wait_until(first_satisfying, timeout)
+            if found is None:
+                seen = [self.link.inbox[i].payload for i in range(start, len(self.link.inbox))
+                        if self.link.inbox[i].action == action]
+                detail = f"; received instead: {seen}" if seen else ""
+                raise StepFailed(member, member.number,
+                                 f"no {action} matching {match} within {timeout:.1f} s{detail}")
+            return found[0]
+
+        outcomes = await asyncio.gather(*(one(m) for m in members), return_exceptions=True)
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            unexpected = [f for f in failures if not isinstance(f, StepFailed)]
+            if unexpected:
+                raise unexpected[0]
+            raise min(failures, key=lambda f: f.number if f.number is not None else 10**6)  # type: ignore[union-attr]
+        for member, index in zip(members, outcomes):
+            await self._await_answer(index)  # type: ignore[arg-type]
+            self._take(member, index)  # type: ignore[arg-type]
+        self.cursor = max([self.cursor, *[i + 1 for i in outcomes]])  # type: ignore[list-item]
+
+    def _per_connector(self, step: Step) -> list[Step]:
+        members = []
+        for connector_id in range(0, self.bench.config.connectors + 1):
+            data = dict(step.data, match={**step.data["match"], "connectorId": connector_id}, each_connector=False)
+            members.append(Step("expect", data, step.file, step.line))
+        return members
+
+    async def _await_answer(self, index: int) -> None:
+        """The request reaches the engine before its answer is on the wire; the answer is evidence too."""
+        unique_id = self.link.inbox[index].frame.frame.unique_id or ""
+        await self.link.wait_until(lambda: unique_id in self.link.answers, 5.0)
+
+    def _take(self, step: Step, index: int) -> None:
+        """Judge a matched charger message: matchers, timing, and record the evidence of its steps."""
+        self.consumed.add(index)
+        item = self.link.inbox[index]
+        d = step.data
+        after = d.get("after")
+        if after:
+            self._judge_timing(step, item.frame, after)  # before this step's own frame replaces an earlier one
+        if step.number is not None:
+            self.frames_by_step[step.number] = item.frame
+        answer = self.link.answers.get(item.frame.frame.unique_id or "")
+        if d.get("answer_step") is not None and answer is not None:
+            self.frames_by_step[d["answer_step"]] = answer
+            if d.get("answer") is not None:
+                self.checks.append(Check(d["answer_step"], f"{d['expect']}.conf answered {item.answer}", True,
+                                         item.answer, [answer.index]))
+        self._judge(step, step.number, f"{d['expect']}.req", item.payload, substitute(d["match"], self.vars),
+                    item.frame)
+
+    def _judge(self, step: Step, number: int | None, what: str, payload: Any, match: dict[str, Any],
+               frame: CapturedFrame) -> None:
+        for path, expected in match.items():
+            observed = get_path(payload, path)
+            ok = not is_missing(observed) and same(observed, expected)
+            self.checks.append(Check(number, f"{what} {path} is {expected!r}", ok,
+                                     None if is_missing(observed) else observed, [frame.index]))
+        problems = mismatches(payload, match)
+        if problems:
+            raise StepFailed(step, number, f"{what}: " + "; ".join(problems) + f" (frame #{frame.index})")
+
+    def _judge_timing(self, step: Step, frame: CapturedFrame, after: dict[str, Any]) -> None:
+        ref = self.frames_by_step.get(after["step"])
+        if ref is None:
+            raise StepFailed(step, step.number, f"timing refers to step {after['step']}, which has no frame yet")
+        seconds = float(substitute(after["seconds"], self.vars))
+        tolerance = float(substitute(after["tolerance_s"], self.vars))
+        delay = frame.mono - ref.mono
+        ok = abs(delay - seconds) <= tolerance
+        self.checks.append(Check(step.number, f"{step.data['expect']} {seconds:g} ± {tolerance:g} s after step "
+                                              f"{after['step']}", ok, round(delay, 3), [ref.index, frame.index]))
+        if not ok:
+            raise StepFailed(step, step.number, f"{step.data['expect']} came {delay:.2f} s after step {after['step']}"
+                                                f", expected {seconds:g} ± {tolerance:g} s (frames #{ref.index}, "
+                                                f"#{frame.index})")
+
+    def _check_invalid_frames(self, step: Step | None) -> None:
+        """Section 1.2 of the test case document: every message must comply with the OCPP 1.6 schemas."""
+        if len(self.link.invalid) > self.invalid_seen:
+            bad = self.link.invalid[self.invalid_seen]
+            self.invalid_seen += 1
+            if step is not None:
+                raise StepFailed(step, step.number, f"frame #{bad.index} from the charger is not valid OCPP 1.6: "
+                                                    f"{bad.frame.error}")

@@ -1,0 +1,175 @@
+"""The scenario language: what a test case file may contain, validated on load.
+
+A scenario is metadata plus an ordered list of steps. Each step is exactly one of:
+  action   a bench action (plug_in, present_id, power_cycle, ...)
+  expect   a charger message that must arrive, with field matchers, timing and the tool's answer
+  send     a tool request the Central System sends, with checks on the charger's response
+  any_order  a group of `expect` steps whose order the test case document lets the charger choose
+  state    a reusable state of section 2.25 (a shared file under scenarios/states/)
+  wait     a pause, in seconds
+Every step may carry `when:` (run only if a saved value equals something) and `step:` (the number the
+test case document gives it, so a failure names it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchctl.config import ConfigError, MarkedDoc, load_marked
+from benchctl.config.schema import Field, Schema, validate
+
+STEP_KINDS = ("action", "expect", "send", "any_order", "state", "wait")
+CERTIFICATION = ("M", "O", "C")
+
+_COMMON = {
+    "step": Field(int, minimum=0, help="step number in the test case document"),
+    "when": Schema({"var": Field(str, required=True), "equals": Field(str, required=True)}),
+    "note": Field(str, default=""),
+}
+_AFTER = Schema({
+    "step": Field(int, required=True, help="the step whose frame the interval is measured from"),
+    "seconds": Field(float, required=True, refs=True),
+    "tolerance_s": Field(float, refs=True, default="${timing_tolerance_s}"),
+})
+_EXPECT = Schema({
+    **_COMMON,
+    "expect": Field(str, required=True, help="the OCPP action the charger must send"),
+    "match": Field(dict, default={}, help="field (dotted path) -> expected value"),
+    "timeout_s": Field(float, refs=True),
+    "after": _AFTER,
+    "answer": Field(dict, default=None, help="how the tool answers this request"),
+    "answer_step": Field(int, help="step number of the tool's answer"),
+    "each_connector": Field(bool, default=False,
+                            help="one message per connector and for connectorId 0, in any order"),
+})
+STEP_SCHEMAS: dict[str, Schema] = {
+    "action": Schema({**_COMMON, "action": Field(str, required=True), "with": Field(dict, default={})}),
+    "expect": _EXPECT,
+    "send": Schema({
+        **_COMMON,
+        "send": Field(str, required=True, help="the OCPP action the tool sends"),
+        "payload": Field(dict, default={}),
+        "response": Field(dict, default={}, help="field (dotted path) -> expected value in the response"),
+        "response_step": Field(int),
+        "save": Field(dict, default={}, help="variable -> path in the response"),
+    }),
+    "any_order": Schema({**_COMMON, "any_order": Field(list, required=True)}),
+    "state": Schema({**_COMMON, "state": Field(str, required=True), "with": Field(dict, default={})}),
+    "wait": Schema({**_COMMON, "wait": Field(float, required=True, refs=True, minimum=0)}),
+}
+
+SCENARIO_SCHEMA = Schema({
+    "id": Field(str, required=True),
+    "title": Field(str, required=True),
+    "section": Field(str, required=True, help="section of the test case document"),
+    "group": Field(str, default=""),
+    "certification": Field(str, choices=CERTIFICATION, help="Appendix C status for a Charging Station"),
+    "condition": Field(str, default="", help="the Appendix C condition, in words"),
+    "roles": Field(list, default=[], items=Field(str)),
+    "steps": Field(list, required=True),
+})
+STATE_SCHEMA = Schema({
+    "state": Field(str, required=True),
+    "section": Field(str, required=True),
+    "roles": Field(list, default=[], items=Field(str)),
+    "steps": Field(list, required=True),
+})
+
+
+@dataclass
+class Step:
+    kind: str
+    data: dict[str, Any]
+    file: str
+    line: int | None
+    children: list["Step"] = field(default_factory=list)  # any_order members, or a state's steps
+
+    @property
+    def number(self) -> int | None:
+        return self.data.get("step")
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Scenario:
+    id: str
+    title: str
+    section: str
+    group: str
+    certification: str | None
+    condition: str
+    roles: list[str]
+    steps: list[Step]
+    file: str
+
+
+def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_dir: Path,
+                 roles: set[str], seen_states: tuple[str, ...]) -> list[Step]:
+    steps = []
+    for i, item in enumerate(raw):
+        p = path + (i,)
+        if not isinstance(item, dict):
+            raise doc.error(p, f"a step must be a mapping with one of: {', '.join(STEP_KINDS)}")
+        kinds = [k for k in STEP_KINDS if k in item]
+        if len(kinds) != 1:
+            raise doc.error(p, f"a step needs exactly one of {', '.join(STEP_KINDS)}; found "
+                               f"{', '.join(kinds) or 'none'} (keys: {', '.join(item)})")
+        kind = kinds[0]
+        data = validate(doc, STEP_SCHEMAS[kind], item, p)
+        step = Step(kind, data, doc.file, doc.line(p))
+        if kind == "any_order":
+            step.children = _parse_steps(doc, data["any_order"], p + ("any_order",), states_dir, roles, seen_states)
+            for child in step.children:
+                if child.kind != "expect":
+                    raise ConfigError(doc.file, child.line, "any_order", "only expect steps may be reordered")
+        elif kind == "state":
+            step.children = load_state(states_dir, data["state"], roles, seen_states, doc, p)
+        elif kind == "action":
+            from benchctl.bench.actions import ACTIONS  # the action vocabulary lives with the bench
+
+            if data["action"] not in ACTIONS:
+                raise doc.error(p + ("action",), f"unknown bench action {data['action']!r}; known: "
+                                                 f"{', '.join(sorted(ACTIONS))}")
+            roles.update(ACTIONS[data["action"]].roles)
+        steps.append(step)
+    return steps
+
+
+def load_state(states_dir: Path, name: str, roles: set[str], seen: tuple[str, ...] = (),
+               parent: MarkedDoc | None = None, path: tuple[Any, ...] = ()) -> list[Step]:
+    file = states_dir / f"{name}.yaml"
+    if not file.exists():
+        known = ", ".join(sorted(p.stem for p in states_dir.glob("*.yaml"))) or "none"
+        message = f"unknown reusable state {name!r} (no {file}); known states: {known}"
+        if parent is not None:
+            raise parent.error(path + ("state",), message)
+        raise ConfigError(str(file), None, "state", message)
+    if name in seen:
+        raise ConfigError(str(file), None, "state", f"state {name} includes itself ({' -> '.join(seen + (name,))})")
+    doc = load_marked(file)
+    data = validate(doc, STATE_SCHEMA)
+    roles.update(data["roles"])
+    return _parse_steps(doc, data["steps"], ("steps",), states_dir, roles, seen + (name,))
+
+
+def load_scenario(file: str | Path, states_dir: Path | None = None) -> Scenario:
+    file = Path(file)
+    states_dir = states_dir or file.parent / "states"
+    doc = load_marked(file)
+    data = validate(doc, SCENARIO_SCHEMA)
+    roles = set(data["roles"])
+    steps = _parse_steps(doc, data["steps"], ("steps",), states_dir, roles, ())
+    if not file.stem.startswith(data["id"]):
+        raise doc.error(("id",), f"id {data['id']} does not match the file name {file.name}")
+    return Scenario(data["id"], data["title"], data["section"], data["group"], data["certification"],
+                    data["condition"], sorted(roles), steps, str(file))
+
+
+def load_scenarios(directory: Path) -> list[Scenario]:
+    """Every scenario file in `directory` (not the states), in test case document order."""
+    scenarios = [load_scenario(f) for f in sorted(directory.glob("TC_*.yaml"))]
+    return sorted(scenarios, key=lambda s: [int(x) if x.isdigit() else x for x in s.section.split(".")])

@@ -1,0 +1,86 @@
+"""`${name}` substitution in scenario fields, and dotted paths into OCPP payloads."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_REF = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
+_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\[(?P<index>\d+)\]|\[(?P<key>\w+)=(?P<value>[^\]]*)\])?$")
+
+
+class UnknownVariable(KeyError):
+    pass
+
+
+def substitute(value: Any, variables: dict[str, Any]) -> Any:
+    """Replace `${x}`; a string that is exactly one reference keeps the variable's type."""
+    if isinstance(value, str):
+        whole = _REF.fullmatch(value)
+        if whole:
+            return _lookup(whole.group(1), variables)
+        return _REF.sub(lambda m: str(_lookup(m.group(1), variables)), value)
+    if isinstance(value, list):
+        return [substitute(v, variables) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, variables) for k, v in value.items()}
+    return value
+
+
+def _lookup(name: str, variables: dict[str, Any]) -> Any:
+    if name not in variables:
+        raise UnknownVariable(f"unknown variable ${{{name}}}; known: {', '.join(sorted(variables))}")
+    return variables[name]
+
+
+_MISSING = object()
+
+
+def get_path(payload: Any, path: str) -> Any:
+    """Follow `a.b[0].c` or `configurationKey[key=HeartbeatInterval].value`; return MISSING when absent."""
+    current = payload
+    for segment in path.split("."):
+        m = _SEGMENT.match(segment)
+        if m is None:
+            raise ValueError(f"bad path segment {segment!r} in {path!r}")
+        if not isinstance(current, dict) or m.group("name") not in current:
+            return _MISSING
+        current = current[m.group("name")]
+        if m.group("index") is not None:
+            i = int(m.group("index"))
+            if not isinstance(current, list) or i >= len(current):
+                return _MISSING
+            current = current[i]
+        elif m.group("key") is not None:
+            if not isinstance(current, list):
+                return _MISSING
+            found = [x for x in current if isinstance(x, dict) and str(x.get(m.group("key"))) == m.group("value")]
+            if not found:
+                return _MISSING
+            current = found[0]
+    return current
+
+
+def is_missing(value: Any) -> bool:
+    return value is _MISSING
+
+
+def same(observed: Any, expected: Any) -> bool:
+    """Equality as a tester reads it: numbers by value, everything else exactly."""
+    if isinstance(observed, bool) or isinstance(expected, bool):
+        return observed is expected if isinstance(observed, bool) and isinstance(expected, bool) else False
+    if isinstance(observed, (int, float)) and isinstance(expected, (int, float)):
+        return float(observed) == float(expected)
+    return observed == expected
+
+
+def mismatches(payload: Any, match: dict[str, Any]) -> list[str]:
+    """Describe each field of `match` the payload does not satisfy."""
+    out = []
+    for path, expected in match.items():
+        observed = get_path(payload, path)
+        if is_missing(observed):
+            out.append(f"{path} is missing, expected {expected!r}")
+        elif not same(observed, expected):
+            out.append(f"{path} is {observed!r}, expected {expected!r}")
+    return out

@@ -1,0 +1,157 @@
+"""An EV emulator operated over Modbus TCP (holding registers to set, input registers to measure)."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from ..modbus_link import ModbusLink
+from ..steplog import StepLog, step
+from . import iec61851
+from .protocol import CP_STATES, CPMeasurement, EVEmulatorProtocol
+from .register_map import (
+    DEFAULT_MAP,
+    RegisterMap,
+    decode_cp_state,
+    encode_cp_state,
+    from_int16_register,
+)
+
+
+def _flag(name: str, value: object) -> bool:
+    # a YAML config may hand us 0/1; anything else is more likely a mistake than a wish
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+def _runs(addresses: dict[str, int]) -> list[tuple[int, list[str]]]:
+    """Group registers into runs of consecutive addresses, so a measurement costs one request per run."""
+    runs: list[tuple[int, list[str]]] = []
+    for name, address in sorted(addresses.items(), key=lambda item: item[1]):
+        if runs and runs[-1][0] + len(runs[-1][1]) == address:
+            runs[-1][1].append(name)
+        else:
+            runs.append((address, [name]))
+    return runs
+
+
+class ModbusEVEmulator(EVEmulatorProtocol):
+    """An EV emulator laid out as `register_map` says; connects on first use if `connect()` was not called."""
+
+    backend = "Modbus"
+
+    def __init__(
+        self,
+        role: str,
+        host: str,
+        port: int,
+        device_id: int = 1,
+        register_map: RegisterMap | None = None,
+        timeout_s: float = 1.0,
+        retries: int = 3,
+        standard: str = "iec",
+        steplog: StepLog | None = None,
+    ) -> None:
+        super().__init__(role, f"{host}:{port} device {device_id}", steplog)
+        if standard not in iec61851.STANDARDS:
+            raise ValueError(f"standard must be one of {', '.join(iec61851.STANDARDS)}, not {standard!r}")
+        self.standard = standard
+        self.map = register_map if register_map is not None else DEFAULT_MAP
+        self.link = ModbusLink(
+            host, port, device_id=device_id, timeout_s=timeout_s, retries=retries, error=self.error
+        )
+
+    @step
+    async def connect(self) -> None:
+        await self.link.connect()
+
+    @step
+    async def close(self) -> None:
+        await self.link.close()
+
+    @step
+    async def safe_state(self) -> None:
+        # Every action is tried even if an earlier one fails: a half-safe emulator is better than one left as is.
+        # The plug opens first, so the charger sees the EV leave rather than a sequence of state changes.
+        first_error: Exception | None = None
+        for name, value in (("plug_relay", 0), ("cp_state", encode_cp_state("A")), ("diode_fault", 0)):
+            try:
+                await self._write(name, value)
+            except Exception as exc:  # noqa: BLE001 - re-raised below after the other actions
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+
+    @step
+    async def self_test(self) -> dict[str, Any]:
+        settings = await self._read_table(self.map.holding(), self.link.read_holding)
+        return {
+            "cp_state": decode_cp_state(settings["cp_state"]),
+            "plug_closed": bool(settings["plug_relay"]),
+            "diode_fault": bool(settings["diode_fault"]),
+            "pp_rating_a": settings["pp_rating_a"],
+            "measurement": (await self._measure()).as_dict(),
+        }
+
+    @step
+    async def set_plug(self, connected: bool) -> None:
+        await self._write("plug_relay", int(_flag("connected", connected)))
+
+    @step
+    async def set_cp_state(self, state: str) -> None:
+        if state not in CP_STATES:
+            raise ValueError(f"state must be one of {', '.join(CP_STATES)}, not {state!r}")
+        await self._write("cp_state", encode_cp_state(state))
+
+    @step
+    async def set_diode_fault(self, fault: bool) -> None:
+        await self._write("diode_fault", int(_flag("fault", fault)))
+
+    @step
+    async def set_pp_rating(self, amps: int) -> None:
+        if isinstance(amps, bool) or amps not in iec61851.PP_OHMS_BY_RATING:
+            raise ValueError(
+                f"amps must be one of {', '.join(str(a) for a in iec61851.PP_OHMS_BY_RATING)}, not {amps!r}"
+            )
+        await self._write("pp_rating_a", int(amps))
+
+    @step
+    async def measure(self) -> CPMeasurement:
+        return await self._measure()
+
+    async def _write(self, name: str, value: int) -> None:
+        await self.link.write_register(name, getattr(self.map, name), value)
+
+    @staticmethod
+    async def _read_table(
+        addresses: dict[str, int], read: Callable[..., Awaitable[list[int]]]
+    ) -> dict[str, int]:
+        raw: dict[str, int] = {}
+        for start, names in _runs(addresses):
+            label = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]}"
+            values = await read(label, start, count=len(names))
+            raw.update(zip(names, values))
+        return raw
+
+    async def _measure(self) -> CPMeasurement:
+        raw = await self._read_table(self.map.inputs(), self.link.read_input)
+        high_v = from_int16_register(raw["cp_high_cv"]) / 100
+        low_v = from_int16_register(raw["cp_low_cv"]) / 100
+        duty_pct = raw["duty_permille"] / 10
+        # The contract's state is the one the high level corresponds to; the emulator's own classification only
+        # fills in when the voltage is in no band at all (a broken line), so a reading is never left blank.
+        state = iec61851.cp_voltage_to_state(high_v)
+        if state is None and "cp_state_seen" in raw:
+            state = decode_cp_state(raw["cp_state_seen"])
+        if state is None:
+            raise self.error(f"CP high level {high_v:.2f} V matches no CP state")
+        return CPMeasurement(
+            high_v=high_v,
+            low_v=low_v,
+            duty_pct=duty_pct,
+            frequency_hz=float(raw["frequency_hz"]),
+            state=state,
+            current_limit_a=iec61851.duty_to_current(duty_pct, self.standard),
+        )

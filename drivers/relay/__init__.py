@@ -1,0 +1,1 @@
+"""Digital outputs (relays) and the power-style switches built on them."""

@@ -1,0 +1,75 @@
+"""One relay channel of a Modbus TCP relay board: a coil, optionally inverted (normally-closed wiring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..modbus_link import ModbusLink
+from ..steplog import StepLog, step
+from .protocol import DigitalOutputProtocol
+
+
+def _level(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+class ModbusCoilOutput(DigitalOutputProtocol):
+    """`set(True)` energises the output at the logical level: the coil is written `level != invert`."""
+
+    backend = "Modbus coil"
+
+    def __init__(
+        self,
+        role: str,
+        host: str,
+        port: int,
+        device_id: int = 1,
+        coil: int = 0,
+        invert: bool = False,
+        safe_level: bool = False,
+        timeout_s: float = 1.0,
+        retries: int = 3,
+        steplog: StepLog | None = None,
+    ) -> None:
+        super().__init__(role, f"{host}:{port} device {device_id} coil {coil}", steplog)
+        if isinstance(coil, bool) or not isinstance(coil, int) or not 0 <= coil <= 0xFFFF:
+            raise ValueError(f"coil must be 0..65535, not {coil!r}")
+        self.coil = coil
+        self.invert = _level("invert", invert)
+        # safe_level is a logical level, like set(): the config says "mains on when safe", whatever the wiring
+        self.safe_level = _level("safe_level", safe_level)
+        self.link = ModbusLink(
+            host, port, device_id=device_id, timeout_s=timeout_s, retries=retries, error=self.error
+        )
+
+    @step
+    async def connect(self) -> None:
+        await self.link.connect()
+
+    @step
+    async def close(self) -> None:
+        await self.link.close()
+
+    @step
+    async def set(self, level: bool) -> None:
+        await self.link.write_coil(self.role, self.coil, _level("level", level) != self.invert)
+
+    @step
+    async def get(self) -> bool:
+        return await self._read_raw() != self.invert
+
+    @step
+    async def safe_state(self) -> None:
+        await self.set(self.safe_level)
+
+    @step
+    async def self_test(self) -> dict[str, Any]:
+        raw = await self._read_raw()
+        return {"coil": self.coil, "raw": raw, "level": raw != self.invert, "invert": self.invert}
+
+    async def _read_raw(self) -> bool:
+        return (await self.link.read_coils(self.role, self.coil))[0]

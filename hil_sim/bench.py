@@ -1,0 +1,49 @@
+"""The simulated bench: world, charger and gear started together, with the endpoints a bench config needs."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from .charger.station import SimStation
+from .faults import FaultSet
+from .gear.modbus_gear import ModbusGear, start_modbus_gear
+from .gear.rfid_presenter import SimPresenter
+from .settings import SimSettings
+from .world import Connector, World
+
+
+class SimBench:
+    """Everything a real bench has, in one process, on loopback."""
+
+    def __init__(self, settings: SimSettings, csms_url: str, charge_point_id: str, host: str = "127.0.0.1") -> None:
+        self.settings = settings
+        self.world = World(connectors=[Connector() for _ in range(settings.station.connectors)])
+        self.faults = FaultSet(settings.faults)
+        self.station = SimStation(self.world, settings.station, csms_url, charge_point_id, self.faults)
+        self.host = host
+        self.modbus: ModbusGear | None = None
+        self.presenter = SimPresenter(self.world)
+
+    async def start(self) -> dict[str, Any]:
+        """Start the gear, then power the charger; return the endpoints for `${sim.*}` references."""
+        self.modbus = await start_modbus_gear(self.world, host=self.host)
+        await self.presenter.start()
+        await self.station.start()
+        return self.endpoints()
+
+    def endpoints(self) -> dict[str, Any]:
+        assert self.modbus is not None, "start() first"
+        return {
+            "sim.modbus.host": self.modbus.host,
+            "sim.modbus.port": self.modbus.port,
+            "sim.rfid.port": self.presenter.port_name,
+        }
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.station.stop()
+        with contextlib.suppress(Exception):
+            await self.presenter.stop()
+        if self.modbus is not None:
+            await self.modbus.stop()

@@ -1,0 +1,64 @@
+"""The station's configuration keys, with accessibility and value checks, persisted across power loss."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass
+class Key:
+    name: str
+    value: str
+    readonly: bool = False
+    check: Callable[[str], bool] | None = None
+    reboot_required: bool = False
+
+
+def _int_at_least(minimum: int) -> Callable[[str], bool]:
+    def check(value: str) -> bool:
+        return value.lstrip("-").isdigit() and int(value) >= minimum
+    return check
+
+
+def _bool(value: str) -> bool:
+    return value.lower() in ("true", "false")
+
+
+def default_keys(connectors: int) -> dict[str, Key]:
+    keys = [
+        Key("HeartbeatInterval", "60", check=_int_at_least(0)),
+        Key("ConnectionTimeOut", "60", check=_int_at_least(0)),
+        Key("MeterValueSampleInterval", "60", check=_int_at_least(0)),
+        Key("ClockAlignedDataInterval", "0", check=_int_at_least(0)),
+        Key("MinimumStatusDuration", "0", check=_int_at_least(0)),
+        Key("AuthorizeRemoteTxRequests", "false", check=_bool),
+        Key("LocalAuthorizeOffline", "true", check=_bool),
+        Key("LocalPreAuthorize", "false", check=_bool),
+        Key("StopTransactionOnEVSideDisconnect", "true", check=_bool),
+        Key("StopTransactionOnInvalidId", "true", check=_bool),
+        Key("UnlockConnectorOnEVSideDisconnect", "true", check=_bool),
+        Key("NumberOfConnectors", str(connectors), readonly=True),
+        Key("SupportedFeatureProfiles", "Core", readonly=True),
+        Key("GetConfigurationMaxKeys", "50", readonly=True),
+        Key("ResetRetries", "1", check=_int_at_least(0)),
+        Key("TransactionMessageAttempts", "3", check=_int_at_least(0)),
+        Key("TransactionMessageRetryInterval", "5", check=_int_at_least(0)),
+        Key("WebSocketPingInterval", "0", check=_int_at_least(0)),
+        Key("MeterValuesSampledData", "Energy.Active.Import.Register"),
+        Key("StopTxnSampledData", "Energy.Active.Import.Register"),
+        Key("MeterValuesAlignedData", "Energy.Active.Import.Register"),
+        Key("StopTxnAlignedData", ""),
+    ]
+    return {k.name: k for k in keys}
+
+
+def change(keys: dict[str, Key], name: str, value: str) -> str:
+    """Apply ChangeConfiguration; return the status the spec prescribes."""
+    key = keys.get(name)
+    if key is None:
+        return "NotSupported"
+    if key.readonly or (key.check is not None and not key.check(value)):
+        return "Rejected"
+    key.value = value
+    return "RebootRequired" if key.reboot_required else "Accepted"

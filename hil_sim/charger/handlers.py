@@ -1,0 +1,48 @@
+"""Requests the Central System sends to the simulated charge point, answered as firmware would."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call_result
+
+from .config_keys import change
+
+if TYPE_CHECKING:
+    from .station import SimStation
+
+
+class SimChargePoint(ChargePoint):
+    """The OCPP side of the station: the `ocpp` library routes, validates and answers with these handlers."""
+
+    def __init__(self, cp_id: str, connection: Any, station: "SimStation") -> None:
+        super().__init__(cp_id, connection, response_timeout=10)
+        self.station = station
+
+    @on("GetConfiguration")
+    def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> call_result.GetConfiguration:
+        keys = self.station.keys
+        names = key if key else list(keys)
+        known = [{"key": n, "readonly": keys[n].readonly, "value": keys[n].value} for n in names if n in keys]
+        unknown = [n for n in names if n not in keys]
+        return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
+
+    @on("ChangeConfiguration")
+    def on_change_configuration(self, key: str, value: str, **_: Any) -> call_result.ChangeConfiguration:
+        status = change(self.station.keys, key, value)
+        if status == "Accepted":
+            self.station.configuration_changed(key)
+        return call_result.ChangeConfiguration(status=status)
+
+    @on("RemoteStartTransaction")
+    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **_: Any) -> call_result.RemoteStartTransaction:
+        return call_result.RemoteStartTransaction(status=self.station.remote_start(id_tag, connector_id))
+
+    @on("RemoteStopTransaction")
+    def on_remote_stop(self, transaction_id: int, **_: Any) -> call_result.RemoteStopTransaction:
+        return call_result.RemoteStopTransaction(status=self.station.remote_stop(transaction_id))
+
+    @on("Reset")
+    def on_reset(self, type: str, **_: Any) -> call_result.Reset:
+        return call_result.Reset(status=self.station.reset(type))

@@ -1,0 +1,52 @@
+"""Settings of a simulated bench, as the `simulator:` section of a bench config gives them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchctl.config.schema import Field, Schema
+
+from .faults import FAULTS, unknown_faults
+
+
+def _faults_known(names: list[str]) -> str | None:
+    bad = unknown_faults(names)
+    if bad:
+        return f"unknown fault(s) {', '.join(bad)}; known faults: {', '.join(sorted(FAULTS))}"
+    return None
+
+
+SIMULATOR_SCHEMA = Schema({
+    "station": Schema({
+        "connectors": Field(int, default=1, minimum=1, maximum=2),
+        "fixed_cable": Field(bool, default=True, help="tethered cable: the charger side is always plugged"),
+        "vendor": Field(str, default="benchctl"),
+        "model": Field(str, default="hil_sim"),
+        "firmware_version": Field(str, default="1.0.0"),
+        "boot_delay_s": Field(float, default=0.3, minimum=0),
+        "meter_w": Field(float, default=7400.0, minimum=0, help="power the simulated EV draws when allowed"),
+    }),
+    "faults": Field(list, default=[], items=Field(str), check=_faults_known),
+})
+
+
+@dataclass
+class StationSettings:
+    connectors: int = 1
+    fixed_cable: bool = True
+    vendor: str = "benchctl"
+    model: str = "hil_sim"
+    firmware_version: str = "1.0.0"
+    boot_delay_s: float = 0.3
+    meter_w: float = 7400.0
+
+
+@dataclass
+class SimSettings:
+    station: StationSettings = field(default_factory=StationSettings)
+    faults: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_validated(cls, data: dict[str, Any]) -> "SimSettings":
+        return cls(StationSettings(**data["station"]), list(data["faults"]))
