@@ -31,6 +31,7 @@ class CentralSystem:
         self._server: Server | None = None
 
     async def start(self) -> None:
+        # websockets refuses (HTTP 400) a handshake that does not offer the ocpp1.6 subprotocol
         self._server = await serve(self._handle, self.host, self.requested_port, subprotocols=["ocpp1.6"],
                                    ping_interval=None)
 
@@ -55,9 +56,6 @@ class CentralSystem:
         cp_id = path[len(prefix):] if path.startswith(prefix) else ""
         if not cp_id or "/" in cp_id:
             await ws.close(1008, f"expected {prefix}<chargePointId>")
-            return
-        if ws.subprotocol != "ocpp1.6":
-            await ws.close(1002, "the ocpp1.6 subprotocol is required")
             return
         link = self.link(cp_id)
         if link.session is not None:

@@ -1,0 +1,91 @@
+"""A charger that sends garbage: every frame is kept in the capture and flagged, the connection survives,
+and a case waiting on that charger fails naming the frame."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+import websockets
+
+from benchctl.bench.bench import Bench
+from benchctl.bench.config import BenchConfig
+from benchctl.csms.capture import Capture
+from benchctl.csms.server import CentralSystem
+from benchctl.scenario.engine import CaseRunner
+from benchctl.scenario.model import load_scenario
+from drivers.steplog import StepLog
+
+
+async def test_garbage_is_captured_flagged_and_answered(tmp_path: Path, sim_config: BenchConfig) -> None:
+    capture = Capture(tmp_path / "capture.jsonl")
+    csms = CentralSystem(capture, sim_config.values)
+    await csms.start()
+    try:
+        async with websockets.connect(f"{csms.url}/BAD-CP", subprotocols=["ocpp1.6"]) as ws:
+            await ws.send("this is not OCPP")
+            await ws.send('[2, "b1", "BootNotification", {"chargePointVendor": "x"}]')
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert answer[0] == 4 and answer[1] == "b1"  # the ocpp library rejects it with a CALLERROR
+            await ws.send('[2, "h1", "Heartbeat", {}]')
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert answer[:2] == [3, "h1"] and "currentTime" in answer[2]
+        link = csms.links["BAD-CP"]
+        assert [f.frame.raw for f in link.invalid] == [
+            "this is not OCPP", '[2, "b1", "BootNotification", {"chargePointVendor": "x"}]']
+    finally:
+        await csms.stop()
+        capture.close()
+    records = [json.loads(line) for line in (tmp_path / "capture.jsonl").read_text().splitlines()]
+    from_charger = [r for r in records if r["dir"] == "charger->csms"]
+    assert [r["valid"] for r in from_charger] == [False, False, True]
+    assert "not JSON" in from_charger[0]["error"] and from_charger[0]["raw"] == "this is not OCPP"
+    assert "chargePointModel" in from_charger[1]["error"]
+
+
+async def test_case_fails_naming_the_invalid_frame(tmp_path: Path, sim_config: BenchConfig) -> None:
+    scenario_file = tmp_path / "TC_900_CS.yaml"
+    scenario_file.write_text(
+        "id: TC_900_CS\ntitle: boot only\nsection: '9.9'\nsteps:\n"
+        "  - expect: BootNotification\n    step: 1\n    timeout_s: 5\n")
+    scenario = load_scenario(scenario_file)
+    capture = Capture(None)
+    csms = CentralSystem(capture, sim_config.values)
+    await csms.start()
+    try:
+        bench = Bench(sim_config, {}, StepLog())
+        link = csms.link("BAD-CP")
+        runner = asyncio.create_task(CaseRunner(scenario, bench, link).run())
+        async with websockets.connect(f"{csms.url}/BAD-CP", subprotocols=["ocpp1.6"]) as ws:
+            await ws.send('[2, "b1", "BootNotification", {"chargePointVendor": 42, "chargePointModel": "m"}]')
+            result = await asyncio.wait_for(runner, 10)
+    finally:
+        await csms.stop()
+    assert result.verdict == "FAIL" and result.step == 1
+    assert "not valid OCPP 1.6" in result.reason and "chargePointVendor" in result.reason
+
+
+async def test_connections_need_a_charge_point_id_and_the_subprotocol(sim_config: BenchConfig) -> None:
+    csms = CentralSystem(Capture(None), sim_config.values)
+    await csms.start()
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{csms.port}/elsewhere", subprotocols=["ocpp1.6"]) as ws:
+            await asyncio.wait_for(ws.wait_closed(), 5)
+            assert ws.close_code == 1008
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(f"{csms.url}/CP-1")  # no ocpp1.6 subprotocol offered
+        assert refused.value.response.status_code == 400
+        assert not csms.links
+    finally:
+        await csms.stop()
+
+
+async def test_listens_on_loopback_only(sim_config: BenchConfig) -> None:
+    csms = CentralSystem(Capture(None), sim_config.values)
+    await csms.start()
+    try:
+        assert csms.url.startswith("ws://127.0.0.1:")
+    finally:
+        await csms.stop()

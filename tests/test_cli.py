@@ -1,0 +1,68 @@
+"""The `benchctl` command as a user meets it: help, listing, a run's exit status and summary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchctl.paths import ROOT
+
+
+def benchctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+
+def test_help_names_the_commands(tmp_path: Path) -> None:
+    out = benchctl("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    for command in ("run", "validate", "faults"):
+        assert command in out.stdout
+    run_help = benchctl("run", "--help", cwd=tmp_path)
+    assert run_help.returncode == 0 and "--bench" in run_help.stdout and "examples:" in run_help.stdout
+
+
+def test_no_command_prints_help_and_fails(tmp_path: Path) -> None:
+    out = benchctl(cwd=tmp_path)
+    assert out.returncode == 2 and "usage:" in out.stdout
+
+
+def test_list_shows_the_cases_without_running(tmp_path: Path) -> None:
+    out = benchctl("run", "--list", cwd=tmp_path)
+    assert out.returncode == 0
+    for case in ("TC_001_CS", "TC_003_CS", "TC_010_CS"):
+        assert case in out.stdout
+    assert not (tmp_path / "runs").exists()
+    only = benchctl("run", "--list", "003", cwd=tmp_path)
+    assert "TC_003_CS" in only.stdout and "TC_001_CS" not in only.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("run", "999"), "no case matches"),
+    (("run", "--sim-fault", "gremlins", "003"), "unknown fault"),
+    (("run", "--bench", "missing.yaml"), "missing.yaml"),
+])
+def test_usage_errors_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    out = benchctl(*args, cwd=tmp_path)
+    assert out.returncode == 2 and message in out.stdout
+
+
+def test_a_passing_run_exits_0_and_a_failing_one_1(tmp_path: Path) -> None:
+    good = benchctl("run", "003", "--runs", str(tmp_path / "runs"), cwd=tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "1 passed, 0 not passed" in good.stdout
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert {"capture.jsonl", "results.jsonl", "actions.jsonl", "run.json"} <= {p.name for p in run_dir.iterdir()}
+
+    bad = benchctl("run", "003", "--sim-fault", "skip_preparing", "--runs", str(tmp_path / "runs"), cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "FAIL" in bad.stdout and "step 1" in bad.stdout
+
+
+def test_default_bench_is_found_from_any_directory(tmp_path: Path) -> None:
+    assert (ROOT / "bench_configs" / "sim.yaml").exists()
+    out = benchctl("run", "--list", cwd=tmp_path)
+    assert "bench 'sim'" in out.stdout
