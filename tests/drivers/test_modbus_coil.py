@@ -18,18 +18,6 @@ RELAY = 2  # the relay board's default device id
 
 
 @pytest.fixture
-def world() -> World:
-    return World()
-
-
-@pytest.fixture
-async def gear(world: World):
-    gear = await start_modbus_gear(world)
-    yield gear
-    await gear.stop()
-
-
-@pytest.fixture
 async def outputs(gear):
     """Drivers opened by a test, closed after it."""
     opened: list[ModbusCoilOutput] = []

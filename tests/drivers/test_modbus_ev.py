@@ -18,18 +18,6 @@ FAST = {"timeout_s": 0.25, "retries": 2}
 
 
 @pytest.fixture
-def world() -> World:
-    return World()
-
-
-@pytest.fixture
-async def gear(world: World):
-    gear = await start_modbus_gear(world)
-    yield gear
-    await gear.stop()
-
-
-@pytest.fixture
 async def ev(gear):
     driver = ModbusEVEmulator("ev", gear.host, gear.port, **FAST)
     yield driver

@@ -1,3 +1,5 @@
+"""Fixtures shared by the whole suite: the default sim bench config and the scenarios."""
+
 from __future__ import annotations
 
 from pathlib import Path
