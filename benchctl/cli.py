@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    console = Console()
+    # soft_wrap: an error's FILE:LINE stays on one line in CI logs and pipes, whatever the width
+    console = Console(soft_wrap=True)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

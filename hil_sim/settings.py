@@ -10,10 +10,9 @@ from benchctl.config.schema import Field, Schema
 from .faults import FAULTS, unknown_faults
 
 
-def _faults_known(names: list[str]) -> str | None:
-    bad = unknown_faults(names)
-    if bad:
-        return f"unknown fault(s) {', '.join(bad)}; known faults: {', '.join(sorted(FAULTS))}"
+def _fault_known(name: str) -> str | None:
+    if unknown_faults([name]):
+        return f"unknown fault {name!r}; known faults: {', '.join(sorted(FAULTS))}"
     return None
 
 
@@ -27,7 +26,7 @@ SIMULATOR_SCHEMA = Schema({
         "boot_delay_s": Field(float, default=0.3, minimum=0),
         "meter_w": Field(float, default=7400.0, minimum=0, help="power the simulated EV draws when allowed"),
     }),
-    "faults": Field(list, default=[], items=Field(str), check=_faults_known),
+    "faults": Field(list, default=[], items=Field(str, check=_fault_known)),
 })
 
 

@@ -64,6 +64,7 @@ class RoleConfig:
     driver: str
     settings: dict[str, Any]
     line: int | None
+    setting_lines: dict[str, int | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,6 +86,8 @@ class BenchConfig:
 def _validate_role(doc: MarkedDoc, name: str, raw: dict[str, Any]) -> RoleConfig:
     path: tuple[str | int, ...] = ("roles", name)
     kind = role_kind(name)
+    if not isinstance(raw, dict):
+        raise doc.error(path, f"expected a mapping with 'driver' and its settings, got {raw!r}")
     if "driver" not in raw:
         raise doc.error(path, f"missing required key 'driver' (drivers for this role: "
                               f"{', '.join(driver_names_for(kind)) or 'none yet'})")
@@ -96,7 +99,8 @@ def _validate_role(doc: MarkedDoc, name: str, raw: dict[str, Any]) -> RoleConfig
         raise doc.error(path + ("driver",), f"role '{name}' needs {KIND_NAMES[kind]}, but {driver} is "
                                             f"{KIND_NAMES[spec.kind]} (use one of: {', '.join(driver_names_for(kind))})")
     settings = validate(doc, Schema(dict(spec.settings)), {k: v for k, v in raw.items() if k != "driver"}, path)
-    return RoleConfig(name, driver, settings, doc.line(path))
+    lines = {key: doc.line(path + (key,)) for key in settings}
+    return RoleConfig(name, driver, settings, doc.line(path), lines)
 
 
 def load_bench(path: str | Path) -> BenchConfig:
@@ -111,6 +115,9 @@ def load_bench(path: str | Path) -> BenchConfig:
             raise doc.error(("roles",), f"missing role '{required}' ({KIND_NAMES[role_kind(required)]}); "
                                         f"every bench needs it")
     dut, csms = data["dut"], data["dut"]["csms"]
+    if sim is not None and sim.station.connectors != dut["connectors"]:
+        raise doc.error(("dut", "connectors"), f"dut.connectors is {dut['connectors']} but the simulated station "
+                                              f"has {sim.station.connectors} (simulator.station.connectors)")
     if data["values"]["connector_id"] > dut["connectors"]:
         raise doc.error(("values", "connector_id"),
                         f"connector {data['values']['connector_id']} does not exist; dut.connectors is {dut['connectors']}")
@@ -128,9 +135,10 @@ def resolve_refs(role: RoleConfig, endpoints: dict[str, Any], file: str) -> dict
         if isinstance(value, str) and value.startswith("${"):
             name = value[2:-1]
             if name not in endpoints:
-                raise ConfigError(file, role.line, f"roles.{role.name}.{key}",
+                raise ConfigError(file, role.setting_lines.get(key, role.line), f"roles.{role.name}.{key}",
                                   f"unknown reference {value}; available: {', '.join(sorted(endpoints)) or 'none (no simulator)'}")
             value = check_value(spec.settings[key], endpoints[name],
-                                lambda m: ConfigError(file, role.line, f"roles.{role.name}.{key}", m))
+                                lambda m: ConfigError(file, role.setting_lines.get(key, role.line),
+                                                      f"roles.{role.name}.{key}", m))
         out[key] = value
     return out

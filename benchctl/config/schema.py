@@ -99,7 +99,9 @@ def check_value(spec: Field, value: Any, fail: Callable[[str], Exception],
         if spec.required:
             raise fail("a value is required")
         return spec.default
-    if spec.refs and isinstance(value, str) and REF.match(value):
+    if spec.refs and isinstance(value, str) and "${" in value:
+        if not REF.match(value):
+            raise fail(f"malformed reference {value!r}; write ${{name}}, e.g. ${{sim.modbus.port}}")
         return value
     expected = spec.type
     ok = isinstance(value, expected) and not (expected in (int, float) and isinstance(value, bool))

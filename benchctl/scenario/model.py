@@ -123,9 +123,9 @@ def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_d
         step = Step(kind, data, doc.file, doc.line(p))
         if kind == "any_order":
             step.children = _parse_steps(doc, data["any_order"], p + ("any_order",), states_dir, roles, seen_states)
-            for child in step.children:
+            for j, child in enumerate(step.children):
                 if child.kind != "expect":
-                    raise ConfigError(doc.file, child.line, "any_order", "only expect steps may be reordered")
+                    raise doc.error(p + ("any_order", j), f"only expect steps may be reordered, not {child.kind}")
         elif kind == "state":
             step.children = load_state(states_dir, data["state"], roles, seen_states, doc, p)
         elif kind == "action":
@@ -163,7 +163,7 @@ def load_scenario(file: str | Path, states_dir: Path | None = None) -> Scenario:
     data = validate(doc, SCENARIO_SCHEMA)
     roles = set(data["roles"])
     steps = _parse_steps(doc, data["steps"], ("steps",), states_dir, roles, ())
-    if not file.stem.startswith(data["id"]):
+    if file.stem != data["id"]:
         raise doc.error(("id",), f"id {data['id']} does not match the file name {file.name}")
     return Scenario(data["id"], data["title"], data["section"], data["group"], data["certification"],
                     data["condition"], sorted(roles), steps, str(file))
