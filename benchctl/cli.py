@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="switch on a named fault of the simulated charger (repeatable; see `benchctl faults`)")
     run.set_defaults(func=cmd_run)
 
+    check = sub.add_parser("check", help="probe every role of a bench and the charger's connection",
+                           description="Connect to each piece of gear, run its self-test, wait for the charger "
+                                       "to dial in, and print a table. Exit status 0 when all are healthy.")
+    check.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="bench config (default: %(default)s)")
+    check.add_argument("--timeout", type=float, default=10.0, help="seconds per probe (default: %(default)s)")
+    check.set_defaults(func=cmd_check)
+
     validate = sub.add_parser("validate", help="check bench configs and scenario files without running anything",
                               description="Load and validate files; errors name the file, line and field.")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -151,6 +158,29 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     _print_summary(console, results)
     console.print(f"run directory: {run_dir.path}")
     return EXIT_OK if results and all(r.verdict == PASS for r in results) else EXIT_FAILED
+
+
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    from benchctl.bench.check import check_bench
+    from benchctl.csms.capture import Capture
+    from benchctl.run.session import open_bench
+
+    config = load_bench(args.bench)
+
+    async def probe() -> list:
+        async with open_bench(config, Capture(None), connect=False) as session:
+            return await check_bench(session, args.timeout)
+
+    checks = asyncio.run(probe())
+    table = Table(title=f"bench '{config.name}' ({config.file})")
+    for column in ("role", "driver", "address", "health", "time"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for c in checks:
+        health = "[green]OK[/]" if c.ok else "[red]FAIL[/]"
+        table.add_row(c.role, c.driver, c.address, health, f"{c.duration_s:.2f} s", c.detail)
+    console.print(table)
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:

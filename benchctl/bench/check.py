@@ -1,0 +1,54 @@
+"""`benchctl check`: probe every role of a bench (connect + self-test) and whether the charger dials in."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchctl.run.idle import wait_connected
+from benchctl.run.session import BenchSession
+
+
+@dataclass
+class RoleCheck:
+    role: str
+    driver: str
+    address: str
+    ok: bool
+    detail: str
+    duration_s: float
+    readings: dict[str, Any] = field(default_factory=dict)
+
+
+def flatten(readings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in readings.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+async def check_bench(session: BenchSession, timeout_s: float = 10.0) -> list[RoleCheck]:
+    checks = []
+    for role, driver in session.bench.drivers.items():
+        spec = session.config.roles[role].driver
+        t0 = time.monotonic()
+        try:
+            await asyncio.wait_for(driver.connect(), timeout_s)
+            readings = flatten(await asyncio.wait_for(driver.self_test(), timeout_s))
+            detail = ", ".join(f"{k}={v}" for k, v in readings.items())
+            checks.append(RoleCheck(role, spec, driver.address, True, detail, time.monotonic() - t0, readings))
+        except Exception as exc:  # a check reports every failure as a row and goes on to the next role
+            message = str(exc) or type(exc).__name__
+            checks.append(RoleCheck(role, spec, driver.address, False, message, time.monotonic() - t0))
+    t0 = time.monotonic()
+    cp = session.config.charge_point_id
+    connected = await wait_connected(session.link, timeout_s)
+    checks.append(RoleCheck("charger", "ocpp", f"{session.csms.url}/{cp}", connected,
+                            "connected" if connected else f"{cp} did not connect within {timeout_s:.0f} s",
+                            time.monotonic() - t0))
+    return checks

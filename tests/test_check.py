@@ -1,0 +1,30 @@
+"""`benchctl check`: every role of the sim bench healthy; a device that stops answering shows as FAIL."""
+
+from __future__ import annotations
+
+from benchctl.bench.check import check_bench
+from benchctl.bench.config import BenchConfig
+from benchctl.csms.capture import Capture
+from benchctl.run.session import open_bench
+
+
+async def test_every_role_of_the_sim_bench_is_healthy(sim_config: BenchConfig) -> None:
+    async with open_bench(sim_config, Capture(None), connect=False) as session:
+        checks = await check_bench(session, timeout_s=5)
+    rows = {c.role: c for c in checks}
+    assert set(rows) == {"ev", "card", "mains", "network", "charger"}
+    assert all(c.ok for c in checks), [(c.role, c.detail) for c in checks if not c.ok]
+    assert rows["ev"].readings["measurement.state"] == "A"  # the EV emulator really measured the idle CP line
+    assert rows["mains"].readings  # read back from the relay board
+
+
+async def test_a_silent_device_fails_its_row_and_the_rest_go_on(sim_config: BenchConfig) -> None:
+    async with open_bench(sim_config, Capture(None), connect=False) as session:
+        assert session.sim is not None and session.sim.modbus is not None
+        session.sim.presenter.silent = True
+        checks = await check_bench(session, timeout_s=5)
+        session.sim.presenter.silent = False
+    rows = {c.role: c for c in checks}
+    assert not rows["card"].ok
+    assert "card" in rows["card"].detail and "serial" in rows["card"].detail
+    assert rows["ev"].ok and rows["mains"].ok and rows["charger"].ok
