@@ -70,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=10.0, help="seconds per probe (default: %(default)s)")
     check.set_defaults(func=cmd_check)
 
+    sim = sub.add_parser("sim", help="start the simulated charger and gear on their own and print the endpoints",
+                         description="Start hil_sim (charger, EV emulator, relay board, card presenter) without a "
+                                     "run, so a real Central System or the real drivers can be pointed at it. The "
+                                     "simulated charger dials the Central System at --csms. Ctrl-C stops it.")
+    sim.add_argument("--csms", default="ws://127.0.0.1:9000/ocpp",
+                     help="Central System URL the charger dials, without the charge point id (default: %(default)s)")
+    sim.add_argument("--cp-id", default="SIM-CP-1", help="charge point id (default: %(default)s)")
+    sim.add_argument("--connectors", type=int, choices=(1, 2), default=1)
+    sim.add_argument("--socket", action="store_true", help="a socket outlet instead of a fixed cable")
+    sim.add_argument("--fault", action="append", default=[], metavar="FAULT", help="switch on a named fault")
+    sim.set_defaults(func=cmd_sim)
+
     validate = sub.add_parser("validate", help="check bench configs and scenario files without running anything",
                               description="Load and validate files; errors name the file, line and field.")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -181,6 +193,29 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         table.add_row(c.role, c.driver, c.address, health, f"{c.duration_s:.2f} s", c.detail)
     console.print(table)
     return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
+
+
+def cmd_sim(args: argparse.Namespace, console: Console) -> int:
+    from hil_sim.faults import unknown_faults
+    from hil_sim.serve import serve
+    from hil_sim.settings import SimSettings, StationSettings
+
+    bad = unknown_faults(args.fault)
+    if bad:
+        console.print(f"[red]unknown fault(s): {', '.join(bad)}; see `benchctl faults`[/]")
+        return EXIT_USAGE
+    settings = SimSettings(StationSettings(connectors=args.connectors, fixed_cable=not args.socket), args.fault)
+
+    def announce(endpoints: dict[str, object]) -> None:
+        table = Table(title="hil_sim is running (Ctrl-C stops it)")
+        table.add_column("endpoint")
+        table.add_column("value")
+        for name, value in endpoints.items():
+            table.add_row(name, str(value))
+        console.print(table)
+
+    asyncio.run(serve(settings, args.csms, args.cp_id, announce))
+    return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:

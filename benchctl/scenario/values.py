@@ -10,7 +10,7 @@ _SEGMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\[(?P<index>\d+)\]|\[(?P<key>\
 
 
 class UnknownVariable(KeyError):
-    pass
+    """A scenario refers to ${name} that neither the bench config nor an earlier step defines."""
 
 
 def substitute(value: Any, variables: dict[str, Any]) -> Any:

@@ -158,8 +158,8 @@ class SimStation:
                 rt.online.set()
                 rt.wake.set()
                 await reader
-            except websockets.ConnectionClosed:
-                pass
+            except websockets.ConnectionClosed as exc:
+                log.info("link to the Central System closed: %s", exc)
             except asyncio.TimeoutError:
                 log.warning("no answer from the Central System; reconnecting")
             finally:
