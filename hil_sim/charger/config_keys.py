@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .metering import split, unsupported
+
 
 @dataclass
 class Key:
@@ -23,6 +25,10 @@ def _int_at_least(minimum: int) -> Callable[[str], bool]:
 
 def _bool(value: str) -> bool:
     return value.lower() in ("true", "false")
+
+
+def _measurands(value: str) -> bool:
+    return bool(split(value)) and not unsupported(value)
 
 
 def default_keys(connectors: int) -> dict[str, Key]:
@@ -45,9 +51,9 @@ def default_keys(connectors: int) -> dict[str, Key]:
         Key("TransactionMessageAttempts", "3", check=_int_at_least(0)),
         Key("TransactionMessageRetryInterval", "5", check=_int_at_least(0)),
         Key("WebSocketPingInterval", "0", check=_int_at_least(0)),
-        Key("MeterValuesSampledData", "Energy.Active.Import.Register"),
-        Key("StopTxnSampledData", "Energy.Active.Import.Register"),
-        Key("MeterValuesAlignedData", "Energy.Active.Import.Register"),
+        Key("MeterValuesSampledData", "Energy.Active.Import.Register", check=_measurands),
+        Key("StopTxnSampledData", "Energy.Active.Import.Register", check=_measurands),
+        Key("MeterValuesAlignedData", "Energy.Active.Import.Register", check=_measurands),
         Key("StopTxnAlignedData", ""),
     ]
     return {k.name: k for k in keys}

@@ -46,3 +46,25 @@ class SimChargePoint(ChargePoint):
     @on("Reset")
     def on_reset(self, type: str, **_: Any) -> call_result.Reset:
         return call_result.Reset(status=self.station.reset(type))
+
+    @on("ChangeAvailability")
+    def on_change_availability(self, connector_id: int, type: str, **_: Any) -> call_result.ChangeAvailability:
+        return call_result.ChangeAvailability(status=self.station.change_availability(connector_id, type))
+
+    @on("UnlockConnector")
+    def on_unlock_connector(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
+        return call_result.UnlockConnector(status=self.station.unlock_connector(connector_id))
+
+    @on("TriggerMessage")
+    def on_trigger_message(self, requested_message: str, connector_id: int | None = None,
+                           **_: Any) -> call_result.TriggerMessage:
+        return call_result.TriggerMessage(status=self.station.trigger_message(requested_message, connector_id))
+
+    @on("ClearCache")
+    def on_clear_cache(self, **_: Any) -> call_result.ClearCache:
+        self.station.auth_cache.clear()
+        return call_result.ClearCache(status="Accepted")
+
+    @on("DataTransfer")
+    def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:
+        return call_result.DataTransfer(status="UnknownVendorId")

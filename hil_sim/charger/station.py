@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import websockets
+from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from websockets.asyncio.client import ClientConnection
 
@@ -25,6 +26,8 @@ from hil_sim.world import World
 
 from .config_keys import default_keys
 from .handlers import SimChargePoint
+from .metering import PHASES, VOLTAGE_V, sampled_values
+from .txqueue import TX_MESSAGES, TransactionQueue, start_transaction
 
 log = logging.getLogger("hil_sim.charger")
 
@@ -51,6 +54,7 @@ class ConnectorRuntime:
     transaction: Transaction | None = None
     finishing: bool = False  # a transaction ended while the EV is still connected
     stop_reason: str | None = None  # a stop requested, carried out by the firmware loop
+    last_sample: float = 0.0  # loop time of the last sampled MeterValues
 
 
 @dataclass
@@ -64,7 +68,8 @@ class Runtime:
     online: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     last_card: str | None = None
-    next_local_tx_id: int = -1
+    station_reported: str | None = None  # last status delivered for connectorId 0
+    connection_lost: asyncio.Event = field(default_factory=asyncio.Event)  # of the current connection
 
 
 class SimStation:
@@ -75,7 +80,14 @@ class SimStation:
         self.url = f"{csms_url.rstrip('/')}/{charge_point_id}"
         self.charge_point_id = charge_point_id
         self.faults = faults or FaultSet()
+        # what firmware keeps in flash: configuration, queued transaction messages, open transactions,
+        # availability, the authorization cache
         self.keys = default_keys(settings.connectors)
+        self.tx_queue = TransactionQueue(self._transaction_id_assigned)
+        self.open_tx: dict[int, Transaction] = {}
+        self.unavailable: set[int] = set()  # connector ids set Inoperative (0: the whole station)
+        self.auth_cache: dict[str, str] = {}
+        self._next_local_tx_id = -1
         self.rt: Runtime | None = None
         self._firmware: asyncio.Task[None] | None = None
         self.boots = 0
@@ -149,12 +161,15 @@ class SimStation:
                 await asyncio.sleep(0.5)
                 continue
             rt.ws, rt.cp = ws, SimChargePoint(self.charge_point_id, ws, self)
+            rt.connection_lost = lost = asyncio.Event()
             reader = asyncio.get_running_loop().create_task(rt.cp.start())
             try:
                 if not rt.registered:
                     await self._boot(rt.cp)
                     for connector_id in range(0, self.settings.connectors + 1):
                         await self._send_status(connector_id, self._status(connector_id), force=True)
+                await self.tx_queue.flush(self._deliver)
+                await self._stop_lost_transactions()
                 rt.online.set()
                 rt.wake.set()
                 await reader
@@ -163,6 +178,7 @@ class SimStation:
             except asyncio.TimeoutError:
                 log.warning("no answer from the Central System; reconnecting")
             finally:
+                lost.set()
                 rt.online.clear()
                 rt.cp = rt.ws = None
                 reader.cancel()
@@ -227,6 +243,8 @@ class SimStation:
                 rt.last_card = card
                 if card is not None:
                     await self._card_presented(card.upper())
+            if rt.online.is_set():
+                await self._send_status(0, self._status(0))
             for connector_id in range(1, self.settings.connectors + 1):
                 await self._run_connector(connector_id)
 
@@ -241,7 +259,7 @@ class SimStation:
 
     def _status(self, connector_id: int) -> str:
         if connector_id == 0:
-            return "Available"
+            return "Unavailable" if 0 in self.unavailable else "Available"
         c, world = self._conn(connector_id), self.world.connector(connector_id)
         if c.transaction is not None:
             if world.pwm_duty_pct >= 100.0:
@@ -249,6 +267,8 @@ class SimStation:
             return "Charging" if world.cp_state() in ("C", "D") else "SuspendedEV"
         if c.finishing:
             return "Finishing"
+        if connector_id in self.unavailable or 0 in self.unavailable:
+            return "Unavailable"
         if world.ev_connected or c.authorized_tag is not None:
             return "Preparing"
         return "Available"
@@ -267,19 +287,45 @@ class SimStation:
         if c.finishing and not world.ev_connected:
             c.finishing = False
         await self._send_status(connector_id, self._status(connector_id))
+        await self._sample_meter(connector_id)
+
+    async def _sample_meter(self, connector_id: int) -> None:
+        c = self._conn(connector_id)
+        interval = int(self.keys["MeterValueSampleInterval"].value)
+        now = asyncio.get_running_loop().time()
+        if c.transaction is None or interval <= 0 or now - c.last_sample < interval:
+            return
+        c.last_sample = now
+        values = sampled_values(self.keys["MeterValuesSampledData"].value, self.world.connector(connector_id),
+                                self._power_w(connector_id), "Sample.Periodic")
+        await self._send_tx(call.MeterValues(
+            connector_id=connector_id, transaction_id=c.transaction.transaction_id,
+            meter_value=[{"timestamp": now_iso(), "sampledValue": values}]))
+
+    def _power_w(self, connector_id: int) -> float:
+        if self._status(connector_id) != "Charging":
+            return 0.0
+        world = self.world.connector(connector_id)
+        limit_w = min(MAX_CURRENT_A, float(world.pp_rating_a)) * VOLTAGE_V * PHASES
+        return min(self.settings.meter_w, limit_w)
 
     async def _send_status(self, connector_id: int, status: str, force: bool = False) -> None:
-        c = self._conn(connector_id) if connector_id else None
-        if c is not None and c.reported == status and not force:
+        rt = self._rt()
+        last = self._conn(connector_id).reported if connector_id else rt.station_reported
+        if last == status and not force:
             return
-        if c is not None:
-            c.reported = status
         if status == "Preparing" and self.faults.active("skip_preparing"):
-            return
-        wrong_id = connector_id and status != "Available" and self.faults.active("wrong_connector_id")
-        reported_id = connector_id + 1 if wrong_id else connector_id
-        await self._call(call.StatusNotification(connector_id=reported_id, error_code="NoError", status=status,
-                                                 timestamp=now_iso()))
+            delivered = True
+        else:
+            wrong_id = connector_id and status != "Available" and self.faults.active("wrong_connector_id")
+            reported_id = connector_id + 1 if wrong_id else connector_id
+            delivered = await self._call(call.StatusNotification(
+                connector_id=reported_id, error_code="NoError", status=status, timestamp=now_iso())) is not None
+        if delivered:  # a status lost offline is sent again, as the current one, after reconnecting
+            if connector_id:
+                self._conn(connector_id).reported = status
+            else:
+                rt.station_reported = status
 
     def _connector_for_card(self) -> int:
         for connector_id in range(1, self.settings.connectors + 1):
@@ -302,31 +348,51 @@ class SimStation:
         c, world = self._conn(connector_id), self.world.connector(connector_id)
         c.authorized_tag = None
         meter_start = int(world.energy_wh)
-        resp = await self._call(call.StartTransaction(connector_id=connector_id, id_tag=id_tag,
-                                                      meter_start=meter_start, timestamp=now_iso()))
-        tx_id = resp.transaction_id if resp is not None else self._local_tx_id()
-        c.transaction = Transaction(tx_id, id_tag, meter_start)
+        local_id = self._next_local_tx_id
+        self._next_local_tx_id -= 1
+        c.transaction = self.open_tx[connector_id] = Transaction(local_id, id_tag, meter_start)
+        c.last_sample = asyncio.get_running_loop().time()
         limit = min(MAX_CURRENT_A, float(world.pp_rating_a))
         self.world.set("pwm_duty_pct", current_to_duty(limit), connector_id=connector_id)
         if not world.lock_failure:
             self.world.set("lock_engaged", True, connector_id=connector_id)
+        resp = await self._send_tx(start_transaction(local_id, connector_id=connector_id, id_tag=id_tag,
+                                                     meter_start=meter_start, timestamp=now_iso()))
+        status = (resp.id_tag_info or {}).get("status") if resp is not None else None
+        if status not in (None, "Accepted") and self.keys["StopTransactionOnInvalidId"].value == "true":
+            c.stop_reason = "DeAuthorized"
 
-    def _local_tx_id(self) -> int:
+    def _transaction_id_assigned(self, local: int, real: int) -> None:
+        holders = list(self.open_tx.values())
+        if self.rt is not None:
+            holders += [c.transaction for c in self.rt.connectors if c.transaction is not None]
+        for tx in holders:
+            if tx.transaction_id == local:
+                tx.transaction_id = real
+
+    async def _stop_lost_transactions(self) -> None:
+        """After a power loss the transactions in flash have no session left: stop them with PowerLoss."""
         rt = self._rt()
-        rt.next_local_tx_id -= 1
-        return rt.next_local_tx_id
+        for connector_id, tx in list(self.open_tx.items()):
+            if rt.connectors[connector_id - 1].transaction is tx:
+                continue
+            del self.open_tx[connector_id]
+            await self._send_tx(call.StopTransaction(
+                meter_stop=int(self.world.connector(connector_id).energy_wh), timestamp=now_iso(),
+                transaction_id=tx.transaction_id, reason="PowerLoss", id_tag=tx.id_tag))
 
     async def _stop_transaction(self, connector_id: int) -> None:
         c, world = self._conn(connector_id), self.world.connector(connector_id)
         tx, reason = c.transaction, c.stop_reason
         assert tx is not None
         c.transaction, c.stop_reason = None, None
+        self.open_tx.pop(connector_id, None)
         self.world.set("pwm_duty_pct", 100.0, connector_id=connector_id)
         if self.keys["UnlockConnectorOnEVSideDisconnect"].value == "true" or reason != "EVDisconnected":
             self.world.set("lock_engaged", False, connector_id=connector_id)
         c.finishing = world.ev_connected
-        await self._call(call.StopTransaction(meter_stop=int(world.energy_wh), timestamp=now_iso(),
-                                              transaction_id=tx.transaction_id, reason=reason, id_tag=tx.id_tag))
+        await self._send_tx(call.StopTransaction(meter_stop=int(world.energy_wh), timestamp=now_iso(),
+                                                 transaction_id=tx.transaction_id, reason=reason, id_tag=tx.id_tag))
 
     def _meter(self, dt: float) -> None:
         if self.rt is None:
@@ -337,15 +403,36 @@ class SimStation:
                 world.energy_wh += self.settings.meter_w * dt / 3600.0
 
     async def _call(self, payload: Any) -> Any:
-        """Send a request when online; requests made while offline are dropped (queueing comes with link loss)."""
-        rt = self._rt()
-        if rt.cp is None:
-            log.info("offline, dropped %s", type(payload).__name__)
+        """Send a request that is not transaction data; while offline it is dropped, as firmware does."""
+        assert not isinstance(payload, TX_MESSAGES), "transaction messages go through _send_tx"
+        return await self._deliver(payload)
+
+    async def _send_tx(self, payload: Any) -> Any:
+        return await self.tx_queue.send(payload, self._deliver)
+
+    async def _deliver(self, payload: Any) -> Any:
+        rt = self.rt
+        if rt is None or rt.cp is None or not rt.registered:
+            log.info("offline, %s not sent", type(payload).__name__)
+            return None
+        # a call in flight when the link dies would otherwise wait out the whole response timeout
+        request = asyncio.ensure_future(rt.cp.call(payload, suppress=False))
+        lost = asyncio.ensure_future(rt.connection_lost.wait())
+        try:
+            await asyncio.wait({request, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+        if not request.done():
+            request.cancel()
+            log.info("%s not delivered: the link was lost", type(payload).__name__)
             return None
         try:
-            return await rt.cp.call(payload, suppress=False)
+            return request.result()
         except (websockets.ConnectionClosed, asyncio.TimeoutError) as exc:
             log.info("%s not delivered: %s", type(payload).__name__, exc)
+            return None
+        except OCPPError as exc:  # the Central System refused it; firmware logs and carries on
+            log.warning("%s answered with CALLERROR: %s", type(payload).__name__, exc)
             return None
 
     # ----------------------------------------------------------------- requests from the Central System
@@ -399,3 +486,65 @@ class SimStation:
         await self._power_down()
         if self.world.mains_on:
             self._power_up()
+
+    def _valid_connector(self, connector_id: int, allow_station: bool) -> bool:
+        return (0 if allow_station else 1) <= connector_id <= self.settings.connectors
+
+    def change_availability(self, connector_id: int, kind: str) -> str:
+        if not self._valid_connector(connector_id, allow_station=True) or self.rt is None:
+            return "Rejected"
+        targets = [connector_id] if connector_id else [0, *range(1, self.settings.connectors + 1)]
+        if kind == "Operative":
+            self.unavailable.difference_update(targets)
+            busy = False
+        else:
+            self.unavailable.update(targets)
+            # a connector with a transaction goes Unavailable when the transaction ends (OCPP 1.6, 5.2)
+            busy = any(self._conn(t).transaction is not None for t in targets if t)
+        self.rt.wake.set()
+        return "Scheduled" if busy else "Accepted"
+
+    def unlock_connector(self, connector_id: int) -> str:
+        if not self._valid_connector(connector_id, allow_station=False) or self.rt is None:
+            return "NotSupported"
+        if self.settings.fixed_cable:
+            return "NotSupported"  # a tethered cable has no socket lock to open
+        c, world = self._conn(connector_id), self.world.connector(connector_id)
+        if c.transaction is not None:
+            c.stop_reason = "UnlockCommand"
+            self.rt.wake.set()
+        if world.lock_failure:
+            return "UnlockFailed"
+        self.world.set("lock_engaged", False, connector_id=connector_id)
+        return "Unlocked"
+
+    def trigger_message(self, requested: str, connector_id: int | None) -> str:
+        if self.rt is None:
+            return "Rejected"
+        if connector_id is not None and not self._valid_connector(connector_id, allow_station=True):
+            return "Rejected"
+        if requested not in ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues"):
+            return "NotImplemented"
+        asyncio.get_running_loop().create_task(self._triggered(requested, connector_id))
+        return "Accepted"
+
+    async def _triggered(self, requested: str, connector_id: int | None) -> None:
+        await asyncio.sleep(0.05)  # the TriggerMessage.conf goes out first
+        connectors = [connector_id] if connector_id is not None else list(range(0, self.settings.connectors + 1))
+        if requested == "BootNotification":
+            await self._call(call.BootNotification(charge_point_vendor=self.settings.vendor,
+                                                   charge_point_model=self.settings.model,
+                                                   firmware_version=self.settings.firmware_version))
+        elif requested == "Heartbeat":
+            await self._call(call.Heartbeat())
+        elif requested == "StatusNotification":
+            for cid in connectors:
+                await self._send_status(cid, self._status(cid), force=True)
+        else:
+            for cid in connectors:
+                if cid == 0:
+                    continue
+                values = sampled_values(self.keys["MeterValuesSampledData"].value, self.world.connector(cid),
+                                        self._power_w(cid), "Trigger")
+                await self._call(call.MeterValues(connector_id=cid,
+                                                  meter_value=[{"timestamp": now_iso(), "sampledValue": values}]))

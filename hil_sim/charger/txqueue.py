@@ -1,0 +1,58 @@
+"""Transaction-related messages (StartTransaction, StopTransaction, MeterValues of a transaction) are never
+dropped: firmware keeps them in order, across link loss and power loss, and sends them when it can.
+
+A transaction started offline has a local (negative) id until its StartTransaction is answered; the real id
+then replaces it in every message still queued and wherever the station holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable
+
+from ocpp.v16 import call
+
+TX_MESSAGES = (call.StartTransaction, call.StopTransaction, call.MeterValues)
+
+Deliver = Callable[[Any], Awaitable[Any]]  # returns the response, or None when it could not be delivered
+OnStarted = Callable[[int, int], None]  # (local id, id given by the Central System)
+
+
+class TransactionQueue:
+    def __init__(self, on_started: OnStarted) -> None:
+        self.pending: list[Any] = []
+        self.on_started = on_started
+        self._lock = asyncio.Lock()
+
+    async def send(self, payload: Any, deliver: Deliver) -> Any:
+        """Queue behind anything older and flush; return this message's response if it went out now."""
+        self.pending.append(payload)
+        return (await self.flush(deliver)).get(id(payload))
+
+    async def flush(self, deliver: Deliver) -> dict[int, Any]:
+        delivered: dict[int, Any] = {}
+        async with self._lock:
+            while self.pending:
+                payload = self.pending[0]
+                response = await deliver(payload)
+                if response is None:
+                    break
+                self.pending.pop(0)
+                delivered[id(payload)] = response
+                local = getattr(payload, "transaction_id_local", None)
+                if isinstance(payload, call.StartTransaction) and local is not None:
+                    self._remap(local, response.transaction_id)
+        return delivered
+
+    def _remap(self, local: int, real: int) -> None:
+        for payload in self.pending:
+            if getattr(payload, "transaction_id", None) == local:
+                payload.transaction_id = real
+        self.on_started(local, real)
+
+
+def start_transaction(local_id: int, **fields: Any) -> call.StartTransaction:
+    """A StartTransaction that remembers the local id of its transaction (not sent on the wire)."""
+    payload = call.StartTransaction(**fields)
+    payload.transaction_id_local = local_id  # type: ignore[attr-defined]
+    return payload
