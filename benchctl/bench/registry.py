@@ -58,6 +58,12 @@ _MODBUS_LINK = {
     "retries": Field(int, default=3, minimum=1, maximum=10),
 }
 
+def _mqtt_topic_part(value: str) -> str | None:
+    if not value or any(c in value for c in "+#") or value.startswith("/") or value.endswith("/"):
+        return "must be a device topic without '+', '#' or a leading/trailing '/'"
+    return None
+
+
 DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
     DriverSpec(
         "modbus_ev", "ev_emulator", "drivers.evse_tester.modbus:ModbusEVEmulator",
@@ -79,6 +85,23 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
          "invert": Field(bool, default=False),
          "safe_level": Field(bool, default=False, help="logical level in the safe state")},
         "one coil of a Modbus relay board"),
+    DriverSpec(
+        "mqtt_relay", "digital_output", "drivers.relay.mqtt:MQTTOutput",
+        {"host": Field(str, required=True, refs=True, help="IP address or host name of the MQTT broker"),
+         "port": Field(int, default=1883, refs=True, minimum=1, maximum=65535),
+         "device": Field(str, required=True, check=_mqtt_topic_part,
+                         help="Tasmota topic, Shelly Gen1 id (shellyplug-s-AABBCC) or Shelly Gen2 topic prefix"),
+         "channel": Field(int, default=0, minimum=0, maximum=31,
+                          help="relay index on the device from 0 (Tasmota POWER<channel+1>)"),
+         "flavour": Field(str, default="tasmota", choices=("tasmota", "shelly_gen1", "shelly_gen2")),
+         "username": Field(str, default=None),
+         "password": Field(str, default=None),
+         "tls_ca": Field(str, default=None, help="CA certificate (PEM) to use TLS, usually port 8883"),
+         "invert": Field(bool, default=False),
+         "safe_level": Field(bool, default=False, help="logical level in the safe state"),
+         "timeout_s": Field(float, default=2.0, minimum=0.01),
+         "retries": Field(int, default=2, minimum=1, maximum=10)},
+        "one relay channel of a Tasmota or Shelly device over MQTT"),
 ]}
 
 
