@@ -7,6 +7,10 @@ from typing import Any
 
 from .charger.station import SimStation
 from .faults import FaultSet
+from .gear.cellular import CellularLink
+from .gear.e3372_at import SimE3372AT
+from .gear.hilink import SimHiLink
+from .gear.link_endpoint import LinkEndpoint
 from .gear.modbus_gear import ModbusGear, start_modbus_gear
 from .gear.rfid_presenter import SimPresenter
 from .settings import SimSettings
@@ -24,11 +28,19 @@ class SimBench:
         self.host = host
         self.modbus: ModbusGear | None = None
         self.presenter = SimPresenter(self.world)
+        # the LTE stick in both of its modes, and the far end the link is measured against
+        self.cellular = CellularLink.of(self.world)
+        self.modem = SimE3372AT(self.world, cellular=self.cellular)
+        self.hilink = SimHiLink(self.world, host=host, cellular=self.cellular)
+        self.link_endpoint = LinkEndpoint(self.cellular, host=host)
 
     async def start(self) -> dict[str, Any]:
         """Start the gear, then power the charger; return the endpoints for `${sim.*}` references."""
         self.modbus = await start_modbus_gear(self.world, host=self.host)
         await self.presenter.start()
+        await self.modem.start()
+        await self.hilink.start()
+        await self.link_endpoint.start()
         await self.station.start()
         return self.endpoints()
 
@@ -38,12 +50,18 @@ class SimBench:
             "sim.modbus.host": self.modbus.host,
             "sim.modbus.port": self.modbus.port,
             "sim.rfid.port": self.presenter.port_name,
+            "sim.modem.port": self.modem.modem_port,
+            "sim.modem.ports": self.modem.port_names,
+            "sim.hilink.host": self.hilink.host,
+            "sim.hilink.port": self.hilink.port,
+            "sim.link.endpoint": self.link_endpoint.address,
         }
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
             await self.station.stop()
-        with contextlib.suppress(Exception):
-            await self.presenter.stop()
+        for gear in (self.presenter, self.modem, self.hilink, self.link_endpoint):
+            with contextlib.suppress(Exception):
+                await gear.stop()
         if self.modbus is not None:
             await self.modbus.stop()

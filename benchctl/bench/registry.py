@@ -58,6 +58,41 @@ _MODBUS_LINK = {
     "retries": Field(int, default=3, minimum=1, maximum=10),
 }
 
+def _e3372_at_prepare(settings: dict[str, Any]) -> dict[str, Any]:
+    ports = settings.pop("ports")
+    if ports and settings.get("port"):
+        raise ValueError("give port or ports, not both")
+    if ports:
+        settings["port"] = list(ports)
+    elif not settings.get("port"):
+        raise ValueError("give port (the AT port) or ports (candidates probed with AT)")
+    return settings
+
+
+_PP_RATINGS = (13, 20, 32, 63)
+
+
+def _check_pp_pins(value: dict[Any, Any]) -> str | None:
+    # the config loader keeps mapping keys as written: "32", not 32 (the driver takes either)
+    for rating, pin in value.items():
+        if str(rating).strip() not in {str(r) for r in _PP_RATINGS}:
+            return f"{rating!r} is not a Type 2 cable rating (13, 20, 32 or 63)"
+        if isinstance(pin, bool) or not isinstance(pin, int) or not 0 <= pin <= 27:
+            return f"the pin for {rating} A must be a BCM GPIO number 0..27, not {pin!r}"
+    return None
+
+
+_BCM: dict[str, Any] = {"minimum": 0, "maximum": 27}
+_GPIO_PINS = {
+    "pins": Field(str, default="rpi", choices=("rpi", "fake"),
+                  help="rpi: the Raspberry Pi's header; fake: the in-process fake pins (tests, simulator)"),
+    "chip": Field(str, default="default", help="which fake chip (pins: fake only)"),
+}
+
+_LINK_ENDPOINT = Field(str, default=None, refs=True,
+                       help="host:port of the link endpoint measured through the dongle")
+
+
 def _mqtt_topic_part(value: str) -> str | None:
     if not value or any(c in value for c in "+#") or value.startswith("/") or value.endswith("/"):
         return "must be a device topic without '+', '#' or a leading/trailing '/'"
@@ -71,6 +106,15 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
          "registers": Field(dict, default=None, help="register addresses overriding the default map"),
          "standard": Field(str, default="iec", choices=("iec", "sae"))},
         "EV emulator over Modbus TCP", prepare=_modbus_ev_prepare),
+    DriverSpec(
+        "serial_ev", "ev_emulator", "drivers.evse_tester.serial_ev:SerialEVEmulator",
+        {"port": Field(str, required=True, refs=True,
+                       help="serial device, e.g. /dev/serial/by-id/usb-Arduino_...-if00"),
+         "baudrate": Field(int, default=115200, minimum=1200),
+         "timeout_s": Field(float, default=1.0, minimum=0.01),
+         "retries": Field(int, default=2, minimum=0, maximum=10),
+         "standard": Field(str, default="iec", choices=("iec", "sae"))},
+        "open-hardware EV emulator board (Arduino style) on a serial port; see docs/serial-ev-emulator.md"),
     DriverSpec(
         "chameleon", "rfid", "drivers.rfid.chameleon:ChameleonPresenter",
         {"port": Field(str, required=True, refs=True, help="serial device, e.g. /dev/ttyACM0"),
@@ -102,6 +146,48 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
          "timeout_s": Field(float, default=2.0, minimum=0.01),
          "retries": Field(int, default=2, minimum=1, maximum=10)},
         "one relay channel of a Tasmota or Shelly device over MQTT"),
+    DriverSpec(
+        "e3372_at", "dongle", "drivers.dongle.e3372_at:E3372ATDongle",
+        {"port": Field(str, default=None, refs=True, help="AT serial device, e.g. /dev/ttyUSB0"),
+         "ports": Field(list, default=None, refs=True, items=Field(str),
+                        help="candidate serial devices; the first answering AT with OK is used"),
+         "baudrate": Field(int, default=115200, minimum=1200),
+         "timeout_s": Field(float, default=2.0, minimum=0.01),
+         "retries": Field(int, default=2, minimum=0, maximum=10),
+         "link_endpoint": _LINK_ENDPOINT},
+        "Huawei E3372h in stick mode: AT commands on a serial port", prepare=_e3372_at_prepare),
+    DriverSpec(
+        "hilink", "dongle", "drivers.dongle.hilink:HiLinkDongle",
+        {"host": Field(str, default="192.168.8.1", refs=True, help="the stick's web address"),
+         "port": Field(int, default=80, refs=True, minimum=1, maximum=65535),
+         "timeout_s": Field(float, default=3.0, minimum=0.01),
+         "retries": Field(int, default=2, minimum=0, maximum=10),
+         "link_endpoint": _LINK_ENDPOINT},
+        "Huawei E3372h in HiLink mode: the stick's HTTP API"),
+    DriverSpec(
+        "gpio_ev", "ev_emulator", "drivers.evse_tester.gpio:GPIOEVEmulator",
+        {"plug_pin": Field(int, required=True, **_BCM, help="BCM pin of the plug relay"),
+         "state_b_pin": Field(int, required=True, **_BCM, help="BCM pin of the 2.74 kΩ relay (state B)"),
+         "state_c_pin": Field(int, required=True, **_BCM, help="BCM pin of the 1.3 kΩ relay (state C)"),
+         "state_d_pin": Field(int, default=None, **_BCM, help="BCM pin of the 270 Ω relay (state D)"),
+         "state_e_pin": Field(int, default=None, **_BCM, help="BCM pin of the CP-to-PE relay (state E)"),
+         "diode_fault_pin": Field(int, default=None, **_BCM, help="BCM pin of the relay shorting the CP diode"),
+         "pp_pins": Field(dict, default=None, check=_check_pp_pins,
+                          help="cable rating (A) -> BCM pin of the relay of its PP resistor"),
+         "pp_rating_a": Field(int, default=None, choices=_PP_RATINGS, help="PP resistor selected at connect"),
+         "invert": Field(bool, default=False, help="a low pin closes a relay (active-low board)"),
+         **_GPIO_PINS},
+        "EV emulator made of relays on Raspberry Pi GPIO pins (switches CP/PP resistors, cannot measure)",
+        extra="gpio"),
+    DriverSpec(
+        "gpio_relay", "digital_output", "drivers.relay.gpio:GPIOOutput",
+        {"pin": Field(int, required=True, **_BCM, help="BCM GPIO number (GPIO17 is header pin 11)"),
+         "invert": Field(bool, default=False),
+         "safe_level": Field(bool, default=False, help="logical level in the safe state"),
+         "min_on_s": Field(float, default=0.0, minimum=0.0, help="an on level lasts at least this long"),
+         "min_off_s": Field(float, default=0.0, minimum=0.0, help="an off level lasts at least this long"),
+         **_GPIO_PINS},
+        "one relay on a Raspberry Pi GPIO pin", extra="gpio"),
 ]}
 
 

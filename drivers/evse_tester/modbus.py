@@ -6,8 +6,8 @@ from typing import Any, Awaitable, Callable
 
 from ..modbus_link import ModbusLink
 from ..steplog import StepLog, step
-from . import iec61851
-from .protocol import CP_STATES, CPMeasurement, EVEmulatorProtocol
+from . import checks, iec61851
+from .protocol import CPMeasurement, EVEmulatorProtocol
 from .register_map import (
     DEFAULT_MAP,
     RegisterMap,
@@ -15,15 +15,6 @@ from .register_map import (
     encode_cp_state,
     from_int16_register,
 )
-
-
-def _flag(name: str, value: object) -> bool:
-    # a YAML config may hand us 0/1; anything else is more likely a mistake than a wish
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
 def _runs(addresses: dict[str, int]) -> list[tuple[int, list[str]]]:
@@ -55,9 +46,7 @@ class ModbusEVEmulator(EVEmulatorProtocol):
         steplog: StepLog | None = None,
     ) -> None:
         super().__init__(role, f"{host}:{port} device {device_id}", steplog)
-        if standard not in iec61851.STANDARDS:
-            raise ValueError(f"standard must be one of {', '.join(iec61851.STANDARDS)}, not {standard!r}")
-        self.standard = standard
+        self.standard = checks.standard(standard)
         self.map = register_map if register_map is not None else DEFAULT_MAP
         self.link = ModbusLink(
             host, port, device_id=device_id, timeout_s=timeout_s, retries=retries, error=self.error
@@ -97,25 +86,19 @@ class ModbusEVEmulator(EVEmulatorProtocol):
 
     @step
     async def set_plug(self, connected: bool) -> None:
-        await self._write("plug_relay", int(_flag("connected", connected)))
+        await self._write("plug_relay", int(checks.flag("connected", connected)))
 
     @step
     async def set_cp_state(self, state: str) -> None:
-        if state not in CP_STATES:
-            raise ValueError(f"state must be one of {', '.join(CP_STATES)}, not {state!r}")
-        await self._write("cp_state", encode_cp_state(state))
+        await self._write("cp_state", encode_cp_state(checks.cp_state(state)))
 
     @step
     async def set_diode_fault(self, fault: bool) -> None:
-        await self._write("diode_fault", int(_flag("fault", fault)))
+        await self._write("diode_fault", int(checks.flag("fault", fault)))
 
     @step
     async def set_pp_rating(self, amps: int) -> None:
-        if isinstance(amps, bool) or amps not in iec61851.PP_OHMS_BY_RATING:
-            raise ValueError(
-                f"amps must be one of {', '.join(str(a) for a in iec61851.PP_OHMS_BY_RATING)}, not {amps!r}"
-            )
-        await self._write("pp_rating_a", int(amps))
+        await self._write("pp_rating_a", checks.pp_rating(amps))
 
     @step
     async def measure(self) -> CPMeasurement:

@@ -23,12 +23,7 @@ from typing import Any
 
 import serial
 
-try:  # pyserial's POSIX backend lets termios.error (not an OSError) through, e.g. on a vanished pty
-    from termios import error as _TermiosError
-except ImportError:  # pragma: no cover - Windows
-    class _TermiosError(Exception):  # type: ignore[no-redef]
-        pass
-
+from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
 from .protocol import RFIDPresenterProtocol
 from .uid import normalize_uid, uid_for_id_tag
@@ -39,9 +34,6 @@ CONFIG_NONE = "NONE"
 
 EOL = b"\r\n"  # the firmware runs a command on CR and ignores LF; answers end with CR LF
 ESC = b"\x1b"  # the firmware drops its partial input buffer on ESC and does not answer
-
-# what a port that went away can raise
-_PORT_ERRORS = (serial.SerialException, OSError, _TermiosError)
 
 _STATUS = re.compile(r"^(\d{3}):(.*)$")
 WITH_TEXT = 101
@@ -91,24 +83,8 @@ class ChameleonPresenter(RFIDPresenterProtocol):
             self._serial = await asyncio.to_thread(self._open)
 
     def _open(self) -> serial.Serial:
-        try:
-            port = serial.Serial(
-                self.port,
-                self.baudrate,
-                timeout=self.timeout_s,
-                write_timeout=self.timeout_s,
-            )
-        except (*_PORT_ERRORS, ValueError) as exc:
-            raise self.error(f"cannot open: {exc}") from exc
-        try:
-            # drop whatever half-typed line the device may hold, and whatever it said before we came
-            port.write(ESC)
-            port.flush()
-            port.reset_input_buffer()
-        except _PORT_ERRORS as exc:
-            self._close_port(port)
-            raise self.error(f"cannot open: {exc}") from exc
-        return port
+        # ESC drops whatever half-typed line the device may hold; open_port drops what it said before we came
+        return open_port(self.port, self.baudrate, self.timeout_s, self.error, greeting=ESC)
 
     async def close(self) -> None:
         """Close the port; a pending timed removal is cancelled (call safe_state first to clear the field)."""
@@ -119,10 +95,7 @@ class ChameleonPresenter(RFIDPresenterProtocol):
 
     def _close_port(self, port: serial.Serial) -> None:
         with self._io_lock:  # wait for an exchange still running in a thread
-            try:
-                port.close()
-            except _PORT_ERRORS:
-                pass
+            close_quietly(port)
 
     # role commands --------------------------------------------------------------------------------
 
@@ -205,13 +178,10 @@ class ChameleonPresenter(RFIDPresenterProtocol):
                     if attempt + 1 < attempts:
                         try:
                             port.write(ESC)  # forget any half line before trying again
-                        except _PORT_ERRORS:
+                        except PORT_ERRORS:
                             pass
-                except _PORT_ERRORS as exc:
-                    try:  # the port is gone (unplugged?): the next command opens it again
-                        port.close()
-                    except _PORT_ERRORS:
-                        pass
+                except PORT_ERRORS as exc:
+                    close_quietly(port)  # the port is gone (unplugged?): the next command opens it again
                     raise self.error(f"{command}: serial I/O failed: {exc}") from exc
         raise self.error(
             f"no answer to {command} ({attempts} attempt{'s' if attempts > 1 else ''} of "

@@ -18,15 +18,12 @@ the previous card's UID between CONFIG= and UID=; the simulator spares the simul
 
 from __future__ import annotations
 
-import asyncio
-import os
 import secrets
 import string
-import termios
-import tty
 from typing import Callable
 
 from ..world import World
+from .pty_device import PtyDevice
 
 VERSION = "ChameleonMini RevG hil_sim (benchctl simulated card presenter)"
 
@@ -61,22 +58,19 @@ _HEX = set("0123456789ABCDEF")
 Answer = tuple[int, str | None]
 
 
-class SimPresenter:
-    """ChameleonMini look-alike on a pty; `port_name` is what the driver opens."""
+class SimPresenter(PtyDevice):
+    """ChameleonMini look-alike on a pty; `port_name` is what the driver opens.
+
+    `silent = True` (from PtyDevice) swallows every byte and never answers (hung firmware).
+    """
 
     def __init__(self, world: World) -> None:
+        super().__init__()
         self.world = world
-        self.silent = False  # fault: swallow every byte and never answer (hung firmware)
-        self.port_name = ""
         self.config = "NONE"
         self.uid: str | None = None  # UID written since the configuration was selected
         self.commands: list[str] = []  # every line run, as the device saw it (upper-case)
-        self._master: int | None = None
-        self._slave: int | None = None
         self._line = bytearray()
-        self._out = bytearray()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._writing = False
         self._table: dict[str, dict[str, Callable[[str], Answer]]] = {
             "VERSION": {GET: self._get_version},
             "CONFIG": {GET: self._get_config, SET: self._set_config},
@@ -85,56 +79,17 @@ class SimPresenter:
             "HELP": {EXEC: self._help},
         }
 
-    # lifecycle ------------------------------------------------------------------------------------
+    # lifecycle (start/stop from PtyDevice) ------------------------------------------------------
 
-    async def start(self) -> None:
-        if self._master is not None:
-            return
-        master, slave = os.openpty()
-        try:
-            tty.setraw(slave, termios.TCSANOW)  # no echo, no line editing, no CR/LF translation
-            os.set_blocking(master, False)
-            self.port_name = os.ttyname(slave)
-        except OSError:
-            os.close(master)
-            os.close(slave)
-            raise
-        # Keeping the slave open ourselves keeps the pty alive while the driver closes and reopens it.
-        self._master, self._slave = master, slave
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(master, self._on_readable)
-
-    async def stop(self) -> None:
-        master, slave, self._master, self._slave = self._master, self._slave, None, None
-        if master is None:
-            return
-        assert self._loop is not None
-        self._loop.remove_reader(master)
-        if self._writing:
-            self._loop.remove_writer(master)
-            self._writing = False
-        self._out.clear()
+    def stopped(self) -> None:
         self._line.clear()
-        os.close(master)
-        if slave is not None:
-            os.close(slave)
         # unplugged: the emulator is off, nothing in front of the reader any more
         self.config, self.uid = "NONE", None
         self._publish()
 
     # bytes in, bytes out --------------------------------------------------------------------------
 
-    def _on_readable(self) -> None:
-        if self._master is None:
-            return
-        try:
-            data = os.read(self._master, 4096)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:  # EIO: no slave open; cannot happen while we hold one, but never crash the loop
-            return
-        if self.silent:
-            return
+    def received(self, data: bytes) -> None:
         for byte in data:
             self._feed(byte)
 
@@ -159,27 +114,7 @@ class SimPresenter:
         out = f"{code}:{STATUS_TEXT[code]}\r\n"
         if text:
             out += f"{text}\r\n"
-        self._out += out.encode("ascii")
-        self._flush()
-
-    def _flush(self) -> None:
-        if self._master is None:
-            return
-        try:
-            written = os.write(self._master, self._out)
-        except (BlockingIOError, InterruptedError):
-            written = 0
-        except OSError:
-            self._out.clear()
-            written = 0
-        del self._out[:written]
-        assert self._loop is not None
-        if self._out and not self._writing:
-            self._loop.add_writer(self._master, self._flush)
-            self._writing = True
-        elif not self._out and self._writing:
-            self._loop.remove_writer(self._master)
-            self._writing = False
+        self.send(out.encode("ascii"))
 
     # command line ---------------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from benchctl.bench.registry import DRIVERS, driver_names_for
 from benchctl.bench.config import load_bench, resolve_refs
-from benchctl.bench.registry import DRIVERS
 from benchctl.cli import main
 from benchctl.config import ConfigError
 from benchctl.paths import BENCH_CONFIGS, DEFAULT_BENCH
@@ -119,13 +119,13 @@ BAD_BENCHES = [
      ["missing required key 'driver'", "drivers for this role: chameleon"]),
     ("unknown-driver",
      "driver: chameleon", "driver: chamelon", "driver: chamelon", "roles.card.driver",
-     ["unknown driver 'chamelon'", "known drivers: chameleon, modbus_coil, modbus_ev"]),
+     ["unknown driver 'chamelon'", "known drivers: " + ", ".join(sorted(DRIVERS))]),
     ("driver-of-wrong-kind",
      "    driver: modbus_ev\n", "    driver: modbus_coil  # wrong kind\n", "# wrong kind", "roles.ev.driver",
-     ["role 'ev' needs an EV emulator", "modbus_coil is a digital output", "use one of: modbus_ev"]),
+     ["role 'ev' needs an EV emulator", "modbus_coil is a digital output", "use one of: " + ", ".join(driver_names_for("ev_emulator"))]),
     ("relay-role-given-an-rfid-driver",
      "  network:\n    driver: modbus_coil", "  network:\n    driver: chameleon  # wrong kind", "# wrong kind",
-     "roles.network.driver", ["needs a digital output (relay)", "use one of: modbus_coil"]),
+     "roles.network.driver", ["needs a digital output (relay)", "use one of: " + ", ".join(driver_names_for("digital_output"))]),
     ("missing-required-driver-setting",
      "    coil: 0\n", "", "  mains:", "roles.mains", ["missing required key 'coil'"]),
     ("connector-id-beyond-dut-connectors",
@@ -264,11 +264,13 @@ def test_shipped_sim_bench_loads_with_its_roles_and_drivers() -> None:
     assert config.connectors == 1
     assert (config.csms_host, config.csms_port, config.csms_path) == ("127.0.0.1", 0, "/ocpp")
     assert {name: role.driver for name, role in config.roles.items()} == {
-        "ev": "modbus_ev", "card": "chameleon", "mains": "modbus_coil", "network": "modbus_coil"}
+        "ev": "modbus_ev", "card": "chameleon", "modem": "e3372_at", "mains": "modbus_coil",
+        "network": "modbus_coil"}
     for role in config.roles.values():
         assert role.name in config.roles
         assert role.line == line_of(SIM_TEXT, f"  {role.name}:")
-        assert DRIVERS[role.driver].kind == {"ev": "ev_emulator", "card": "rfid"}.get(role.name, "digital_output")
+        assert DRIVERS[role.driver].kind == {"ev": "ev_emulator", "card": "rfid", "modem": "dongle"}.get(
+            role.name, "digital_output")
     assert config.roles["mains"].settings["coil"] == 0
     assert config.roles["network"].settings["coil"] == 1
     assert config.roles["mains"].settings["safe_level"] is True
@@ -408,7 +410,7 @@ def test_cli_validate_good_bench_exits_0(capsys: pytest.CaptureFixture[str]) -> 
 
     out = capsys.readouterr().out
     assert status == 0
-    assert "bench 'sim' OK (ev, card, mains, network)" in " ".join(out.split())
+    assert "bench 'sim' OK (ev, card, modem, mains, network)" in " ".join(out.split())
 
 
 def test_cli_validate_reports_every_file_and_fails_if_any_is_bad(
