@@ -1,21 +1,32 @@
-"""One Modbus TCP connection with a timeout on every request and our own retries, shared by the Modbus drivers.
+"""One Modbus connection (TCP, RTU over TCP or RTU on a serial line) with a timeout on every request and our
+own retries, shared by the Modbus drivers.
 
 We leave pymodbus's own retries and reconnects off (retries=0, reconnect_delay=0): they log and reconnect in
 background tasks, while a driver must give up after a known time and say so in a DriverError. After a failed
 attempt the connection is dropped, so a late answer to an abandoned request can never be taken for the
-answer to the next one.
+answer to the next one (on a serial line, reopening the port flushes what arrived); and since RTU frames
+carry no transaction id, every reply is also checked against its request (function code, register count,
+written address).
+
+Where the device is comes from a `ModbusTransport` (`drivers.modbus_transport`). Modbus TCP links keep a
+connection each. RTU links to one serial port or one RTU-over-TCP endpoint share a single connection and take
+turns, with the inter-frame gap between requests: the port opens only once (pymodbus opens it exclusively)
+and an RS-485 bus has one master.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from typing import Any, Awaitable, Callable
 
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
+from pymodbus.client.base import ModbusBaseClient
+from pymodbus.exceptions import ModbusException, ModbusIOException
 from pymodbus.pdu import ModbusPDU
 
 from .errors import DriverError
+from .modbus_transport import RTU_SERIAL, TCP, ModbusTransport
 
 # Exception codes of the Modbus application protocol, for messages a bench operator can act on.
 EXCEPTION_NAMES = {
@@ -31,19 +42,22 @@ EXCEPTION_NAMES = {
 }
 
 ErrorFactory = Callable[[str], DriverError]
-Request = Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]]
+Request = Callable[[ModbusBaseClient], Awaitable[ModbusPDU]]
+
+_READ_REGISTERS = (3, 4)
+_WRITE_ONE = (5, 6)
+
+# pymodbus's own response timer is set out of the way: the link times each request itself, because links with
+# different timeouts may share one client.
+_LIBRARY_TIMEOUT_S = 3600.0
 
 
 def _span(kind: str, address: int, count: int) -> str:
     return f"{kind} {address}" if count == 1 else f"{kind}s {address}-{address + count - 1}"
 
 
-def validate_link_settings(host: str, port: int, device_id: int, timeout_s: float, retries: int) -> None:
-    """ValueError naming the bad setting, before a driver touches the network."""
-    if not host:
-        raise ValueError("host must not be empty")
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise ValueError(f"port must be 1..65535, not {port!r}")
+def validate_link_settings(device_id: int, timeout_s: float, retries: int) -> None:
+    """ValueError naming the bad setting, before a driver touches the network (the transport checks the rest)."""
     if isinstance(device_id, bool) or not isinstance(device_id, int) or not 0 <= device_id <= 247:
         raise ValueError(f"device_id must be 0..247, not {device_id!r}")
     if not timeout_s > 0:
@@ -52,45 +66,123 @@ def validate_link_settings(host: str, port: int, device_id: int, timeout_s: floa
         raise ValueError(f"retries must be an integer of at least 1 (the number of tries), not {retries!r}")
 
 
+class _Line:
+    """One connection and the lock that keeps it to one request at a time."""
+
+    def __init__(self, transport: ModbusTransport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport = transport
+        self.loop = loop
+        self.lock = asyncio.Lock()
+        self.client: ModbusBaseClient | None = None
+        self.sent: ModbusPDU | None = None  # the request on the wire, to match its reply against
+        self.free_at = 0.0  # loop time from which the line has been quiet long enough for the next frame
+        self.users: set[int] = set()  # links that opened it and have not closed it
+
+    @property
+    def connected(self) -> bool:
+        return self.client is not None and self.client.connected
+
+    def trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+        if sending:
+            self.sent = pdu
+        return pdu
+
+    def drop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+# Shared RTU lines by what they reach; a line belongs to the event loop it was opened in.
+_SHARED_LINES: dict[tuple[str, ...], _Line] = {}
+
+
+def _line_key(transport: ModbusTransport) -> tuple[str, ...]:
+    if transport.serial:
+        port = str(transport.serial_port)
+        # /dev/serial/by-id/... and /dev/ttyUSB0 are the same adapter
+        return (RTU_SERIAL, os.path.realpath(port) if port.startswith("/") else port)
+    return (transport.kind, str(transport.host), str(transport.port))
+
+
+def _line_settings(transport: ModbusTransport) -> tuple[object, ...]:
+    return (transport.baudrate, transport.bytesize, transport.parity, transport.stopbits) if transport.serial else ()
+
+
+def _check_reply(request: ModbusPDU | None, response: ModbusPDU) -> None:
+    """ModbusIOException when `response` cannot be the answer to `request` (RTU frames carry no id to match)."""
+    if request is None:
+        return
+    if response.function_code & 0x7F != request.function_code:
+        raise ModbusIOException(
+            f"reply with function code {response.function_code} to a request with {request.function_code}"
+        )
+    if response.isError():
+        return
+    if request.function_code in _READ_REGISTERS and len(response.registers) != request.count:
+        raise ModbusIOException(f"reply with {len(response.registers)} registers to a read of {request.count}")
+    if request.function_code in _WRITE_ONE and response.address != request.address:
+        raise ModbusIOException(f"reply for address {response.address} to a write of {request.address}")
+
+
 class ModbusLink:
-    """Requests to one device over Modbus TCP; `retries` is the total number of tries per request."""
+    """Requests to one device; `retries` is the total number of tries per request.
+
+    `ModbusLink(host, port, ...)` is Modbus TCP as before; `ModbusLink(transport=..., ...)` takes any transport.
+    """
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        host: str | None = None,
+        port: int | None = None,
         *,
+        transport: ModbusTransport | None = None,
         device_id: int,
         timeout_s: float,
         retries: int,
         error: ErrorFactory,
     ) -> None:
-        validate_link_settings(host, port, device_id, timeout_s, retries)
-        self.host = host
-        self.port = port
+        if transport is None:
+            transport = ModbusTransport(TCP, host=host, port=port)
+        elif host is not None or port is not None:
+            raise ValueError("give host/port or a transport, not both")
+        validate_link_settings(device_id, timeout_s, retries)
+        if transport.rtu and device_id == 0:
+            raise ValueError("device_id 0 is the RTU broadcast address, which no device answers; use 1..247")
+        self.transport = transport
+        self.host = transport.host
+        self.port = transport.port
         self.device_id = device_id
         self.timeout_s = timeout_s
         self.retries = retries
         self._error = error
-        self._client: AsyncModbusTcpClient | None = None
-        # one request at a time: the retry loop reconnects, which must not pull the socket from under another call
-        self._lock = asyncio.Lock()
+        self._line: _Line | None = None  # found or opened on first use, inside the event loop
 
     @property
     def connected(self) -> bool:
-        return self._client is not None and self._client.connected
+        return self._line is not None and self._line.connected
 
     async def connect(self) -> None:
         """Connect if not connected; DriverError after `retries` failed tries."""
-        async with self._lock:
+        line = self._use_line()
+        async with line.lock:
             for _ in range(self.retries):
-                if await self._ensure_connected():
+                if await self._open(line):
                     return
-            raise self._error(f"cannot connect to {self.host}:{self.port} after {self.retries} tries")
+            raise self._error(self._unreachable())
 
     async def close(self) -> None:
-        async with self._lock:
-            self._drop()
+        """Close this link; a shared connection stays open until the last link using it closes."""
+        line = self._line
+        if line is None:
+            return
+        async with line.lock:
+            line.users.discard(id(self))
+            if not line.users:
+                line.drop()
+                key = _line_key(self.transport)
+                if _SHARED_LINES.get(key) is line:
+                    del _SHARED_LINES[key]
 
     async def read_holding(self, name: str, address: int, count: int = 1) -> list[int]:
         response = await self._call(
@@ -126,49 +218,82 @@ class ModbusLink:
             lambda c: c.write_coil(address, value, device_id=self.device_id),
         )
 
-    async def _ensure_connected(self) -> bool:
-        if self.connected:
+    def _use_line(self) -> _Line:
+        loop = asyncio.get_running_loop()
+        line = self._line
+        if line is None or line.loop is not loop:
+            line = self._find_line(loop)
+            self._line = line
+        line.users.add(id(self))
+        return line
+
+    def _find_line(self, loop: asyncio.AbstractEventLoop) -> _Line:
+        if not self.transport.rtu:
+            return _Line(self.transport, loop)
+        key = _line_key(self.transport)
+        line = _SHARED_LINES.get(key)
+        if line is None or line.loop is not loop:
+            if line is not None:  # left open in an event loop that is gone: release the port
+                with contextlib.suppress(Exception):
+                    line.drop()
+            line = _SHARED_LINES[key] = _Line(self.transport, loop)
+        elif _line_settings(line.transport) != _line_settings(self.transport):
+            raise self._error(
+                f"{self.transport.target} is already open as {line.transport.describe()}; every device on one "
+                f"bus needs the same line settings"
+            )
+        return line
+
+    def _unreachable(self) -> str:
+        if not self.transport.serial:
+            return f"cannot connect to {self.transport.target} after {self.retries} tries"
+        port = str(self.transport.serial_port)
+        missing = port.startswith("/") and not os.path.exists(port)
+        return f"cannot open {port} after {self.retries} tries" + (" (no such device)" if missing else "")
+
+    async def _open(self, line: _Line) -> bool:
+        if line.connected:
             return True
-        self._drop()
+        line.drop()
         # a fresh client per connection: no transaction ids or half-read frames carried over
-        self._client = AsyncModbusTcpClient(
-            self.host,
-            port=self.port,
-            timeout=self.timeout_s,
-            retries=0,
-            reconnect_delay=0,
-            name=f"{self.host}:{self.port}",
-        )
+        line.client = self.transport.client(timeout_s=_LIBRARY_TIMEOUT_S, trace_pdu=line.trace_pdu)
         try:
-            ok = await asyncio.wait_for(self._client.connect(), self._guard_s)
+            # pymodbus's own timer is out of the way (see _LIBRARY_TIMEOUT_S): a connect gets timeout_s, as a request
+            ok = await asyncio.wait_for(line.client.connect(), self.timeout_s)
         except (asyncio.TimeoutError, OSError):
             ok = False
         if not ok:
-            self._drop()
+            line.drop()
         return ok
 
     def _drop(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._line is not None:
+            self._line.drop()
 
-    @property
-    def _guard_s(self) -> float:
-        # pymodbus times out by itself after timeout_s; this outer bound only catches a stuck library call
-        return self.timeout_s * 2 + 0.5
+    async def _exchange(self, line: _Line, request: Request) -> ModbusPDU:
+        quiet = line.free_at - line.loop.time()
+        if quiet > 0:
+            await asyncio.sleep(quiet)
+        line.sent = None
+        try:
+            response = await asyncio.wait_for(request(line.client), self.timeout_s)  # type: ignore[arg-type]
+        finally:
+            line.free_at = line.loop.time() + self.transport.frame_gap_s
+        _check_reply(line.sent, response)
+        return response
 
     async def _call(self, what: str, request: Request) -> Any:
-        async with self._lock:
+        line = self._use_line()
+        async with line.lock:
             never_connected = True
             for _ in range(self.retries):
-                if not await self._ensure_connected():
+                if not await self._open(line):
                     continue
                 never_connected = False
-                assert self._client is not None
                 try:
-                    response = await asyncio.wait_for(request(self._client), self._guard_s)
+                    response = await self._exchange(line, request)
                 except (ModbusException, asyncio.TimeoutError, OSError):
-                    self._drop()
+                    line.drop()
                     continue
                 if response.isError():
                     code = getattr(response, "exception_code", None)
@@ -176,5 +301,5 @@ class ModbusLink:
                     raise self._error(f"{what}: Modbus exception {code} ({reason})")
                 return response
             if never_connected:
-                raise self._error(f"cannot connect to {self.host}:{self.port} after {self.retries} tries")
+                raise self._error(self._unreachable())
             raise self._error(f"no answer after {self.retries} tries")

@@ -99,6 +99,11 @@ def _validate_role(doc: MarkedDoc, name: str, raw: dict[str, Any]) -> RoleConfig
         raise doc.error(path + ("driver",), f"role '{name}' needs {KIND_NAMES[kind]}, but {driver} is "
                                             f"{KIND_NAMES[spec.kind]} (use one of: {', '.join(driver_names_for(kind))})")
     settings = validate(doc, Schema(dict(spec.settings)), {k: v for k, v in raw.items() if k != "driver"}, path)
+    if spec.check is not None and (problem := spec.check(settings)) is not None:
+        key, message = problem
+        if key in raw:
+            raise doc.error(path + (key,), f"{key}: {message}")
+        raise doc.error(path, f"missing key '{key}': {message}")
     lines = {key: doc.line(path + (key,)) for key in settings}
     return RoleConfig(name, driver, settings, doc.line(path), lines)
 

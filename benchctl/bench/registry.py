@@ -34,6 +34,8 @@ class DriverSpec:
     help: str
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     extra: str | None = None  # the pyproject extra holding its hardware library
+    # settings that only make sense together: (setting, message) for what is missing or misplaced, else None
+    check: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None
 
     def build(self, role: str, settings: dict[str, Any], steplog: StepLog) -> Driver:
         module_name, class_name = self.target.split(":")
@@ -50,9 +52,31 @@ def _modbus_ev_prepare(settings: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def _modbus_meter_prepare(settings: dict[str, Any]) -> dict[str, Any]:
+    from drivers.meter.modbus_meter import PRESETS, MeterRegisterMap
+
+    base = PRESETS[settings.pop("map")]
+    registers = settings.pop("registers")
+    settings["register_map"] = MeterRegisterMap.from_dict(registers, base) if registers else base
+    return settings
+
+
+def _modbus_transport_check(settings: dict[str, Any]) -> tuple[str, str] | None:
+    from drivers.modbus_transport import missing_transport_setting
+
+    return missing_transport_setting(settings)
+
+
 _MODBUS_LINK = {
-    "host": Field(str, required=True, refs=True, help="IP address or host name of the Modbus TCP device"),
-    "port": Field(int, default=502, refs=True, minimum=0, maximum=65535),
+    "transport": Field(str, default="tcp", choices=("tcp", "rtu-over-tcp", "rtu-serial"),
+                       help="tcp: Modbus TCP; rtu-over-tcp: RTU frames through a TCP to RS-485 converter; "
+                            "rtu-serial: RTU on a serial port (RS-485 adapter)"),
+    "host": Field(str, default=None, refs=True, help="IP address or host name (tcp, rtu-over-tcp)"),
+    "port": Field(int, default=502, refs=True, minimum=0, maximum=65535, help="TCP port (tcp, rtu-over-tcp)"),
+    "serial_port": Field(str, default=None, refs=True, help="serial device for rtu-serial, e.g. /dev/ttyUSB0"),
+    "baudrate": Field(int, default=9600, minimum=300, maximum=921600, help="rtu-serial only"),
+    "parity": Field(str, default="N", choices=("N", "E", "O"), help="rtu-serial only: none, even, odd"),
+    "stopbits": Field(int, default=1, choices=(1, 2), help="rtu-serial only"),
     "device_id": Field(int, default=1, minimum=0, maximum=247),
     "timeout_s": Field(float, default=1.0, minimum=0.01),
     "retries": Field(int, default=3, minimum=1, maximum=10),
@@ -105,7 +129,7 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
         {**_MODBUS_LINK,
          "registers": Field(dict, default=None, help="register addresses overriding the default map"),
          "standard": Field(str, default="iec", choices=("iec", "sae"))},
-        "EV emulator over Modbus TCP", prepare=_modbus_ev_prepare),
+        "EV emulator over Modbus TCP or RTU", prepare=_modbus_ev_prepare, check=_modbus_transport_check),
     DriverSpec(
         "serial_ev", "ev_emulator", "drivers.evse_tester.serial_ev:SerialEVEmulator",
         {"port": Field(str, required=True, refs=True,
@@ -128,7 +152,16 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
          "coil": Field(int, required=True, minimum=0, maximum=65535),
          "invert": Field(bool, default=False),
          "safe_level": Field(bool, default=False, help="logical level in the safe state")},
-        "one coil of a Modbus relay board"),
+        "one coil of a Modbus relay board", check=_modbus_transport_check),
+    DriverSpec(
+        "modbus_meter", "meter", "drivers.meter.modbus_meter:ModbusEnergyMeter",
+        {**_MODBUS_LINK,
+         "map": Field(str, default="sdm630", choices=("sdm630",), help="register layout preset"),
+         "registers": Field(dict, default=None, help="map entries overriding the preset (docs/energy-meter.md)"),
+         "word_order": Field(str, default=None, choices=("big", "little"),
+                             help="order of the two registers of a float, overriding the map's")},
+        "reference energy meter over Modbus (IEEE-754 float registers)", prepare=_modbus_meter_prepare,
+        check=_modbus_transport_check),
     DriverSpec(
         "mqtt_relay", "digital_output", "drivers.relay.mqtt:MQTTOutput",
         {"host": Field(str, required=True, refs=True, help="IP address or host name of the MQTT broker"),

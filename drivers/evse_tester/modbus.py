@@ -1,10 +1,11 @@
-"""An EV emulator operated over Modbus TCP (holding registers to set, input registers to measure)."""
+"""An EV emulator operated over Modbus TCP or RTU (holding registers to set, input registers to measure)."""
 
 from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
 from ..modbus_link import ModbusLink
+from ..modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport, resolve_transport
 from ..steplog import StepLog, step
 from . import checks, iec61851
 from .protocol import CPMeasurement, EVEmulatorProtocol
@@ -36,20 +37,29 @@ class ModbusEVEmulator(EVEmulatorProtocol):
     def __init__(
         self,
         role: str,
-        host: str,
-        port: int,
+        host: str | None = None,
+        port: int = 502,
         device_id: int = 1,
         register_map: RegisterMap | None = None,
         timeout_s: float = 1.0,
         retries: int = 3,
         standard: str = "iec",
+        transport: str | ModbusTransport = "tcp",
+        serial_port: str | None = None,
+        baudrate: int = DEFAULT_BAUDRATE,
+        parity: str = DEFAULT_PARITY,
+        stopbits: int = DEFAULT_STOPBITS,
         steplog: StepLog | None = None,
     ) -> None:
-        super().__init__(role, f"{host}:{port} device {device_id}", steplog)
+        link_transport = resolve_transport(
+            transport, host=host, port=port, serial_port=serial_port, baudrate=baudrate, parity=parity,
+            stopbits=stopbits,
+        )
+        super().__init__(role, f"{link_transport.describe()} device {device_id}", steplog)
         self.standard = checks.standard(standard)
         self.map = register_map if register_map is not None else DEFAULT_MAP
         self.link = ModbusLink(
-            host, port, device_id=device_id, timeout_s=timeout_s, retries=retries, error=self.error
+            transport=link_transport, device_id=device_id, timeout_s=timeout_s, retries=retries, error=self.error
         )
 
     @step

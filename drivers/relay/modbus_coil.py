@@ -1,10 +1,11 @@
-"""One relay channel of a Modbus TCP relay board: a coil, optionally inverted (normally-closed wiring)."""
+"""One relay channel of a Modbus relay board (TCP or RTU): a coil, optionally inverted (normally-closed wiring)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..modbus_link import ModbusLink
+from ..modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport, resolve_transport
 from ..steplog import StepLog, step
 from .protocol import DigitalOutputProtocol
 
@@ -25,17 +26,26 @@ class ModbusCoilOutput(DigitalOutputProtocol):
     def __init__(
         self,
         role: str,
-        host: str,
-        port: int,
+        host: str | None = None,
+        port: int = 502,
         device_id: int = 1,
         coil: int = 0,
         invert: bool = False,
         safe_level: bool = False,
         timeout_s: float = 1.0,
         retries: int = 3,
+        transport: str | ModbusTransport = "tcp",
+        serial_port: str | None = None,
+        baudrate: int = DEFAULT_BAUDRATE,
+        parity: str = DEFAULT_PARITY,
+        stopbits: int = DEFAULT_STOPBITS,
         steplog: StepLog | None = None,
     ) -> None:
-        super().__init__(role, f"{host}:{port} device {device_id} coil {coil}", steplog)
+        link_transport = resolve_transport(
+            transport, host=host, port=port, serial_port=serial_port, baudrate=baudrate, parity=parity,
+            stopbits=stopbits,
+        )
+        super().__init__(role, f"{link_transport.describe()} device {device_id} coil {coil}", steplog)
         if isinstance(coil, bool) or not isinstance(coil, int) or not 0 <= coil <= 0xFFFF:
             raise ValueError(f"coil must be 0..65535, not {coil!r}")
         self.coil = coil
@@ -43,7 +53,7 @@ class ModbusCoilOutput(DigitalOutputProtocol):
         # safe_level is a logical level, like set(): the config says "mains on when safe", whatever the wiring
         self.safe_level = _level("safe_level", safe_level)
         self.link = ModbusLink(
-            host, port, device_id=device_id, timeout_s=timeout_s, retries=retries, error=self.error
+            transport=link_transport, device_id=device_id, timeout_s=timeout_s, retries=retries, error=self.error
         )
 
     @step
