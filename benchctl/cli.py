@@ -9,16 +9,18 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from benchctl import __version__
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.config import ConfigError, load_marked
+from drivers.errors import DriverError, MissingExtraError
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.run.results import PASS, CaseResult
 from benchctl.scenario.model import Scenario, load_scenario, load_scenarios
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BENCH = 0, 1, 2, 3
 VERDICT_STYLE = {"PASS": "green", "FAIL": "red", "ERROR": "magenta", "NOT_RUNNABLE": "yellow"}
 
 DESCRIPTION = """\
@@ -39,7 +41,8 @@ examples:
 
 Each run writes a directory (runs/<time>-<bench>/) with capture.jsonl (every OCPP frame),
 actions.jsonl (every bench action), results.jsonl (one record per case) and run.json.
-Exit status: 0 when every selected case passes, 1 otherwise, 2 for a usage or config error."""
+Exit status: 0 when every selected case passes, 1 otherwise, 2 for a usage or config error,
+3 when the bench could not be brought up (a device that does not answer, a missing hardware library)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,13 +111,13 @@ def select(scenarios: list[Scenario], ids: list[str], keyword: str | None) -> li
 
 
 def _print_plan(console: Console, config: BenchConfig, scenarios: list[Scenario]) -> None:
-    table = Table(title=f"{len(scenarios)} case(s) on bench '{config.name}' ({config.file})")
+    table = Table(title=escape(f"{len(scenarios)} case(s) on bench '{config.name}' ({config.file})"))
     for column in ("case", "section", "title", "status", "roles"):
         table.add_column(column)
     for s in scenarios:
         missing = [r for r in s.roles if r not in config.roles]
         roles = ", ".join(s.roles) + (f"  [yellow](bench lacks {', '.join(missing)})[/]" if missing else "")
-        table.add_row(s.id, s.section, s.title, s.certification or "-", roles)
+        table.add_row(s.id, s.section, escape(s.title), s.certification or "-", roles)
     console.print(table)
 
 
@@ -125,7 +128,7 @@ def _print_summary(console: Console, results: list[CaseResult]) -> None:
     for r in results:
         style = VERDICT_STYLE.get(r.verdict, "")
         table.add_row(r.id, f"[{style}]{r.verdict}[/]", "" if r.step is None else str(r.step),
-                      f"{r.duration_s:.1f} s", r.reason)
+                      f"{r.duration_s:.1f} s", escape(r.reason))
     console.print(table)
     passed = sum(r.verdict == PASS for r in results)
     console.print(f"{passed} passed, {len(results) - passed} not passed, of {len(results)}")
@@ -138,13 +141,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     config = load_bench(args.bench)
     if args.sim_fault:
         if config.simulator is None:
-            console.print(f"[red]--sim-fault needs a bench with a simulator; {config.file} has none[/]")
+            console.print(f"[red]--sim-fault needs a bench with a simulator; {escape(config.file)} has none[/]")
             return EXIT_USAGE
         from hil_sim.faults import unknown_faults
 
         bad = unknown_faults(args.sim_fault)
         if bad:
-            console.print(f"[red]unknown fault(s): {', '.join(bad)}; see `benchctl faults`[/]")
+            console.print(f"[red]unknown fault(s): {escape(', '.join(bad))}; see `benchctl faults`[/]")
             return EXIT_USAGE
         config.simulator.faults = sorted(set(config.simulator.faults) | set(args.sim_fault))
     scenarios = select(load_scenarios(args.scenarios), args.cases, args.keyword)
@@ -155,20 +158,21 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         _print_plan(console, config, scenarios)
         return EXIT_OK
     run_dir = RunDir.create(args.runs, config.name)
-    console.print(f"bench [bold]{config.name}[/] · {len(scenarios)} case(s) · run directory {run_dir.path}")
+    console.print(f"bench [bold]{escape(config.name)}[/] · {len(scenarios)} case(s) · run directory "
+                  f"{escape(str(run_dir.path))}")
 
     def progress(n: int, scenario: Scenario, result: CaseResult | None) -> None:
         if result is None:
-            console.print(f"[{n}/{len(scenarios)}] {scenario.id} {scenario.title} ...")
+            console.print(escape(f"[{n}/{len(scenarios)}] {scenario.id} {scenario.title} ..."))
         else:
             style = VERDICT_STYLE.get(result.verdict, "")
             step = f" step {result.step}" if result.step is not None else ""
-            console.print(f"[{n}/{len(scenarios)}] {scenario.id} [{style}]{result.verdict}[/]{step} "
-                          f"({result.duration_s:.1f} s) {result.reason}")
+            console.print(f"{escape(f'[{n}/{len(scenarios)}]')} {scenario.id} [{style}]{result.verdict}[/]{step} "
+                          f"({result.duration_s:.1f} s) {escape(result.reason)}")
 
     results = asyncio.run(run_cases(config, scenarios, run_dir, progress))
     _print_summary(console, results)
-    console.print(f"run directory: {run_dir.path}")
+    console.print(f"run directory: {escape(str(run_dir.path))}")
     return EXIT_OK if results and all(r.verdict == PASS for r in results) else EXIT_FAILED
 
 
@@ -184,13 +188,13 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
             return await check_bench(session, args.timeout)
 
     checks = asyncio.run(probe())
-    table = Table(title=f"bench '{config.name}' ({config.file})")
+    table = Table(title=escape(f"bench '{config.name}' ({config.file})"))
     for column in ("role", "driver", "address", "health", "time"):
         table.add_column(column, no_wrap=True)
     table.add_column("detail", overflow="fold")
     for c in checks:
         health = "[green]OK[/]" if c.ok else "[red]FAIL[/]"
-        table.add_row(c.role, c.driver, c.address, health, f"{c.duration_s:.2f} s", c.detail)
+        table.add_row(c.role, c.driver, escape(c.address), health, f"{c.duration_s:.2f} s", escape(c.detail))
     console.print(table)
     return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
 
@@ -202,7 +206,7 @@ def cmd_sim(args: argparse.Namespace, console: Console) -> int:
 
     bad = unknown_faults(args.fault)
     if bad:
-        console.print(f"[red]unknown fault(s): {', '.join(bad)}; see `benchctl faults`[/]")
+        console.print(f"[red]unknown fault(s): {escape(', '.join(bad))}; see `benchctl faults`[/]")
         return EXIT_USAGE
     settings = SimSettings(StationSettings(connectors=args.connectors, fixed_cable=not args.socket), args.fault)
 
@@ -225,12 +229,12 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
             top = load_marked(file).data
             if isinstance(top, dict) and "bench" in top:
                 config = load_bench(file)
-                console.print(f"{file}: bench '{config.name}' OK ({', '.join(config.roles)})")
+                console.print(escape(f"{file}: bench '{config.name}' OK ({', '.join(config.roles)})"))
             else:
                 scenario = load_scenario(file)
-                console.print(f"{file}: {scenario.id} OK ({len(scenario.steps)} steps)")
+                console.print(escape(f"{file}: {scenario.id} OK ({len(scenario.steps)} steps)"))
         except (ConfigError, OSError) as exc:
-            console.print(f"[red]{exc}[/]")
+            console.print(f"[red]{escape(str(exc))}[/]")
             failed = True
     return EXIT_USAGE if failed else EXIT_OK
 
@@ -260,8 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args, console))
     except ConfigError as exc:
-        console.print(f"[red]config error:[/] {exc}", highlight=False)
+        console.print(f"[red]config error:[/] {escape(str(exc))}", highlight=False)
         return EXIT_USAGE
+    except (DriverError, MissingExtraError) as exc:
+        console.print(f"[red]bench error:[/] {escape(str(exc))}", highlight=False)
+        return EXIT_BENCH
     except KeyboardInterrupt:
         console.print("[yellow]interrupted; the bench was put in its safe state[/]")
         return 130

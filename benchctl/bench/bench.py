@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from drivers.base import Driver
-from drivers.errors import DriverError
+from drivers.errors import DriverError, MissingExtraError
 from drivers.evse_tester.protocol import EVEmulatorProtocol
 from drivers.relay.protocol import DigitalOutputProtocol, PowerSwitch
 from drivers.rfid.protocol import RFIDPresenterProtocol
@@ -28,12 +28,19 @@ class Bench:
 
     @classmethod
     def build(cls, config: BenchConfig, endpoints: dict[str, Any] | None = None,
-              steplog: StepLog | None = None) -> "Bench":
+              steplog: StepLog | None = None, broken: dict[str, Exception] | None = None) -> "Bench":
+        """Build every role's driver. With `broken`, a role whose driver cannot be made (a missing hardware
+        library, say) is recorded there and left out, instead of stopping the whole bench."""
         steplog = steplog or StepLog()
         drivers = {}
         for name, role in config.roles.items():
             settings = resolve_refs(role, endpoints or {}, config.file)
-            drivers[name] = DRIVERS[role.driver].build(name, settings, steplog)
+            try:
+                drivers[name] = DRIVERS[role.driver].build(name, settings, steplog)
+            except (DriverError, MissingExtraError, ValueError) as exc:
+                if broken is None:
+                    raise
+                broken[name] = exc
         return cls(config, drivers, steplog)
 
     def has(self, role: str) -> bool:

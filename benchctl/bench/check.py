@@ -33,7 +33,8 @@ def flatten(readings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 async def check_bench(session: BenchSession, timeout_s: float = 10.0) -> list[RoleCheck]:
-    checks = []
+    checks = [RoleCheck(role, session.config.roles[role].driver, "-", False, str(exc), 0.0)
+              for role, exc in session.broken.items()]
     for role, driver in session.bench.drivers.items():
         spec = session.config.roles[role].driver
         t0 = time.monotonic()

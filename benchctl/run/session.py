@@ -23,6 +23,7 @@ class BenchSession:
     csms: CentralSystem
     bench: Bench
     sim: SimBench | None
+    broken: dict[str, Exception]  # roles whose driver could not be built (only when connect=False)
 
     @property
     def link(self) -> ChargerLink:
@@ -31,6 +32,8 @@ class BenchSession:
 
 @contextlib.asynccontextmanager
 async def open_bench(config: BenchConfig, capture: Capture, connect: bool = True) -> AsyncIterator[BenchSession]:
+    """With connect=False nothing is connected yet and roles that cannot be built are listed in `broken`,
+    so a check can report each one."""
     values = config.values
     csms = CentralSystem(capture, values, config.csms_host, config.csms_port, config.csms_path,
                          response_timeout=values["message_timeout_s"])
@@ -42,10 +45,11 @@ async def open_bench(config: BenchConfig, capture: Capture, connect: bool = True
         if config.simulator is not None:
             sim = SimBench(config.simulator, csms.url, config.charge_point_id, host=config.csms_host)
             endpoints = await sim.start()
-        bench = Bench.build(config, endpoints)
+        broken: dict[str, Exception] = {}
+        bench = Bench.build(config, endpoints, broken=None if connect else broken)
         if connect:
             await bench.connect()
-        yield BenchSession(config, csms, bench, sim)
+        yield BenchSession(config, csms, bench, sim, broken)
     finally:
         if bench is not None:
             await bench.safe_state()
