@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
-from ..modbus_link import ModbusLink
-from ..modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport, resolve_transport
+from ..modbus_device import ModbusDevice
+from ..modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport
 from ..steplog import StepLog, step
 from . import checks, iec61851
 from .protocol import CPMeasurement, EVEmulatorProtocol
@@ -29,7 +29,7 @@ def _runs(addresses: dict[str, int]) -> list[tuple[int, list[str]]]:
     return runs
 
 
-class ModbusEVEmulator(EVEmulatorProtocol):
+class ModbusEVEmulator(ModbusDevice, EVEmulatorProtocol):
     """An EV emulator laid out as `register_map` says; connects on first use if `connect()` was not called."""
 
     backend = "Modbus"
@@ -51,24 +51,11 @@ class ModbusEVEmulator(EVEmulatorProtocol):
         stopbits: int = DEFAULT_STOPBITS,
         steplog: StepLog | None = None,
     ) -> None:
-        link_transport = resolve_transport(
-            transport, host=host, port=port, serial_port=serial_port, baudrate=baudrate, parity=parity,
-            stopbits=stopbits,
-        )
-        super().__init__(role, f"{link_transport.describe()} device {device_id}", steplog)
+        self._init_modbus(role, steplog, transport=transport, host=host, port=port,
+                           serial_port=serial_port, baudrate=baudrate, parity=parity, stopbits=stopbits,
+                           device_id=device_id, timeout_s=timeout_s, retries=retries)
         self.standard = checks.standard(standard)
         self.map = register_map if register_map is not None else DEFAULT_MAP
-        self.link = ModbusLink(
-            transport=link_transport, device_id=device_id, timeout_s=timeout_s, retries=retries, error=self.error
-        )
-
-    @step
-    async def connect(self) -> None:
-        await self.link.connect()
-
-    @step
-    async def close(self) -> None:
-        await self.link.close()
 
     @step
     async def safe_state(self) -> None:

@@ -13,13 +13,12 @@ import struct
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, ClassVar, Mapping, Sequence
 
-from ..modbus_link import ModbusLink
+from ..modbus_device import ModbusDevice
 from ..modbus_transport import (
     DEFAULT_BAUDRATE,
     DEFAULT_PARITY,
     DEFAULT_STOPBITS,
     ModbusTransport,
-    resolve_transport,
 )
 from ..steplog import StepLog, step
 from .protocol import EnergyMeterProtocol, MeterReading
@@ -143,7 +142,7 @@ def _runs(addresses: dict[str, int]) -> list[tuple[int, list[str]]]:
     return runs
 
 
-class ModbusEnergyMeter(EnergyMeterProtocol):
+class ModbusEnergyMeter(ModbusDevice, EnergyMeterProtocol):
     """A meter laid out as `register_map` says (SDM630 by default); connects on first use."""
 
     backend = "Modbus meter"
@@ -165,25 +164,12 @@ class ModbusEnergyMeter(EnergyMeterProtocol):
         stopbits: int = DEFAULT_STOPBITS,
         steplog: StepLog | None = None,
     ) -> None:
-        link_transport = resolve_transport(
-            transport, host=host, port=port, serial_port=serial_port, baudrate=baudrate, parity=parity,
-            stopbits=stopbits,
-        )
-        super().__init__(role, f"{link_transport.describe()} device {device_id}", steplog)
+        self._init_modbus(role, steplog, transport=transport, host=host, port=port,
+                           serial_port=serial_port, baudrate=baudrate, parity=parity, stopbits=stopbits,
+                           device_id=device_id, timeout_s=timeout_s, retries=retries)
         self.map = register_map if register_map is not None else SDM630_MAP
         if word_order is not None:
             self.map = replace(self.map, word_order=word_order)  # checked by the map
-        self.link = ModbusLink(
-            transport=link_transport, device_id=device_id, timeout_s=timeout_s, retries=retries, error=self.error
-        )
-
-    @step
-    async def connect(self) -> None:
-        await self.link.connect()
-
-    @step
-    async def close(self) -> None:
-        await self.link.close()
 
     @step
     async def safe_state(self) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..modbus_link import ModbusLink
-from ..modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport, resolve_transport
+from ..modbus_device import ModbusDevice
+from ..modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport
 from ..steplog import StepLog, step
 from .protocol import DigitalOutputProtocol
 
@@ -18,7 +18,7 @@ def _level(name: str, value: object) -> bool:
     raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
-class ModbusCoilOutput(DigitalOutputProtocol):
+class ModbusCoilOutput(ModbusDevice, DigitalOutputProtocol):
     """`set(True)` energises the output at the logical level: the coil is written `level != invert`."""
 
     backend = "Modbus coil"
@@ -41,28 +41,15 @@ class ModbusCoilOutput(DigitalOutputProtocol):
         stopbits: int = DEFAULT_STOPBITS,
         steplog: StepLog | None = None,
     ) -> None:
-        link_transport = resolve_transport(
-            transport, host=host, port=port, serial_port=serial_port, baudrate=baudrate, parity=parity,
-            stopbits=stopbits,
-        )
-        super().__init__(role, f"{link_transport.describe()} device {device_id} coil {coil}", steplog)
         if isinstance(coil, bool) or not isinstance(coil, int) or not 0 <= coil <= 0xFFFF:
             raise ValueError(f"coil must be 0..65535, not {coil!r}")
+        self._init_modbus(role, steplog, transport=transport, host=host, port=port,
+                           serial_port=serial_port, baudrate=baudrate, parity=parity, stopbits=stopbits,
+                           device_id=device_id, timeout_s=timeout_s, retries=retries, what=f"coil {coil}")
         self.coil = coil
         self.invert = _level("invert", invert)
         # safe_level is a logical level, like set(): the config says "mains on when safe", whatever the wiring
         self.safe_level = _level("safe_level", safe_level)
-        self.link = ModbusLink(
-            transport=link_transport, device_id=device_id, timeout_s=timeout_s, retries=retries, error=self.error
-        )
-
-    @step
-    async def connect(self) -> None:
-        await self.link.connect()
-
-    @step
-    async def close(self) -> None:
-        await self.link.close()
 
     @step
     async def set(self, level: bool) -> None:

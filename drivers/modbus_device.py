@@ -1,0 +1,33 @@
+"""What every Modbus driver shares: the transport its settings describe, one link over it, connect and close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .modbus_link import ModbusLink
+from .modbus_transport import ModbusTransport, resolve_transport
+from .steplog import step
+
+
+class ModbusDevice:
+    """Mixin for a Driver that talks to one Modbus device id. Call `_init_modbus` from `__init__`."""
+
+    link: ModbusLink
+
+    def _init_modbus(self, role: str, steplog: Any, *, transport: str | ModbusTransport, host: str | None,
+                     port: int, serial_port: str | None, baudrate: int, parity: str, stopbits: int,
+                     device_id: int, timeout_s: float, retries: int, what: str = "") -> None:
+        link_transport = resolve_transport(transport, host=host, port=port, serial_port=serial_port,
+                                           baudrate=baudrate, parity=parity, stopbits=stopbits)
+        address = f"{link_transport.describe()} device {device_id}" + (f" {what}" if what else "")
+        super().__init__(role, address, steplog)  # type: ignore[call-arg]
+        self.link = ModbusLink(transport=link_transport, device_id=device_id, timeout_s=timeout_s,
+                               retries=retries, error=self.error)  # type: ignore[attr-defined]
+
+    @step
+    async def connect(self) -> None:
+        await self.link.connect()
+
+    @step
+    async def close(self) -> None:
+        await self.link.close()
