@@ -41,6 +41,18 @@ class Bench:
                 if broken is None:
                     raise
                 broken[name] = exc
+        # drivers made of other roles (the card carousel's outputs) get them once every role is built
+        for name, driver in list(drivers.items()):
+            bind = getattr(driver, "bind", None)
+            if bind is None:
+                continue
+            try:
+                bind(drivers)
+            except (DriverError, ValueError) as exc:
+                if broken is None:
+                    raise
+                broken[name] = exc
+                del drivers[name]
         return cls(config, drivers, steplog)
 
     def has(self, role: str) -> bool:

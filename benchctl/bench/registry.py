@@ -117,6 +117,12 @@ _LINK_ENDPOINT = Field(str, default=None, refs=True,
                        help="host:port of the link endpoint measured through the dongle")
 
 
+def _carousel_cards(value: dict[Any, Any]) -> str | None:
+    from drivers.rfid.carousel import check_cards
+
+    return check_cards(value)
+
+
 def _mqtt_topic_part(value: str) -> str | None:
     if not value or any(c in value for c in "+#") or value.startswith("/") or value.endswith("/"):
         return "must be a device topic without '+', '#' or a leading/trailing '/'"
@@ -146,6 +152,24 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
          "timeout_s": Field(float, default=1.0, minimum=0.01),
          "retries": Field(int, default=2, minimum=1, maximum=10)},
         "ChameleonMini-style programmable card emulator on a serial port"),
+    DriverSpec(
+        "proxmark3", "rfid", "drivers.rfid.proxmark3:Proxmark3Presenter",
+        {"port": Field(str, required=True, refs=True,
+                       help="the Proxmark3's device, e.g. /dev/ttyACM0 (or tcp:host:port, bt:...)"),
+         "client": Field(str, default="pm3", refs=True,
+                         help="the Proxmark3 client (Iceman/RRG): pm3, proxmark3 or a path, with options if any"),
+         "timeout_s": Field(float, default=5.0, minimum=0.1,
+                            help="how long one client run may take to open the device and answer"),
+         "stop_grace_s": Field(float, default=1.0, minimum=0.05,
+                               help="wait after SIGINT (then SIGTERM) before the next signal")},
+        "Proxmark3 (Iceman firmware) emulating the card, through its command-line client"),
+    DriverSpec(
+        "carousel", "rfid", "drivers.rfid.carousel:CardCarousel",
+        {"cards": Field(dict, required=True, check=_carousel_cards,
+                        help="card UID (hex, quoted) -> role of the digital output the card sits on"),
+         "swap_gap_s": Field(float, default=0.0, minimum=0.0,
+                             help="time with no card in the field between two cards")},
+        "real cards, one per relay channel (actuator or antenna relay), switched one at a time"),
     DriverSpec(
         "modbus_coil", "digital_output", "drivers.relay.modbus_coil:ModbusCoilOutput",
         {**_MODBUS_LINK,

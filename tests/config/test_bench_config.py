@@ -117,7 +117,7 @@ BAD_BENCHES = [
      EV_BLOCK, "", "roles:", "roles", ["missing role 'ev'", "an EV emulator"]),
     ("role-without-driver",
      "    driver: chameleon\n", "", "  card:", "roles.card",
-     ["missing required key 'driver'", "drivers for this role: chameleon"]),
+     ["missing required key 'driver'", "drivers for this role: " + ", ".join(driver_names_for("rfid"))]),
     ("unknown-driver",
      "driver: chameleon", "driver: chamelon", "driver: chamelon", "roles.card.driver",
      ["unknown driver 'chamelon'", "known drivers: " + ", ".join(sorted(DRIVERS))]),
