@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from benchctl.run.results import PASS, CaseResult
 from benchctl.scenario.model import Scenario, load_scenario, load_scenarios
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BENCH = 0, 1, 2, 3
+EXIT_TERMINATED = 128 + 15  # as a shell reports a process ended by SIGTERM
 VERDICT_STYLE = {"PASS": "green", "FAIL": "red", "ERROR": "magenta", "NOT_RUNNABLE": "yellow"}
 
 DESCRIPTION = """\
@@ -170,7 +172,20 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             console.print(f"{escape(f'[{n}/{len(scenarios)}]')} {scenario.id} [{style}]{result.verdict}[/]{step} "
                           f"({result.duration_s:.1f} s) {escape(result.reason)}")
 
-    results = asyncio.run(run_cases(config, scenarios, run_dir, progress))
+    async def run_until_signalled() -> list[CaseResult]:
+        # SIGTERM (a CI job cancelled, a service stopped) ends the run like Ctrl-C does: the task is
+        # cancelled, and leaving the bench session puts every role in its safe state
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await run_cases(config, scenarios, run_dir, progress)
+
+    try:
+        results = asyncio.run(run_until_signalled())
+    except asyncio.CancelledError:
+        console.print(f"[yellow]stopped by SIGTERM; the bench was put in its safe state; finished cases are in "
+                      f"{escape(str(run_dir.path))}[/]")
+        return EXIT_TERMINATED
     _print_summary(console, results)
     console.print(f"run directory: {escape(str(run_dir.path))}")
     return EXIT_OK if results and all(r.verdict == PASS for r in results) else EXIT_FAILED
