@@ -51,15 +51,17 @@ class ChargerLink:
         self._changed = asyncio.Condition()
 
     # called by the session -------------------------------------------------
-    def attach(self, session: "CSSession") -> None:
+    async def attach(self, session: "CSSession") -> None:
         self.session = session
         self.connections += 1
         self.connected.set()
+        await self._notify()
 
-    def detach(self, session: "CSSession") -> None:
+    async def detach(self, session: "CSSession") -> None:
         if self.session is session:
             self.session = None
             self.connected.clear()
+            await self._notify()
 
     async def received(self, item: Received) -> None:
         if item.action == "StatusNotification":

@@ -62,13 +62,13 @@ class CentralSystem:
             # the charger reconnected before we noticed the old socket died (power loss, link loss)
             link.session.connection.ws.transport.abort()
         session = CSSession(RecordingConnection(ws, self.capture, link), self.response_timeout)
-        link.attach(session)
+        await link.attach(session)
         try:
             await session.start()
         except websockets.ConnectionClosed:
             log.info("%s disconnected", cp_id)
         finally:
-            link.detach(session)
+            await link.detach(session)
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -39,6 +39,8 @@ def default_keys(connectors: int) -> dict[str, Key]:
         Key("ClockAlignedDataInterval", "0", check=_int_at_least(0)),
         Key("MinimumStatusDuration", "0", check=_int_at_least(0)),
         Key("AuthorizeRemoteTxRequests", "false", check=_bool),
+        Key("AuthorizationCacheEnabled", "true", check=_bool),
+        Key("AllowOfflineTxForUnknownId", "false", check=_bool),
         Key("LocalAuthorizeOffline", "true", check=_bool),
         Key("LocalPreAuthorize", "false", check=_bool),
         Key("StopTransactionOnEVSideDisconnect", "true", check=_bool),

@@ -24,6 +24,7 @@ from hil_sim.faults import FaultSet
 from hil_sim.settings import StationSettings
 from hil_sim.world import World
 
+from .authorization import local_decision, remember
 from .config_keys import default_keys
 from .handlers import SimChargePoint
 from .metering import PHASES, VOLTAGE_V, sampled_values
@@ -32,6 +33,13 @@ from .txqueue import TX_MESSAGES, TransactionQueue, start_transaction
 log = logging.getLogger("hil_sim.charger")
 
 MAX_CURRENT_A = 32.0
+SAMPLE_SLACK_S = 0.01  # a timer may fire a hair before its time on the loop's clock
+
+
+async def _wait_and_clear(event: asyncio.Event) -> None:
+    """Each event has one waiter that consumes it; two loops sharing one would steal each other's wake-ups."""
+    await event.wait()
+    event.clear()
 
 
 def now_iso() -> str:
@@ -66,7 +74,9 @@ class Runtime:
     ws: ClientConnection | None = None
     registered: bool = False
     online: asyncio.Event = field(default_factory=asyncio.Event)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # the main loop's; only it clears it
+    network_changed: asyncio.Event = field(default_factory=asyncio.Event)  # the link loop's
+    config_changed: asyncio.Event = field(default_factory=asyncio.Event)  # the heartbeat loop's
     last_card: str | None = None
     station_reported: str | None = None  # last status delivered for connectorId 0
     connection_lost: asyncio.Event = field(default_factory=asyncio.Event)  # of the current connection
@@ -132,8 +142,10 @@ class SimStation:
             return
         if self.rt is None:
             return
-        if event == "network_up" and not value and self.rt.ws is not None:
-            self.rt.ws.transport.abort()
+        if event == "network_up":
+            if not value and self.rt.ws is not None:
+                self.rt.ws.transport.abort()
+            self.rt.network_changed.set()
         self.rt.wake.set()
 
     # ----------------------------------------------------------------- firmware
@@ -151,7 +163,7 @@ class SimStation:
         rt = self._rt()
         while True:
             if not self.world.network_up:
-                await self._wait_wake()
+                await _wait_and_clear(rt.network_changed)
                 continue
             try:
                 ws = await websockets.connect(self.url, subprotocols=["ocpp1.6"], open_timeout=5,
@@ -209,7 +221,7 @@ class SimStation:
             await rt.online.wait()
             interval = int(self.keys["HeartbeatInterval"].value)
             if interval <= 0:
-                await self._wait_wake()
+                await _wait_and_clear(rt.config_changed)
                 continue
             if self.faults.active("wrong_heartbeat_interval"):
                 interval *= 2
@@ -218,21 +230,23 @@ class SimStation:
                 await self._call(call.Heartbeat())
 
     async def _ticker(self) -> None:
-        """Energy flows while charging; the main loop integrates it once a second."""
-        while True:
-            await asyncio.sleep(1.0)
-            self._rt().wake.set()
-
-    async def _wait_wake(self) -> None:
+        """Wake the main loop once a second (energy integration) and exactly when a meter sample is due."""
         rt = self._rt()
-        await rt.wake.wait()
-        rt.wake.clear()
+        while True:
+            delay = 1.0
+            interval = int(self.keys["MeterValueSampleInterval"].value)
+            now = asyncio.get_running_loop().time()
+            for c in rt.connectors:
+                if c.transaction is not None and interval > 0:
+                    delay = min(delay, max(0.01, c.last_sample + interval - now))
+            await asyncio.sleep(delay)
+            rt.wake.set()
 
     async def _main_loop(self) -> None:
         rt = self._rt()
         last = asyncio.get_running_loop().time()
         while True:
-            await self._wait_wake()
+            await _wait_and_clear(rt.wake)
             now = asyncio.get_running_loop().time()
             self._meter(now - last)
             last = now
@@ -293,7 +307,7 @@ class SimStation:
         c = self._conn(connector_id)
         interval = int(self.keys["MeterValueSampleInterval"].value)
         now = asyncio.get_running_loop().time()
-        if c.transaction is None or interval <= 0 or now - c.last_sample < interval:
+        if c.transaction is None or interval <= 0 or now - c.last_sample < interval - SAMPLE_SLACK_S:
             return
         c.last_sample = now
         values = sampled_values(self.keys["MeterValuesSampledData"].value, self.world.connector(connector_id),
@@ -340,8 +354,17 @@ class SimStation:
             if c.transaction is not None and c.transaction.id_tag == id_tag:
                 c.stop_reason = "Local"  # the same card ends the session without asking the Central System
                 return
-        resp = await self._call(call.Authorize(id_tag=id_tag))
-        if resp is not None and resp.id_tag_info.get("status") == "Accepted":
+        rt = self._rt()
+        connected = rt.cp is not None and rt.registered  # not rt.online: that is set a little later
+        status = local_decision(id_tag, connected, self.keys, self.auth_cache)
+        if status is None:
+            resp = await self._call(call.Authorize(id_tag=id_tag))
+            if resp is None:  # the link went down meanwhile: decide as offline
+                status = local_decision(id_tag, False, self.keys, self.auth_cache)
+            else:
+                remember(self.auth_cache, self.keys, id_tag, resp.id_tag_info)
+                status = resp.id_tag_info.get("status")
+        if status == "Accepted":
             self._conn(self._connector_for_card()).authorized_tag = id_tag
 
     async def _start_transaction(self, connector_id: int, id_tag: str) -> None:
@@ -356,19 +379,25 @@ class SimStation:
         self.world.set("pwm_duty_pct", current_to_duty(limit), connector_id=connector_id)
         if not world.lock_failure:
             self.world.set("lock_engaged", True, connector_id=connector_id)
-        resp = await self._send_tx(start_transaction(local_id, connector_id=connector_id, id_tag=id_tag,
-                                                     meter_start=meter_start, timestamp=now_iso()))
-        status = (resp.id_tag_info or {}).get("status") if resp is not None else None
-        if status not in (None, "Accepted") and self.keys["StopTransactionOnInvalidId"].value == "true":
-            c.stop_reason = "DeAuthorized"
+        await self._send_tx(start_transaction(local_id, connector_id=connector_id, id_tag=id_tag,
+                                              meter_start=meter_start, timestamp=now_iso()))
 
-    def _transaction_id_assigned(self, local: int, real: int) -> None:
+    def _transaction_id_assigned(self, local: int, response: Any) -> None:
+        """A StartTransaction.conf arrived (at once, or after a link loss): take its id and judge its idTag."""
         holders = list(self.open_tx.values())
         if self.rt is not None:
             holders += [c.transaction for c in self.rt.connectors if c.transaction is not None]
         for tx in holders:
             if tx.transaction_id == local:
-                tx.transaction_id = real
+                tx.transaction_id = response.transaction_id
+                remember(self.auth_cache, self.keys, tx.id_tag, response.id_tag_info)
+        status = (response.id_tag_info or {}).get("status")
+        if status == "Accepted" or self.keys["StopTransactionOnInvalidId"].value != "true" or self.rt is None:
+            return
+        for c in self.rt.connectors:
+            if c.transaction is not None and c.transaction.transaction_id == response.transaction_id:
+                c.stop_reason = "DeAuthorized"
+                self.rt.wake.set()
 
     async def _stop_lost_transactions(self) -> None:
         """After a power loss the transactions in flash have no session left: stop them with PowerLoss."""
@@ -438,6 +467,7 @@ class SimStation:
     # ----------------------------------------------------------------- requests from the Central System
     def configuration_changed(self, key: str) -> None:
         if self.rt is not None:
+            self.rt.config_changed.set()
             self.rt.wake.set()
 
     def remote_start(self, id_tag: str, connector_id: int | None) -> str:

@@ -15,7 +15,7 @@ from ocpp.v16 import call
 TX_MESSAGES = (call.StartTransaction, call.StopTransaction, call.MeterValues)
 
 Deliver = Callable[[Any], Awaitable[Any]]  # returns the response, or None when it could not be delivered
-OnStarted = Callable[[int, int], None]  # (local id, id given by the Central System)
+OnStarted = Callable[[int, Any], None]  # (local id, the StartTransaction.conf with the real id)
 
 
 class TransactionQueue:
@@ -41,14 +41,14 @@ class TransactionQueue:
                 delivered[id(payload)] = response
                 local = getattr(payload, "transaction_id_local", None)
                 if isinstance(payload, call.StartTransaction) and local is not None:
-                    self._remap(local, response.transaction_id)
+                    self._remap(local, response)
         return delivered
 
-    def _remap(self, local: int, real: int) -> None:
+    def _remap(self, local: int, response: Any) -> None:
         for payload in self.pending:
             if getattr(payload, "transaction_id", None) == local:
-                payload.transaction_id = real
-        self.on_started(local, real)
+                payload.transaction_id = response.transaction_id
+        self.on_started(local, response)
 
 
 def start_transaction(local_id: int, **fields: Any) -> call.StartTransaction:
