@@ -68,7 +68,7 @@ class _SilentPort(PtyDevice):
     """A diagnostic port: takes everything, says nothing."""
 
     def received(self, data: bytes) -> None:
-        pass
+        """Swallowed, like the stick's diagnostic ports do with AT commands."""
 
 
 class _ModemPort(PtyDevice):

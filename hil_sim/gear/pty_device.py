@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from abc import ABC, abstractmethod
 import termios
 import tty
 
 
-class PtyDevice:
+class PtyDevice(ABC):
     """Master side of a pty; `silent = True` swallows every byte (hung firmware)."""
 
     def __init__(self, max_pending: int = 64 * 1024) -> None:
@@ -79,9 +80,9 @@ class PtyDevice:
 
     # bytes in, bytes out --------------------------------------------------------------------------
 
+    @abstractmethod
     def received(self, data: bytes) -> None:
         """Hook: bytes from the driver (not called while `silent`)."""
-        raise NotImplementedError
 
     @property
     def pending(self) -> int:
