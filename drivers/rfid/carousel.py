@@ -80,7 +80,6 @@ class CardCarousel(RFIDPresenterProtocol):
         self.swap_gap_s = swap_gap_s  # the field stays empty this long between two cards
         self._outputs: dict[str, DigitalOutputProtocol] | None = None  # UID -> output, set by bind()
         self._lock = asyncio.Lock()
-        self._hold_task: asyncio.Task[None] | None = None
 
     # wiring ---------------------------------------------------------------------------------------
 
@@ -146,7 +145,7 @@ class CardCarousel(RFIDPresenterProtocol):
                 await asyncio.sleep(self.swap_gap_s)
             await outputs[card_uid].set(True)
         if hold_s is not None:
-            self._hold_task = asyncio.create_task(self._remove_after(hold_s))
+            self._schedule_removal(hold_s)
 
     @step
     async def remove(self) -> None:
@@ -179,21 +178,6 @@ class CardCarousel(RFIDPresenterProtocol):
             "cards": {uid: {"role": self.cards[uid], "on": level} for uid, level in levels.items()},
             "in_field": in_field[0] if len(in_field) == 1 else (None if not in_field else in_field),
         }
-
-    # timed removal --------------------------------------------------------------------------------
-
-    def _cancel_hold(self) -> None:
-        task, self._hold_task = self._hold_task, None
-        if task is not None and task is not asyncio.current_task() and not task.done():
-            task.cancel()
-
-    async def _remove_after(self, hold_s: float) -> None:
-        await asyncio.sleep(hold_s)
-        self._hold_task = None  # so remove() does not cancel the task that runs it
-        try:
-            await self.remove()
-        except Exception:  # noqa: BLE001 - already in the step log as a failed "remove" step
-            pass
 
 
 def _to_uid(uid: str) -> str:

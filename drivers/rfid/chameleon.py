@@ -71,7 +71,6 @@ class ChameleonPresenter(RFIDPresenterProtocol):
         self._lock = asyncio.Lock()  # keeps command sequences whole
         self._connect_lock = asyncio.Lock()
         self._io_lock = threading.Lock()  # keeps single exchanges on the port apart
-        self._hold_task: asyncio.Task[None] | None = None
 
     # lifecycle ------------------------------------------------------------------------------------
 
@@ -121,7 +120,7 @@ class ChameleonPresenter(RFIDPresenterProtocol):
             if _clean_hex(read_back) != card_uid:
                 raise self.error(f"UID? reads {read_back!r} after UID={card_uid}; the card was not set")
         if hold_s is not None:
-            self._hold_task = asyncio.create_task(self._remove_after(hold_s))
+            self._schedule_removal(hold_s)
 
     @step
     async def remove(self) -> None:
@@ -142,21 +141,6 @@ class ChameleonPresenter(RFIDPresenterProtocol):
             version = await self._command("VERSION?")
             config = await self._command("CONFIG?")
         return {"port": self.port, "version": version, "config": config}
-
-    # timed removal --------------------------------------------------------------------------------
-
-    def _cancel_hold(self) -> None:
-        task, self._hold_task = self._hold_task, None
-        if task is not None and task is not asyncio.current_task() and not task.done():
-            task.cancel()
-
-    async def _remove_after(self, hold_s: float) -> None:
-        await asyncio.sleep(hold_s)
-        self._hold_task = None  # so remove() does not cancel the task that runs it
-        try:
-            await self.remove()
-        except Exception:  # noqa: BLE001 - already in the step log as a failed "remove" step
-            pass
 
     # wire -----------------------------------------------------------------------------------------
 

@@ -90,7 +90,6 @@ class Proxmark3Presenter(RFIDPresenterProtocol):
         self._connected = False
         self._sim: _Sim | None = None
         self._lock = asyncio.Lock()  # one client at a time: the client locks the port
-        self._hold_task: asyncio.Task[None] | None = None
 
     # state ----------------------------------------------------------------------------------------
 
@@ -144,7 +143,7 @@ class Proxmark3Presenter(RFIDPresenterProtocol):
             await self._stop_sim()  # the new client's first packet ends the device's previous emulation
             await self._start_sim(card_uid, sim_type)
         if hold_s is not None:
-            self._hold_task = asyncio.create_task(self._remove_after(hold_s))
+            self._schedule_removal(hold_s)
 
     @step
     async def remove(self) -> None:
@@ -177,21 +176,6 @@ class Proxmark3Presenter(RFIDPresenterProtocol):
         if "os" not in versions:
             raise self.error(f"`hw version` printed no firmware (os) version: {_tail(lines)}")
         return {"port": self.port, **versions}
-
-    # timed removal --------------------------------------------------------------------------------
-
-    def _cancel_hold(self) -> None:
-        task, self._hold_task = self._hold_task, None
-        if task is not None and task is not asyncio.current_task() and not task.done():
-            task.cancel()
-
-    async def _remove_after(self, hold_s: float) -> None:
-        await asyncio.sleep(hold_s)
-        self._hold_task = None  # so remove() does not cancel the task that runs it
-        try:
-            await self.remove()
-        except Exception:  # noqa: BLE001 - already in the step log as a failed "remove" step
-            pass
 
     # the client -----------------------------------------------------------------------------------
 
