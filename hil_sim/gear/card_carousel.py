@@ -11,20 +11,16 @@ writes go straight into it, through the `action` hook of a pymodbus `SimDevice`.
 
 from __future__ import annotations
 
-from pymodbus.constants import ExcCodes
 from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
 
 from drivers.rfid.uid import normalize_uid
 
 from ..world import World
-from .modbus_gear import ModbusGear, _check_loopback
-
-_READ_COILS, _WRITE_COIL, _WRITE_COILS = 1, 5, 15
+from .modbus_gear import CoilBoard, ModbusGear, _check_loopback
 
 
-class CarouselCoils:
+class CarouselCoils(CoilBoard):
     """Coil -> card UID; energising a coil puts that card in the field."""
 
     def __init__(self, world: World, cards: dict[int, str]) -> None:
@@ -55,40 +51,11 @@ class CarouselCoils:
             self.collisions += 1
         self.world.set("card_uid", self.cards[next(iter(self.energised))] if count == 1 else None)
 
-    def sim_device(self, device_id: int) -> SimDevice:
-        return SimDevice(
-            id=device_id,
-            simdata=(
-                [SimData(coil, values=False, datatype=DataType.BITS) for coil in sorted(self.cards)],
-                [SimData(0, values=False, datatype=DataType.BITS)],  # no discrete inputs
-                [SimData(0, datatype=DataType.INVALID)],  # no registers at all
-                [SimData(0, datatype=DataType.INVALID)],
-            ),
-            action=self.action,
-        )
+    def coil_numbers(self) -> list[int]:
+        return sorted(self.cards)
 
-    async def action(
-        self,
-        function_code: int,
-        start_address: int,
-        address: int,
-        count: int,
-        registers: list[int],
-        set_values: list[int] | list[bool] | None,
-    ) -> ExcCodes | None:
-        if function_code in (_WRITE_COIL, _WRITE_COILS) and set_values:
-            for offset, value in enumerate(set_values):
-                self.set_coil(address + offset, bool(value))
-            return None
-        if function_code == _READ_COILS:
-            # coils are packed 16 to a register; refresh every card bit, whatever range was asked for
-            for coil in self.cards:
-                index, bit = coil // 16 - start_address, coil % 16
-                if coil in self.energised:
-                    registers[index] |= 1 << bit
-                else:
-                    registers[index] &= ~(1 << bit) & 0xFFFF
-        return None
+    def coil_level(self, coil: int) -> bool:
+        return coil in self.energised
 
 
 class CardCarouselGear(ModbusGear):

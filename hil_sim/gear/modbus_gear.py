@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from abc import ABC, abstractmethod
 import re
 from dataclasses import dataclass, fields
 
@@ -183,24 +184,26 @@ class EVEmulatorRegisters:
             registers[address - start] = values[name]
 
 
-class RelayBoardCoils:
-    """A relay board whose coils drive boolean World fields."""
+class CoilBoard(ABC):
+    """A Modbus device made of coils only; subclasses say which coils exist and what each one does."""
 
-    def __init__(self, world: World, wiring: dict[int, str]) -> None:
-        if not wiring:
-            raise ValueError("relay_wiring must wire at least one coil")
-        self.world = world
-        self.wiring: dict[int, WorldSwitch] = {}
-        for coil, name in wiring.items():
-            if isinstance(coil, bool) or not isinstance(coil, int) or not 0 <= coil <= 0xFFFF:
-                raise ValueError(f"relay_wiring: coil must be 0..65535, not {coil!r}")
-            self.wiring[coil] = resolve_switch(name, world)
+    @abstractmethod
+    def coil_numbers(self) -> list[int]:
+        """The coils the board has."""
+
+    @abstractmethod
+    def coil_level(self, coil: int) -> bool:
+        """The level of one of them, as a read returns it."""
+
+    @abstractmethod
+    def set_coil(self, coil: int, on: bool) -> None:
+        """What writing one of them does."""
 
     def sim_device(self, device_id: int) -> SimDevice:
         return SimDevice(
             id=device_id,
             simdata=(
-                [SimData(coil, values=False, datatype=DataType.BITS) for coil in sorted(self.wiring)],
+                [SimData(coil, values=False, datatype=DataType.BITS) for coil in self.coil_numbers()],
                 [SimData(0, values=False, datatype=DataType.BITS)],  # no discrete inputs
                 [SimData(0, datatype=DataType.INVALID)],  # no registers at all
                 [SimData(0, datatype=DataType.INVALID)],
@@ -217,21 +220,45 @@ class RelayBoardCoils:
         registers: list[int],
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
+        known = set(self.coil_numbers())
         if function_code in (_WRITE_COIL, _WRITE_COILS) and set_values:
             # `address` is the first coil written; `count` would be in 16-bit registers for bit tables
             for offset, value in enumerate(set_values):
-                if (switch := self.wiring.get(address + offset)) is not None:
-                    switch.set(self.world, bool(value))
+                if address + offset in known:
+                    self.set_coil(address + offset, bool(value))
             return None
         if function_code == _READ_COILS:
-            # coils are packed 16 to a register; refresh every wired bit, whatever range was asked for
-            for coil, switch in self.wiring.items():
+            # coils are packed 16 to a register; refresh every known bit, whatever range was asked for
+            for coil in known:
                 index, bit = coil // 16 - start_address, coil % 16
-                if switch.get(self.world):
+                if self.coil_level(coil):
                     registers[index] |= 1 << bit
                 else:
                     registers[index] &= ~(1 << bit) & 0xFFFF
         return None
+
+
+class RelayBoardCoils(CoilBoard):
+    """A relay board whose coils drive boolean World fields."""
+
+    def __init__(self, world: World, wiring: dict[int, str]) -> None:
+        if not wiring:
+            raise ValueError("relay_wiring must wire at least one coil")
+        self.world = world
+        self.wiring: dict[int, WorldSwitch] = {}
+        for coil, name in wiring.items():
+            if isinstance(coil, bool) or not isinstance(coil, int) or not 0 <= coil <= 0xFFFF:
+                raise ValueError(f"relay_wiring: coil must be 0..65535, not {coil!r}")
+            self.wiring[coil] = resolve_switch(name, world)
+
+    def coil_numbers(self) -> list[int]:
+        return sorted(self.wiring)
+
+    def coil_level(self, coil: int) -> bool:
+        return self.wiring[coil].get(self.world)
+
+    def set_coil(self, coil: int, on: bool) -> None:
+        self.wiring[coil].set(self.world, on)
 
 
 def _check_loopback(host: str) -> None:
