@@ -9,6 +9,18 @@ from .modbus_transport import ModbusTransport, resolve_transport
 from .steplog import step
 
 
+def register_runs(addresses: dict[str, int], width: int = 1) -> list[tuple[int, list[str]]]:
+    """Group values `width` registers wide into runs of adjacent addresses, so reading them costs one
+    request per run and never reads a gap."""
+    runs: list[tuple[int, list[str]]] = []
+    for name, address in sorted(addresses.items(), key=lambda item: item[1]):
+        if runs and runs[-1][0] + width * len(runs[-1][1]) == address:
+            runs[-1][1].append(name)
+        else:
+            runs.append((address, [name]))
+    return runs
+
+
 class ModbusDevice:
     """Mixin for a Driver that talks to one Modbus device id. Call `_init_modbus` from `__init__`."""
 

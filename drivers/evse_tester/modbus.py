@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
-from ..modbus_device import ModbusDevice
+from ..modbus_device import ModbusDevice, register_runs
 from ..modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport
 from ..steplog import StepLog, step
 from . import checks, iec61851
@@ -16,17 +16,6 @@ from .register_map import (
     encode_cp_state,
     from_int16_register,
 )
-
-
-def _runs(addresses: dict[str, int]) -> list[tuple[int, list[str]]]:
-    """Group registers into runs of consecutive addresses, so a measurement costs one request per run."""
-    runs: list[tuple[int, list[str]]] = []
-    for name, address in sorted(addresses.items(), key=lambda item: item[1]):
-        if runs and runs[-1][0] + len(runs[-1][1]) == address:
-            runs[-1][1].append(name)
-        else:
-            runs.append((address, [name]))
-    return runs
 
 
 class ModbusEVEmulator(ModbusDevice, EVEmulatorProtocol):
@@ -109,7 +98,7 @@ class ModbusEVEmulator(ModbusDevice, EVEmulatorProtocol):
         addresses: dict[str, int], read: Callable[..., Awaitable[list[int]]]
     ) -> dict[str, int]:
         raw: dict[str, int] = {}
-        for start, names in _runs(addresses):
+        for start, names in register_runs(addresses):
             label = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]}"
             values = await read(label, start, count=len(names))
             raw.update(zip(names, values))

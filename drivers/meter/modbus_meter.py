@@ -13,7 +13,7 @@ import struct
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, ClassVar, Mapping, Sequence
 
-from ..modbus_device import ModbusDevice
+from ..modbus_device import ModbusDevice, register_runs
 from ..modbus_transport import (
     DEFAULT_BAUDRATE,
     DEFAULT_PARITY,
@@ -131,17 +131,6 @@ SDM630_MAP = MeterRegisterMap()
 PRESETS: dict[str, MeterRegisterMap] = {"sdm630": SDM630_MAP}
 
 
-def _runs(addresses: dict[str, int]) -> list[tuple[int, list[str]]]:
-    """Floats in runs of adjacent registers, so a reading costs one request per run and reads no gaps."""
-    runs: list[tuple[int, list[str]]] = []
-    for name, address in sorted(addresses.items(), key=lambda item: item[1]):
-        if runs and runs[-1][0] + 2 * len(runs[-1][1]) == address:
-            runs[-1][1].append(name)
-        else:
-            runs.append((address, [name]))
-    return runs
-
-
 class ModbusEnergyMeter(ModbusDevice, EnergyMeterProtocol):
     """A meter laid out as `register_map` says (SDM630 by default); connects on first use."""
 
@@ -189,7 +178,7 @@ class ModbusEnergyMeter(ModbusDevice, EnergyMeterProtocol):
     async def _read(self) -> MeterReading:
         read = self.link.read_input if self.map.table == "input" else self.link.read_holding
         values: dict[str, float] = {}
-        for start, names in _runs(self.map.registers()):
+        for start, names in register_runs(self.map.registers(), width=2):
             label = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]}"
             registers = await read(label, start, count=2 * len(names))
             for i, name in enumerate(names):
