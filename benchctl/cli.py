@@ -261,7 +261,7 @@ def cmd_faults(args: argparse.Namespace, console: Console) -> int:
     for column in ("fault", "what the charger does wrong", "caught by"):
         table.add_column(column)
     for fault in FAULTS.values():
-        table.add_row(fault.name, fault.description, fault.caught_by)
+        table.add_row(fault.name, fault.description, ", ".join(fault.caught_by))
     console.print(table)
     return EXIT_OK
 

@@ -13,21 +13,21 @@ from dataclasses import dataclass
 class Fault:
     name: str
     description: str
-    caught_by: str  # the test case step that must turn FAIL
+    caught_by: tuple[str, ...]  # the test case steps that must turn FAIL ("TC_003_CS step 1")
 
 
 FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("skip_preparing", "never reports StatusNotification(Preparing) when a cable is plugged in",
-          "TC_003_CS step 1"),
+          ("TC_003_CS step 1",)),
     Fault("no_start_transaction", "authorizes the idTag but never sends StartTransaction",
-          "TC_003_CS step 5"),
+          ("TC_003_CS step 5",)),
     Fault("ignore_boot_interval", "retries a rejected BootNotification at once instead of after the interval",
-          "TC_001_CS step 3"),
+          ("TC_001_CS step 3",)),
     Fault("wrong_heartbeat_interval", "sends Heartbeat at twice the interval the Central System set",
-          "TC_001_CS step 7"),
-    Fault("reject_remote_start", "answers RemoteStartTransaction with Rejected", "TC_010_CS step 6"),
+          ("TC_001_CS step 7",)),
+    Fault("reject_remote_start", "answers RemoteStartTransaction with Rejected", ("TC_010_CS step 6",)),
     Fault("wrong_connector_id", "reports connectorId+1 in every StatusNotification of a connector in use (not Available)",
-          "TC_010_CS step 3"),
+          ("TC_010_CS step 3",)),
 ]}
 
 

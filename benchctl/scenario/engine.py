@@ -23,7 +23,7 @@ from benchctl.csms.responder import Rule
 from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
 
 from .model import Scenario, Step
-from .values import UnknownVariable, get_path, is_missing, mismatches, same, substitute
+from .values import UnknownVariable, describe, get_path, is_missing, mismatches, satisfies, substitute
 
 
 class StepFailed(Exception):
@@ -32,6 +32,10 @@ class StepFailed(Exception):
         self.step = step
         self.number = number
         self.reason = reason
+
+
+class ConfigurationStateError(Exception):
+    """The Before block of a case could not be established, so the case cannot be judged."""
 
 
 class CaseRunner:
@@ -66,6 +70,7 @@ class CaseRunner:
         self.invalid_seen = len(self.link.invalid)
         self.link.responder.clear()
         try:
+            await self._apply_configuration(s.configuration)
             self._install_answers(s.steps)
             for step in s.steps:
                 await self.execute(step)
@@ -75,6 +80,8 @@ class CaseRunner:
             result.where = failed.step.where()
         except (DriverError, OSError) as exc:
             result.verdict, result.reason = ERROR, f"bench: {exc}"
+        except ConfigurationStateError as exc:
+            result.verdict, result.reason = ERROR, str(exc)
         except (UnknownVariable, TypeError, ValueError) as exc:
             result.verdict, result.reason = ERROR, f"scenario: {exc}"
         finally:
@@ -86,6 +93,22 @@ class CaseRunner:
         return result
 
     # ------------------------------------------------------------------ setup
+    async def _apply_configuration(self, configuration: dict[str, Any]) -> None:
+        """The case's Configuration State(s); the runner restores every changed key after the case."""
+        for key, value in configuration.items():
+            value = substitute(value, self.vars)
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            try:
+                response, frame = await self.link.call("ChangeConfiguration", {"key": key, "value": text})
+            except ToolRequestError as exc:
+                raise ConfigurationStateError(f"configuration state {key}={text}: {exc}") from exc
+            status = response.get("status")
+            # "(If implemented)" in the document: a key the station does not have leaves the case runnable
+            if status not in ("Accepted", "NotSupported"):
+                raise ConfigurationStateError(f"configuration state {key}={text}: the charger answered {status} "
+                                              f"(frame #{frame.index})")
+            self.checks.append(Check(None, f"configuration state {key} = {text}", True, status, [frame.index]))
+
     def _install_answers(self, steps: list[Step]) -> None:
         """The tool's answers must be ready before the request arrives, so they are queued up front, in order."""
         for step in steps:
@@ -123,6 +146,8 @@ class CaseRunner:
                 await self._expect_group(step, self._per_connector(step))
             else:
                 await self._expect(step)
+        elif step.kind == "absent":
+            await self._absent(step)
         elif step.kind == "any_order":
             await self._expect_group(step, step.children)
 
@@ -139,9 +164,7 @@ class CaseRunner:
         if d.get("response_step") is not None:
             self.frames_by_step[d["response_step"]] = frame
         self._judge(step, number, f"{d['send']}.conf", response, substitute(d["response"], self.vars), frame)
-        for name, path in d["save"].items():
-            value = get_path(response, str(path))
-            self.vars[name] = None if is_missing(value) else value
+        self._save(d["save"], response)
 
     def _timeout(self, step: Step) -> float:
         if step.data.get("timeout_s") is not None:
@@ -167,6 +190,9 @@ class CaseRunner:
 
         found = await self.link.wait_until(next_of_action, timeout)
         if found is None:
+            if step.data["optional"]:
+                self.checks.append(Check(step.number, f"{action}.req (optional) not sent", True))
+                return
             raise StepFailed(step, step.number, f"no {action} from the charger within {timeout:.1f} s")
         index = found[0]
         await self._await_answer(index)
@@ -191,6 +217,8 @@ class CaseRunner:
                 return None
 
             found = await self.link.wait_until(first_satisfying, timeout)
+            if found is None and member.data["optional"]:
+                return -1
             if found is None:
                 seen = [self.link.inbox[i].payload for i in range(start, len(self.link.inbox))
                         if self.link.inbox[i].action == action]
@@ -206,10 +234,15 @@ class CaseRunner:
             if unexpected:
                 raise unexpected[0]
             raise min(failures, key=lambda f: f.number if f.number is not None else 10**6)  # type: ignore[union-attr]
+        taken = []
         for member, index in zip(members, outcomes):
+            if index == -1:
+                self.checks.append(Check(member.number, f"{member.data['expect']}.req (optional) not sent", True))
+                continue
             await self._await_answer(index)  # type: ignore[arg-type]
             self._take(member, index)  # type: ignore[arg-type]
-        self.cursor = max([self.cursor, *[i + 1 for i in outcomes]])  # type: ignore[list-item]
+            taken.append(index)
+        self.cursor = max([self.cursor, *[i + 1 for i in taken]])  # type: ignore[list-item]
 
     def _per_connector(self, step: Step) -> list[Step]:
         members = []
@@ -241,13 +274,42 @@ class CaseRunner:
                                          item.answer, [answer.index]))
         self._judge(step, step.number, f"{d['expect']}.req", item.payload, substitute(d["match"], self.vars),
                     item.frame)
+        self._save(d["save"], item.payload)
+        self._save(d["save_answer"], item.answer or {})
+
+    def _save(self, paths: dict[str, Any], payload: Any) -> None:
+        for name, path in paths.items():
+            value = get_path(payload, str(path))
+            self.vars[name] = None if is_missing(value) else value
+
+    async def _absent(self, step: Step) -> None:
+        """The document's "the Charge Point does NOT send ...": watch for the whole window, from this point on."""
+        action, seconds = step.data["absent"], float(substitute(step.data["for_s"], self.vars))
+        match = substitute(step.data["match"], self.vars)
+        start = len(self.link.inbox)
+
+        def offending() -> tuple[int] | None:
+            for i in range(start, len(self.link.inbox)):
+                item = self.link.inbox[i]
+                if item.action == action and not mismatches(item.payload, match):
+                    return (i,)
+            return None
+
+        found = await self.link.wait_until(offending, seconds)
+        what = f"no {action}" + (f" matching {match}" if match else "") + f" for {seconds:g} s"
+        if found is not None:
+            frame = self.link.inbox[found[0]].frame
+            self.checks.append(Check(step.number, what, False, self.link.inbox[found[0]].payload, [frame.index]))
+            raise StepFailed(step, step.number, f"the charger sent {action} (frame #{frame.index}), "
+                                                f"which it must not: {what}")
+        self.checks.append(Check(step.number, what, True))
 
     def _judge(self, step: Step, number: int | None, what: str, payload: Any, match: dict[str, Any],
                frame: CapturedFrame) -> None:
         for path, expected in match.items():
             observed = get_path(payload, path)
-            ok = not is_missing(observed) and same(observed, expected)
-            self.checks.append(Check(number, f"{what} {path} is {expected!r}", ok,
+            ok = satisfies(observed, expected)
+            self.checks.append(Check(number, f"{what} {path} is {describe(expected)}", ok,
                                      None if is_missing(observed) else observed, [frame.index]))
         problems = mismatches(payload, match)
         if problems:

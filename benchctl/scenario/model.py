@@ -5,6 +5,7 @@ A scenario is metadata plus an ordered list of steps. Each step is exactly one o
   expect   a charger message that must arrive, with field matchers, timing and the tool's answer
   send     a tool request the Central System sends, with checks on the charger's response
   any_order  a group of `expect` steps whose order the test case document lets the charger choose
+  absent   a charger message that must NOT arrive for a while (the document's "does NOT send")
   state    a reusable state of section 2.25 (a shared file under scenarios/states/)
   wait     a pause, in seconds
 Every step may carry `when:` (run only if a saved value equals something) and `step:` (the number the
@@ -20,7 +21,7 @@ from typing import Any
 from benchctl.config import ConfigError, MarkedDoc, load_marked
 from benchctl.config.schema import Field, Schema, validate
 
-STEP_KINDS = ("action", "expect", "send", "any_order", "state", "wait")
+STEP_KINDS = ("action", "expect", "absent", "send", "any_order", "state", "wait")
 CERTIFICATION = ("M", "O", "C")
 
 _COMMON = {
@@ -43,6 +44,9 @@ _EXPECT = Schema({
     "answer_step": Field(int, help="step number of the tool's answer"),
     "each_connector": Field(bool, default=False,
                             help="one message per connector and for connectorId 0, in any order"),
+    "optional": Field(bool, default=False, help="the document allows the charger not to send it"),
+    "save": Field(dict, default={}, help="variable -> path in the request"),
+    "save_answer": Field(dict, default={}, help="variable -> path in the tool's answer"),
 })
 STEP_SCHEMAS: dict[str, Schema] = {
     "action": Schema({**_COMMON, "action": Field(str, required=True), "with": Field(dict, default={})}),
@@ -54,6 +58,12 @@ STEP_SCHEMAS: dict[str, Schema] = {
         "response": Field(dict, default={}, help="field (dotted path) -> expected value in the response"),
         "response_step": Field(int),
         "save": Field(dict, default={}, help="variable -> path in the response"),
+    }),
+    "absent": Schema({
+        **_COMMON,
+        "absent": Field(str, required=True, help="the OCPP action the charger must not send"),
+        "match": Field(dict, default={}, help="only messages matching these fields count"),
+        "for_s": Field(float, required=True, refs=True, minimum=0, help="how long to watch"),
     }),
     "any_order": Schema({**_COMMON, "any_order": Field(list, required=True)}),
     "state": Schema({**_COMMON, "state": Field(str, required=True), "with": Field(dict, default={})}),
@@ -68,12 +78,15 @@ SCENARIO_SCHEMA = Schema({
     "certification": Field(str, choices=CERTIFICATION, help="Appendix C status for a Charging Station"),
     "condition": Field(str, default="", help="the Appendix C condition, in words"),
     "roles": Field(list, default=[], items=Field(str)),
+    "configuration": Field(dict, default={}, help="Configuration State(s): key -> value set before the case "
+                                                  "(restored after it, like every key the case changes)"),
     "steps": Field(list, required=True),
 })
 STATE_SCHEMA = Schema({
     "state": Field(str, required=True),
     "section": Field(str, required=True),
     "roles": Field(list, default=[], items=Field(str)),
+    "params": Field(dict, default={}, help="parameter -> default value; the including step's `with:` overrides"),
     "steps": Field(list, required=True),
 })
 
@@ -105,6 +118,7 @@ class Scenario:
     roles: list[str]
     steps: list[Step]
     file: str
+    configuration: dict[str, Any] = field(default_factory=dict)
 
 
 def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_dir: Path,
@@ -127,7 +141,13 @@ def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_d
                 if child.kind != "expect":
                     raise doc.error(p + ("any_order", j), f"only expect steps may be reordered, not {child.kind}")
         elif kind == "state":
-            step.children = load_state(states_dir, data["state"], roles, seen_states, doc, p)
+            params: dict[str, Any] = {}
+            step.children = load_state(states_dir, data["state"], roles, seen_states, doc, p, params)
+            unknown = sorted(set(data["with"]) - set(params))
+            if unknown:
+                raise doc.error(p + ("with",), f"state {data['state']} has no parameter {', '.join(unknown)}; "
+                                               f"its parameters: {', '.join(sorted(params)) or 'none'}")
+            data["with"] = {**params, **data["with"]}
         elif kind == "action":
             from benchctl.bench.actions import ACTIONS  # the action vocabulary lives with the bench
 
@@ -140,7 +160,8 @@ def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_d
 
 
 def load_state(states_dir: Path, name: str, roles: set[str], seen: tuple[str, ...] = (),
-               parent: MarkedDoc | None = None, path: tuple[Any, ...] = ()) -> list[Step]:
+               parent: MarkedDoc | None = None, path: tuple[Any, ...] = (),
+               params: dict[str, Any] | None = None) -> list[Step]:
     file = states_dir / f"{name}.yaml"
     if not file.exists():
         known = ", ".join(sorted(p.stem for p in states_dir.glob("*.yaml"))) or "none"
@@ -153,6 +174,8 @@ def load_state(states_dir: Path, name: str, roles: set[str], seen: tuple[str, ..
     doc = load_marked(file)
     data = validate(doc, STATE_SCHEMA)
     roles.update(data["roles"])
+    if params is not None:
+        params.update(data["params"])
     return _parse_steps(doc, data["steps"], ("steps",), states_dir, roles, seen + (name,))
 
 
@@ -166,7 +189,7 @@ def load_scenario(file: str | Path, states_dir: Path | None = None) -> Scenario:
     if file.stem != data["id"]:
         raise doc.error(("id",), f"id {data['id']} does not match the file name {file.name}")
     return Scenario(data["id"], data["title"], data["section"], data["group"], data["certification"],
-                    data["condition"], sorted(roles), steps, str(file))
+                    data["condition"], sorted(roles), steps, str(file), data["configuration"])
 
 
 def load_scenarios(directory: Path) -> list[Scenario]:

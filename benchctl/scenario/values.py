@@ -74,13 +74,53 @@ def same(observed: Any, expected: Any) -> bool:
     return observed == expected
 
 
+OPERATORS = ("one_of", "present", "not", "differs_from")
+
+
+def operator(expected: Any) -> tuple[str, Any] | None:
+    """A matcher like `{one_of: [Unlocked, NotSupported]}`: a mapping with exactly one operator key."""
+    if isinstance(expected, dict) and len(expected) == 1:
+        (key, value), = expected.items()
+        if key in OPERATORS:
+            return key, value
+    return None
+
+
+def satisfies(observed: Any, expected: Any) -> bool:
+    op = operator(expected)
+    if op is None:
+        return not is_missing(observed) and same(observed, expected)
+    name, arg = op
+    if name == "present":
+        return (not is_missing(observed)) is bool(arg)
+    if is_missing(observed):
+        return name in ("not", "differs_from")
+    if name == "one_of":
+        return any(same(observed, a) for a in arg)
+    return not same(observed, arg)  # not / differs_from
+
+
+def describe(expected: Any) -> str:
+    op = operator(expected)
+    if op is None:
+        return repr(expected)
+    name, arg = op
+    if name == "present":
+        return "present" if arg else "absent"
+    if name == "one_of":
+        return " or ".join(map(repr, arg))
+    return f"not {arg!r}"
+
+
 def mismatches(payload: Any, match: dict[str, Any]) -> list[str]:
     """Describe each field of `match` the payload does not satisfy."""
     out = []
     for path, expected in match.items():
         observed = get_path(payload, path)
+        if satisfies(observed, expected):
+            continue
         if is_missing(observed):
-            out.append(f"{path} is missing, expected {expected!r}")
-        elif not same(observed, expected):
-            out.append(f"{path} is {observed!r}, expected {expected!r}")
+            out.append(f"{path} is missing, expected {describe(expected)}")
+        else:
+            out.append(f"{path} is {observed!r}, expected {describe(expected)}")
     return out

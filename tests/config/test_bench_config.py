@@ -32,7 +32,7 @@ EV_BLOCK = """\
 STATION_BLOCK = """\
   station:
     connectors: 1
-    fixed_cable: true
+    fixed_cable: false
     boot_delay_s: 0.3
 """
 
@@ -85,7 +85,7 @@ BAD_BENCHES = [
      "  power_off_s: 1.0\n", "  power_off_s: 1.0\n  power_of_s: 2.0\n", "power_of_s: 2.0", "values.power_of_s",
      ["unknown key", "power_off_s"]),
     ("unknown-key-in-simulator-station",
-     "    fixed_cable: true\n", "    fixed_cable: true\n    fixed_cabel: false\n", "fixed_cabel",
+     "    fixed_cable: false\n", "    fixed_cable: false\n    fixed_cabel: false\n", "fixed_cabel",
      "simulator.station.fixed_cabel", ["unknown key", "fixed_cable"]),
     ("string-for-int-port",
      EV_BLOCK, EV_BLOCK.replace("port: ${sim.modbus.port}", 'port: "abc"'), 'port: "abc"', "roles.ev.port",
@@ -266,7 +266,7 @@ def test_shipped_sim_bench_loads_with_its_roles_and_drivers() -> None:
     assert (config.csms_host, config.csms_port, config.csms_path) == ("127.0.0.1", 0, "/ocpp")
     assert {name: role.driver for name, role in config.roles.items()} == {
         "ev": "modbus_ev", "card": "chameleon", "modem": "e3372_at", "mains": "modbus_coil",
-        "network": "modbus_coil"}
+        "network": "modbus_coil", "cable": "modbus_coil"}
     for role in config.roles.values():
         assert role.name in config.roles
         assert role.line == line_of(SIM_TEXT, f"  {role.name}:")
@@ -411,7 +411,7 @@ def test_cli_validate_good_bench_exits_0(capsys: pytest.CaptureFixture[str]) -> 
 
     out = capsys.readouterr().out
     assert status == 0
-    assert "bench 'sim' OK (ev, card, modem, mains, network)" in " ".join(out.split())
+    assert "bench 'sim' OK (ev, card, modem, mains, network, cable)" in " ".join(out.split())
 
 
 def test_cli_validate_reports_every_file_and_fails_if_any_is_bad(

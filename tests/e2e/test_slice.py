@@ -53,8 +53,9 @@ def _fault_targets() -> list[tuple[str, str, int]]:
     """Every declared fault with the case and step it must fail (from hil_sim.faults, so none is forgotten)."""
     targets = []
     for fault in FAULTS.values():
-        case, _, step = fault.caught_by.partition(" step ")
-        targets.append((fault.name, case, int(step)))
+        for target in fault.caught_by:
+            case, _, step = target.partition(" step ")
+            targets.append((fault.name, case, int(step)))
     return targets
 
 

@@ -1,0 +1,55 @@
+"""The charger's configuration keys as the Central System reads them: a baseline taken before the first case
+(recorded for the report, read-only values included, as 7.3 of the test procedure asks) and restored after
+every case, so a key one case changes never leaks into the next."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from benchctl.csms.link import ChargerLink, ToolRequestError
+
+log = logging.getLogger("benchctl.configuration")
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    key: str
+    readonly: bool
+    value: str | None
+
+    def as_record(self) -> dict[str, Any]:
+        return {"key": self.key, "readonly": self.readonly, "value": self.value}
+
+
+async def read_configuration(link: ChargerLink) -> dict[str, ConfigKey]:
+    """Every key the charger reports for a GetConfiguration without keys."""
+    response, _ = await link.call("GetConfiguration", {})
+    keys = {}
+    for item in response.get("configurationKey", []) or []:
+        keys[item["key"]] = ConfigKey(item["key"], bool(item.get("readonly")), item.get("value"))
+    return keys
+
+
+async def restore_configuration(link: ChargerLink, baseline: dict[str, ConfigKey]) -> list[str]:
+    """Put every writable key back to its baseline value; return what could not be restored."""
+    try:
+        current = await read_configuration(link)
+    except ToolRequestError as exc:
+        return [f"GetConfiguration failed: {exc}"]
+    problems = []
+    for name, base in baseline.items():
+        now = current.get(name)
+        if base.readonly or base.value is None or now is None or now.value == base.value:
+            continue
+        try:
+            response, _ = await link.call("ChangeConfiguration", {"key": name, "value": base.value})
+        except ToolRequestError as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        status = response.get("status")
+        log.info("restored %s: %r -> %r (%s)", name, now.value, base.value, status)
+        if status not in ("Accepted", "RebootRequired"):
+            problems.append(f"{name}={base.value!r}: {status}")
+    return problems
