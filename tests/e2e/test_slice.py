@@ -6,13 +6,11 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 
 from benchctl.bench.config import BenchConfig
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.runner import run_cases
 from benchctl.scenario.model import Scenario
-from hil_sim.faults import FAULTS
 
 
 async def test_healthy_charger_passes_the_three_cases(sim_config: BenchConfig, scenarios: dict[str, Scenario],
@@ -47,30 +45,6 @@ async def test_healthy_charger_passes_the_three_cases(sim_config: BenchConfig, s
     assert any(a["command"] == "present" and a["args"]["uid"] == "04A1B2C3" for a in logged)
     case_003 = next(r for r in records if r["id"] == "TC_003_CS")
     assert any(a["command"] == "set_plug" and a["args"] == {"connected": True} for a in case_003["actions"])
-
-
-def _fault_targets() -> list[tuple[str, str, int]]:
-    """Every declared fault with the case and step it must fail (from hil_sim.faults, so none is forgotten)."""
-    targets = []
-    for fault in FAULTS.values():
-        for target in fault.caught_by:
-            case, _, step = target.partition(" step ")
-            targets.append((fault.name, case, int(step)))
-    return targets
-
-
-@pytest.mark.parametrize(("fault", "case", "step"), _fault_targets())
-async def test_each_fault_fails_its_case_at_its_step(fault: str, case: str, step: int,
-                                                     fast_sim_config: BenchConfig,
-                                                     scenarios: dict[str, Scenario], tmp_path: Path) -> None:
-    assert fast_sim_config.simulator is not None
-    fast_sim_config.simulator.faults = [fault]
-    results = await run_cases(fast_sim_config, [scenarios[case]], RunDir.create(tmp_path, "sim"))
-    (result,) = results
-    assert result.verdict == "FAIL", result
-    assert result.step == step, result.reason
-    assert result.reason
-    assert result.where.startswith(scenarios[case].file) or "states" in result.where
 
 
 async def test_skip_preparing_names_the_step_and_reason(fast_sim_config: BenchConfig,
