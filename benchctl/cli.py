@@ -34,15 +34,20 @@ charger and simulated gear started inside the run, so nothing else is needed."""
 
 RUN_EPILOG = """\
 examples:
-  benchctl run                          every scenario against the simulated bench
+  benchctl run                          the plan of the bench's PICS against the simulated bench
   benchctl run --list                   show the cases that would run, and stop
+  benchctl run --pics pics/socket.yaml  the plan of another PICS
+  benchctl run --group "Cache"          the cases of a group of the test case document
   benchctl run 003 TC_010_CS            two cases by id
   benchctl run -k "charging session"    cases whose id or title contains the words
   benchctl run --bench bench_configs/lab.yaml
   benchctl run --sim-fault skip_preparing 003   a faulty simulated charger: TC_003_CS must FAIL
 
+Without case ids, -k or --group, the cases are the plan: those Appendix C puts in for the PICS (--pics, or
+the bench's dut.pics); without a PICS, every scenario. `benchctl plan` shows the plan with its reasons.
 Each run writes a directory (runs/<time>-<bench>/) with capture.jsonl (every OCPP frame),
-actions.jsonl (every bench action), results.jsonl (one record per case) and run.json.
+actions.jsonl (every bench action), results.jsonl (one record per case), run.json and the reports:
+report.xml (JUnit), report.json and report.html.
 Exit status: 0 when every selected case passes, 1 otherwise, 2 for a usage or config error,
 3 when the bench could not be brought up (a device that does not answer, a missing hardware library)."""
 
@@ -62,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="bench config (default: %(default)s)")
     run.add_argument("--scenarios", type=Path, default=SCENARIOS, help="scenario folder (default: %(default)s)")
     run.add_argument("-k", dest="keyword", help="only cases whose id or title contains this text")
+    run.add_argument("--group", help="only cases of this group of the test case document (e.g. Cache)")
+    run.add_argument("--pics", type=Path, help="the DUT's PICS file: its plan decides the cases "
+                                              "(default: the bench's dut.pics)")
     run.add_argument("--list", action="store_true", help="list the cases that would run and exit")
     run.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)")
     run.add_argument("--sim-fault", action="append", default=[], metavar="FAULT",
@@ -95,10 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     faults = sub.add_parser("faults", help="list the simulated charger's named faults",
                             description="Faults the simulator can switch on, and the case step each must fail.")
     faults.set_defaults(func=cmd_faults)
+
+    from benchctl.plan.command import add_plan_parser
+
+    add_plan_parser(sub)
     return parser
 
 
-def select(scenarios: list[Scenario], ids: list[str], keyword: str | None) -> list[Scenario]:
+def select(scenarios: list[Scenario], ids: list[str], keyword: str | None,
+           group: str | None = None) -> list[Scenario]:
     def wanted(s: Scenario) -> bool:
         if ids:
             short = s.id.removeprefix("TC_").removesuffix("_CS")
@@ -106,6 +119,8 @@ def select(scenarios: list[Scenario], ids: list[str], keyword: str | None) -> li
                                                and "_" not in short) for i in ids):
                 return False
         if keyword and keyword.lower() not in f"{s.id} {s.title}".lower():
+            return False
+        if group and group.lower() not in s.group.lower():
             return False
         return True
 
@@ -136,6 +151,13 @@ def _print_summary(console: Console, results: list[CaseResult]) -> None:
     console.print(f"{passed} passed, {len(results) - passed} not passed, of {len(results)}")
 
 
+def _write_reports(console: Console, run_dir: Path) -> None:
+    from benchctl.report import write_reports
+
+    written = write_reports(run_dir)
+    console.print("reports: " + escape(", ".join(str(p) for p in written.values())))
+
+
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from benchctl.run.rundir import RunDir
     from benchctl.run.runner import run_cases
@@ -152,7 +174,23 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             console.print(f"[red]unknown fault(s): {escape(', '.join(bad))}; see `benchctl faults`[/]")
             return EXIT_USAGE
         config.simulator.faults = sorted(set(config.simulator.faults) | set(args.sim_fault))
-    scenarios = select(load_scenarios(args.scenarios), args.cases, args.keyword)
+    available = load_scenarios(args.scenarios)
+    scenarios = select(available, args.cases, args.keyword, args.group)
+    meta: dict[str, object] = {}
+    pics_file = args.pics or (Path(config.pics) if config.pics else None)
+    if pics_file is not None:
+        from benchctl.plan import load_pics, make_plan, plan_as_records
+
+        pics = load_pics(pics_file)
+        plan = make_plan(pics, available)
+        meta = {"pics_file": str(pics_file), "pics": pics.values(), "plan": plan_as_records(plan)}
+        if not (args.cases or args.keyword or args.group):
+            planned = {e.id for e in plan if e.included and e.has_scenario}
+            scenarios = [s for s in scenarios if s.id in planned]
+            missing = [e.id for e in plan if e.included and not e.has_scenario]
+            if missing:
+                console.print(f"[yellow]{len(missing)} case(s) of the plan have no scenario yet: "
+                              f"{escape(', '.join(missing))}[/]")
     if not scenarios:
         console.print("[red]no case matches the selection[/]")
         return EXIT_USAGE
@@ -178,15 +216,17 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         task = asyncio.current_task()
         assert task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await run_cases(config, scenarios, run_dir, progress)
+        return await run_cases(config, scenarios, run_dir, progress, extra_meta=meta)
 
     try:
         results = asyncio.run(run_until_signalled())
     except asyncio.CancelledError:
+        _write_reports(console, run_dir.path)
         console.print(f"[yellow]stopped by SIGTERM; the bench was put in its safe state; finished cases are in "
                       f"{escape(str(run_dir.path))}[/]")
         return EXIT_TERMINATED
     _print_summary(console, results)
+    _write_reports(console, run_dir.path)
     console.print(f"run directory: {escape(str(run_dir.path))}")
     return EXIT_OK if results and all(r.verdict == PASS for r in results) else EXIT_FAILED
 

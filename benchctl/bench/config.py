@@ -25,6 +25,8 @@ VALUES_SCHEMA = Schema({
     "boot_retry_interval_s": Field(int, default=10, minimum=1,
                                    help="interval the tool sends with BootNotification Rejected/Pending"),
     "meter_value_interval_s": Field(int, default=60, minimum=1),
+    "connection_timeout_s": Field(int, default=60, minimum=1,
+                                  help="<Configured connectionTimeout>: the ConnectionTimeOut the cases set"),
     "valid_id_tag": Field(str, default="04A1B2C3"),
     "valid_id_tag_2": Field(str, default="04D4E5F6"),
     "invalid_id_tag": Field(str, default="0BADCAFE"),
@@ -46,6 +48,8 @@ BENCH_SCHEMA = Schema({
     "dut": Schema({
         "charge_point_id": Field(str, required=True),
         "connectors": Field(int, default=1, minimum=1),
+        "pics": Field(str, default=None, help="the DUT's PICS file (relative to this bench config): "
+                                              "`benchctl run` runs the plan it gives"),
         "csms": Schema({
             "host": Field(str, default="127.0.0.1", help="address benchctl's Central System listens on"),
             "port": Field(int, default=9000, minimum=0, maximum=65535, help="0 picks a free port"),
@@ -81,6 +85,7 @@ class BenchConfig:
     values: dict[str, Any]
     cards: dict[str, str]
     roles: dict[str, RoleConfig] = field(default_factory=dict)
+    pics: str | None = None  # path of the DUT's PICS file, resolved against the bench file
 
 
 def _validate_role(doc: MarkedDoc, name: str, raw: dict[str, Any]) -> RoleConfig:
@@ -126,10 +131,17 @@ def load_bench(path: str | Path) -> BenchConfig:
     if data["values"]["connector_id"] > dut["connectors"]:
         raise doc.error(("values", "connector_id"),
                         f"connector {data['values']['connector_id']} does not exist; dut.connectors is {dut['connectors']}")
+    pics = None
+    if dut["pics"] is not None:
+        pics_path = Path(path).parent / dut["pics"]
+        if not pics_path.is_file():
+            raise doc.error(("dut", "pics"), f"PICS file {pics_path} does not exist")
+        pics = str(pics_path.resolve())
     return BenchConfig(
         file=str(path), name=data["bench"]["name"], description=data["bench"]["description"], simulator=sim,
         charge_point_id=dut["charge_point_id"], connectors=dut["connectors"], csms_host=csms["host"],
-        csms_port=csms["port"], csms_path=csms["path"], values=data["values"], cards=data["cards"], roles=roles)
+        csms_port=csms["port"], csms_path=csms["path"], values=data["values"], cards=data["cards"], roles=roles,
+        pics=pics)
 
 
 def resolve_refs(role: RoleConfig, endpoints: dict[str, Any], file: str) -> dict[str, Any]:

@@ -26,8 +26,9 @@ examples:
   benchctl plan --pics my-station.yaml --json  the plan as JSON, as run.json records it
 
 A PICS file answers Appendix A of the OCA certification test procedure (see pics/ for commented examples);
-Appendix C then decides each case: M in, C in when its condition holds, O in when the station declares what
-it needs. Every line says why. Exit status: 0, or 2 when the PICS file or a scenario file is invalid."""
+Appendix C then decides each case: M in (unless it belongs to a feature profile the station does not declare),
+C in when its condition holds, O in when the station declares what it needs. Every line says why.
+Exit status: 0, or 2 when the PICS file or a scenario file is invalid."""
 
 
 def add_plan_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -36,7 +37,7 @@ def add_plan_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentPar
                                              "apply (Appendix C), and show which have a scenario.",
                                  epilog=PLAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     plan.add_argument("--pics", type=Path, required=True, metavar="FILE", help="the station's PICS file")
-    plan.add_argument("--scenarios", type=Path, default=SCENARIOS,
+    plan.add_argument("--scenarios", type=Path, default=SCENARIOS, metavar="DIR",
                       help="scenario folder (default: %(default)s)")
     plan.add_argument("--all", dest="include_uncertified", action="store_true",
                       help="also plan the cases that have no Appendix C row")

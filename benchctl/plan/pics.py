@@ -41,7 +41,8 @@ PICS_SCHEMA = Schema({
     "connectors": Field(int, required=True, minimum=1,
                         help="App. A general information 'Socket(s) / connector(s)': how many"),
     "fixed_cable": Field(bool, required=True,
-                         help="App. A general information 'Fixed cable': true for a tethered cable, false for a socket"),
+                         help="App. A general information 'Fixed cable': true for a tethered cable, "
+                              "false for a socket"),
     "rfid_readers": Field(str, required=True, choices=("none", "single", "one_per_evse"),
                           help="App. A general information 'RFID readers'"),
     # --- local operation: what the 'local start/stop transaction' remarks of Appendix C ask

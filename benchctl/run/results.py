@@ -31,6 +31,13 @@ class CaseResult:
     where: str = ""  # scenario file:line of the deciding step
     checks: list[Check] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    section: str = ""
+    group: str = ""
+    certification: str | None = None
+    # Appendix D: every StatusNotification of the case judged; a FAIL that only these rules found (not a
+    # tool validation) is to be retested rather than counted against the charger
+    status_rules: dict[str, Any] | None = None
+    retest: bool = False
 
     def as_record(self) -> dict[str, Any]:
         record = asdict(self)

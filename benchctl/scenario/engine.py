@@ -23,7 +23,13 @@ from benchctl.csms.responder import Rule
 from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
 
 from .model import Scenario, Step
+from .status_rules import ExpectedStatus, judge_statuses, observations_from_frames
 from .values import UnknownVariable, describe, get_path, is_missing, mismatches, satisfies, substitute
+
+
+def config_text(value: Any) -> str:
+    """A configuration value as ChangeConfiguration carries it: a string, booleans as true/false."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 class StepFailed(Exception):
@@ -50,10 +56,13 @@ class CaseRunner:
         self.consumed: set[int] = set()
         self.cursor = 0
         self.invalid_seen = 0
+        self.status_expectations: list[ExpectedStatus] = []  # in the order the case reached them
+        self._waiting_for: str | None = None  # the transaction / boot message expected since the last status
 
     async def run(self) -> CaseResult:
         s = self.scenario
-        result = CaseResult(s.id, s.title, PASS, time.time())
+        result = CaseResult(s.id, s.title, PASS, time.time(), section=s.section, group=s.group,
+                            certification=s.certification)
         t0 = time.monotonic()
         missing = missing_roles(self.bench, s.roles)
         if missing:
@@ -66,7 +75,7 @@ class CaseRunner:
             actions.append(step.as_record())
 
         self.bench.steplog.listeners.append(record)
-        self.cursor = len(self.link.inbox)
+        self.cursor = first = len(self.link.inbox)
         self.invalid_seen = len(self.link.invalid)
         self.link.responder.clear()
         try:
@@ -75,6 +84,7 @@ class CaseRunner:
             for step in s.steps:
                 await self.execute(step)
             self._check_invalid_frames(s.steps[-1] if s.steps else None)
+            self._judge_statuses(result, first)
         except StepFailed as failed:
             result.verdict, result.step, result.reason = FAIL, failed.number, failed.reason
             result.where = failed.step.where()
@@ -92,12 +102,42 @@ class CaseRunner:
             result.actions = actions
         return result
 
+    def _judge_statuses(self, result: CaseResult, first: int) -> None:
+        """Appendix D of the test procedure, over every StatusNotification the charger sent in the case."""
+        frames = [item.frame for item in self.link.inbox[first:]]
+        verdict = judge_statuses(self.scenario.id, observations_from_frames(frames), self.status_expectations)
+        result.status_rules = verdict.as_record()
+        if not verdict.ok:
+            failing = [f for f in verdict.findings if f.fail]
+            result.verdict, result.retest = FAIL, True
+            result.reason = "Appendix D: " + "; ".join(f.message for f in failing)
+
+    def _expect_status(self, step: Step, index: int | None, group: list[Step] | None = None) -> None:
+        """Remember a StatusNotification expectation, and what the tool was waiting for around it."""
+        if step.data["expect"] != "StatusNotification":
+            waits = {"StartTransaction": "StartTransaction", "StopTransaction": "StopTransaction",
+                     "BootNotification": "boot"}
+            self._waiting_for = waits.get(step.data["expect"], self._waiting_for)
+            return
+        match = substitute(step.data["match"], self.vars)
+        waiting_for = self._waiting_for
+        for member in group or []:
+            if member.data["expect"] in ("StartTransaction", "StopTransaction"):
+                waiting_for = member.data["expect"]
+        connector = match.get("connectorId", self.vars.get("connector_id"))
+        status = match.get("status")
+        self.status_expectations.append(ExpectedStatus(
+            step.number, connector if isinstance(connector, int) else None,
+            status if isinstance(status, str) else "", index, optional=step.data["optional"],
+            waiting_for=waiting_for))
+        self._waiting_for = None
+
     # ------------------------------------------------------------------ setup
     async def _apply_configuration(self, configuration: dict[str, Any]) -> None:
         """The case's Configuration State(s); the runner restores every changed key after the case."""
         for key, value in configuration.items():
             value = substitute(value, self.vars)
-            text = str(value).lower() if isinstance(value, bool) else str(value)
+            text = config_text(value)
             try:
                 response, frame = await self.link.call("ChangeConfiguration", {"key": key, "value": text})
             except ToolRequestError as exc:
@@ -154,6 +194,9 @@ class CaseRunner:
     async def _send(self, step: Step) -> None:
         d = step.data
         payload = substitute(d["payload"], self.vars)
+        if d["send"] == "ChangeConfiguration" and "value" in payload:
+            # the value is a string on the wire, whatever type the bench value it comes from has
+            payload["value"] = config_text(payload["value"])
         number = d.get("response_step") or step.number
         try:
             response, frame = await self.link.call(d["send"], payload)
@@ -192,11 +235,13 @@ class CaseRunner:
         if found is None:
             if step.data["optional"]:
                 self.checks.append(Check(step.number, f"{action}.req (optional) not sent", True))
+                self._expect_status(step, None)
                 return
             raise StepFailed(step, step.number, f"no {action} from the charger within {timeout:.1f} s")
         index = found[0]
         await self._await_answer(index)
         self._take(step, index)
+        self._expect_status(step, self.link.inbox[index].frame.index)
         self.cursor = index + 1
 
     async def _expect_group(self, group: Step, members: list[Step]) -> None:
@@ -238,9 +283,11 @@ class CaseRunner:
         for member, index in zip(members, outcomes):
             if index == -1:
                 self.checks.append(Check(member.number, f"{member.data['expect']}.req (optional) not sent", True))
+                self._expect_status(member, None, members)
                 continue
             await self._await_answer(index)  # type: ignore[arg-type]
             self._take(member, index)  # type: ignore[arg-type]
+            self._expect_status(member, self.link.inbox[index].frame.index, members)  # type: ignore[index]
             taken.append(index)
         self.cursor = max([self.cursor, *[i + 1 for i in taken]])  # type: ignore[list-item]
 
