@@ -20,6 +20,7 @@ def sim_config() -> BenchConfig:
 def fast_sim_config(tmp_path: Path) -> BenchConfig:
     """The sim bench with short message timeouts, so a missing message fails quickly."""
     text = DEFAULT_BENCH.read_text().replace("message_timeout_s: 10", "message_timeout_s: 4")
+    text = text.replace("pics: ../pics/", f"pics: {DEFAULT_BENCH.parent.parent}/pics/")  # the copy lives elsewhere
     assert "message_timeout_s: 4" in text
     path = tmp_path / "sim-fast.yaml"
     path.write_text(text)

@@ -18,7 +18,9 @@ from benchctl.config import ConfigError
 from benchctl.paths import BENCH_CONFIGS, DEFAULT_BENCH
 from hil_sim.faults import FAULTS
 
-SIM_TEXT = (BENCH_CONFIGS / "sim.yaml").read_text(encoding="utf-8")
+# the copies are written elsewhere, so the PICS path must not be relative
+SIM_TEXT = (BENCH_CONFIGS / "sim.yaml").read_text(encoding="utf-8").replace(
+    "pics: ../pics/", f"pics: {BENCH_CONFIGS.parent}/pics/")
 
 ENDPOINTS = {"sim.modbus.host": "127.0.0.1", "sim.modbus.port": 15020, "sim.rfid.port": "/dev/pts/7"}
 
@@ -71,6 +73,9 @@ def test_base_text_is_the_shipped_sim_bench() -> None:
 
 # (id, old, new, marker of the offending line, field, fragments the message must contain)
 BAD_BENCHES = [
+    ("missing-pics-file",
+     f"pics: {BENCH_CONFIGS.parent}/pics/sim.yaml", "pics: nowhere.yaml", "pics: nowhere.yaml", "dut.pics",
+     ["PICS file", "nowhere.yaml", "does not exist"]),
     ("unknown-top-level-key",
      "values:\n", "extras: 1\nvalues:\n", "extras: 1", "extras",
      ["unknown key", "known keys here: bench, cards, dut, roles, simulator, values"]),
