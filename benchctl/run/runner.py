@@ -1,7 +1,12 @@
-"""A run: open the bench, run each case with the station returned to idle before it, record every result."""
+"""A run: open the bench, run each case with the station returned to idle before it, record every result.
+
+`BenchRun` keeps one bench session open across cases (the CLI and the pytest plugin both drive it);
+`run_cases` is the whole run in one call.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any, Callable
@@ -16,26 +21,93 @@ from .configuration import ConfigKey, read_configuration, restore_configuration
 from .idle import return_to_idle
 from .results import ERROR, CaseResult
 from .rundir import RunDir
-from .session import open_bench
+from .session import BenchSession, open_bench
 
 log = logging.getLogger("benchctl.run")
 
 CaseCallback = Callable[[int, Scenario, CaseResult | None], None]
 
 
-async def _baseline(link: ChargerLink, meta: dict[str, Any], run_dir: RunDir) -> dict[str, ConfigKey] | None:
-    """What the station is before the first case: its BootNotification and every configuration key."""
-    boots = [item.payload for item in link.inbox if item.action == "BootNotification"]
-    if boots:
-        meta["dut"] = boots[-1]
-    try:
-        baseline = await read_configuration(link)
-    except ToolRequestError as exc:
-        log.warning("configuration not read, so not restored between cases: %s", exc)
-        return None
-    meta["configuration"] = [k.as_record() for k in baseline.values()]
-    run_dir.write_meta(meta)
-    return baseline
+class BenchRun:
+    def __init__(self, config: BenchConfig, run_dir: RunDir, cases: list[str],
+                 extra_meta: dict[str, Any] | None = None) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.capture = Capture(run_dir.capture_path)
+        self.meta: dict[str, Any] = {
+            "bench": config.name, "bench_file": config.file, "charge_point_id": config.charge_point_id,
+            "cases": cases, "started": time.time(),
+            "simulator": None if config.simulator is None else {"faults": config.simulator.faults},
+            **(extra_meta or {})}
+        self.baseline: dict[str, ConfigKey] | None = None
+        self.timeout = float(config.values["message_timeout_s"])
+        self._stack = contextlib.AsyncExitStack()
+        self.session: BenchSession | None = None
+
+    async def start(self) -> None:
+        self.run_dir.write_meta(self.meta)
+        try:
+            self.session = await self._stack.enter_async_context(open_bench(self.config, self.capture))
+        except BaseException:
+            self._finish()
+            raise
+        self.session.bench.steplog.listeners.append(self.run_dir.log_action)
+
+    async def run_case(self, scenario: Scenario) -> CaseResult:
+        """000_RESET (idle, configuration restored), then the case; the result is on disk when this returns."""
+        session = self.session
+        assert session is not None, "start() first"
+        self.capture.case = f"{scenario.id}:reset"
+        problem = await return_to_idle(session.bench, session.link, timeout=self.timeout)
+        if problem is None:
+            if self.baseline is None:
+                self.baseline = await self._read_baseline(session.link)
+            else:
+                problem = _restore_problem(await restore_configuration(session.link, self.baseline))
+        self.capture.case = scenario.id
+        if problem is not None:
+            result = CaseResult(scenario.id, scenario.title, ERROR, time.time(), section=scenario.section,
+                                group=scenario.group, certification=scenario.certification,
+                                reason=f"station not idle before the case (000_RESET): {problem}")
+        else:
+            result = await CaseRunner(scenario, session.bench, session.link).run()
+        self.run_dir.append_result(result)
+        return result
+
+    async def close(self) -> None:
+        """Leave the charger as the run found it, then the bench in its safe state (whatever happened)."""
+        try:
+            session = self.session
+            if session is not None and self.baseline is not None:
+                self.capture.case = "end"
+                if await return_to_idle(session.bench, session.link, timeout=self.timeout) is None:
+                    for problem in await restore_configuration(session.link, self.baseline):
+                        log.warning("configuration not restored at the end of the run: %s", problem)
+        finally:
+            try:
+                await self._stack.aclose()
+            finally:
+                self._finish()
+
+    def _finish(self) -> None:
+        self.meta["finished"] = time.time()
+        self.run_dir.write_meta(self.meta)
+        self.capture.close()
+        self.run_dir.close()
+
+    async def _read_baseline(self, link: ChargerLink) -> dict[str, ConfigKey] | None:
+        """What the station is before the first case: its BootNotification and every configuration key."""
+        boots = [item.payload for item in link.inbox if item.action == "BootNotification"]
+        if boots:
+            self.meta["dut"] = boots[-1]
+        try:
+            baseline = await read_configuration(link)
+        except ToolRequestError as exc:
+            log.warning("configuration not read, so not restored between cases: %s", exc)
+            return None
+        self.meta["configuration"] = [k.as_record() for k in baseline.values()]
+        self.run_dir.write_meta(self.meta)
+        return baseline
 
 
 def _restore_problem(problems: list[str]) -> str | None:
@@ -45,45 +117,17 @@ def _restore_problem(problems: list[str]) -> str | None:
 async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: RunDir,
                     on_case: CaseCallback | None = None,
                     extra_meta: dict[str, Any] | None = None) -> list[CaseResult]:
-    capture = Capture(run_dir.capture_path)
+    run = BenchRun(config, run_dir, [s.id for s in scenarios], extra_meta)
     results: list[CaseResult] = []
-    meta: dict[str, Any] = {
-        "bench": config.name, "bench_file": config.file, "charge_point_id": config.charge_point_id,
-        "cases": [s.id for s in scenarios], "started": time.time(),
-        "simulator": None if config.simulator is None else {"faults": config.simulator.faults}, **(extra_meta or {})}
-    run_dir.write_meta(meta)
-    baseline: dict[str, ConfigKey] | None = None
-    timeout = config.values["message_timeout_s"]
+    await run.start()
     try:
-        async with open_bench(config, capture) as session:
-            session.bench.steplog.listeners.append(run_dir.log_action)
-            for n, scenario in enumerate(scenarios, start=1):
-                if on_case:
-                    on_case(n, scenario, None)
-                capture.case = f"{scenario.id}:reset"
-                problem = await return_to_idle(session.bench, session.link, timeout=timeout)
-                if problem is None:
-                    if baseline is None:
-                        baseline = await _baseline(session.link, meta, run_dir)
-                    else:
-                        problem = _restore_problem(await restore_configuration(session.link, baseline))
-                capture.case = scenario.id
-                if problem is not None:
-                    result = CaseResult(scenario.id, scenario.title, ERROR, time.time(),
-                                        reason=f"station not idle before the case (000_RESET): {problem}")
-                else:
-                    result = await CaseRunner(scenario, session.bench, session.link).run()
-                results.append(result)
-                run_dir.append_result(result)
-                if on_case:
-                    on_case(n, scenario, result)
-            capture.case = "end"
-            if baseline is not None and await return_to_idle(session.bench, session.link, timeout=timeout) is None:
-                for problem in await restore_configuration(session.link, baseline):
-                    log.warning("configuration not restored at the end of the run: %s", problem)
+        for n, scenario in enumerate(scenarios, start=1):
+            if on_case:
+                on_case(n, scenario, None)
+            result = await run.run_case(scenario)
+            results.append(result)
+            if on_case:
+                on_case(n, scenario, result)
     finally:
-        meta["finished"] = time.time()
-        run_dir.write_meta(meta)
-        capture.close()
-        run_dir.close()
+        await run.close()
     return results
