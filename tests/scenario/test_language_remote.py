@@ -1,0 +1,93 @@
+"""Language and judging features added for the remote-action and reset cases: `configured_connector_match`
+on an `each_connector` expectation, and Appendix D's duplicate rule across a reboot."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import websockets
+
+from benchctl.bench.bench import Bench
+from benchctl.bench.config import BenchConfig
+from benchctl.csms.capture import Capture
+from benchctl.csms.server import CentralSystem
+from benchctl.scenario.engine import CaseRunner
+from benchctl.scenario.model import load_scenario
+from benchctl.scenario.status_rules import ExpectedStatus, StatusObservation, judge_statuses
+from drivers.steplog import StepLog
+
+SCENARIO = """\
+id: TC_900_CS
+title: statuses after a reboot
+section: '9.9'
+steps:
+  - expect: BootNotification
+    step: 7
+    timeout_s: 5
+  - expect: StatusNotification
+    step: 9
+    timeout_s: 2
+    each_connector: true
+    match: {status: Available}
+    configured_connector_match: {status: Unavailable}
+"""
+
+
+async def _run_against(tmp_path: Path, config: BenchConfig, statuses: list[tuple[int, str]]) -> tuple[str, int | None]:
+    (tmp_path / "TC_900_CS.yaml").write_text(SCENARIO)
+    scenario = load_scenario(tmp_path / "TC_900_CS.yaml")
+    csms = CentralSystem(Capture(None), config.values)
+    await csms.start()
+    try:
+        runner = asyncio.create_task(CaseRunner(scenario, Bench(config, {}, StepLog()), csms.link("CP-9")).run())
+        async with websockets.connect(f"{csms.url}/CP-9", subprotocols=["ocpp1.6"]) as ws:
+            frames = [[2, "b", "BootNotification", {"chargePointVendor": "v", "chargePointModel": "m"}]]
+            frames += [[2, f"s{c}", "StatusNotification", {"connectorId": c, "errorCode": "NoError", "status": s}]
+                       for c, s in statuses]
+            for frame in frames:
+                await ws.send(json.dumps(frame))
+                await asyncio.wait_for(ws.recv(), 5)
+            result = await asyncio.wait_for(runner, 10)
+    finally:
+        await csms.stop()
+    return result.verdict, result.step
+
+
+@pytest.fixture
+def two_connectors(sim_config: BenchConfig) -> BenchConfig:
+    return dataclasses.replace(sim_config, connectors=2)
+
+
+async def test_configured_connector_gets_its_own_match(tmp_path: Path, two_connectors: BenchConfig) -> None:
+    assert two_connectors.values["connector_id"] == 1
+    verdict = await _run_against(tmp_path, two_connectors, [(0, "Available"), (1, "Unavailable"), (2, "Available")])
+    assert verdict == ("PASS", None)
+
+
+@pytest.mark.parametrize("statuses", [
+    [(0, "Available"), (1, "Available"), (2, "Available")],  # the configured connector must be Unavailable
+    [(0, "Available"), (1, "Unavailable"), (2, "Unavailable")],  # only the configured one
+])
+async def test_the_other_connectors_keep_the_plain_match(tmp_path: Path, two_connectors: BenchConfig,
+                                                         statuses: list[tuple[int, str]]) -> None:
+    assert await _run_against(tmp_path, two_connectors, statuses) == ("FAIL", 9)
+
+
+def _obs(*statuses: str) -> list[StatusObservation]:
+    return [StatusObservation(i, 1, s, "NoError") for i, s in enumerate(statuses)]
+
+
+def test_the_same_status_again_after_a_reboot_is_not_a_duplicate() -> None:
+    expected = [ExpectedStatus(3, 1, "Unavailable", 0), ExpectedStatus(9, 1, "Unavailable", 1, waiting_for="boot")]
+    verdict = judge_statuses("TC_013_CS", _obs("Unavailable", "Unavailable"), expected)
+    assert verdict.ok, verdict.findings
+
+
+def test_the_same_status_again_without_a_reboot_is_a_duplicate() -> None:
+    expected = [ExpectedStatus(3, 1, "Unavailable", 0), ExpectedStatus(9, 1, "Unavailable", 1)]
+    verdict = judge_statuses("TC_013_CS", _obs("Unavailable", "Unavailable"), expected)
+    assert [f.rule for f in verdict.findings if f.fail] == ["D.duplicate"]

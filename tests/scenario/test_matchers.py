@@ -1,0 +1,34 @@
+"""Field matchers of the scenario language: plain values and the operators the document's validations need
+("status is Unlocked OR NotSupported", "the idTag is present", "is different from")."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchctl.scenario.values import describe, mismatches
+
+PAYLOAD = {"status": "Unlocked", "idTag": "04A1B2C3", "meterValue": [{"sampledValue": [{"value": "12"}]}]}
+
+
+@pytest.mark.parametrize(("match", "problems"), [
+    ({"status": "Unlocked"}, []),
+    ({"status": "NotSupported"}, ["status is 'Unlocked', expected 'NotSupported'"]),
+    ({"status": {"one_of": ["Unlocked", "NotSupported"]}}, []),
+    ({"status": {"one_of": ["UnlockFailed", "NotSupported"]}},
+     ["status is 'Unlocked', expected 'UnlockFailed' or 'NotSupported'"]),
+    ({"idTag": {"present": True}}, []),
+    ({"reason": {"present": True}}, ["reason is missing, expected present"]),
+    ({"reason": {"present": False}}, []),
+    ({"idTag": {"present": False}}, ["idTag is '04A1B2C3', expected absent"]),
+    ({"idTag": {"not": "0BADCAFE"}}, []),
+    ({"idTag": {"not": "04A1B2C3"}}, ["idTag is '04A1B2C3', expected not '04A1B2C3'"]),
+    ({"reason": {"not": "Local"}}, []),  # absent is "not Local"
+    ({"meterValue[0].sampledValue[0].value": "12"}, []),
+])
+def test_matchers(match: dict, problems: list[str]) -> None:
+    assert mismatches(PAYLOAD, match) == problems
+
+
+def test_a_mapping_with_other_keys_is_a_plain_value() -> None:
+    assert describe({"status": "Accepted"}) == "{'status': 'Accepted'}"
+    assert mismatches({"idTagInfo": {"status": "Accepted"}}, {"idTagInfo": {"status": "Accepted"}}) == []
