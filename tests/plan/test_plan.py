@@ -14,7 +14,7 @@ from benchctl.plan.appendix_c import load_appendix_c, section_key
 from benchctl.plan.command import add_plan_parser, cmd_plan
 from benchctl.plan.pics import PICS_SCHEMA, Pics, load_pics
 from benchctl.plan.plan import PlanEntry, make_plan, plan_as_records
-from benchctl.scenario.model import Scenario, load_scenarios
+from benchctl.scenario.model import Scenario, load_scenario, load_scenarios
 
 PICS_DIR = ROOT / "pics"
 
@@ -295,3 +295,12 @@ def test_plan_command_requires_pics() -> None:
     with pytest.raises(SystemExit) as exited:
         run_plan()
     assert exited.value.code == 2
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("TC_*.yaml")), ids=lambda p: p.stem)
+def test_scenario_metadata_agrees_with_appendix_c(path: Path) -> None:
+    """A scenario's M/O/C, title and section are the ones the plan uses, so the report never disagrees."""
+    scenario = load_scenario(path)
+    rule = {r.id: r for r in load_appendix_c()}[scenario.id]
+    assert scenario.certification == rule.certification
+    assert scenario.section == rule.section
