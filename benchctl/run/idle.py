@@ -39,6 +39,15 @@ async def wait_connected(link: ChargerLink, timeout: float) -> bool:
     return await link.wait_until(lambda: link.connected.is_set(), timeout) is not None
 
 
+async def _clear_cache(link: ChargerLink) -> None:
+    """1.3: an empty authorization cache. Rejected is fine (a station without a cache, or with it disabled)."""
+    try:
+        response, _ = await link.call("ClearCache", {})
+        log.info("ClearCache: %s", response.get("status"))
+    except ToolRequestError as exc:
+        log.warning("ClearCache failed: %s", exc)
+
+
 async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str | None:
     """Bring the station to idle; return None when it is, or why it is not."""
     connectors = bench.config.connectors
@@ -56,10 +65,12 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str
     if errors:
         return "bench safe state failed: " + "; ".join(map(str, errors))
     if await _settled(link, connectors, timeout):
+        await _clear_cache(link)
         return None
     if bench.has("mains"):
         log.warning("station not idle (%s); power cycling it", link.statuses)
         await bench.power("mains").cycle()
         if await _settled(link, connectors, timeout * 2):
+            await _clear_cache(link)
             return None
     return f"connectors did not all become Available within {timeout:.0f} s (last statuses: {link.statuses})"
