@@ -37,7 +37,7 @@ async def test_healthy_charger_passes_the_three_cases(sim_config: BenchConfig, s
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", f["ts"]) for f in capture)
     # 000_RESET before each case empties the authorization cache (pre-condition of section 1.3)
     assert {f["case"] for f in capture if f["action"] == "ClearCache" and f["dir"] == "csms->charger"} == \
-        {"TC_001_CS:reset", "TC_003_CS:reset", "TC_010_CS:reset"}
+        {"TC_001_CS:reset", "TC_003_CS:reset", "TC_010_CS:reset", "end"}
     actions = {f["action"] for f in capture if f["case"] == "TC_003_CS"}
     assert {"StatusNotification", "Authorize", "StartTransaction"} <= actions
 
