@@ -4,12 +4,16 @@ able to fail. A scenario no fault can fail is reported here too."""
 
 from __future__ import annotations
 
+import asyncio
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from benchctl.bench.config import BenchConfig
-from benchctl.paths import SCENARIOS
+from benchctl.bench.config import BenchConfig, load_bench
+from benchctl.paths import DEFAULT_BENCH, SCENARIOS
+from benchctl.report import write_reports
+from benchctl.run.results import CaseResult
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import run_cases
 from benchctl.scenario.model import Scenario
@@ -28,12 +32,34 @@ def _fault_targets() -> list[tuple[str, str, int]]:
     return targets
 
 
+HEALTHY = "test_case_passes_against_the_healthy_charger"
+
+
+@pytest.fixture(scope="session")
+def healthy_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                scenarios: dict[str, Scenario]) -> tuple[Path, dict[str, CaseResult]]:
+    """The selected cases in ONE run, in document order, as `benchctl run` runs a plan: each case must also
+    survive the cases before it (000_RESET, configuration restored)."""
+    selected = {item.callspec.params["case"] for item in request.session.items
+                if getattr(item, "originalname", "") == HEALTHY}
+    chosen = [s for s in scenarios.values() if s.id in selected]
+    run_dir = RunDir.create(tmp_path_factory.mktemp("healthy"), "sim")
+    results = asyncio.run(run_cases(load_bench(DEFAULT_BENCH), chosen, run_dir))
+    write_reports(run_dir.path)
+    return run_dir.path, {r.id: r for r in results}
+
+
 @pytest.mark.parametrize("case", CASE_IDS)
-async def test_case_passes_against_the_healthy_charger(case: str, sim_config: BenchConfig,
-                                                       scenarios: dict[str, Scenario], tmp_path: Path) -> None:
-    (result,) = await run_cases(sim_config, [scenarios[case]], RunDir.create(tmp_path, "sim"))
+def test_case_passes_against_the_healthy_charger(case: str, healthy_run: tuple[Path, dict[str, CaseResult]]) -> None:
+    run_dir, results = healthy_run
+    result = results[case]
     assert result.verdict == "PASS", f"{result.verdict} at step {result.step}: {result.reason} ({result.where})"
     assert all(c.ok for c in result.checks)
+    assert result.status_rules is not None and result.status_rules["ok"], result.status_rules
+    junit = ET.parse(run_dir / "report.xml").getroot()
+    (testcase,) = [t for t in junit.iter("testcase") if (t.get("name") or "").startswith(case)]
+    assert list(testcase) == [] or all(child.tag.startswith("system") for child in testcase)
+    assert case in (run_dir / "report.html").read_text()
 
 
 @pytest.mark.parametrize(("fault", "case", "step"), _fault_targets())
