@@ -25,6 +25,9 @@ SIMULATOR_SCHEMA = Schema({
         "firmware_version": Field(str, default="1.0.0"),
         "boot_delay_s": Field(float, default=0.3, minimum=0),
         "meter_w": Field(float, default=7400.0, minimum=0, help="power the simulated EV draws when allowed"),
+        "backup_power_s": Field(float, default=0.0, minimum=0,
+                                help="hold-up time of a backup supply after mains is lost (0: none); with "
+                                     "StopTransactionsBeforePowerDown the firmware stops its transactions in it"),
     }),
     "faults": Field(list, default=[], items=Field(str, check=_fault_known)),
 })
@@ -39,6 +42,7 @@ class StationSettings:
     firmware_version: str = "1.0.0"
     boot_delay_s: float = 0.3
     meter_w: float = 7400.0
+    backup_power_s: float = 0.0
 
 
 @dataclass

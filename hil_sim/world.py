@@ -28,6 +28,7 @@ class Connector:
     pwm_duty_pct: float = 100.0  # driven by the charger: 100 = +12 V DC (no PWM), 0 = -12 V / off
     lock_engaged: bool = False
     lock_failure: bool = False  # injected: the lock motor cannot move
+    ground_fault: bool = False  # injected: a leakage path that trips the connector's residual current monitor
     energy_wh: float = 0.0
 
     @property

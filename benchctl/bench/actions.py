@@ -94,6 +94,17 @@ async def network_up(bench: Bench) -> None:
     await bench.output("network").set(True)
 
 
+@action("set_faulted", ("fault",), "put the station in a fault state (the fault relay trips the connector's "
+                                   "residual current monitor), or clear it with faulted: false")
+async def set_faulted(bench: Bench, faulted: bool = True) -> None:
+    await bench.output("fault").set(faulted)
+
+
+@action("lock_failure", ("lock_fault",), "make the connector's plug lock fail (on), or work again (on: false)")
+async def lock_failure(bench: Bench, on: bool = True) -> None:
+    await bench.output("lock_fault").set(on)
+
+
 @action("set_cp_state", ("ev",), "set the EV emulator's CP state (A-F)")
 async def set_cp_state(bench: Bench, state: str) -> None:
     await bench.ev.set_cp_state(state)

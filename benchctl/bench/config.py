@@ -30,11 +30,20 @@ VALUES_SCHEMA = Schema({
     "valid_id_tag": Field(str, default="04A1B2C3"),
     "valid_id_tag_2": Field(str, default="04D4E5F6"),
     "invalid_id_tag": Field(str, default="0BADCAFE"),
+    "parent_id_tag": Field(str, default="PARENT-GROUP-1",
+                           help="parentIdTag the tool gives valid_id_tag and valid_id_tag_2 in the group cases"),
     "message_timeout_s": Field(float, default=30.0, minimum=0.1,
                                help="how long to wait for a charger message when the case sets no timing"),
     "timing_tolerance_s": Field(float, default=2.0, minimum=0,
                                 help="allowed deviation of intervals the charger must keep"),
     "power_off_s": Field(float, default=3.0, minimum=0, help="how long a power cycle keeps mains off"),
+    "transaction_duration_s": Field(float, default=10.0, minimum=0,
+                                    help="<Configured Transaction Duration>: how long the tool watches for a "
+                                         "transaction that must not start (TC_041)"),
+    "stop_before_power_down_key": Field(str, default="",
+                                        help="vendor key that makes a station with backup power stop its "
+                                             "transactions before going down (TC_032_1 prerequisite); empty: none "
+                                             "needed"),
     "ev_ready_delay_s": Field(float, default=0.5, minimum=0,
                               help="time between EV state B and C after plug-in"),
 })

@@ -48,6 +48,18 @@ async def _clear_cache(link: ChargerLink) -> None:
         log.warning("ClearCache failed: %s", exc)
 
 
+async def _make_operative(link: ChargerLink, connectors: int) -> None:
+    """A case that left the station (or a connector) Inoperative: availability survives reboots (OCPP 1.6, 5.2),
+    so neither the safe state nor a power cycle brings it back; 000_RESET makes it Operative again."""
+    if not any(link.statuses.get(c) == "Unavailable" for c in range(0, connectors + 1)):
+        return
+    try:
+        response, _ = await link.call("ChangeAvailability", {"connectorId": 0, "type": "Operative"})
+        log.info("ChangeAvailability(0, Operative): %s", response.get("status"))
+    except ToolRequestError as exc:
+        log.warning("ChangeAvailability(0, Operative) failed: %s", exc)
+
+
 async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str | None:
     """Bring the station to idle; return None when it is, or why it is not."""
     connectors = bench.config.connectors
@@ -64,6 +76,7 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str
     errors = await bench.safe_state()
     if errors:
         return "bench safe state failed: " + "; ".join(map(str, errors))
+    await _make_operative(link, connectors)
     if await _settled(link, connectors, timeout):
         await _clear_cache(link)
         return None

@@ -19,7 +19,7 @@ from benchctl.bench.actions import ACTIONS, missing_roles
 from benchctl.bench.bench import Bench
 from benchctl.csms.capture import CapturedFrame
 from benchctl.csms.link import ChargerLink, ToolRequestError
-from benchctl.csms.responder import Rule
+from benchctl.csms.responder import Rule, utc_now
 from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
 
 from .model import Scenario, Step
@@ -58,6 +58,7 @@ class CaseRunner:
         self.invalid_seen = 0
         self.status_expectations: list[ExpectedStatus] = []  # in the order the case reached them
         self._waiting_for: str | None = None  # the transaction / boot message expected since the last status
+        self._rules: dict[int, Rule] = {}  # id(step) -> its queued answer
 
     async def run(self) -> CaseResult:
         s = self.scenario
@@ -149,32 +150,46 @@ class CaseRunner:
                                               f"(frame #{frame.index})")
             self.checks.append(Check(None, f"configuration state {key} = {text}", True, status, [frame.index]))
 
-    def _install_answers(self, steps: list[Step]) -> None:
-        """The tool's answers must be ready before the request arrives, so they are queued up front, in order."""
+    def _install_answers(self, steps: list[Step], scope: dict[str, Any] | None = None) -> None:
+        """The tool's answers must be ready before the request arrives, so they are queued up front, in order.
+        An answer inside a reusable state sees the state's parameters, as its other fields do."""
+        scope = self.vars if scope is None else scope
         for step in steps:
             if step.kind == "expect" and step.data["answer"] is not None:
-                payload = substitute(step.data["answer"], self.vars)
+                payload = substitute(step.data["answer"], scope)
                 count = self.bench.config.connectors + 1 if step.data["each_connector"] else 1
-                self.link.responder.push(Rule(step.data["expect"], payload, count, step.data["answer_step"]))
-            self._install_answers(step.children)
+                rule = Rule(step.data["expect"], payload, count, step.data["answer_step"])
+                self.link.responder.push(rule)
+                self._rules[id(step)] = rule
+            inner = scope | substitute(step.data["with"], scope) if step.kind == "state" else scope
+            self._install_answers(step.children, inner)
+
+    def _withdraw_answers(self, step: Step) -> None:
+        """A step skipped by its `when:` gives no answer: a later request of that action gets its own."""
+        rule = self._rules.get(id(step))
+        if rule is not None:
+            rule.remaining = 0
+        for child in step.children:
+            self._withdraw_answers(child)
 
     # ------------------------------------------------------------------ steps
     async def execute(self, step: Step) -> None:
-        when = step.data.get("when")
-        if when is not None:
-            value = self.vars.get(when["var"])
-            if str(value).lower() != str(when["equals"]).lower():
-                return
+        if not self._when_holds(step):
+            self._withdraw_answers(step)
+            return
         self._check_invalid_frames(step)
         if step.kind == "action":
             args = substitute(step.data["with"], self.vars)
             await ACTIONS[step.data["action"]].func(self.bench, **args)
+            if step.data.get("save_time"):
+                self.vars[step.data["save_time"]] = utc_now()
         elif step.kind == "wait":
             await asyncio.sleep(float(substitute(step.data["wait"], self.vars)))
         elif step.kind == "state":
             saved = dict(self.vars)
             self.vars.update(substitute(step.data["with"], self.vars))
             try:
+                await self._apply_configuration(step.data.get("configuration", {}))
                 for child in step.children:
                     await self.execute(child)
             finally:
@@ -191,9 +206,26 @@ class CaseRunner:
         elif step.kind == "any_order":
             await self._expect_group(step, step.children)
 
+    def _when_holds(self, step: Step) -> bool:
+        when = step.data.get("when")
+        if when is None:
+            return True
+        if when.get("order") is not None:
+            frames = [self.frames_by_step.get(n) for n in when["order"]]
+            indices = [f.index for f in frames if f is not None]
+            return len(indices) == len(frames) and indices == sorted(indices)
+        value = str(self.vars.get(when["var"])).lower()
+        if when.get("equals") is not None:
+            return value == str(when["equals"]).lower()
+        return value != str(when["not_equals"]).lower()
+
     async def _send(self, step: Step) -> None:
         d = step.data
         payload = substitute(d["payload"], self.vars)
+        for name, most in substitute(d.get("limit") or {}, self.vars).items():
+            if not isinstance(payload.get(name), list):
+                raise ValueError(f"limit: payload field {name} is not a list")
+            payload[name] = payload[name][:int(most)]
         if d["send"] == "ChangeConfiguration" and "value" in payload:
             # the value is a string on the wire, whatever type the bench value it comes from has
             payload["value"] = config_text(payload["value"])
@@ -206,6 +238,7 @@ class CaseRunner:
             self.frames_by_step[step.number] = frame
         if d.get("response_step") is not None:
             self.frames_by_step[d["response_step"]] = frame
+        self._save(d.get("save_request") or {}, payload)
         self._judge(step, number, f"{d['send']}.conf", response, substitute(d["response"], self.vars), frame)
         self._save(d["save"], response)
 
@@ -224,28 +257,57 @@ class CaseRunner:
         action = step.data["expect"]
         timeout = self._timeout(step)
 
+        start = self._since(step)
+        end = self._until(step)
+
         def next_of_action() -> tuple[int] | None:
             self._check_invalid_frames(step)
-            for i in range(self.cursor, len(self.link.inbox)):
+            for i in range(start, len(self.link.inbox) if end is None else end):
                 if i not in self.consumed and self.link.inbox[i].action == action:
                     return (i,)
             return None
 
-        found = await self.link.wait_until(next_of_action, timeout)
+        # with until_step every candidate is already in: nothing to wait for
+        found = next_of_action() if end is not None else await self.link.wait_until(next_of_action, timeout)
         if found is None:
             if step.data["optional"]:
                 self.checks.append(Check(step.number, f"{action}.req (optional) not sent", True))
                 self._expect_status(step, None)
                 return
+            if end is not None:
+                raise StepFailed(step, step.number, f"no {action} from the charger before the frame of step "
+                                                    f"{step.data['until_step']}")
             raise StepFailed(step, step.number, f"no {action} from the charger within {timeout:.1f} s")
         index = found[0]
         await self._await_answer(index)
         self._take(step, index)
         self._expect_status(step, self.link.inbox[index].frame.index)
-        self.cursor = index + 1
+        self.cursor = max(self.cursor, index + 1)
+
+    def _since(self, step: Step) -> int:
+        """Where a search starts: after the previous match, or (since_step) right after that step's frame."""
+        number = step.data.get("since_step")
+        if number is None:
+            return self.cursor
+        ref = self.frames_by_step.get(number)
+        if ref is None:
+            raise StepFailed(step, step.number, f"since_step refers to step {number}, which has no frame yet")
+        return next((i for i, item in enumerate(self.link.inbox) if item.frame.index > ref.index),
+                    len(self.link.inbox))
+
+    def _until(self, step: Step) -> int | None:
+        """Where a search ends (exclusive): None, or (until_step) the inbox position of that step's frame."""
+        number = step.data.get("until_step")
+        if number is None:
+            return None
+        ref = self.frames_by_step.get(number)
+        if ref is None:  # that step was optional and did not come: no bound, wait as usual
+            return None
+        return next((i for i, item in enumerate(self.link.inbox) if item.frame.index >= ref.index),
+                    len(self.link.inbox))
 
     async def _expect_group(self, group: Step, members: list[Step]) -> None:
-        start = self.cursor
+        start = self._since(group)
 
         async def one(member: Step) -> int:
             action = member.data["expect"]
@@ -280,7 +342,9 @@ class CaseRunner:
                 raise unexpected[0]
             raise min(failures, key=lambda f: f.number if f.number is not None else 10**6)  # type: ignore[union-attr]
         taken = []
+        waiting_for = self._waiting_for  # the members are awaited together: each waited for the same thing
         for member, index in zip(members, outcomes):
+            self._waiting_for = waiting_for
             if index == -1:
                 self.checks.append(Check(member.number, f"{member.data['expect']}.req (optional) not sent", True))
                 self._expect_status(member, None, members)
@@ -293,8 +357,14 @@ class CaseRunner:
 
     def _per_connector(self, step: Step) -> list[Step]:
         members = []
+        configured = int(substitute("${connector_id}", self.vars))
         for connector_id in range(0, self.bench.config.connectors + 1):
-            data = dict(step.data, match={**step.data["match"], "connectorId": connector_id}, each_connector=False)
+            # the document's "<Configured ConnectorId> is X, the other StatusNotification messages are Y"
+            own = (step.data.get("configured_connector_match") or {}) if connector_id == configured else {}
+            data = dict(step.data, match={**step.data["match"], **own, "connectorId": connector_id},
+                        each_connector=False)
+            if connector_id != configured:  # one message to save from: the configured connector's
+                data.update(save={}, save_answer={})
             members.append(Step("expect", data, step.file, step.line))
         return members
 
@@ -331,23 +401,24 @@ class CaseRunner:
 
     async def _absent(self, step: Step) -> None:
         """The document's "the Charge Point does NOT send ...": watch for the whole window, from this point on."""
-        action, seconds = step.data["absent"], float(substitute(step.data["for_s"], self.vars))
+        actions = [step.data["absent"], *step.data["also"]]  # one window for all of them
+        seconds = float(substitute(step.data["for_s"], self.vars))
         match = substitute(step.data["match"], self.vars)
-        start = len(self.link.inbox)
+        start = len(self.link.inbox) if step.data.get("since_step") is None else self._since(step)
 
         def offending() -> tuple[int] | None:
             for i in range(start, len(self.link.inbox)):
                 item = self.link.inbox[i]
-                if item.action == action and not mismatches(item.payload, match):
+                if item.action in actions and not mismatches(item.payload, match):
                     return (i,)
             return None
 
         found = await self.link.wait_until(offending, seconds)
-        what = f"no {action}" + (f" matching {match}" if match else "") + f" for {seconds:g} s"
+        what = f"no {' nor '.join(actions)}" + (f" matching {match}" if match else "") + f" for {seconds:g} s"
         if found is not None:
-            frame = self.link.inbox[found[0]].frame
-            self.checks.append(Check(step.number, what, False, self.link.inbox[found[0]].payload, [frame.index]))
-            raise StepFailed(step, step.number, f"the charger sent {action} (frame #{frame.index}), "
+            sent = self.link.inbox[found[0]]
+            self.checks.append(Check(step.number, what, False, sent.payload, [sent.frame.index]))
+            raise StepFailed(step, step.number, f"the charger sent {sent.action} (frame #{sent.frame.index}), "
                                                 f"which it must not: {what}")
         self.checks.append(Check(step.number, what, True))
 

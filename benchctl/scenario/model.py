@@ -8,8 +8,8 @@ A scenario is metadata plus an ordered list of steps. Each step is exactly one o
   absent   a charger message that must NOT arrive for a while (the document's "does NOT send")
   state    a reusable state of section 2.25 (a shared file under scenarios/states/)
   wait     a pause, in seconds
-Every step may carry `when:` (run only if a saved value equals something) and `step:` (the number the
-test case document gives it, so a failure names it).
+Every step may carry `when:` (run only if a saved value equals something, or with `not_equals` differs from it)
+and `step:` (the number the test case document gives it, so a failure names it).
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ CERTIFICATION = ("M", "O", "C")
 
 _COMMON = {
     "step": Field(int, minimum=0, help="step number in the test case document"),
-    "when": Schema({"var": Field(str, required=True), "equals": Field(str, required=True)}),
+    "when": Schema({"var": Field(str), "equals": Field(str),
+                    "not_equals": Field(str, help="run only if the saved value differs (a branch's other side)"),
+                    "order": Field(list, items=Field(int), help="instead of var: run only if the frames of these "
+                                                                "steps came in this order (\"if step 3 is sent "
+                                                                "before step 7\")")}),
     "note": Field(str, default=""),
 }
 _AFTER = Schema({
@@ -44,12 +48,23 @@ _EXPECT = Schema({
     "answer_step": Field(int, help="step number of the tool's answer"),
     "each_connector": Field(bool, default=False,
                             help="one message per connector and for connectorId 0, in any order"),
+    "configured_connector_match": Field(dict, default={}, help="with each_connector: what the message of the "
+                                                           "configured connector (${connector_id}) must match "
+                                                           "instead of `match`"),
     "optional": Field(bool, default=False, help="the document allows the charger not to send it"),
-    "save": Field(dict, default={}, help="variable -> path in the request"),
+    "save": Field(dict, default={}, help="variable -> path in the request (with each_connector: in the "
+                                         "configured connector's)"),
     "save_answer": Field(dict, default={}, help="variable -> path in the tool's answer"),
+    "since_step": Field(int, help="look from the frame of this step on, not only after the previous match: "
+                                  "the document lets the message come before the steps in between"),
+    "until_step": Field(int, help="only a message that came before the frame of this earlier step counts "
+                                  "(\"sent before step 7\"), so nothing is waited for; no bound when that "
+                                  "(optional) step has no frame"),
 })
 STEP_SCHEMAS: dict[str, Schema] = {
-    "action": Schema({**_COMMON, "action": Field(str, required=True), "with": Field(dict, default={})}),
+    "action": Schema({**_COMMON, "action": Field(str, required=True), "with": Field(dict, default={}),
+                      "save_time": Field(str, help="variable that gets the UTC time (ISO 8601) the action was "
+                                                   "done, to compare the charger's timestamps with")}),
     "expect": _EXPECT,
     "send": Schema({
         **_COMMON,
@@ -58,14 +73,23 @@ STEP_SCHEMAS: dict[str, Schema] = {
         "response": Field(dict, default={}, help="field (dotted path) -> expected value in the response"),
         "response_step": Field(int),
         "save": Field(dict, default={}, help="variable -> path in the response"),
+        "limit": Field(dict, default={}, help="payload field (a list) -> keep at most this many items (the "
+                                              "document's \"N or the length of the list, whichever is less\")"),
+        "save_request": Field(dict, default={}, help="variable -> path in the request as it was sent"),
     }),
     "absent": Schema({
         **_COMMON,
         "absent": Field(str, required=True, help="the OCPP action the charger must not send"),
+        "also": Field(list, default=[], items=Field(str),
+                      help="more actions watched in the same window (\"does NOT send A and does NOT send B\")"),
+        "since_step": Field(int, help="the window opens at this step's frame, not when the absent step starts "
+                                      "(a message sent right after that frame, before this step ran, counts)"),
         "match": Field(dict, default={}, help="only messages matching these fields count"),
         "for_s": Field(float, required=True, refs=True, minimum=0, help="how long to watch"),
     }),
-    "any_order": Schema({**_COMMON, "any_order": Field(list, required=True)}),
+    "any_order": Schema({**_COMMON, "any_order": Field(list, required=True),
+                         "since_step": Field(int, help="as for expect: the members may have come since this "
+                                                       "step's frame")}),
     "state": Schema({**_COMMON, "state": Field(str, required=True), "with": Field(dict, default={})}),
     "wait": Schema({**_COMMON, "wait": Field(float, required=True, refs=True, minimum=0)}),
 }
@@ -87,6 +111,8 @@ STATE_SCHEMA = Schema({
     "section": Field(str, required=True),
     "roles": Field(list, default=[], items=Field(str)),
     "params": Field(dict, default={}, help="parameter -> default value; the including step's `with:` overrides"),
+    "configuration": Field(dict, default={}, help="the state's Configuration State(s), set when it starts "
+                                                  "(restored after the case like the case's own)"),
     "steps": Field(list, required=True),
 })
 
@@ -134,6 +160,15 @@ def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_d
                                f"{', '.join(kinds) or 'none'} (keys: {', '.join(item)})")
         kind = kinds[0]
         data = validate(doc, STEP_SCHEMAS[kind], item, p)
+        if "when" not in item:
+            data["when"] = None  # the schema fills an absent section with its (all-empty) defaults
+        when = data.get("when")
+        if when is not None and when.get("order") is not None:
+            if when.get("var") is not None or len(when["order"]) < 2:
+                raise doc.error(p + ("when",), "`when: {order: [a, b, ...]}` takes two or more step numbers and no var")
+        elif when is not None and (when.get("var") is None
+                                   or (when["equals"] is None) == (when["not_equals"] is None)):
+            raise doc.error(p + ("when",), "`when` needs var and exactly one of equals, not_equals (or order)")
         step = Step(kind, data, doc.file, doc.line(p))
         if kind == "any_order":
             step.children = _parse_steps(doc, data["any_order"], p + ("any_order",), states_dir, roles, seen_states)
@@ -142,7 +177,9 @@ def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_d
                     raise doc.error(p + ("any_order", j), f"only expect steps may be reordered, not {child.kind}")
         elif kind == "state":
             params: dict[str, Any] = {}
-            step.children = load_state(states_dir, data["state"], roles, seen_states, doc, p, params)
+            before: dict[str, Any] = {}
+            step.children = load_state(states_dir, data["state"], roles, seen_states, doc, p, params, before)
+            data["configuration"] = before
             unknown = sorted(set(data["with"]) - set(params))
             if unknown:
                 raise doc.error(p + ("with",), f"state {data['state']} has no parameter {', '.join(unknown)}; "
@@ -161,7 +198,8 @@ def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_d
 
 def load_state(states_dir: Path, name: str, roles: set[str], seen: tuple[str, ...] = (),
                parent: MarkedDoc | None = None, path: tuple[Any, ...] = (),
-               params: dict[str, Any] | None = None) -> list[Step]:
+               params: dict[str, Any] | None = None,
+               configuration: dict[str, Any] | None = None) -> list[Step]:
     file = states_dir / f"{name}.yaml"
     if not file.exists():
         known = ", ".join(sorted(p.stem for p in states_dir.glob("*.yaml"))) or "none"
@@ -176,6 +214,8 @@ def load_state(states_dir: Path, name: str, roles: set[str], seen: tuple[str, ..
     roles.update(data["roles"])
     if params is not None:
         params.update(data["params"])
+    if configuration is not None:
+        configuration.update(data["configuration"])
     return _parse_steps(doc, data["steps"], ("steps",), states_dir, roles, seen + (name,))
 
 

@@ -253,10 +253,12 @@ class _Judge:
         mode12 = self._mode12_frames() if mode12_only else set()
         previous: dict[int, StatusObservation] = {}
         accepted: set[int] = self.matched | self.claimed
+        # a (re)boot ends "one after another": the tool expects every connector to be reported again after it
+        after_boot = {e.matched for e in self.exp if e.waiting_for == BOOT_WAIT and e.matched is not None}
         for o in self.obs:
             prev = previous.get(o.connector_id)
             previous[o.connector_id] = o
-            if prev is not None and _fields(prev) == _fields(o):
+            if prev is not None and _fields(prev) == _fields(o) and o.index not in after_boot:
                 findings.append(Finding("D.duplicate", f"{_frame(o)} repeats frame #{prev.index} exactly "
                                                        f"(connectorId, status, errorCode and info)",
                                         [prev.index, o.index], True))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
-_REF = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
-_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\[(?P<index>\d+)\]|\[(?P<key>\w+)=(?P<value>[^\]]*)\])?$")
+_REF = re.compile(r"\$\{([A-Za-z_][\w.]*)(?::-([^}]*))?\}")  # ${name} or ${name:-used when unset or empty}
+_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\[(?P<index>\d+)\]|\[(?P<key>\w+)=(?P<value>[^\]]*)\]|\[(?P<all>\*)\])?$")
 
 
 class UnknownVariable(KeyError):
@@ -18,8 +19,8 @@ def substitute(value: Any, variables: dict[str, Any]) -> Any:
     if isinstance(value, str):
         whole = _REF.fullmatch(value)
         if whole:
-            return _lookup(whole.group(1), variables)
-        return _REF.sub(lambda m: str(_lookup(m.group(1), variables)), value)
+            return _lookup(whole.group(1), variables, whole.group(2))
+        return _REF.sub(lambda m: str(_lookup(m.group(1), variables, m.group(2))), value)
     if isinstance(value, list):
         return [substitute(v, variables) for v in value]
     if isinstance(value, dict):
@@ -27,7 +28,9 @@ def substitute(value: Any, variables: dict[str, Any]) -> Any:
     return value
 
 
-def _lookup(name: str, variables: dict[str, Any]) -> Any:
+def _lookup(name: str, variables: dict[str, Any], default: str | None = None) -> Any:
+    if default is not None and variables.get(name) in (None, ""):
+        return default  # e.g. "when MeterValuesSampledData is empty, Energy.Active.Import.Register is assumed"
     if name not in variables:
         raise UnknownVariable(f"unknown variable ${{{name}}}; known: {', '.join(sorted(variables))}")
     return variables[name]
@@ -37,15 +40,23 @@ _MISSING = object()
 
 
 def get_path(payload: Any, path: str) -> Any:
-    """Follow `a.b[0].c` or `configurationKey[key=HeartbeatInterval].value`; return MISSING when absent."""
+    """Follow `a.b[0].c` or `configurationKey[key=HeartbeatInterval].value`; return MISSING when absent.
+    `configurationKey[*].key` is the list of the rest of the path over every element (None where it is absent)."""
     current = payload
-    for segment in path.split("."):
+    segments = path.split(".")
+    for n, segment in enumerate(segments):
         m = _SEGMENT.match(segment)
         if m is None:
             raise ValueError(f"bad path segment {segment!r} in {path!r}")
         if not isinstance(current, dict) or m.group("name") not in current:
             return _MISSING
         current = current[m.group("name")]
+        if m.group("all") is not None:
+            if not isinstance(current, list):
+                return _MISSING
+            rest = ".".join(segments[n + 1:])
+            values = [get_path(x, rest) if rest else x for x in current]
+            return [None if v is _MISSING else v for v in values]  # None: that element does not have it
         if m.group("index") is not None:
             i = int(m.group("index"))
             if not isinstance(current, list) or i >= len(current):
@@ -71,10 +82,41 @@ def same(observed: Any, expected: Any) -> bool:
         return observed is expected if isinstance(observed, bool) and isinstance(expected, bool) else False
     if isinstance(observed, (int, float)) and isinstance(expected, (int, float)):
         return float(observed) == float(expected)
+    if isinstance(observed, str) and isinstance(expected, (int, float)):
+        # a configuration value is text on the wire; the bench value it is compared with is a number
+        try:
+            return float(observed) == float(expected)
+        except ValueError:
+            return False
     return observed == expected
 
 
-OPERATORS = ("one_of", "present", "not", "differs_from")
+OPERATORS = ("one_of", "present", "not", "differs_from", "all_of", "earlier_than", "seconds_after", "contains_all",
+             "every")
+
+
+def _instant(value: Any) -> datetime | None:
+    """An OCPP dateTime (ISO 8601 with an offset or Z) as an aware datetime; None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _timing(observed: Any, name: str, arg: Any) -> bool:
+    """`{earlier_than: T}`: a timestamp before T. `{seconds_after: {than: T, seconds: S, tolerance_s: D}}`: a
+    timestamp S ± D seconds after T (the charger's own clock, e.g. queued meter values one interval apart)."""
+    at = _instant(observed)
+    if name == "earlier_than":
+        ref = _instant(arg)
+        return at is not None and ref is not None and at < ref
+    ref = _instant(arg.get("than"))
+    if at is None or ref is None:
+        return False
+    return abs((at - ref).total_seconds() - float(arg["seconds"])) <= float(arg.get("tolerance_s", 0))
 
 
 def operator(expected: Any) -> tuple[str, Any] | None:
@@ -93,10 +135,20 @@ def satisfies(observed: Any, expected: Any) -> bool:
     name, arg = op
     if name == "present":
         return (not is_missing(observed)) is bool(arg)
+    if name == "all_of":
+        return all(satisfies(observed, a) for a in arg)
     if is_missing(observed):
-        return name in ("not", "differs_from")
+        # `{one_of: [Local, null]}`: the document's "is Local or is omitted"
+        return name in ("not", "differs_from") or (name == "one_of" and None in arg)
     if name == "one_of":
         return any(same(observed, a) for a in arg)
+    if name == "contains_all":  # a list holding every one of these, in any order, maybe with more
+        wanted = [a.strip() for a in arg.split(",") if a.strip()] if isinstance(arg, str) else arg  # an OCPP CSL
+        return isinstance(observed, list) and all(any(same(o, a) for o in observed) for a in wanted)
+    if name == "every":  # a non-empty list whose every item satisfies the matcher
+        return isinstance(observed, list) and bool(observed) and all(satisfies(o, arg) for o in observed)
+    if name in ("earlier_than", "seconds_after"):
+        return _timing(observed, name, arg)
     return not same(observed, arg)  # not / differs_from
 
 
@@ -108,7 +160,17 @@ def describe(expected: Any) -> str:
     if name == "present":
         return "present" if arg else "absent"
     if name == "one_of":
-        return " or ".join(map(repr, arg))
+        return " or ".join("omitted" if a is None else repr(a) for a in arg)
+    if name == "all_of":
+        return " and ".join(describe(a) for a in arg)
+    if name == "contains_all":
+        return f"a list containing all of {arg!r}"
+    if name == "every":
+        return f"a list of which every item is {describe(arg)}"
+    if name == "earlier_than":
+        return f"earlier than {arg}"
+    if name == "seconds_after":
+        return f"{arg.get('seconds')} ± {arg.get('tolerance_s', 0)} s after {arg.get('than')}"
     return f"not {arg!r}"
 
 

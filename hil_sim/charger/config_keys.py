@@ -31,6 +31,15 @@ def _measurands(value: str) -> bool:
     return bool(split(value)) and not unsupported(value)
 
 
+ROTATIONS = ("NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR")
+
+
+def _phase_rotation(value: str) -> bool:
+    """OCPP 1.6 ConnectorPhaseRotation: a comma-separated list of `<connectorId>.<rotation>`."""
+    items = [item.strip().split(".") for item in value.split(",")]
+    return all(len(i) == 2 and i[0].isdigit() and i[1] in ROTATIONS for i in items)
+
+
 def default_keys(connectors: int) -> dict[str, Key]:
     keys = [
         Key("HeartbeatInterval", "60", check=_int_at_least(0)),
@@ -38,6 +47,8 @@ def default_keys(connectors: int) -> dict[str, Key]:
         Key("MeterValueSampleInterval", "60", check=_int_at_least(0)),
         Key("ClockAlignedDataInterval", "0", check=_int_at_least(0)),
         Key("MinimumStatusDuration", "0", check=_int_at_least(0)),
+        # the simulated supply is wired in the standard order to every connector
+        Key("ConnectorPhaseRotation", ",".join(f"{c}.RST" for c in range(connectors + 1)), check=_phase_rotation),
         Key("AuthorizeRemoteTxRequests", "false", check=_bool),
         Key("AuthorizationCacheEnabled", "true", check=_bool),
         Key("AllowOfflineTxForUnknownId", "false", check=_bool),
@@ -57,6 +68,8 @@ def default_keys(connectors: int) -> dict[str, Key]:
         Key("StopTxnSampledData", "Energy.Active.Import.Register", check=_measurands),
         Key("MeterValuesAlignedData", "Energy.Active.Import.Register", check=_measurands),
         Key("StopTxnAlignedData", ""),
+        # vendor key: use the backup supply (settings.backup_power_s) to stop transactions before going down
+        Key("StopTransactionsBeforePowerDown", "false", check=_bool),
     ]
     return {k.name: k for k in keys}
 

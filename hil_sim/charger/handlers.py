@@ -30,8 +30,12 @@ class SimChargePoint(ChargePoint):
 
     @on("ChangeConfiguration")
     def on_change_configuration(self, key: str, value: str, **_: Any) -> call_result.ChangeConfiguration:
-        status = change(self.station.keys, key, value)
-        if status == "Accepted":
+        keys = self.station.keys
+        before = keys[key].value if key in keys else None
+        status = change(keys, key, value)
+        if status == "Accepted" and self.station.faults.active("configuration_not_stored"):
+            keys[key].value = before  # the bug: answered Accepted, but the new value never reaches the store
+        elif status == "Accepted":
             self.station.configuration_changed(key)
         return call_result.ChangeConfiguration(status=status)
 
@@ -62,7 +66,8 @@ class SimChargePoint(ChargePoint):
 
     @on("ClearCache")
     def on_clear_cache(self, **_: Any) -> call_result.ClearCache:
-        self.station.auth_cache.clear()
+        if not self.station.faults.active("clear_cache_ignored"):
+            self.station.auth_cache.clear()
         return call_result.ClearCache(status="Accepted")
 
     @on("DataTransfer")

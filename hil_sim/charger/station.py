@@ -51,6 +51,9 @@ class Transaction:
     transaction_id: int
     id_tag: str
     meter_start: int
+    parent_id_tag: str | None = None  # from the idTagInfo of its idTag: other cards of that group may end it
+    stop_id_tag: str | None = None  # the idTag that asked to end it, when it is not id_tag
+    started: str = ""  # the StartTransaction timestamp
 
 
 @dataclass
@@ -63,6 +66,11 @@ class ConnectorRuntime:
     finishing: bool = False  # a transaction ended while the EV is still connected
     stop_reason: str | None = None  # a stop requested, carried out by the firmware loop
     last_sample: float = 0.0  # loop time of the last sampled MeterValues
+    armed_at: float = 0.0  # loop time authorized_tag was set: ConnectionTimeOut counts from there
+    remote_armed: bool = False  # authorized_tag came from a RemoteStartTransaction
+    authorized_parent: str | None = None  # parentIdTag of authorized_tag, as the Authorize.conf gave it
+    lock_failed: bool = False  # the plug lock did not engage for a start: Faulted until the cable is out
+    deauthorized: bool = False  # the StartTransaction.conf refused the idTag; the main loop acts on it
 
 
 @dataclass
@@ -80,6 +88,7 @@ class Runtime:
     last_card: str | None = None
     station_reported: str | None = None  # last status delivered for connectorId 0
     connection_lost: asyncio.Event = field(default_factory=asyncio.Event)  # of the current connection
+    reset_reason: str | None = None  # a Reset accepted, carried out by the main loop (HardReset / SoftReset)
 
 
 class SimStation:
@@ -93,6 +102,8 @@ class SimStation:
         # what firmware keeps in flash: configuration, queued transaction messages, open transactions,
         # availability, the authorization cache
         self.keys = default_keys(settings.connectors)
+        if self.faults.active("no_connector_phase_rotation"):
+            del self.keys["ConnectorPhaseRotation"]  # the bug: a required Core key that was never implemented
         self.tx_queue = TransactionQueue(self._transaction_id_assigned)
         self.open_tx: dict[int, Transaction] = {}
         self.unavailable: set[int] = set()  # connector ids set Inoperative (0: the whole station)
@@ -138,7 +149,7 @@ class SimStation:
             if value:
                 self._power_up()
             else:
-                loop.create_task(self._power_down())
+                loop.create_task(self._mains_lost())
             return
         if self.rt is None:
             return
@@ -148,11 +159,44 @@ class SimStation:
             self.rt.network_changed.set()
         self.rt.wake.set()
 
+    async def _mains_lost(self) -> None:
+        """Without a backup supply the firmware dies at once. With one, and StopTransactionsBeforePowerDown set,
+        it stops every transaction (PowerLoss) and reports the connectors within the hold-up time first."""
+        rt = self.rt
+        if rt is not None and rt.registered and self.settings.backup_power_s > 0 \
+                and self.keys["StopTransactionsBeforePowerDown"].value == "true":
+            for c in rt.connectors:
+                if c.transaction is not None:
+                    c.stop_reason = "PowerLoss"
+            rt.wake.set()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._quiet_for_power_down(rt), self.settings.backup_power_s)
+        if self.rt is not rt:
+            return  # powered down and up again meanwhile: nothing of this runtime is left to shut down
+        await self._power_down()
+        if self.world.mains_on:  # the supply came back while the controller was shutting down: it boots again
+            self._power_up()
+
+    async def _quiet_for_power_down(self, rt: Runtime) -> None:
+        """Every transaction stopped, its messages delivered and every connector's status reported."""
+        def busy() -> bool:
+            return self.tx_queue.pending != [] or any(
+                c.transaction is not None or c.reported != self._status(cid)
+                for cid, c in enumerate(rt.connectors, start=1))
+        while busy():
+            await asyncio.sleep(0.05)
+
     # ----------------------------------------------------------------- firmware
     async def _run_firmware(self) -> None:
         await asyncio.sleep(self.settings.boot_delay_s)
         self.boots += 1
+        if self.faults.active("availability_not_persistent"):
+            self.unavailable.clear()  # the bug: availability was only kept in RAM
         self.rt = Runtime([ConnectorRuntime() for _ in range(self.settings.connectors)])
+        for connector_id in self.open_tx:
+            # a transaction in flash did not survive the power loss: with the cable still in, the connector
+            # is Finishing until it is unplugged (its StopTransaction follows the boot)
+            self.rt.connectors[connector_id - 1].finishing = self._cable_in(connector_id)
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._link_loop())
             tasks.create_task(self._heartbeat_loop())
@@ -205,7 +249,9 @@ class SimStation:
             resp = await cp.call(call.BootNotification(
                 charge_point_vendor=self.settings.vendor, charge_point_model=self.settings.model,
                 firmware_version=self.settings.firmware_version), suppress=False)
-            if resp.status == "Accepted":
+            # a firmware that only knows Accepted/Rejected takes Pending for a registration
+            pending_as_accepted = resp.status == "Pending" and self.faults.active("pending_treated_as_accepted")
+            if resp.status == "Accepted" or pending_as_accepted:
                 if resp.interval > 0:
                     self.keys["HeartbeatInterval"].value = str(resp.interval)
                 self._rt().registered = True
@@ -239,6 +285,9 @@ class SimStation:
             for c in rt.connectors:
                 if c.transaction is not None and interval > 0:
                     delay = min(delay, max(0.01, c.last_sample + interval - now))
+                deadline = self._connection_deadline(c)
+                if deadline is not None:
+                    delay = min(delay, max(0.01, deadline - now))
             await asyncio.sleep(delay)
             rt.wake.set()
 
@@ -261,6 +310,9 @@ class SimStation:
                 await self._send_status(0, self._status(0))
             for connector_id in range(1, self.settings.connectors + 1):
                 await self._run_connector(connector_id)
+            if rt.reset_reason is not None:
+                await self._reset_now(rt)
+                return  # going down: nothing more from this boot
 
     # ----------------------------------------------------------------- connectors
     def _rt(self) -> Runtime:
@@ -275,6 +327,8 @@ class SimStation:
         if connector_id == 0:
             return "Unavailable" if 0 in self.unavailable else "Available"
         c, world = self._conn(connector_id), self.world.connector(connector_id)
+        if world.ground_fault or c.lock_failed:
+            return "Faulted"
         if c.transaction is not None:
             if world.pwm_duty_pct >= 100.0:
                 return "SuspendedEVSE"
@@ -283,25 +337,80 @@ class SimStation:
             return "Finishing"
         if connector_id in self.unavailable or 0 in self.unavailable:
             return "Unavailable"
-        if world.ev_connected or c.authorized_tag is not None:
+        if world.ev_connected:
+            return "Preparing"
+        hidden = c.remote_armed and self.faults.active("no_preparing_on_remote_start")
+        if c.authorized_tag is not None and not hidden:
             return "Preparing"
         return "Available"
 
     async def _run_connector(self, connector_id: int) -> None:
         c, world = self._conn(connector_id), self.world.connector(connector_id)
+        if c.transaction is not None and c.deauthorized:
+            await self._deauthorize(connector_id)
         if c.transaction is not None:
-            if c.stop_reason is None and not world.ev_connected \
-                    and self.keys["StopTransactionOnEVSideDisconnect"].value == "true":
+            stop_on_disconnect = self.keys["StopTransactionOnEVSideDisconnect"].value == "true" \
+                or self.faults.active("stop_on_ev_side_disconnect_always")
+            if c.stop_reason is None and not world.ev_connected and stop_on_disconnect:
                 c.stop_reason = "EVDisconnected"
+            if c.stop_reason is None and self._fault_blocks(connector_id):
+                c.stop_reason = "Other"  # the residual current monitor opened the contactor
             if c.stop_reason is not None:
                 await self._stop_transaction(connector_id)
         elif c.authorized_tag is not None and world.ev_connected \
-                and not self.faults.active("no_start_transaction"):
-            await self._start_transaction(connector_id, c.authorized_tag)
-        if c.finishing and not world.ev_connected:
+                and not self.faults.active("no_start_transaction") and not self._fault_blocks(connector_id):
+            if self._lock_for_start(connector_id):
+                await self._start_transaction(connector_id, c.authorized_tag)
+        elif c.authorized_tag is not None and not world.ev_connected:
+            deadline = self._connection_deadline(c)
+            if deadline is not None and asyncio.get_running_loop().time() >= deadline - SAMPLE_SLACK_S:
+                c.authorized_tag = None  # ConnectionTimeOut: no cable came, the start is cancelled
+        if c.finishing and not self._cable_in(connector_id):
             c.finishing = False
-        await self._send_status(connector_id, self._status(connector_id))
+        if c.lock_failed and not self._cable_in(connector_id):
+            c.lock_failed = False
+        if self._rt().online.is_set():  # not while the link comes back: queued transaction messages go first
+            await self._send_status(connector_id, self._status(connector_id))
         await self._sample_meter(connector_id)
+
+    def _lock_for_start(self, connector_id: int) -> bool:
+        """A socket locks the plug before energy flows; when the lock does not engage the start is cancelled and
+        the connector is Faulted (ConnectorLockFailure) until the cable is taken away."""
+        c, world = self._conn(connector_id), self.world.connector(connector_id)
+        if self.settings.fixed_cable or not world.lock_failure or self.faults.active("start_despite_lock_failure"):
+            return True
+        c.lock_failed, c.authorized_tag = True, None
+        return False
+
+    def _fault_blocks(self, connector_id: int) -> bool:
+        """A Faulted connector (ground fault) neither starts nor keeps a transaction."""
+        return self.world.connector(connector_id).ground_fault and not self.faults.active("charges_while_faulted")
+
+    async def _deauthorize(self, connector_id: int) -> None:
+        """The Central System refused the idTag of a running transaction (e.g. one started offline). The status
+        the connector went into meanwhile is reported first; then, per StopTransactionOnInvalidId, the
+        transaction is stopped (DeAuthorized) or only the energy offer is (SuspendedEVSE)."""
+        c = self._conn(connector_id)
+        c.deauthorized = False
+        if self._rt().online.is_set():
+            await self._send_status(connector_id, self._status(connector_id))
+        if c.transaction is None:
+            return
+        stop = self.keys["StopTransactionOnInvalidId"].value == "true"
+        if self.faults.active("always_stop_on_invalid_id"):
+            stop = True
+        if stop:
+            c.stop_reason = c.stop_reason or "DeAuthorized"
+        else:
+            self.world.set("pwm_duty_pct", 100.0, connector_id=connector_id)
+
+    def _cable_in(self, connector_id: int) -> bool:
+        """A cable the driver still has to take away: a socket sees its plug (proximity pilot) even when the EV
+        side is unplugged; a tethered cable is away once the EV side is."""
+        world = self.world.connector(connector_id)
+        if self.settings.fixed_cable or self.faults.active("ev_side_disconnect_reported_available"):
+            return world.ev_connected
+        return world.plugged_charger_side
 
     async def _sample_meter(self, connector_id: int) -> None:
         c = self._conn(connector_id)
@@ -310,11 +419,16 @@ class SimStation:
         if c.transaction is None or interval <= 0 or now - c.last_sample < interval - SAMPLE_SLACK_S:
             return
         c.last_sample = now
+        if self.faults.active("meter_values_dropped_offline") and not self._rt().online.is_set():
+            return
+        context = "Sample.Clock" if self.faults.active("periodic_samples_labelled_clock") else "Sample.Periodic"
         values = sampled_values(self.keys["MeterValuesSampledData"].value, self.world.connector(connector_id),
-                                self._power_w(connector_id), "Sample.Periodic")
+                                self._power_w(connector_id), context)
+        # the bug of meter_timestamp_at_start: the reading is stamped with the transaction's start time
+        stamp = c.transaction.started if self.faults.active("meter_timestamp_at_start") else now_iso()
         await self._send_tx(call.MeterValues(
             connector_id=connector_id, transaction_id=c.transaction.transaction_id,
-            meter_value=[{"timestamp": now_iso(), "sampledValue": values}]))
+            meter_value=[{"timestamp": stamp, "sampledValue": values}]))
 
     def _power_w(self, connector_id: int) -> float:
         if self._status(connector_id) != "Charging":
@@ -334,29 +448,79 @@ class SimStation:
             wrong_id = connector_id and status != "Available" and self.faults.active("wrong_connector_id")
             reported_id = connector_id + 1 if wrong_id else connector_id
             delivered = await self._call(call.StatusNotification(
-                connector_id=reported_id, error_code="NoError", status=status, timestamp=now_iso())) is not None
+                connector_id=reported_id, error_code=self._error_code(connector_id, status), status=status,
+                timestamp=now_iso(),
+                info=self._status_info(connector_id, status))) is not None
         if delivered:  # a status lost offline is sent again, as the current one, after reconnecting
             if connector_id:
                 self._conn(connector_id).reported = status
             else:
                 rt.station_reported = status
 
+    def _status_info(self, connector_id: int, status: str) -> str | None:
+        """The free-text info of a StatusNotification: why a transaction is suspended, when the EV is gone."""
+        if not connector_id or status not in ("SuspendedEV", "SuspendedEVSE"):
+            return None
+        if self.world.connector(connector_id).ev_connected or self.faults.active("no_ev_side_disconnect_info"):
+            return None
+        return "EV side disconnected"
+
     def _connector_for_card(self) -> int:
         for connector_id in range(1, self.settings.connectors + 1):
             c = self._conn(connector_id)
             if c.transaction is None and self.world.connector(connector_id).ev_connected:
                 return connector_id
-        return 1
+        free = [cid for cid in range(1, self.settings.connectors + 1) if self._conn(cid).transaction is None]
+        return free[0] if free else 1
+
+    def _error_code(self, connector_id: int, status: str) -> str:
+        if connector_id and status == "Faulted" and self.world.connector(connector_id).ground_fault:
+            return "GroundFailure"
+        if connector_id and status == "Faulted" and self._conn(connector_id).lock_failed:
+            return "ConnectorLockFailure"
+        return "NoError"
+
+    def _arm(self, connector_id: int, id_tag: str, remote: bool, parent: str | None = None) -> None:
+        """An idTag is accepted for this connector: start when the cable is in, or give up after ConnectionTimeOut."""
+        if self._fault_blocks(connector_id):
+            return  # a Faulted connector takes no start
+        c = self._conn(connector_id)
+        c.authorized_tag, c.remote_armed, c.authorized_parent = id_tag, remote, parent
+        c.armed_at = asyncio.get_running_loop().time()
+        self._rt().wake.set()
+
+    def _connection_deadline(self, c: ConnectorRuntime) -> float | None:
+        """When an accepted idTag still waiting for a cable is dropped (OCPP 1.6 ConnectionTimeOut); None: never."""
+        timeout = int(self.keys["ConnectionTimeOut"].value)
+        if c.authorized_tag is None or c.transaction is not None or timeout <= 0 \
+                or self.faults.active("ignore_connection_timeout"):
+            return None
+        return c.armed_at + timeout
 
     async def _card_presented(self, id_tag: str) -> None:
         for connector_id in range(1, self.settings.connectors + 1):
             c = self._conn(connector_id)
-            if c.transaction is not None and c.transaction.id_tag == id_tag:
-                c.stop_reason = "Local"  # the same card ends the session without asking the Central System
+            if c.transaction is None and c.authorized_tag == id_tag and not c.remote_armed:
+                c.authorized_tag = None  # the same card again before any cable came: the driver withdraws
+                self._rt().wake.set()
                 return
+        running = [cid for cid in range(1, self.settings.connectors + 1) if self._conn(cid).transaction is not None]
+        for connector_id in running:
+            if self._conn(connector_id).transaction.id_tag == id_tag:  # type: ignore[union-attr]
+                self._end_by_card(connector_id, id_tag)  # the same card: no need to ask the Central System
+                return
+        any_card = self.faults.active("any_card_stops")
+        # another card may only end a transaction whose idTag belongs to a group (has a parentIdTag; OCPP 1.6,
+        # Stop Transaction): without one, and with no connector free for a new session, the card is ignored
+        grouped = [cid for cid in running
+                   if self._conn(cid).transaction.parent_id_tag is not None]  # type: ignore[union-attr]
+        if len(running) == self.settings.connectors and not grouped and not any_card:
+            return
         rt = self._rt()
         connected = rt.cp is not None and rt.registered  # not rt.online: that is set a little later
-        status = local_decision(id_tag, connected, self.keys, self.auth_cache)
+        # the cache keeps no parentIdTag, so a card that may end a grouped transaction is always asked about
+        status = None if grouped and connected else local_decision(id_tag, connected, self.keys, self.auth_cache)
+        parent = None
         if status is None:
             resp = await self._call(call.Authorize(id_tag=id_tag))
             if resp is None:  # the link went down meanwhile: decide as offline
@@ -364,8 +528,23 @@ class SimStation:
             else:
                 remember(self.auth_cache, self.keys, id_tag, resp.id_tag_info)
                 status = resp.id_tag_info.get("status")
-        if status == "Accepted":
-            self._conn(self._connector_for_card()).authorized_tag = id_tag
+                parent = resp.id_tag_info.get("parent_id_tag")
+                if self.faults.active("start_despite_invalid"):
+                    status = "Accepted"  # only checks that an answer came, not what it says
+        if status != "Accepted":
+            return
+        for connector_id in running:
+            tx = self._conn(connector_id).transaction
+            if tx is not None and (any_card or (parent is not None and parent == tx.parent_id_tag)):
+                self._end_by_card(connector_id, id_tag)
+                return
+        if len(running) < self.settings.connectors:
+            self._arm(self._connector_for_card(), id_tag, remote=False, parent=parent)
+
+    def _end_by_card(self, connector_id: int, id_tag: str) -> None:
+        c = self._conn(connector_id)
+        if c.transaction is not None:
+            c.stop_reason, c.transaction.stop_id_tag = "Local", id_tag
 
     async def _start_transaction(self, connector_id: int, id_tag: str) -> None:
         c, world = self._conn(connector_id), self.world.connector(connector_id)
@@ -373,14 +552,19 @@ class SimStation:
         meter_start = int(world.energy_wh)
         local_id = self._next_local_tx_id
         self._next_local_tx_id -= 1
-        c.transaction = self.open_tx[connector_id] = Transaction(local_id, id_tag, meter_start)
+        started = now_iso()
+        c.transaction = self.open_tx[connector_id] = Transaction(local_id, id_tag, meter_start,
+                                                                 parent_id_tag=c.authorized_parent, started=started)
+        c.authorized_parent = None
         c.last_sample = asyncio.get_running_loop().time()
         limit = min(MAX_CURRENT_A, float(world.pp_rating_a))
         self.world.set("pwm_duty_pct", current_to_duty(limit), connector_id=connector_id)
         if not world.lock_failure:
             self.world.set("lock_engaged", True, connector_id=connector_id)
+        if self.faults.active("offline_start_not_queued") and not self._rt().online.is_set():
+            return  # the bug: a transaction started offline is never reported
         await self._send_tx(start_transaction(local_id, connector_id=connector_id, id_tag=id_tag,
-                                              meter_start=meter_start, timestamp=now_iso()))
+                                              meter_start=meter_start, timestamp=started))
 
     def _transaction_id_assigned(self, local: int, response: Any) -> None:
         """A StartTransaction.conf arrived (at once, or after a link loss): take its id and judge its idTag."""
@@ -390,13 +574,14 @@ class SimStation:
         for tx in holders:
             if tx.transaction_id == local:
                 tx.transaction_id = response.transaction_id
+                tx.parent_id_tag = (response.id_tag_info or {}).get("parent_id_tag", tx.parent_id_tag)
                 remember(self.auth_cache, self.keys, tx.id_tag, response.id_tag_info)
         status = (response.id_tag_info or {}).get("status")
-        if status == "Accepted" or self.keys["StopTransactionOnInvalidId"].value != "true" or self.rt is None:
+        if status == "Accepted" or self.rt is None or self.faults.active("invalid_id_ignored"):
             return
         for c in self.rt.connectors:
             if c.transaction is not None and c.transaction.transaction_id == response.transaction_id:
-                c.stop_reason = "DeAuthorized"
+                c.deauthorized = True
                 self.rt.wake.set()
 
     async def _stop_lost_transactions(self) -> None:
@@ -408,20 +593,38 @@ class SimStation:
             del self.open_tx[connector_id]
             await self._send_tx(call.StopTransaction(
                 meter_stop=int(self.world.connector(connector_id).energy_wh), timestamp=now_iso(),
-                transaction_id=tx.transaction_id, reason="PowerLoss", id_tag=tx.id_tag))
+                transaction_id=tx.transaction_id, reason=self._power_loss_reason(), id_tag=tx.id_tag))
+
+    def _power_loss_reason(self) -> str:
+        return "Other" if self.faults.active("power_loss_reason_other") else "PowerLoss"
 
     async def _stop_transaction(self, connector_id: int) -> None:
         c, world = self._conn(connector_id), self.world.connector(connector_id)
         tx, reason = c.transaction, c.stop_reason
         assert tx is not None
+        if self.faults.active("stop_reason_always_local"):
+            reason = "Local"
+        reason = self._power_loss_reason() if reason == "PowerLoss" else reason
         c.transaction, c.stop_reason = None, None
         self.open_tx.pop(connector_id, None)
         self.world.set("pwm_duty_pct", 100.0, connector_id=connector_id)
         if self.keys["UnlockConnectorOnEVSideDisconnect"].value == "true" or reason != "EVDisconnected":
             self.world.set("lock_engaged", False, connector_id=connector_id)
-        c.finishing = world.ev_connected
-        await self._send_tx(call.StopTransaction(meter_stop=int(world.energy_wh), timestamp=now_iso(),
-                                                 transaction_id=tx.transaction_id, reason=reason, id_tag=tx.id_tag))
+        c.finishing = self._cable_in(connector_id)
+        id_tag = self._stop_id_tag(tx)
+        if self.faults.active("offline_stop_not_queued") and not self._rt().online.is_set():
+            return  # the bug: a transaction stopped offline is never reported
+        response = await self._send_tx(call.StopTransaction(meter_stop=int(world.energy_wh), timestamp=now_iso(),
+                                                            transaction_id=tx.transaction_id, reason=reason,
+                                                            id_tag=id_tag))
+        if response is not None:  # its idTagInfo updates the cache too (OCPP 1.6, 3.5.1)
+            remember(self.auth_cache, self.keys, id_tag, getattr(response, "id_tag_info", None))
+
+    def _stop_id_tag(self, tx: Transaction) -> str:
+        """The idTag that asked for the stop (another card of the same group), else the one that started it."""
+        if tx.stop_id_tag is None or self.faults.active("stop_with_start_id_tag"):
+            return tx.id_tag
+        return tx.stop_id_tag
 
     def _meter(self, dt: float) -> None:
         if self.rt is None:
@@ -477,20 +680,27 @@ class SimStation:
         if not 1 <= connector_id <= self.settings.connectors:
             return "Rejected"
         c = self._conn(connector_id)
-        if c.transaction is not None:
+        if c.transaction is not None or self._fault_blocks(connector_id):
             return "Rejected"
-        if self.keys["AuthorizeRemoteTxRequests"].value == "true":
+        if self.keys["AuthorizeRemoteTxRequests"].value == "true" and not self._pre_authorized(id_tag):
             asyncio.get_running_loop().create_task(self._authorize_then_arm(connector_id, id_tag))
         else:
-            c.authorized_tag = id_tag
-            self.rt.wake.set()
+            self._arm(connector_id, id_tag, remote=True)
         return "Accepted"
+
+    def _pre_authorized(self, id_tag: str) -> bool:
+        """A remote start is authorized "like a local action": with LocalPreAuthorize a cached Accepted idTag
+        starts at once, without an Authorize.req."""
+        if self.faults.active("remote_start_ignores_cache"):
+            return False
+        return local_decision(id_tag, True, self.keys, self.auth_cache) == "Accepted"
 
     async def _authorize_then_arm(self, connector_id: int, id_tag: str) -> None:
         resp = await self._call(call.Authorize(id_tag=id_tag))
+        if resp is not None:
+            remember(self.auth_cache, self.keys, id_tag, resp.id_tag_info)
         if resp is not None and resp.id_tag_info.get("status") == "Accepted" and self.rt is not None:
-            self._conn(connector_id).authorized_tag = id_tag
-            self.rt.wake.set()
+            self._arm(connector_id, id_tag, remote=True, parent=resp.id_tag_info.get("parent_id_tag"))
 
     def remote_stop(self, transaction_id: int) -> str:
         if self.rt is None:
@@ -503,16 +713,28 @@ class SimStation:
         return "Rejected"
 
     def reset(self, kind: str) -> str:
-        asyncio.get_running_loop().create_task(self._reboot("HardReset" if kind == "Hard" else "SoftReset"))
+        asyncio.get_running_loop().create_task(self._request_reset("HardReset" if kind == "Hard" else "SoftReset"))
         return "Accepted"
 
-    async def _reboot(self, reason: str) -> None:
+    async def _request_reset(self, reason: str) -> None:
         await asyncio.sleep(0.2)  # let the Reset.conf leave first
         if self.rt is not None:
-            for connector_id, c in enumerate(self.rt.connectors, start=1):
-                if c.transaction is not None:
-                    c.stop_reason = reason
-                    await self._stop_transaction(connector_id)
+            self.rt.reset_reason = reason
+            self.rt.wake.set()
+
+    async def _reset_now(self, rt: Runtime) -> None:
+        """In the main loop, so nothing else reports meanwhile: stop every transaction with the reset's reason
+        and report the connector (Finishing) before going down, then reboot."""
+        for connector_id, c in enumerate(rt.connectors, start=1):
+            if c.transaction is not None and not self.faults.active("reset_keeps_transaction"):
+                c.stop_reason = rt.reset_reason
+                if self.faults.active("reset_without_finishing"):
+                    await self._stop_transaction(connector_id)  # the bug: goes down before reporting the status
+                else:
+                    await self._run_connector(connector_id)
+        asyncio.get_running_loop().create_task(self._reboot())
+
+    async def _reboot(self) -> None:
         await self._power_down()
         if self.world.mains_on:
             self._power_up()
@@ -540,6 +762,8 @@ class SimStation:
         if self.settings.fixed_cable:
             return "NotSupported"  # a tethered cable has no socket lock to open
         c, world = self._conn(connector_id), self.world.connector(connector_id)
+        if c.transaction is None and self.faults.active("unlock_only_during_transaction"):
+            return "NotSupported"
         if c.transaction is not None:
             c.stop_reason = "UnlockCommand"
             self.rt.wake.set()

@@ -46,9 +46,11 @@ SWITCH_ALIASES: dict[str, tuple[str, int | None]] = {
     "cable": ("plugged_charger_side", 1),
     "ev_side": ("plugged_ev_side", 1),
     "lock_failure": ("lock_failure", 1),
+    "ground_fault": ("ground_fault", 1),
 }
 
-DEFAULT_RELAY_WIRING: dict[int, str] = {0: "mains", 1: "network", 2: "cable", 3: "lock_failure"}
+DEFAULT_RELAY_WIRING: dict[int, str] = {0: "mains", 1: "network", 2: "cable", 3: "lock_failure",
+                                        4: "ground_fault"}
 
 _CONNECTOR_FIELD = re.compile(r"connector(\d+)\.(\w+)")
 

@@ -91,3 +91,75 @@ def test_the_same_status_again_without_a_reboot_is_a_duplicate() -> None:
     expected = [ExpectedStatus(3, 1, "Unavailable", 0), ExpectedStatus(9, 1, "Unavailable", 1)]
     verdict = judge_statuses("TC_013_CS", _obs("Unavailable", "Unavailable"), expected)
     assert [f.rule for f in verdict.findings if f.fail] == ["D.duplicate"]
+
+
+def test_star_path_collects_over_a_list_and_contains_all_ignores_order() -> None:
+    from benchctl.scenario.values import get_path, satisfies
+
+    conf = {"configurationKey": [{"key": "A", "value": "1"}, {"key": "B"}], "unknownKey": []}
+    assert get_path(conf, "configurationKey[*].key") == ["A", "B"]
+    assert get_path(conf, "configurationKey[*].value") == ["1", None]  # None: that element does not have it
+    assert satisfies(get_path(conf, "configurationKey[*].key"), {"contains_all": ["B", "A"]})
+    assert not satisfies(get_path(conf, "configurationKey[*].key"), {"contains_all": ["A", "C"]})
+    assert not satisfies(get_path(conf, "nothing[*].key"), {"contains_all": []})
+
+
+LIMIT_SCENARIO = """\
+id: TC_901_CS
+title: limit and save_request
+section: '9.9'
+steps:
+  - send: GetConfiguration
+    step: 7
+    payload: {key: [A, B, C, D]}
+    limit: {key: "${most}"}
+    save_request: {requested: key}
+    response_step: 8
+    response: {"configurationKey[*].key": {contains_all: "${requested}"}}
+"""
+
+
+@pytest.mark.parametrize(("most", "answered", "verdict"), [
+    (2, ["A", "B"], "PASS"),
+    (10, ["A", "B", "C", "D"], "PASS"),  # the list is shorter than the limit
+    (3, ["A", "B"], "FAIL"),  # C was asked for and not returned
+])
+async def test_limit_truncates_a_payload_list_and_save_request_keeps_what_was_sent(
+        tmp_path: Path, sim_config: BenchConfig, most: int, answered: list[str], verdict: str) -> None:
+    (tmp_path / "TC_901_CS.yaml").write_text(LIMIT_SCENARIO)
+    scenario = load_scenario(tmp_path / "TC_901_CS.yaml")
+    sim_config.values["most"] = most
+    csms = CentralSystem(Capture(None), sim_config.values)
+    await csms.start()
+    asked: list[list[str]] = []
+    try:
+        link = csms.link("CP-9")
+        async with websockets.connect(f"{csms.url}/CP-9", subprotocols=["ocpp1.6"]) as ws:
+            await link.wait_until(lambda: link.connected.is_set(), 5)
+            runner = asyncio.create_task(CaseRunner(scenario, Bench(sim_config, {}, StepLog()), link).run())
+            request = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            asked.append(request[3]["key"])
+            keys = [{"key": k, "readonly": False, "value": "x"} for k in answered]
+            await ws.send(json.dumps([3, request[1], {"configurationKey": keys}]))
+            result = await asyncio.wait_for(runner, 10)
+    finally:
+        await csms.stop()
+    assert asked == [["A", "B", "C", "D"][:most]]
+    assert result.verdict == verdict, result.reason
+    if verdict == "FAIL":
+        assert result.step == 8 and "'C'" in result.reason
+
+
+def test_every_and_csl_contains_all_and_defaults() -> None:
+    from benchctl.scenario.values import satisfies, substitute
+
+    assert satisfies(["Sample.Clock", "Sample.Clock"], {"every": "Sample.Clock"})
+    assert not satisfies(["Sample.Clock", None], {"every": "Sample.Clock"})
+    assert satisfies(["Sample.Periodic", None], {"every": {"one_of": ["Sample.Periodic", None]}})
+    assert not satisfies([], {"every": "Sample.Clock"})
+    assert satisfies(["Voltage", "Energy.Active.Import.Register"], {"contains_all": "Energy.Active.Import.Register, Voltage"})
+    assert not satisfies(["Voltage"], {"contains_all": "Energy.Active.Import.Register,Voltage"})
+    assert substitute("${m:-Energy.Active.Import.Register}", {"m": ""}) == "Energy.Active.Import.Register"
+    assert substitute("${m:-Energy.Active.Import.Register}", {}) == "Energy.Active.Import.Register"
+    assert substitute("${m:-x}", {"m": "Voltage"}) == "Voltage"
+    assert substitute("a ${m:-x} b", {"m": None}) == "a x b"

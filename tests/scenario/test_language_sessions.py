@@ -1,0 +1,160 @@
+"""Language features added for the session cases (2.1-2.4, 2.10): a ChangeConfiguration `send` carries its value
+as a string; `absent` watches several actions (`also`) from an earlier frame on (`since_step`); a reusable
+state has its own Configuration State(s) and its answers see its parameters; the answer of a step skipped by
+`when:` is withdrawn. Each runs a scenario against a scripted charger on a real WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from benchctl.bench.bench import Bench
+from benchctl.bench.config import BenchConfig
+from benchctl.csms.capture import Capture
+from benchctl.csms.server import CentralSystem
+from benchctl.run.results import CaseResult
+from benchctl.scenario.engine import CaseRunner
+from benchctl.scenario.model import load_scenario
+from drivers.steplog import StepLog
+
+HEAD = "id: TC_901_CS\ntitle: language probe\nsection: '9.9'\n"
+
+
+class ScriptedCharger:
+    """Answers every call of the Central System as `answers` says, and records what it was sent and answered."""
+
+    def __init__(self, answers: dict[str, dict[str, Any]], after: dict[str, list[Any]] | None = None) -> None:
+        self.answers = answers
+        self.after = after or {}  # action -> frames to send right after answering it
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.results: dict[str, Any] = {}  # our unique id -> the Central System's answer
+        self.ws: Any = None
+
+    async def serve(self, ws: Any) -> None:
+        self.ws = ws
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame[0] == 3:
+                self.results[frame[1]] = frame[2]
+            elif frame[0] == 2:
+                self.calls.append((frame[2], frame[3]))
+                await ws.send(json.dumps([3, frame[1], self.answers.get(frame[2], {})]))
+                for extra in self.after.get(frame[2], []):
+                    await ws.send(json.dumps(extra))
+
+    async def send(self, frame: list[Any]) -> None:
+        await self.ws.send(json.dumps(frame))
+
+
+async def _run(tmp_path: Path, config: BenchConfig, text: str, charger: ScriptedCharger,
+               script: Any = None) -> CaseResult:
+    (tmp_path / "TC_901_CS.yaml").write_text(HEAD + text)
+    scenario = load_scenario(tmp_path / "TC_901_CS.yaml")
+    csms = CentralSystem(Capture(None), config.values)
+    await csms.start()
+    try:
+        async with websockets.connect(f"{csms.url}/CP-9", subprotocols=["ocpp1.6"]) as ws:
+            server = asyncio.create_task(charger.serve(ws))
+            link = csms.link("CP-9")
+            await link.wait_until(lambda: link.connected.is_set(), 5)
+            runner = asyncio.create_task(CaseRunner(scenario, Bench(config, {}, StepLog()), link).run())
+            if script is not None:
+                await script()
+            result = await asyncio.wait_for(runner, 10)
+            server.cancel()
+    finally:
+        await csms.stop()
+    return result
+
+
+async def test_change_configuration_value_from_a_number_goes_out_as_a_string(tmp_path: Path,
+                                                                            sim_config: BenchConfig) -> None:
+    charger = ScriptedCharger({"ChangeConfiguration": {"status": "Accepted"}})
+    result = await _run(tmp_path, sim_config, """\
+steps:
+  - send: ChangeConfiguration
+    step: 5
+    payload: {key: MeterValueSampleInterval, value: "${meter_value_interval_s}"}
+    response: {status: Accepted}
+    response_step: 6
+""", charger)
+    assert (result.verdict, result.reason) == ("PASS", "")
+    assert charger.calls == [("ChangeConfiguration", {"key": "MeterValueSampleInterval",
+                                                      "value": str(sim_config.values["meter_value_interval_s"])})]
+
+
+ABSENT = """\
+steps:
+  - send: ClearCache
+    step: 1
+    response_step: 2
+  - absent: Authorize
+    also: [Heartbeat]
+    step: 3
+    since_step: 2
+    for_s: 0.5
+"""
+
+
+async def test_absent_counts_any_of_its_actions_sent_since_the_step(tmp_path: Path, sim_config: BenchConfig) -> None:
+    # the Heartbeat leaves right behind the ClearCache.conf, possibly before the absent step starts
+    charger = ScriptedCharger({"ClearCache": {"status": "Accepted"}},
+                              after={"ClearCache": [[2, "hb", "Heartbeat", {}]]})
+    result = await _run(tmp_path, sim_config, ABSENT, charger)
+    assert (result.verdict, result.step) == ("FAIL", 3), result.reason
+    assert "Heartbeat" in result.reason
+
+
+async def test_absent_passes_when_none_of_its_actions_comes(tmp_path: Path, sim_config: BenchConfig) -> None:
+    charger = ScriptedCharger({"ClearCache": {"status": "Accepted"}},
+                              after={"ClearCache": [[2, "dt", "DataTransfer", {"vendorId": "probe"}]]})
+    result = await _run(tmp_path, sim_config, ABSENT, charger)
+    assert (result.verdict, result.reason) == ("PASS", ""), result.reason
+
+
+STATE = """\
+state: Probe
+section: '9.9'
+params:
+  info: {status: Accepted}
+configuration:
+  HeartbeatInterval: "${heartbeat_interval_s}"
+steps:
+  - expect: Authorize
+    step: 1
+    when: {var: no_such_flag, equals: "true"}
+    answer: {idTagInfo: {status: Blocked}}
+  - expect: Authorize
+    step: 2
+    answer: {idTagInfo: "${info}"}
+    answer_step: 3
+"""
+
+
+async def test_a_state_sets_its_configuration_and_answers_with_its_parameters(tmp_path: Path,
+                                                                              sim_config: BenchConfig) -> None:
+    (tmp_path / "states").mkdir()
+    (tmp_path / "states" / "Probe.yaml").write_text(STATE)
+    charger = ScriptedCharger({"ChangeConfiguration": {"status": "Accepted"}})
+
+    async def authorize_once_configured() -> None:
+        for _ in range(100):
+            if charger.calls:
+                break
+            await asyncio.sleep(0.05)
+        await charger.send([2, "au", "Authorize", {"idTag": "04A1B2C3"}])
+
+    result = await _run(tmp_path, sim_config, """\
+steps:
+  - state: Probe
+    with: {info: {status: Expired}}
+""", charger, authorize_once_configured)
+    assert (result.verdict, result.reason) == ("PASS", ""), result.reason
+    assert charger.calls == [("ChangeConfiguration", {"key": "HeartbeatInterval",
+                                                      "value": str(sim_config.values["heartbeat_interval_s"])})]
+    # not the skipped step's Blocked, not the default Accepted: the state's parameter as the scenario set it
+    assert charger.results["au"] == {"idTagInfo": {"status": "Expired"}}
