@@ -37,8 +37,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           "them with the other transaction messages", ("TC_036_CS step 1",)),
     Fault("offline_start_not_queued", "never reports a transaction it started offline: the StartTransaction is "
           "dropped instead of queued", ("TC_037_1_CS step 1", "TC_039_CS step 1")),
-    Fault("invalid_id_ignored", "ignores an Invalid idTagInfo in the StartTransaction.conf of a transaction "
-          "it started offline and keeps charging", ("TC_037_2_CS step 5", "TC_037_3_CS step 5")),
+    Fault("invalid_id_ignored", "ignores a StartTransaction.conf that refuses the idTag (e.g. of a transaction "
+          "started offline) and keeps charging", ("TC_037_2_CS step 5", "TC_037_3_CS step 5")),
     Fault("always_stop_on_invalid_id", "stops a transaction whose idTag turns out invalid even when "
           "StopTransactionOnInvalidId is false, instead of only suspending the energy offer",
           ("TC_037_2_CS step 5",)),
@@ -61,9 +61,15 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("configuration_not_stored", "answers ChangeConfiguration with Accepted but keeps the old value",
           ("TC_021_CS step 4",)),
     Fault("periodic_samples_labelled_clock", "labels its periodic MeterValues with context Sample.Clock",
-          ("TC_070_CS step 1",)),
+          ("TC_070_CS step 3",)),
     Fault("meter_timestamp_at_start", "stamps every sampled MeterValues with the transaction's start time",
           ("TC_070_CS step 3",)),
+    Fault("aligned_values_from_boot", "counts ClockAlignedDataInterval from its own start instead of from "
+          "midnight, so the clock-aligned MeterValues are not on the clock", ("TC_071_CS step 3",)),
+    Fault("remote_start_ignores_busy_connector", "answers Accepted to a RemoteStartTransaction for a connector "
+          "that already has a transaction", ("TC_026_CS step 2",)),
+    Fault("remote_start_connector_0_as_any", "takes connectorId 0 in RemoteStartTransaction for \"any connector\" "
+          "and accepts it", ("TC_027_CS step 2",)),
     Fault("ignore_connection_timeout", "an accepted start waits for the cable forever instead of for "
           "ConnectionTimeOut seconds", ("TC_011_2_CS step 9", "TC_004_2_CS step 2")),
     Fault("any_card_stops", "a different card ends a running transaction once the Central System accepts it, "

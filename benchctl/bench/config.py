@@ -25,6 +25,9 @@ VALUES_SCHEMA = Schema({
     "boot_retry_interval_s": Field(int, default=10, minimum=1,
                                    help="interval the tool sends with BootNotification Rejected/Pending"),
     "meter_value_interval_s": Field(int, default=60, minimum=1),
+    "clock_aligned_interval_s": Field(int, default=900, minimum=1,
+                                      help="<Configured Clock Aligned Data interval>: the ClockAlignedDataInterval "
+                                           "the meter value cases set (keep it below message_timeout_s)"),
     "connection_timeout_s": Field(int, default=60, minimum=1,
                                   help="<Configured connectionTimeout>: the ConnectionTimeOut the cases set"),
     "valid_id_tag": Field(str, default="04A1B2C3"),

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 class ToolRequestError(Exception):
     """A request the Central System sent was not answered with a CALLRESULT."""
 
+    def __init__(self, message: str, frame: CapturedFrame | None = None) -> None:
+        super().__init__(message)
+        self.frame = frame  # the charger's answer when there was one (a CALLERROR), as evidence
+
 
 @dataclass
 class Received:
@@ -112,7 +116,8 @@ class ChargerLink:
         try:
             await session.call(request_cls(**camel_to_snake_case(payload)), suppress=False, unique_id=unique_id)
         except OCPPError as exc:
-            raise ToolRequestError(f"{action}: the charger answered CALLERROR {type(exc).__name__}: {exc}") from exc
+            raise ToolRequestError(f"{action}: the charger answered CALLERROR {type(exc).__name__}: {exc}",
+                                   session.connection.responses.pop(unique_id, None)) from exc
         except asyncio.TimeoutError as exc:
             raise ToolRequestError(f"{action}: no answer within {session._response_timeout} s") from exc
         frame = session.connection.responses.pop(unique_id)

@@ -18,6 +18,7 @@ from drivers.steplog import Step as DriverStep
 from benchctl.bench.actions import ACTIONS, missing_roles
 from benchctl.bench.bench import Bench
 from benchctl.csms.capture import CapturedFrame
+from benchctl.csms.frames import CALLERROR
 from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.csms.responder import Rule, utc_now
 from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
@@ -233,7 +234,9 @@ class CaseRunner:
         try:
             response, frame = await self.link.call(d["send"], payload)
         except ToolRequestError as exc:
-            raise StepFailed(step, number, str(exc)) from exc
+            if not self._call_error_allowed(step, number, exc):
+                raise StepFailed(step, number, str(exc)) from exc
+            return
         if step.number is not None:
             self.frames_by_step[step.number] = frame
         if d.get("response_step") is not None:
@@ -241,6 +244,20 @@ class CaseRunner:
         self._save(d.get("save_request") or {}, payload)
         self._judge(step, number, f"{d['send']}.conf", response, substitute(d["response"], self.vars), frame)
         self._save(d["save"], response)
+
+    def _call_error_allowed(self, step: Step, number: int | None, exc: ToolRequestError) -> bool:
+        """`or_call_error`: a CALLERROR (with an allowed code) is an answer the document accepts."""
+        allowed, frame = step.data.get("or_call_error"), exc.frame
+        if allowed is None or frame is None or frame.frame.message_type != CALLERROR:
+            return False
+        code = (frame.frame.payload or {}).get("errorCode")
+        ok = not allowed or code in allowed
+        what = f"{step.data['send']}: CALLERROR" + (f" with errorCode {' or '.join(allowed)}" if allowed else "")
+        self.checks.append(Check(number, what, ok, code, [frame.index]))
+        for n in (step.number, step.data.get("response_step")):
+            if n is not None:
+                self.frames_by_step[n] = frame
+        return ok
 
     def _timeout(self, step: Step) -> float:
         if step.data.get("timeout_s") is not None:

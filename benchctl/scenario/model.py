@@ -76,6 +76,9 @@ STEP_SCHEMAS: dict[str, Schema] = {
         "limit": Field(dict, default={}, help="payload field (a list) -> keep at most this many items (the "
                                               "document's \"N or the length of the list, whichever is less\")"),
         "save_request": Field(dict, default={}, help="variable -> path in the request as it was sent"),
+        "or_call_error": Field(list, default=None, items=Field(str),
+                               help="the document also accepts a CALLERROR instead of the response: with one of "
+                                    "these error codes ([]: any code); `response` is not judged then"),
     }),
     "absent": Schema({
         **_COMMON,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 _REF = re.compile(r"\$\{([A-Za-z_][\w.]*)(?::-([^}]*))?\}")  # ${name} or ${name:-used when unset or empty}
@@ -92,7 +92,7 @@ def same(observed: Any, expected: Any) -> bool:
 
 
 OPERATORS = ("one_of", "present", "not", "differs_from", "all_of", "earlier_than", "seconds_after", "contains_all",
-             "every")
+             "every", "clock_aligned")
 
 
 def _instant(value: Any) -> datetime | None:
@@ -149,6 +149,12 @@ def satisfies(observed: Any, expected: Any) -> bool:
         return isinstance(observed, list) and bool(observed) and all(satisfies(o, arg) for o in observed)
     if name in ("earlier_than", "seconds_after"):
         return _timing(observed, name, arg)
+    if name == "clock_aligned":  # a timestamp whose whole seconds since midnight are a multiple of arg
+        at = _instant(observed)
+        if at is None:
+            return False
+        at = at.astimezone(timezone.utc)
+        return (at.hour * 3600 + at.minute * 60 + at.second) % int(arg) == 0
     return not same(observed, arg)  # not / differs_from
 
 
@@ -167,6 +173,8 @@ def describe(expected: Any) -> str:
         return f"a list containing all of {arg!r}"
     if name == "every":
         return f"a list of which every item is {describe(arg)}"
+    if name == "clock_aligned":
+        return f"a time on a multiple of {arg} s since midnight"
     if name == "earlier_than":
         return f"earlier than {arg}"
     if name == "seconds_after":

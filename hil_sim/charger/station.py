@@ -24,6 +24,7 @@ from hil_sim.faults import FaultSet
 from hil_sim.settings import StationSettings
 from hil_sim.world import World
 
+from .aligned import clock_aligned_loop
 from .authorization import local_decision, remember
 from .config_keys import default_keys
 from .handlers import SimChargePoint
@@ -202,6 +203,7 @@ class SimStation:
             tasks.create_task(self._heartbeat_loop())
             tasks.create_task(self._main_loop())
             tasks.create_task(self._ticker())
+            tasks.create_task(clock_aligned_loop(self))
 
     async def _link_loop(self) -> None:
         rt = self._rt()
@@ -676,10 +678,13 @@ class SimStation:
     def remote_start(self, id_tag: str, connector_id: int | None) -> str:
         if self.faults.active("reject_remote_start") or self.rt is None:
             return "Rejected"
-        connector_id = connector_id or self._connector_for_card()
+        if connector_id is None or (connector_id == 0 and self.faults.active("remote_start_connector_0_as_any")):
+            connector_id = self._connector_for_card()  # no connector given: the firmware picks one
         if not 1 <= connector_id <= self.settings.connectors:
-            return "Rejected"
+            return "Rejected"  # connectorId 0 is the charge point itself, never a connector to start on
         c = self._conn(connector_id)
+        if c.transaction is not None and self.faults.active("remote_start_ignores_busy_connector"):
+            return "Accepted"  # the bug: says yes and does nothing
         if c.transaction is not None or self._fault_blocks(connector_id):
             return "Rejected"
         if self.keys["AuthorizeRemoteTxRequests"].value == "true" and not self._pre_authorized(id_tag):

@@ -163,3 +163,45 @@ def test_every_and_csl_contains_all_and_defaults() -> None:
     assert substitute("${m:-Energy.Active.Import.Register}", {}) == "Energy.Active.Import.Register"
     assert substitute("${m:-x}", {"m": "Voltage"}) == "Voltage"
     assert substitute("a ${m:-x} b", {"m": None}) == "a x b"
+
+
+CALL_ERROR_SCENARIO = """\
+id: TC_902_CS
+title: or_call_error
+section: '9.9'
+steps:
+  - send: ChangeConfiguration
+    step: 1
+    payload: {key: MeterValueSampleInterval, value: "-1"}
+    response: {status: Rejected}
+    response_step: 2
+    or_call_error: [PropertyConstraintViolation]
+"""
+
+
+@pytest.mark.parametrize(("answer", "verdict"), [
+    ({"status": "Rejected"}, "PASS"),
+    ({"status": "Accepted"}, "FAIL"),
+    ("PropertyConstraintViolation", "PASS"),
+    ("InternalError", "FAIL"),  # a CALLERROR, but not with the code the document names
+])
+async def test_or_call_error_accepts_a_callerror_with_an_allowed_code(
+        tmp_path: Path, sim_config: BenchConfig, answer: dict[str, str] | str, verdict: str) -> None:
+    (tmp_path / "TC_902_CS.yaml").write_text(CALL_ERROR_SCENARIO)
+    scenario = load_scenario(tmp_path / "TC_902_CS.yaml")
+    csms = CentralSystem(Capture(None), sim_config.values)
+    await csms.start()
+    try:
+        link = csms.link("CP-9")
+        async with websockets.connect(f"{csms.url}/CP-9", subprotocols=["ocpp1.6"]) as ws:
+            await link.wait_until(lambda: link.connected.is_set(), 5)
+            runner = asyncio.create_task(CaseRunner(scenario, Bench(sim_config, {}, StepLog()), link).run())
+            request = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            reply = [3, request[1], answer] if isinstance(answer, dict) else [4, request[1], answer, "no", {}]
+            await ws.send(json.dumps(reply))
+            result = await asyncio.wait_for(runner, 10)
+    finally:
+        await csms.stop()
+    assert result.verdict == verdict, result.reason
+    if verdict == "FAIL":
+        assert result.step == 2
