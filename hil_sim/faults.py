@@ -47,7 +47,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("charges_while_faulted", "reports Faulted on a ground fault but still starts and keeps transactions "
           "on that connector", ("TC_041_CS step 3",)),
     Fault("power_loss_reason_other", "stops a transaction a power loss ended with reason Other instead of "
-          "PowerLoss (before going down on backup power, or after the reboot)", ("TC_032_1_CS step 1", "TC_032_2_CS step 5")),
+          "PowerLoss (before going down on backup power, or after the reboot)",
+          ("TC_032_1_CS step 1", "TC_032_2_CS step 5")),
     Fault("availability_not_persistent", "forgets on a reboot (reset or power loss) which connectors were set "
           "Inoperative", ("TC_013_CS step 9", "TC_034_CS step 7", "TC_014_CS step 9")),
     Fault("reset_keeps_transaction", "reboots on Reset without stopping the transaction first, so it is only "
@@ -70,6 +71,18 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           "that already has a transaction", ("TC_026_CS step 2",)),
     Fault("remote_start_connector_0_as_any", "takes connectorId 0 in RemoteStartTransaction for \"any connector\" "
           "and accepts it", ("TC_027_CS step 2",)),
+    Fault("remote_stop_ignores_transaction_id", "stops the running transaction on any RemoteStopTransaction, "
+          "whatever transactionId it names", ("TC_028_CS step 2",)),
+    Fault("unlock_result_unchecked", "answers UnlockConnector with Unlocked without checking that the lock "
+          "actually opened", ("TC_030_CS step 2",)),
+    Fault("unlock_clamps_connector_id", "does not range-check the connectorId of UnlockConnector and unlocks the "
+          "nearest real connector instead", ("TC_031_CS step 2",)),
+    Fault("unknown_keys_accepted", "answers ChangeConfiguration for a key it does not have with Accepted",
+          ("TC_040_1_CS step 2",)),
+    Fault("configuration_values_unchecked", "accepts any value for a writable configuration key (e.g. a negative "
+          "interval)", ("TC_040_2_CS step 2",)),
+    Fault("data_transfer_not_implemented", "has no DataTransfer handler: the request gets a CALLERROR "
+          "NotImplemented instead of a DataTransfer.conf", ("TC_062_CS step 2",)),
     Fault("ignore_connection_timeout", "an accepted start waits for the cable forever instead of for "
           "ConnectionTimeOut seconds", ("TC_011_2_CS step 9", "TC_004_2_CS step 2")),
     Fault("any_card_stops", "a different card ends a running transaction once the Central System accepts it, "

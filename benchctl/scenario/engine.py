@@ -52,6 +52,7 @@ class CaseRunner:
         self.link = link
         self.vars: dict[str, Any] = dict(bench.values)
         self.vars["connectors"] = bench.config.connectors
+        self.vars["unknown_connector_id"] = bench.config.connectors + 1  # the document's <Unknown connectorId>
         self.checks: list[Check] = []
         self.frames_by_step: dict[int, CapturedFrame] = {}
         self.consumed: set[int] = set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ocpp.exceptions import NotImplementedError as NotImplementedCallError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 
@@ -30,7 +31,13 @@ class SimChargePoint(ChargePoint):
 
     @on("ChangeConfiguration")
     def on_change_configuration(self, key: str, value: str, **_: Any) -> call_result.ChangeConfiguration:
-        keys = self.station.keys
+        keys, faults = self.station.keys, self.station.faults
+        if key not in keys and faults.active("unknown_keys_accepted"):
+            return call_result.ChangeConfiguration(status="Accepted")  # the bug: no NotSupported for unknown keys
+        if key in keys and not keys[key].readonly and faults.active("configuration_values_unchecked"):
+            keys[key].value = value  # the bug: a writable key takes any value, however wrong
+            self.station.configuration_changed(key)
+            return call_result.ChangeConfiguration(status="Accepted")
         before = keys[key].value if key in keys else None
         status = change(keys, key, value)
         if status == "Accepted" and self.station.faults.active("configuration_not_stored"):
@@ -72,4 +79,6 @@ class SimChargePoint(ChargePoint):
 
     @on("DataTransfer")
     def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:
+        if self.station.faults.active("data_transfer_not_implemented"):
+            raise NotImplementedCallError(description="DataTransfer is not implemented")  # answered as a CALLERROR
         return call_result.DataTransfer(status="UnknownVendorId")

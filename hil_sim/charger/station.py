@@ -710,8 +710,9 @@ class SimStation:
     def remote_stop(self, transaction_id: int) -> str:
         if self.rt is None:
             return "Rejected"
+        any_id = self.faults.active("remote_stop_ignores_transaction_id")  # the bug: stops whatever runs
         for c in self.rt.connectors:
-            if c.transaction is not None and c.transaction.transaction_id == transaction_id:
+            if c.transaction is not None and (any_id or c.transaction.transaction_id == transaction_id):
                 c.stop_reason = "Remote"
                 self.rt.wake.set()
                 return "Accepted"
@@ -762,6 +763,8 @@ class SimStation:
         return "Scheduled" if busy else "Accepted"
 
     def unlock_connector(self, connector_id: int) -> str:
+        if self.faults.active("unlock_clamps_connector_id"):
+            connector_id = min(max(connector_id, 1), self.settings.connectors)  # the bug: no range check
         if not self._valid_connector(connector_id, allow_station=False) or self.rt is None:
             return "NotSupported"
         if self.settings.fixed_cable:
@@ -772,9 +775,10 @@ class SimStation:
         if c.transaction is not None:
             c.stop_reason = "UnlockCommand"
             self.rt.wake.set()
-        if world.lock_failure:
+        if world.lock_failure and not self.faults.active("unlock_result_unchecked"):
             return "UnlockFailed"
-        self.world.set("lock_engaged", False, connector_id=connector_id)
+        if not world.lock_failure:
+            self.world.set("lock_engaged", False, connector_id=connector_id)
         return "Unlocked"
 
     def trigger_message(self, requested: str, connector_id: int | None) -> str:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from benchctl.bench.config import BenchConfig, load_bench
-from benchctl.paths import DEFAULT_BENCH, SCENARIOS
+from benchctl.paths import DEFAULT_BENCH, ROOT, SCENARIOS
+from benchctl.plan import load_pics
+from benchctl.plan.appendix_c import load_appendix_c
 from benchctl.report import write_reports
 from benchctl.run.results import CaseResult
 from benchctl.run.rundir import RunDir
@@ -20,6 +22,7 @@ from benchctl.scenario.model import Scenario
 from hil_sim.faults import FAULTS
 
 CASE_IDS = sorted(p.stem for p in SCENARIOS.glob("TC_*.yaml"))
+SIM_PICS = ROOT / "pics" / "sim.yaml"  # what the default sim bench (bench_configs/sim.yaml) is
 
 
 def _fault_targets() -> list[tuple[str, str, int]]:
@@ -35,24 +38,54 @@ def _fault_targets() -> list[tuple[str, str, int]]:
 HEALTHY = "test_case_passes_against_the_healthy_charger"
 
 
+def _tethered_cases() -> set[str]:
+    """The cases Appendix C gives only to a charger with a fixed cable. pics/sim.yaml describes the simulator
+    with a socket, so these run against its tethered variant (simulator.station.fixed_cable: true)."""
+    socket = load_pics(SIM_PICS).values()
+    tethered = {**socket, "fixed_cable": True}
+    return {rule.id for rule in load_appendix_c() if rule.applies_if is not None
+            and not rule.applies_if.holds(socket) and rule.applies_if.holds(tethered)}
+
+
+TETHERED = _tethered_cases()
+
+
+def _for_case(config: BenchConfig, case: str) -> BenchConfig:
+    """The sim bench as the case needs it: the tethered variant for the fixed-cable cases."""
+    if case in TETHERED:
+        assert config.simulator is not None
+        config.simulator.station.fixed_cable = True
+        config.pics = None  # pics/sim.yaml is the socket variant's
+    return config
+
+
 @pytest.fixture(scope="session")
 def healthy_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                scenarios: dict[str, Scenario]) -> tuple[Path, dict[str, CaseResult]]:
-    """The selected cases in ONE run, in document order, as `benchctl run` runs a plan: each case must also
-    survive the cases before it (000_RESET, configuration restored)."""
+                scenarios: dict[str, Scenario]) -> tuple[dict[str, Path], dict[str, CaseResult]]:
+    """The selected cases in ONE run per variant of the simulator (socket, tethered), in document order, as
+    `benchctl run` runs a plan: each case must also survive the cases before it (000_RESET, configuration
+    restored). Returns each case's run directory and result."""
     selected = {item.callspec.params["case"] for item in request.session.items
                 if getattr(item, "originalname", "") == HEALTHY}
-    chosen = [s for s in scenarios.values() if s.id in selected]
-    run_dir = RunDir.create(tmp_path_factory.mktemp("healthy"), "sim")
-    results = asyncio.run(run_cases(load_bench(DEFAULT_BENCH), chosen, run_dir))
-    write_reports(run_dir.path)
-    return run_dir.path, {r.id: r for r in results}
+    run_dirs: dict[str, Path] = {}
+    results: dict[str, CaseResult] = {}
+    for tethered in (False, True):
+        chosen = [s for s in scenarios.values() if s.id in selected and (s.id in TETHERED) == tethered]
+        if not chosen:
+            continue
+        run_dir = RunDir.create(tmp_path_factory.mktemp("healthy"), "sim")
+        config = _for_case(load_bench(DEFAULT_BENCH), chosen[0].id)
+        for result in asyncio.run(run_cases(config, chosen, run_dir)):
+            results[result.id], run_dirs[result.id] = result, run_dir.path
+        write_reports(run_dir.path)
+    return run_dirs, results
 
 
 @pytest.mark.parametrize("case", CASE_IDS)
-def test_case_passes_against_the_healthy_charger(case: str, healthy_run: tuple[Path, dict[str, CaseResult]]) -> None:
-    run_dir, results = healthy_run
-    result = results[case]
+def test_case_passes_against_the_healthy_charger(case: str,
+                                                 healthy_run: tuple[dict[str, Path], dict[str, CaseResult]]) -> None:
+    run_dirs, results = healthy_run
+    run_dir, result = run_dirs[case], results[case]
     assert result.verdict == "PASS", f"{result.verdict} at step {result.step}: {result.reason} ({result.where})"
     assert all(c.ok for c in result.checks)
     assert result.status_rules is not None and result.status_rules["ok"], result.status_rules
@@ -68,7 +101,7 @@ async def test_each_fault_fails_its_case_at_its_step(fault: str, case: str, step
                                                      scenarios: dict[str, Scenario], tmp_path: Path) -> None:
     assert fast_sim_config.simulator is not None
     fast_sim_config.simulator.faults = [fault]
-    (result,) = await run_cases(fast_sim_config, [scenarios[case]], RunDir.create(tmp_path, "sim"))
+    (result,) = await run_cases(_for_case(fast_sim_config, case), [scenarios[case]], RunDir.create(tmp_path, "sim"))
     assert result.verdict == "FAIL", f"{result.verdict}: {result.reason}"
     assert result.step == step, result.reason
     assert result.reason
