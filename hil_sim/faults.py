@@ -83,6 +83,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           "interval)", ("TC_040_2_CS step 2",)),
     Fault("data_transfer_not_implemented", "has no DataTransfer handler: the request gets a CALLERROR "
           "NotImplemented instead of a DataTransfer.conf", ("TC_062_CS step 2",)),
+    Fault("unlock_fixed_cable_as_socket", "runs the socket firmware on a tethered model: answers UnlockConnector "
+          "with Unlocked (and ends a running transaction) although there is no lock",
+          ("TC_017_2_CS step 2", "TC_018_2_CS step 2")),
     Fault("ignore_connection_timeout", "an accepted start waits for the cable forever instead of for "
           "ConnectionTimeOut seconds", ("TC_011_2_CS step 9", "TC_004_2_CS step 2")),
     Fault("any_card_stops", "a different card ends a running transaction once the Central System accepts it, "

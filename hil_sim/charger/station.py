@@ -767,7 +767,7 @@ class SimStation:
             connector_id = min(max(connector_id, 1), self.settings.connectors)  # the bug: no range check
         if not self._valid_connector(connector_id, allow_station=False) or self.rt is None:
             return "NotSupported"
-        if self.settings.fixed_cable:
+        if self.settings.fixed_cable and not self.faults.active("unlock_fixed_cable_as_socket"):
             return "NotSupported"  # a tethered cable has no socket lock to open
         c, world = self._conn(connector_id), self.world.connector(connector_id)
         if c.transaction is None and self.faults.active("unlock_only_during_transaction"):
