@@ -9,6 +9,7 @@ import pytest
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.scenario.model import Scenario, load_scenarios
+from support.bench_text import sim_bench_text
 
 
 @pytest.fixture
@@ -19,8 +20,7 @@ def sim_config() -> BenchConfig:
 @pytest.fixture
 def fast_sim_config(tmp_path: Path) -> BenchConfig:
     """The sim bench with short message timeouts, so a missing message fails quickly."""
-    text = DEFAULT_BENCH.read_text().replace("message_timeout_s: 10", "message_timeout_s: 4")
-    text = text.replace("pics: ../pics/", f"pics: {DEFAULT_BENCH.parent.parent}/pics/")  # the copy lives elsewhere
+    text = sim_bench_text().replace("message_timeout_s: 10", "message_timeout_s: 4")
     assert "message_timeout_s: 4" in text
     path = tmp_path / "sim-fast.yaml"
     path.write_text(text)

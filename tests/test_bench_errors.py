@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from benchctl.cli import main
-from benchctl.paths import DEFAULT_BENCH
+from support.bench_text import sim_bench_text
 
 
 def _bench(tmp_path: Path, roles: str) -> Path:
-    text = DEFAULT_BENCH.read_text()
+    text = sim_bench_text()
     text = text[:text.index("roles:")] + "roles:\n" + roles
     path = tmp_path / "bench.yaml"
     path.write_text(text)

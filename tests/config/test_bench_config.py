@@ -17,10 +17,10 @@ from benchctl.cli import main
 from benchctl.config import ConfigError
 from benchctl.paths import BENCH_CONFIGS, DEFAULT_BENCH
 from hil_sim.faults import FAULTS
+from support.bench_text import sim_bench_text
 
 # the copies are written elsewhere, so the PICS path must not be relative
-SIM_TEXT = (BENCH_CONFIGS / "sim.yaml").read_text(encoding="utf-8").replace(
-    "pics: ../pics/", f"pics: {BENCH_CONFIGS.parent}/pics/")
+SIM_TEXT = sim_bench_text()
 
 ENDPOINTS = {"sim.modbus.host": "127.0.0.1", "sim.modbus.port": 15020, "sim.rfid.port": "/dev/pts/7"}
 
