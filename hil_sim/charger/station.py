@@ -809,5 +809,6 @@ class SimStation:
                     continue
                 values = sampled_values(self.keys["MeterValuesSampledData"].value, self.world.connector(cid),
                                         self._power_w(cid), "Trigger")
-                await self._call(call.MeterValues(connector_id=cid,
-                                                  meter_value=[{"timestamp": now_iso(), "sampledValue": values}]))
+                # a triggered reading is not transaction data: lost offline, never queued
+                await self._deliver(call.MeterValues(connector_id=cid, meter_value=[
+                    {"timestamp": now_iso(), "sampledValue": values}]))

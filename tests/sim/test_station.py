@@ -134,6 +134,11 @@ async def test_trigger_message(session: Session) -> None:
     await session.next("StatusNotification", lambda p: p["connectorId"] == 1, after=mark)
     assert (await session.call("TriggerMessage", {"requestedMessage": "Heartbeat"}))["status"] == "Accepted"
     await session.next("Heartbeat", after=mark)
+    assert (await session.call("TriggerMessage", {"requestedMessage": "MeterValues", "connectorId": 1}))[
+        "status"] == "Accepted"
+    reading = await session.next("MeterValues", after=mark)
+    assert reading.payload["connectorId"] == 1 and "transactionId" not in reading.payload
+    assert reading.payload["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
     assert (await session.call("TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"}))[
         "status"] == "NotImplemented"
     assert (await session.call("TriggerMessage", {"requestedMessage": "Heartbeat", "connectorId": 7}))[
