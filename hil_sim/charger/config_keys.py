@@ -58,7 +58,7 @@ def default_keys(connectors: int) -> dict[str, Key]:
         Key("StopTransactionOnInvalidId", "true", check=_bool),
         Key("UnlockConnectorOnEVSideDisconnect", "true", check=_bool),
         Key("NumberOfConnectors", str(connectors), readonly=True),
-        Key("SupportedFeatureProfiles", "Core", readonly=True),
+        Key("SupportedFeatureProfiles", "Core,RemoteTrigger", readonly=True),
         Key("GetConfigurationMaxKeys", "50", readonly=True),
         Key("ResetRetries", "1", check=_int_at_least(0)),
         Key("TransactionMessageAttempts", "3", check=_int_at_least(0)),
