@@ -9,6 +9,17 @@ from benchctl.config.schema import Field, Schema
 
 from .faults import FAULTS, unknown_faults
 
+# OCPP 1.6 feature profiles (section 3 of the spec) as SupportedFeatureProfiles names them
+PROFILES = ("Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging",
+            "RemoteTrigger")
+
+
+def _profiles_known(names: list[str]) -> str | None:
+    unknown = sorted(set(names) - set(PROFILES))
+    if unknown:
+        return f"unknown feature profile(s) {', '.join(unknown)}; known: {', '.join(PROFILES)}"
+    return None if "Core" in names else "Core is not optional: list it"
+
 
 def _fault_known(name: str) -> str | None:
     if unknown_faults([name]):
@@ -28,6 +39,9 @@ SIMULATOR_SCHEMA = Schema({
         "backup_power_s": Field(float, default=0.0, minimum=0,
                                 help="hold-up time of a backup supply after mains is lost (0: none); with "
                                      "StopTransactionsBeforePowerDown the firmware stops its transactions in it"),
+        "profiles": Field(list, default=list(PROFILES), items=Field(str), check=_profiles_known,
+                          help="the feature profiles the firmware implements (SupportedFeatureProfiles); a "
+                               "request of a profile left out is answered as firmware without it would"),
     }),
     "faults": Field(list, default=[], items=Field(str, check=_fault_known)),
 })
@@ -43,6 +57,10 @@ class StationSettings:
     boot_delay_s: float = 0.3
     meter_w: float = 7400.0
     backup_power_s: float = 0.0
+    profiles: list[str] = field(default_factory=lambda: list(PROFILES))
+
+    def supports(self, profile: str) -> bool:
+        return profile in self.profiles
 
 
 @dataclass

@@ -40,7 +40,7 @@ def _phase_rotation(value: str) -> bool:
     return all(len(i) == 2 and i[0].isdigit() and i[1] in ROTATIONS for i in items)
 
 
-def default_keys(connectors: int) -> dict[str, Key]:
+def default_keys(connectors: int, profiles: list[str]) -> dict[str, Key]:
     keys = [
         Key("HeartbeatInterval", "60", check=_int_at_least(0)),
         Key("ConnectionTimeOut", "60", check=_int_at_least(0)),
@@ -58,7 +58,7 @@ def default_keys(connectors: int) -> dict[str, Key]:
         Key("StopTransactionOnInvalidId", "true", check=_bool),
         Key("UnlockConnectorOnEVSideDisconnect", "true", check=_bool),
         Key("NumberOfConnectors", str(connectors), readonly=True),
-        Key("SupportedFeatureProfiles", "Core,RemoteTrigger", readonly=True),
+        Key("SupportedFeatureProfiles", ",".join(profiles), readonly=True),
         Key("GetConfigurationMaxKeys", "50", readonly=True),
         Key("ResetRetries", "1", check=_int_at_least(0)),
         Key("TransactionMessageAttempts", "3", check=_int_at_least(0)),

@@ -102,7 +102,7 @@ class SimStation:
         self.faults = faults or FaultSet()
         # what firmware keeps in flash: configuration, queued transaction messages, open transactions,
         # availability, the authorization cache
-        self.keys = default_keys(settings.connectors)
+        self.keys = default_keys(settings.connectors, settings.profiles)
         if self.faults.active("no_connector_phase_rotation"):
             del self.keys["ConnectorPhaseRotation"]  # the bug: a required Core key that was never implemented
         self.tx_queue = TransactionQueue(self._transaction_id_assigned)

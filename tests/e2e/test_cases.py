@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchctl.bench.config import BenchConfig, load_bench
-from benchctl.paths import DEFAULT_BENCH, ROOT, SCENARIOS
+from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.plan import load_pics
 from benchctl.plan.appendix_c import load_appendix_c
 from benchctl.report import write_reports
@@ -21,8 +21,10 @@ from benchctl.run.runner import run_cases
 from benchctl.scenario.model import Scenario
 from hil_sim.faults import FAULTS
 
+from support.variants import VARIANTS, variant_of_cases
+
 CASE_IDS = sorted(p.stem for p in SCENARIOS.glob("TC_*.yaml"))
-SIM_PICS = ROOT / "pics" / "sim.yaml"  # what the default sim bench (bench_configs/sim.yaml) is
+VARIANT = variant_of_cases(CASE_IDS)
 
 
 def _fault_targets() -> list[tuple[str, str, int]]:
@@ -38,47 +40,36 @@ def _fault_targets() -> list[tuple[str, str, int]]:
 HEALTHY = "test_case_passes_against_the_healthy_charger"
 
 
-def _tethered_cases() -> set[str]:
-    """The cases Appendix C gives only to a charger with a fixed cable. pics/sim.yaml describes the simulator
-    with a socket, so these run against its tethered variant (simulator.station.fixed_cable: true)."""
-    socket = load_pics(SIM_PICS).values()
-    tethered = {**socket, "fixed_cable": True}
-    return {rule.id for rule in load_appendix_c() if rule.applies_if is not None
-            and not rule.applies_if.holds(socket) and rule.applies_if.holds(tethered)}
-
-
-TETHERED = _tethered_cases()
-
-
-def _for_case(config: BenchConfig, case: str) -> BenchConfig:
-    """The sim bench as the case needs it: the tethered variant for the fixed-cable cases."""
-    if case in TETHERED:
-        assert config.simulator is not None
-        config.simulator.station.fixed_cable = True
-        config.pics = None  # pics/sim.yaml is the socket variant's
-    return config
-
-
 @pytest.fixture(scope="session")
 def healthy_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
                 scenarios: dict[str, Scenario]) -> tuple[dict[str, Path], dict[str, CaseResult]]:
-    """The selected cases in ONE run per variant of the simulator (socket, tethered), in document order, as
-    `benchctl run` runs a plan: each case must also survive the cases before it (000_RESET, configuration
+    """The selected cases in ONE run per variant of the simulator (tests/e2e/variants.py), in document order,
+    as `benchctl run` runs a plan: each case must also survive the cases before it (000_RESET, configuration
     restored). Returns each case's run directory and result."""
     selected = {item.callspec.params["case"] for item in request.session.items
                 if getattr(item, "originalname", "") == HEALTHY}
     run_dirs: dict[str, Path] = {}
     results: dict[str, CaseResult] = {}
-    for tethered in (False, True):
-        chosen = [s for s in scenarios.values() if s.id in selected and (s.id in TETHERED) == tethered]
+    for variant in VARIANTS:
+        chosen = [s for s in scenarios.values() if s.id in selected and VARIANT[s.id] == variant]
         if not chosen:
             continue
-        run_dir = RunDir.create(tmp_path_factory.mktemp("healthy"), "sim")
-        config = _for_case(load_bench(DEFAULT_BENCH), chosen[0].id)
+        run_dir = RunDir.create(tmp_path_factory.mktemp(f"healthy-{variant.name}"), "sim")
+        config = variant.apply(load_bench(DEFAULT_BENCH))
         for result in asyncio.run(run_cases(config, chosen, run_dir)):
             results[result.id], run_dirs[result.id] = result, run_dir.path
         write_reports(run_dir.path)
     return run_dirs, results
+
+
+def test_every_case_runs_on_a_variant_whose_plan_includes_it() -> None:
+    """A scenario must be in the plan of the variant it runs on: its PICS file says the simulator has what the
+    case needs, or the harness would be testing a case the charger is not meant to pass."""
+    rules = {rule.id: rule for rule in load_appendix_c()}
+    for case, variant in VARIANT.items():
+        rule = rules[case]
+        assert rule.applies_if is None or rule.applies_if.holds(load_pics(variant.pics).values()), \
+            f"{case}: no simulator variant's PICS includes it ({rule.reason})"
 
 
 @pytest.mark.parametrize("case", CASE_IDS)
@@ -101,7 +92,7 @@ async def test_each_fault_fails_its_case_at_its_step(fault: str, case: str, step
                                                      scenarios: dict[str, Scenario], tmp_path: Path) -> None:
     assert fast_sim_config.simulator is not None
     fast_sim_config.simulator.faults = [fault]
-    (result,) = await run_cases(_for_case(fast_sim_config, case), [scenarios[case]], RunDir.create(tmp_path, "sim"))
+    (result,) = await run_cases(VARIANT[case].apply(fast_sim_config), [scenarios[case]], RunDir.create(tmp_path, "sim"))
     assert result.verdict == "FAIL", f"{result.verdict}: {result.reason}"
     assert result.step == step, result.reason
     assert result.reason
