@@ -109,6 +109,10 @@ class SimStation:
         self.open_tx: dict[int, Transaction] = {}
         self.unavailable: set[int] = set()  # connector ids set Inoperative (0: the whole station)
         self.auth_cache: dict[str, str] = {}
+        # shared by the profile modules: TriggerMessage reports the first two, GetLog uploads the third
+        self.firmware_status = "Idle"  # the last FirmwareStatusNotification status
+        self.diagnostics_status = "Idle"  # the last DiagnosticsStatusNotification status
+        self.security_log: list[str] = []  # security events, persisted like the configuration
         self._next_local_tx_id = -1
         self.rt: Runtime | None = None
         self._firmware: asyncio.Task[None] | None = None
