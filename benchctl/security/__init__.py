@@ -1,0 +1,1 @@
+"""Security extension helpers: the test PKI of a run."""
