@@ -673,6 +673,12 @@ class SimStation:
             log.warning("%s answered with CALLERROR: %s", type(payload).__name__, exc)
             return None
 
+    async def security_event(self, kind: str, tech_info: str | None = None) -> None:
+        """Log a security event (GetLog uploads the log) and report it with SecurityEventNotification."""
+        stamp = now_iso()
+        self.security_log.append(f"{stamp} {kind}" + (f" {tech_info}" if tech_info else ""))
+        await self._send_tx(call.SecurityEventNotification(type=kind, timestamp=stamp, tech_info=tech_info))
+
     # ----------------------------------------------------------------- requests from the Central System
     def configuration_changed(self, key: str) -> None:
         if self.rt is not None:

@@ -1,5 +1,6 @@
-"""Transaction-related messages (StartTransaction, StopTransaction, MeterValues of a transaction) are never
-dropped: firmware keeps them in order, across link loss and power loss, and sends them when it can.
+"""Transaction-related messages (StartTransaction, StopTransaction, MeterValues of a transaction) and security
+events are never dropped: firmware keeps them in order, across link loss and power loss, and sends them when
+it can.
 
 A transaction started offline has a local (negative) id until its StartTransaction is answered; the real id
 then replaces it in every message still queued and wherever the station holds it.
@@ -12,7 +13,8 @@ from typing import Any, Awaitable, Callable
 
 from ocpp.v16 import call
 
-TX_MESSAGES = (call.StartTransaction, call.StopTransaction, call.MeterValues)
+# security events are queued too: the OCPP 1.6 security whitepaper makes them as critical as transaction data
+TX_MESSAGES = (call.StartTransaction, call.StopTransaction, call.MeterValues, call.SecurityEventNotification)
 
 Deliver = Callable[[Any], Awaitable[Any]]  # returns the response, or None when it could not be delivered
 OnStarted = Callable[[int, Any], None]  # (local id, the StartTransaction.conf with the real id)
