@@ -172,6 +172,8 @@ def _case_section(record: RunRecord, row: CaseRow, anchor: str | None) -> str:
         parts.append(_findings(record, result.status_rules))
     if result is not None and result.checks:
         parts.append(_details("Checks", _checks(result.checks), open_=failing))
+    if result is not None and result.timings:
+        parts.append(_details(f"Timings, chapter 8 ({len(result.timings)})", _timings(result.timings), open_=False))
     events = case_timeline(record, row)
     if events:
         cited = {i for c in (result.failed_checks if result else []) for i in _indices(c.get("frames"))}
@@ -244,6 +246,13 @@ def _checks(checks: list[dict[str, Any]]) -> str:
                     f"<td><code>{_e(_value(c.get('observed')))}</code></td><td>{frames}</td></tr>\n")
     return ("<table class=\"checks\"><tr><th>Step</th><th>Check</th><th>Result</th><th>Observed</th>"
             "<th>Frames</th></tr>\n" + "".join(body) + "</table>\n")
+
+
+def _timings(timings: list[dict[str, Any]]) -> str:
+    body = [f"<tr><td>{_e(t.get('kind'))}</td><td>{_e(t.get('name'))}</td><td>{_e(t.get('ms'))} ms</td>"
+            f"<td>{', '.join(f'#{i}' for i in _indices(t.get('frames')))}</td></tr>\n" for t in timings]
+    return ("<table class=\"checks\"><tr><th>Kind</th><th>Measured</th><th>Time</th><th>Frames</th></tr>\n"
+            + "".join(body) + "</table>\n")
 
 
 def _timeline(events: list[Event], cited: set[int], start: float | None) -> str:

@@ -57,6 +57,7 @@ class CaseRecord:
     group: str | None
     certification: str | None
     raw: dict[str, Any]
+    timings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ended(self) -> float | None:
@@ -90,6 +91,8 @@ class CaseRecord:
             group=_text_or_none(record.get("group")),
             certification=_text_or_none(record.get("certification")),
             raw=record,
+            timings=[t for t in record.get("timings") or [] if isinstance(t, dict)]
+            if isinstance(record.get("timings"), list) else [],
         )
 
 

@@ -38,6 +38,8 @@ class CaseResult:
     # tool validation) is to be retested rather than counted against the charger
     status_rules: dict[str, Any] | None = None
     retest: bool = False
+    # chapter 8: response / triggered-function / Authorize times of this case (benchctl.perf.timings)
+    timings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_record(self) -> dict[str, Any]:
         record = asdict(self)

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.csms.link import ChargerLink, ToolRequestError
+from benchctl.perf.timings import case_timings
 from benchctl.scenario.engine import CaseRunner
 from benchctl.scenario.model import Scenario
 
@@ -71,6 +72,8 @@ class BenchRun:
                                 reason=f"station not idle before the case (000_RESET): {problem}")
         else:
             result = await CaseRunner(scenario, session.bench, session.link).run()
+        records = [f.as_record() for f in self.capture.frames if f.case == scenario.id]
+        result.timings = [t.as_record() for t in case_timings(records, result.actions)]
         self.run_dir.append_result(result)
         return result
 

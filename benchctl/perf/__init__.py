@@ -1,0 +1,1 @@
+"""Chapter 8 performance figures taken from a capture."""
