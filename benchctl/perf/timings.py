@@ -125,13 +125,14 @@ def triggered_times(frames: list[_Frame]) -> list[Timing]:
 
 
 def authorize_times(frames: list[_Frame], actions: Iterable[dict[str, Any]]) -> list[Timing]:
-    """A card presented by the bench until the charger's Authorize.req (wall clock: the bench logs it so)."""
+    """A card presented by the bench (the start of its `present` command) until the charger's Authorize.req
+    (wall clock: the bench logs it so)."""
     out: list[Timing] = []
     authorizes = [f for f in frames if f.direction == TO_CSMS and f.type == "CALL" and f.action == "Authorize"]
     for action in actions:
         if action.get("command") != "present" or action.get("error"):
             continue
-        presented = float(action["ts"]) + float(action.get("duration_s") or 0.0)
+        presented = float(action["ts"])  # the command returns after the hold time; the card is there at once
         following = [f for f in authorizes if f.wall >= presented]
         if following:
             first = following[0]

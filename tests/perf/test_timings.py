@@ -96,8 +96,8 @@ def test_a_promised_message_too_late_is_not_counted() -> None:
 def test_card_presented_until_authorize() -> None:
     w = Wire()
     w.at(2.0).charger_call("x", "Authorize", {"idTag": "OLD"})  # before the card: not this card's
-    w.at(5.75).charger_call("y", "Authorize", {"idTag": "CARD"})
-    actions = [{"role": "card", "command": "present", "ts": T0 + 5.0, "duration_s": 0.25, "error": None},
+    w.at(5.5).charger_call("y", "Authorize", {"idTag": "CARD"})  # while the card is still held
+    actions = [{"role": "card", "command": "present", "ts": T0 + 5.0, "duration_s": 1.0, "error": None},
                {"role": "ev", "command": "set_cp_state", "ts": T0 + 1.0, "duration_s": 0.01, "error": None}]
     assert _by_kind(case_timings(w.records, actions), AUTHORIZE) == [("card presented -> Authorize", 500.0, (1,))]
 
