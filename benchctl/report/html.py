@@ -138,9 +138,16 @@ def _case_table(record: RunRecord, rows: list[CaseRow], anchors: list[str | None
         duration = "" if row.duration_s is None else f"{row.duration_s:.1f} s"
         lines.append(f"<tr class=\"case-row\" data-case=\"{_e(row.id)}\"><td>{case_id}</td><td>{_e(row.title)}</td>"
                      f"<td>{_e(row.section or '')}</td><td>{_e(row.certification or '')}</td><td>{in_out}</td>"
-                     f"<td>{_badge(row.outcome)}</td><td>{_e(row.reason)}</td><td>{duration}</td></tr>\n")
+                     f"<td>{_badge(row.outcome)}{_retries(row)}</td><td>{_e(row.reason)}</td><td>{duration}</td></tr>\n")
     lines.append("</table>\n")
     return "".join(lines)
+
+
+def _retries(row: CaseRow) -> str:
+    result = row.result
+    if result is None or not result.attempts:
+        return ""
+    return f" <small>{'flaky, ' if result.flaky else ''}{len(result.attempts) + 1} attempts</small>"
 
 
 def _case_section(record: RunRecord, row: CaseRow, anchor: str | None) -> str:
@@ -162,6 +169,11 @@ def _case_section(record: RunRecord, row: CaseRow, anchor: str | None) -> str:
             facts.append(("Scenario", f"<code>{_e(result.where)}</code>"))
         if result.retest is not None:
             facts.append(("Retest (Appendix D)", "yes" if result.retest else "no"))
+        if result.attempts:
+            history = "; ".join(f"{a.get('verdict')}" + (f" at step {a['step']}" if a.get("step") is not None else "")
+                                + (f" ({a.get('reason')})" if a.get("reason") else "") for a in result.attempts)
+            facts.append(("Earlier attempts", _e(history) + (" &mdash; <strong>flaky</strong>: passed on a retry"
+                                                               if result.flaky else "")))
     if row.reason and not (failing and result is not None):  # a failed case shows it with its evidence
         facts.append(("Reason", _e(row.reason)))
     parts = [f"<section class=\"case c-{_e(row.outcome)}\" id=\"{anchor}\">\n",

@@ -58,6 +58,8 @@ class CaseRecord:
     certification: str | None
     raw: dict[str, Any]
     timings: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)  # retests before the final result
+    flaky: bool = False
 
     @property
     def ended(self) -> float | None:
@@ -93,6 +95,9 @@ class CaseRecord:
             raw=record,
             timings=[t for t in record.get("timings") or [] if isinstance(t, dict)]
             if isinstance(record.get("timings"), list) else [],
+            attempts=[a for a in record.get("attempts") or [] if isinstance(a, dict)]
+            if isinstance(record.get("attempts"), list) else [],
+            flaky=record.get("flaky") is True,
         )
 
 

@@ -40,6 +40,9 @@ class CaseResult:
     retest: bool = False
     # chapter 8: response / triggered-function / Authorize times of this case (benchctl.perf.timings)
     timings: list[dict[str, Any]] = field(default_factory=list)
+    # retests (Appendix D): the attempts before this one, oldest first; flaky = passed only on a retry
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    flaky: bool = False
 
     def as_record(self) -> dict[str, Any]:
         record = asdict(self)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -20,7 +21,8 @@ from benchctl.scenario.model import Scenario
 
 from .configuration import ConfigKey, read_configuration, restore_configuration
 from .idle import return_to_idle
-from .results import ERROR, CaseResult
+from .budget import case_budget
+from .results import ERROR, FAIL, PASS, CaseResult
 from .rundir import RunDir
 from .session import BenchSession, open_bench
 
@@ -44,6 +46,7 @@ class BenchRun:
         self.timeout = float(config.values["message_timeout_s"])
         self._stack = contextlib.AsyncExitStack()
         self.session: BenchSession | None = None
+        self.budget: Callable[[Scenario, dict[str, Any]], float] = case_budget
 
     async def start(self) -> None:
         self.run_dir.write_meta(self.meta)
@@ -54,8 +57,22 @@ class BenchRun:
             raise
         self.session.bench.steplog.listeners.append(self.run_dir.log_action)
 
-    async def run_case(self, scenario: Scenario) -> CaseResult:
-        """000_RESET (idle, configuration restored), then the case; the result is on disk when this returns."""
+    async def run_case(self, scenario: Scenario, retries: int = 0) -> CaseResult:
+        """The case, retried up to `retries` times when Appendix D allows (a FAIL found only by its status rules,
+        or an ERROR of the bench); the final result, with the earlier attempts in it, is on disk on return."""
+        result = await self.attempt(scenario)
+        earlier: list[dict[str, Any]] = []
+        while len(earlier) < retries and retestable(result):
+            earlier.append(attempt_summary(result))
+            log.info("%s: %s, retrying (%d of %d)", scenario.id, result.verdict, len(earlier), retries)
+            result = await self.attempt(scenario)
+        result.attempts = earlier
+        result.flaky = bool(earlier) and result.verdict == PASS
+        self.run_dir.append_result(result)
+        return result
+
+    async def attempt(self, scenario: Scenario) -> CaseResult:
+        """000_RESET (idle, configuration restored), then the case within its time budget."""
         session = self.session
         assert session is not None, "start() first"
         self.capture.case = f"{scenario.id}:reset"
@@ -66,15 +83,21 @@ class BenchRun:
             else:
                 problem = _restore_problem(await restore_configuration(session.link, self.baseline))
         self.capture.case = scenario.id
+        first_frame = len(self.capture.frames)
         if problem is not None:
-            result = CaseResult(scenario.id, scenario.title, ERROR, time.time(), section=scenario.section,
-                                group=scenario.group, certification=scenario.certification,
-                                reason=f"station not idle before the case (000_RESET): {problem}")
+            result = _error(scenario, f"station not idle before the case (000_RESET): {problem}")
         else:
-            result = await CaseRunner(scenario, session.bench, session.link).run()
-        records = [f.as_record() for f in self.capture.frames if f.case == scenario.id]
+            budget = self.budget(scenario, self.config.values)
+            started = time.time()
+            try:
+                result = await asyncio.wait_for(CaseRunner(scenario, session.bench, session.link).run(), budget)
+            except asyncio.TimeoutError:
+                # the next case's 000_RESET (or the end of the run) brings the station back, power cycle included
+                result = _error(scenario, f"the case exceeded its time budget of {budget:.0f} s (derived from its "
+                                          f"steps) and was ended")
+                result.started, result.duration_s = started, time.time() - started
+        records = [f.as_record() for f in self.capture.frames[first_frame:] if f.case == scenario.id]
         result.timings = [t.as_record() for t in case_timings(records, result.actions)]
-        self.run_dir.append_result(result)
         return result
 
     async def close(self) -> None:
@@ -113,13 +136,29 @@ class BenchRun:
         return baseline
 
 
+def _error(scenario: Scenario, reason: str) -> CaseResult:
+    return CaseResult(scenario.id, scenario.title, ERROR, time.time(), section=scenario.section,
+                      group=scenario.group, certification=scenario.certification, reason=reason)
+
+
+def retestable(result: CaseResult) -> bool:
+    """Appendix D: a FAIL of a tool validation stands; one found only by the status rules may be retested, and
+    an ERROR is the bench's or the run's, not a verdict on the charger."""
+    return result.verdict == ERROR or (result.verdict == FAIL and result.retest)
+
+
+def attempt_summary(result: CaseResult) -> dict[str, Any]:
+    return {"verdict": result.verdict, "step": result.step, "reason": result.reason, "started": result.started,
+            "duration_s": round(result.duration_s, 3), "retest": result.retest}
+
+
 def _restore_problem(problems: list[str]) -> str | None:
     return "configuration keys not restored: " + "; ".join(problems) if problems else None
 
 
 async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: RunDir,
                     on_case: CaseCallback | None = None,
-                    extra_meta: dict[str, Any] | None = None) -> list[CaseResult]:
+                    extra_meta: dict[str, Any] | None = None, retries: int = 0) -> list[CaseResult]:
     run = BenchRun(config, run_dir, [s.id for s in scenarios], extra_meta)
     results: list[CaseResult] = []
     await run.start()
@@ -127,7 +166,7 @@ async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: Run
         for n, scenario in enumerate(scenarios, start=1):
             if on_case:
                 on_case(n, scenario, None)
-            result = await run.run_case(scenario)
+            result = await run.run_case(scenario, retries)
             results.append(result)
             if on_case:
                 on_case(n, scenario, result)
