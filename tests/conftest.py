@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,12 @@ from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.scenario.model import Scenario, load_scenarios
 from support.bench_text import sim_bench_text
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_bench_locks(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The suite's runs take their bench locks in a folder of its own, never a lab's real lock folder."""
+    os.environ["BENCHCTL_LOCK_DIR"] = str(tmp_path_factory.mktemp("locks"))
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ from benchctl.paths import ROOT
 
 def benchctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+                          timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
+                                                      "BENCHCTL_LOCK_DIR": os.environ["BENCHCTL_LOCK_DIR"]})
 
 
 def test_help_names_the_commands(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def test_run_writes_plan_configuration_and_reports(tmp_path: Path) -> None:
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["pics_file"].endswith("pics/sim.yaml") and meta["pics"]["fixed_cable"] is False
     plan = {e["id"]: e for e in meta["plan"]}
-    assert plan["TC_003_CS"]["included"] and not plan["TC_042_2_CS"]["included"]
+    assert plan["TC_003_CS"]["included"] and not plan["TC_017_2_CS"]["included"]  # a socket, not tethered
     keys = {k["key"]: k for k in meta["configuration"]}
     assert keys["NumberOfConnectors"] == {"key": "NumberOfConnectors", "readonly": True, "value": "1"}
     assert meta["dut"]["chargePointModel"] == "hil_sim" and meta["finished"] >= meta["started"]

@@ -42,18 +42,28 @@ class CapturedFrame:
         }
 
 
+def _lines(path: Path | None) -> int:
+    if path is None or not path.exists():
+        return 0
+    with path.open("rb") as f:
+        return sum(1 for _ in f)
+
+
 class Capture:
     """Appends each frame to `capture.jsonl` as it passes and keeps it in memory for the checks."""
 
     def __init__(self, path: Path | None) -> None:
         self.frames: list[CapturedFrame] = []
+        # a resumed run appends to its capture: indices go on from the frames already there, so every index
+        # a report cites stays unique
+        self.first_index = _lines(path)
         self.case: str | None = None
         self.listeners: list[Callable[[CapturedFrame], None]] = []
         self._file: IO[str] | None = path.open("a", encoding="utf-8") if path is not None else None
 
     def add(self, direction: str, charge_point_id: str, frame: Frame) -> CapturedFrame:
-        captured = CapturedFrame(len(self.frames), time.time(), time.monotonic(), direction, charge_point_id,
-                                 frame, self.case)
+        captured = CapturedFrame(self.first_index + len(self.frames), time.time(), time.monotonic(), direction,
+                                 charge_point_id, frame, self.case)
         self.frames.append(captured)
         if self._file is not None:
             self._file.write(json.dumps(captured.as_record()) + "\n")

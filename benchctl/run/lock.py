@@ -148,8 +148,10 @@ class BenchLock:
 
 @contextlib.asynccontextmanager
 async def hold_bench(lock: BenchLock) -> AsyncIterator[BenchLock]:
-    """Acquire, renew every third of the expiry while the body runs, release at the end whatever happens."""
-    lock.acquire()
+    """Acquire (unless held already), renew every third of the expiry while the body runs, release at the end
+    whatever happens."""
+    if not lock.held:
+        lock.acquire()
 
     async def renew_forever() -> None:
         while True:

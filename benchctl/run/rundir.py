@@ -13,10 +13,14 @@ from drivers.steplog import Step
 from .results import CaseResult
 
 
+JSONL_FILES = ("results.jsonl", "capture.jsonl", "actions.jsonl")
+
+
 class RunDir:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, existing: bool = False) -> None:
         self.path = path
-        path.mkdir(parents=True, exist_ok=False)
+        if not existing:
+            path.mkdir(parents=True, exist_ok=False)
         self.capture_path = path / "capture.jsonl"
         self.results_path = path / "results.jsonl"
         self.actions_path = path / "actions.jsonl"
@@ -32,6 +36,19 @@ class RunDir:
             n += 1
             path = parent / f"{stamp}-{bench_name}-{n}"
         return cls(path)
+
+    @classmethod
+    def reopen(cls, path: Path) -> "RunDir":
+        """A run directory to continue (--resume). A process killed mid-write leaves half a line at the end of a
+        file; it is moved to `<file>.partial` (kept, never silently dropped) so appending starts on a new line."""
+        if not (path / "run.json").is_file():
+            raise FileNotFoundError(f"{path}: not a run directory (no run.json)")
+        for name in JSONL_FILES:
+            _cut_partial_line(path / name)
+        return cls(path, existing=True)
+
+    def read_meta(self) -> dict[str, Any]:
+        return json.loads(self.meta_path.read_text(encoding="utf-8"))
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         meta = {"written": datetime.now(timezone.utc).isoformat(), **meta}
@@ -49,6 +66,19 @@ class RunDir:
 
     def close(self) -> None:
         self._actions.close()
+
+
+def _cut_partial_line(path: Path) -> None:
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return
+    keep = data.rfind(b"\n") + 1
+    with path.with_name(path.name + ".partial").open("ab") as f:
+        f.write(data[keep:] + b"\n")
+    with path.open("r+b") as f:
+        f.truncate(keep)
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from benchctl.csms.capture import Capture
 from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.perf.timings import case_timings
 from benchctl.scenario.engine import CaseRunner
-from benchctl.scenario.model import Scenario
+from benchctl.scenario.model import Scenario, Step
 
 from .configuration import ConfigKey, read_configuration, restore_configuration
 from .idle import return_to_idle
@@ -47,6 +47,7 @@ class BenchRun:
         self._stack = contextlib.AsyncExitStack()
         self.session: BenchSession | None = None
         self.budget: Callable[[Scenario, dict[str, Any]], float] = case_budget
+        self.on_step: Callable[[Step], None] | None = None
 
     async def start(self) -> None:
         self.run_dir.write_meta(self.meta)
@@ -90,7 +91,9 @@ class BenchRun:
             budget = self.budget(scenario, self.config.values)
             started = time.time()
             try:
-                result = await asyncio.wait_for(CaseRunner(scenario, session.bench, session.link).run(), budget)
+                case_runner = CaseRunner(scenario, session.bench, session.link)
+                case_runner.on_step = self.on_step
+                result = await asyncio.wait_for(case_runner.run(), budget)
             except asyncio.TimeoutError:
                 # the next case's 000_RESET (or the end of the run) brings the station back, power cycle included
                 result = _error(scenario, f"the case exceeded its time budget of {budget:.0f} s (derived from its "
@@ -158,8 +161,10 @@ def _restore_problem(problems: list[str]) -> str | None:
 
 async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: RunDir,
                     on_case: CaseCallback | None = None,
-                    extra_meta: dict[str, Any] | None = None, retries: int = 0) -> list[CaseResult]:
+                    extra_meta: dict[str, Any] | None = None, retries: int = 0,
+                    on_step: Callable[[Step], None] | None = None) -> list[CaseResult]:
     run = BenchRun(config, run_dir, [s.id for s in scenarios], extra_meta)
+    run.on_step = on_step
     results: list[CaseResult] = []
     await run.start()
     try:

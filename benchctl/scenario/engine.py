@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Callable
 
 from drivers.errors import DriverError
 from drivers.steplog import Step as DriverStep
@@ -47,6 +47,7 @@ class ConfigurationStateError(Exception):
 
 class CaseRunner:
     def __init__(self, scenario: Scenario, bench: Bench, link: ChargerLink) -> None:
+        self.on_step: Callable[[Step], None] | None = None  # live progress: the step about to run
         self.scenario = scenario
         self.bench = bench
         self.link = link
@@ -179,6 +180,8 @@ class CaseRunner:
         if not self._when_holds(step):
             self._withdraw_answers(step)
             return
+        if self.on_step is not None:
+            self.on_step(step)
         self._check_invalid_frames(step)
         if step.kind == "action":
             args = substitute(step.data["with"], self.vars)

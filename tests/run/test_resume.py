@@ -1,0 +1,80 @@
+"""Overnight safety on the command line: a run killed with SIGKILL resumes with nothing lost or repeated, and
+a second run cannot take a bench that is in use."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CASES = ["001", "003", "010", "012", "013"]
+
+
+def _benchctl(*args: str, **kwargs: object) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "benchctl.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"}, **kwargs)
+
+
+def _results(run_dir: Path) -> list[dict[str, object]]:
+    path = run_dir / "results.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_a_case(tmp_path: Path) -> None:
+    proc = _benchctl("run", *CASES, "--runs", str(tmp_path))
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.iterdir()) or len(_results(next(tmp_path.iterdir()))) < 2:
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "two cases never finished"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    (run_dir,) = tmp_path.iterdir()
+    finished = [r["id"] for r in _results(run_dir)]
+    assert 2 <= len(finished) < len(CASES)
+    with (run_dir / "results.jsonl").open("a") as f:
+        f.write('{"id": "TC_013_CS", "verd')  # as if killed in the middle of writing a result
+
+    resumed = _benchctl("run", "--resume", str(run_dir))
+    output = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0, output
+    assert "already finished" in output
+    ids = [r["id"] for r in _results(run_dir)]
+    assert ids == [f"TC_{c}_CS" for c in CASES]  # each once, in the plan's order
+    assert ids[:len(finished)] == finished
+    assert (run_dir / "results.jsonl.partial").read_text() == '{"id": "TC_013_CS", "verd\n'
+    indices = [json.loads(line)["i"] for line in (run_dir / "capture.jsonl").read_text().splitlines()]
+    assert indices == list(range(len(indices)))  # the resumed capture goes on numbering, no index twice
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["resumed"][0]["remaining"] == ids[len(finished):]
+    html = (run_dir / "report.html").read_text()
+    assert all(f"TC_{c}_CS" in html for c in CASES)
+    assert "INFO" in (run_dir / "benchctl.log").read_text()
+
+
+def test_a_bench_in_use_is_refused_with_its_holder_named(tmp_path: Path) -> None:
+    first = _benchctl("run", "003", "013", "--runs", str(tmp_path / "first"))
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "first").exists() or not list((tmp_path / "first").iterdir()):
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.05)
+        second = _benchctl("run", "003", "--runs", str(tmp_path / "second"))
+        output = second.communicate(timeout=60)[0]
+        assert second.returncode == 4, output
+        assert "bench 'sim' is in use by" in output and f"pid {first.pid}" in output
+        assert not (tmp_path / "second").exists()  # a refused run leaves nothing behind
+        assert first.wait(timeout=120) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    after = _benchctl("run", "003", "--runs", str(tmp_path / "third"))
+    assert after.wait(timeout=120) == 0  # released at the end of the first run
