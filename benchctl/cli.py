@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     from benchctl.plan.command import add_plan_parser
 
     add_plan_parser(sub)
+    from benchctl.fleet.command import add_fleet_parsers
+
+    add_fleet_parsers(sub)
     return parser
 
 

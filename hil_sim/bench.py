@@ -20,11 +20,13 @@ from .world import Connector, World
 class SimBench:
     """Everything a real bench has, in one process, on loopback."""
 
-    def __init__(self, settings: SimSettings, csms_url: str, charge_point_id: str, host: str = "127.0.0.1") -> None:
+    def __init__(self, settings: SimSettings, csms_url: str, charge_point_id: str, host: str = "127.0.0.1",
+                 csms_tls_url: str | None = None) -> None:
         self.settings = settings
         self.world = World(connectors=[Connector() for _ in range(settings.station.connectors)])
         self.faults = FaultSet(settings.faults)
-        self.station = SimStation(self.world, settings.station, csms_url, charge_point_id, self.faults)
+        self.station = SimStation(self.world, settings.station, csms_url, charge_point_id, self.faults,
+                                  csms_tls_url=csms_tls_url)
         self.host = host
         self.modbus: ModbusGear | None = None
         self.presenter = SimPresenter(self.world)

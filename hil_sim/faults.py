@@ -108,6 +108,117 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           ("TC_024_CS step 9",)),
     Fault("wrong_connector_id", "reports connectorId+1 in every StatusNotification of a connector in use (not Available)",
           ("TC_010_CS step 3",)),
+    # Local Authorization List (hil_sim/charger/local_list.py)
+    Fault("local_list_disabled_still_answers", "serves SendLocalList and GetLocalListVersion although the Local Auth "
+          "List profile is left out of the build (or LocalAuthListEnabled is false): version 0, list Accepted",
+          ("TC_042_1_CS step 2", "TC_043_1_CS step 2")),
+    Fault("local_list_not_implemented", "a build without the Local Auth List profile has no handler for its "
+          "requests: CALLERROR NotImplemented instead of -1 / NotSupported (or CALLERROR NotSupported)",
+          ("TC_042_1_CS step 2", "TC_043_1_CS step 2")),
+    Fault("empty_local_list_keeps_version", "reports the listVersion of a Full update that emptied the list "
+          "instead of 0 in GetLocalListVersion", ("TC_042_2_CS step 4",)),
+    Fault("differential_update_failed", "only implements Full local list updates: a Differential one is answered "
+          "Failed", ("TC_043_CS step 4", "TC_043_2_CS step 6")),
+    Fault("differential_version_unchecked", "applies a Differential local list update whatever its listVersion, "
+          "also one not newer than the installed list", ("TC_043_2_CS step 10",)),
+    Fault("local_list_write_unchecked", "answers SendLocalList with Accepted without checking that the list was "
+          "stored", ("TC_043_3_CS step 2",)),
+    Fault("local_list_not_consulted", "keeps the local list but authorizes from the cache and the Central System "
+          "only: a remote start for a listed idTag still waits for Authorize.req", ("TC_008_CS step 9",)),
+    # Remote Trigger (hil_sim/charger/remote_trigger.py)
+    Fault("trigger_core_messages_only", "TriggerMessage only knows the Core messages: DiagnosticsStatusNotification "
+          "and FirmwareStatusNotification are answered NotImplemented", ("TC_054_CS step 14",)),
+    Fault("triggered_status_not_resent", "accepts TriggerMessage(StatusNotification) but only ever sends a status "
+          "when it changes, so the requested StatusNotification never comes", ("TC_054_CS step 11",)),
+    Fault("trigger_connector_id_unchecked", "does not range-check the connectorId of TriggerMessage and accepts "
+          "one it does not have", ("TC_055_CS step 2",)),
+    # Reservation (hil_sim/charger/reservation.py)
+    Fault("reservation_id_not_in_start", "uses up the reservation when its driver starts charging, but leaves the "
+          "reservationId out of the StartTransaction", ("TC_046_1_CS step 9", "TC_046_2_CS step 11",
+                                                        "TC_049_CS step 11", "TC_053_CS step 7")),
+    Fault("reservation_accepts_any_id_tag", "reports the connector Reserved but lets any authorized card prepare "
+          "and charge on it", ("TC_046_1_CS step 7",)),
+    Fault("reservation_not_reported", "accepts ReserveNow and holds the connector, but keeps reporting it Available "
+          "instead of Reserved", ("TC_046_2_CS step 3", "TC_049_CS step 3", "TC_052_CS step 3")),
+    Fault("reservation_never_expires", "ignores the expiryDate: a reservation nobody uses holds the connector "
+          "until it is cancelled", ("TC_047_CS step 5",)),
+    Fault("reserve_now_always_accepted", "answers every ReserveNow with Accepted without looking at the connector "
+          "(or station): Faulted, Occupied and Unavailable are never answered",
+          ("TC_048_1_CS step 2", "TC_048_2_CS step 2", "TC_048_3_CS step 2", "TC_050_1_CS step 2",
+           "TC_050_2_CS step 2", "TC_050_3_CS step 2")),
+    Fault("reserve_now_not_implemented", "a build without the Reservation profile has no ReserveNow handler: the "
+          "request gets a CALLERROR NotImplemented instead of the status Rejected",
+          ("TC_048_4_CS step 2", "TC_050_4_CS step 2")),
+    Fault("cancel_reservation_not_applied", "answers CancelReservation with Accepted but keeps the reservation: the "
+          "connector stays Reserved", ("TC_051_CS step 3",)),
+    Fault("cancel_reservation_id_unchecked", "cancels the reservation it holds whatever reservationId "
+          "CancelReservation names (Accepted for an unknown id)", ("TC_052_CS step 2",)),
+    Fault("reservation_ignores_parent_id_tag", "a reservation with a parentIdTag only admits the reserved idTag "
+          "itself, not another card of its group", ("TC_053_CS step 3",)),
+    # file transfers (hil_sim/charger/firmware.py)
+    Fault("install_result_lost_on_reboot", "keeps the result of a firmware installation in RAM only: the station "
+          "reboots into the new image but never reports Installed", ("TC_044_1_CS step 13", "TC_080_CS step 17")),
+    Fault("download_errors_ignored", "does not notice a failed firmware download: reports Downloaded and hands an "
+          "empty image to the installer instead of reporting DownloadFailed", ("TC_044_2_CS step 5",)),
+    Fault("installs_unverified_image", "installs whatever was downloaded without checking the image (model, "
+          "digest) and reports Installed", ("TC_044_3_CS step 11",)),
+    Fault("upload_not_performed", "reports a diagnostics or log upload as Uploaded without transferring the file "
+          "(the transfer step is a no-op)", ("TC_045_1_CS step 5", "TC_079_CS step 5")),
+    Fault("upload_errors_ignored", "does not check the result of an upload: a failed diagnostics upload is "
+          "reported Uploaded", ("TC_045_2_CS step 5",)),
+    Fault("security_log_not_supported", "only implements the diagnostics log: GetLog for the SecurityLog is "
+          "answered Rejected", ("TC_079_CS step 2",)),
+    Fault("firmware_signature_not_checked", "installs a signed firmware without verifying its signature (neither "
+          "SignatureVerified nor InvalidSignature is reported)", ("TC_080_CS step 7", "TC_081_CS step 7")),
+    # smart charging (hil_sim/charger/smart_charging.py)
+    Fault("charging_profile_not_applied", "accepts charging profiles and reports them in the composite schedule, "
+          "but never changes the PWM: the EV is still offered the full current",
+          ("TC_057_CS step 4", "TC_082_CS step 4", "TC_066_CS step 2", "TC_059_CS step 3")),
+    Fault("pwm_not_updated_at_period_change", "sets the PWM when a profile arrives or a transaction starts, but not "
+          "when the schedule moves on to its next period", ("TC_059_CS step 3",)),
+    Fault("composite_without_tx_default", "leaves the TxDefaultProfile out of the composite schedule of a connector "
+          "without a transaction (it only counts once one has started)",
+          ("TC_056_CS step 4", "TC_067_CS step 4", "TC_072_CS step 2")),
+    Fault("schedule_duration_ignored", "ignores a charging schedule's duration: its last period runs on until the "
+          "profile's validTo", ("TC_072_CS step 2", "TC_056_CS step 4", "TC_082_CS step 4")),
+    Fault("profile_purposes_min_combined", "takes the lowest of the TxProfile and the TxDefaultProfile instead of "
+          "letting the transaction's TxProfile overrule the default", ("TC_066_CS step 2",)),
+    Fault("clear_ignores_profile_id", "does not look at the id of ClearChargingProfile: a request with only an id "
+          "reads as one without criteria and clears every profile", ("TC_067_CS step 4",)),
+    Fault("tx_profile_transaction_unchecked", "accepts a TxProfile without checking that its transaction is the one "
+          "running on the connector (or that one runs at all)", ("TC_058_1_CS step 2", "TC_058_2_CS step 2")),
+    Fault("tx_default_only_for_new_transactions", "keeps a TxDefaultProfile installed during a transaction for the "
+          "next transactions only: the running one keeps its limit", ("TC_082_CS step 4",)),
+    Fault("remote_start_profile_purpose_unchecked", "accepts a RemoteStartTransaction whose chargingProfile is not a "
+          "TxProfile", ("TC_060_CS step 2",)),
+    Fault("remote_start_profile_ignored", "starts the transaction of a RemoteStartTransaction but drops the "
+          "chargingProfile that came with it", ("TC_059_CS step 3",)),
+    # the security extension (2.24): connection security and certificate management
+    Fault("authorization_key_sent_as_hex", "sends the AuthorizationKey's hexadecimal text as the HTTP Basic "
+          "password instead of the key's bytes", ("TC_085_CS step 1",)),
+    Fault("tls_without_gcm_suites", "connects with a TLS 1.2-only stack that offers CBC cipher suites only (none "
+          "of the AES-GCM suites the whitepaper requires)", ("TC_086_CS step 2",)),
+    Fault("authorization_key_change_not_applied", "accepts a new AuthorizationKey and reconnects, but keeps "
+          "sending the old password", ("TC_073_CS step 3",)),
+    Fault("security_profile_upgrade_rejected", "refuses an upgrade to security profile 2 unless it already has a "
+          "client certificate (a prerequisite of profile 3 only)", ("TC_083_CS step 2",)),
+    Fault("security_profile_downgrade_accepted", "accepts a lower SecurityProfile over OCPP (and reconnects with "
+          "it)", ("TC_084_CS step 2",)),
+    Fault("expired_root_certificate_installed", "installs a root certificate without checking its validity "
+          "period", ("TC_078_CS step 2",)),
+    Fault("certificate_name_hash_of_text", "computes the issuerNameHash of CertificateHashData over the issuer "
+          "name's text instead of its DER encoding (and matches DeleteCertificate on that)",
+          ("TC_075_1_CS step 4", "TC_075_2_CS step 4", "TC_076_CS step 4")),
+    Fault("install_certificate_type_ignored", "stores every installed root certificate as a "
+          "CentralSystemRootCertificate, whatever certificateType says", ("TC_075_1_CS step 4",)),
+    Fault("delete_certificate_ignored", "answers DeleteCertificate with Accepted but keeps the certificate",
+          ("TC_076_CS step 6",)),
+    Fault("certificate_signed_without_reconnect", "installs a new ChargePointCertificate but keeps its connection "
+          "(and the old certificate) until the next reboot", ("TC_074_CS step 7",)),
+    Fault("certificate_chain_not_verified", "accepts a CertificateSigned chain without verifying it against its "
+          "Central System roots (a certificate from another CA is taken)", ("TC_077_CS step 6",)),
+    Fault("csr_common_name_is_model", "puts its model name instead of its serial number in the commonName of the "
+          "certificate signing request", ("TC_087_CS step 4",)),
 ]}
 
 

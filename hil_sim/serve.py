@@ -23,7 +23,9 @@ async def serve(settings: SimSettings, csms_url: str, charge_point_id: str,
     try:
         endpoints = await sim.start()
         announce({"charger": f"{csms_url.rstrip('/')}/{charge_point_id} (dials out)", **endpoints,
-                  "ev_device_id": 1, "relay_device_id": 2, "relay_coils": "0 mains, 1 network, 2 cable, 3 lock_failure",
+                  "ev_device_id": 1, "relay_device_id": 2,
+                  "relay_coils": "0 mains, 1 network, 2 cable, 3 lock_failure, 4 ground_fault, 5 local_list_failure, "
+                                "6 security_reset",
                   "faults": ", ".join(settings.faults) or "none"})
         await stop.wait()
     finally:

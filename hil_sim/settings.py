@@ -42,6 +42,10 @@ SIMULATOR_SCHEMA = Schema({
         "profiles": Field(list, default=list(PROFILES), items=Field(str), check=_profiles_known,
                           help="the feature profiles the firmware implements (SupportedFeatureProfiles); a "
                                "request of a profile left out is answered as firmware without it would"),
+        "manufacturer_root": Field(str, default="",
+                                   help="PEM file of the manufacturer root certificate installed at production: a "
+                                        "SignedUpdateFirmware's signing certificate must chain to it (empty: none "
+                                        "installed; a run gives the simulator its own test PKI's)"),
     }),
     "faults": Field(list, default=[], items=Field(str, check=_fault_known)),
 })
@@ -58,6 +62,13 @@ class StationSettings:
     meter_w: float = 7400.0
     backup_power_s: float = 0.0
     profiles: list[str] = field(default_factory=lambda: list(PROFILES))
+    manufacturer_root: str = ""  # PEM file; see SIMULATOR_SCHEMA
+    # commissioning of the security extension (a run sets these from dut.csms and its test PKI): the profile and
+    # AuthorizationKey (hex) the installer sets, and the CentralSystemRootCertificate installed at production
+    security_profile: int = 0
+    authorization_key: str = ""
+    csms_root: str = ""  # PEM file
+    serial_number: str = ""  # the commonName of its client certificate requests; empty: the charge point id
 
     def supports(self, profile: str) -> bool:
         return profile in self.profiles

@@ -64,6 +64,11 @@ class World:
     mains_on: bool = True
     network_up: bool = True
     card_uid: str | None = None  # the card in front of the reader, None when the field is empty
+    # injected: the memory that holds the local authorization list refuses writes (its write-protect line pulled)
+    local_list_storage_failure: bool = False
+    # the installer's service input: on, the station resets its connection security settings (security profile,
+    # AuthorizationKey) to the commissioned ones, the only way the whitepaper leaves to lower the profile
+    security_reset: bool = False
     pwm_frequency_hz: float = 1000.0
     _listeners: list[Listener] = field(default_factory=list, repr=False)
 

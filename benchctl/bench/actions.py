@@ -105,6 +105,12 @@ async def lock_failure(bench: Bench, on: bool = True) -> None:
     await bench.output("lock_fault").set(on)
 
 
+@action("local_list_failure", ("local_list_fault",), "prepare the station so that storing a local authorization "
+                                                     "list fails (on), or works again (on: false)")
+async def local_list_failure(bench: Bench, on: bool = True) -> None:
+    await bench.output("local_list_fault").set(on)
+
+
 @action("set_cp_state", ("ev",), "set the EV emulator's CP state (A-F)")
 async def set_cp_state(bench: Bench, state: str) -> None:
     await bench.ev.set_cp_state(state)

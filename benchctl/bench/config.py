@@ -12,11 +12,18 @@ from typing import Any
 
 from benchctl.config import ConfigError, MarkedDoc, load_marked
 from benchctl.config.schema import Field, Schema, check_value, validate
+from benchctl.csms.security import authorization_key_problem
+from benchctl.transfer.server import check_host
 from hil_sim.settings import SIMULATOR_SCHEMA, SimSettings
 
 from .registry import DRIVERS, KIND_NAMES, driver_names_for, role_kind
 
 REQUIRED_ROLES = ("ev",)  # every charging case plugs a cable in
+
+
+def _authorization_key_format(value: str) -> str | None:
+    return None if value == "" else authorization_key_problem(value)
+
 
 # The configured values the test case document refers to ("<Configured Heartbeat interval>", ...).
 VALUES_SCHEMA = Schema({
@@ -49,6 +56,53 @@ VALUES_SCHEMA = Schema({
                                              "needed"),
     "ev_ready_delay_s": Field(float, default=0.5, minimum=0,
                               help="time between EV state B and C after plug-in"),
+    # the security cases (2.24): which profile each one runs the station on, per the station's PICS
+    "basic_auth_security_profile": Field(int, default=1, choices=(1, 2),
+                                         help="the profile with HTTP Basic authentication the Basic-auth cases "
+                                              "(TC_073, TC_085) put the station on, and TC_083 upgrades from"),
+    "tls_security_profile": Field(int, default=2, choices=(2, 3),
+                                  help="the TLS profile TC_086 puts the station on and TC_084 downgrades from"),
+    "cpo_name": Field(str, default="benchctl lab CPO",
+                      help="<Configured Vendor Name> of TC_074/077: the CpoName the station puts in its CSR"),
+    "charge_point_serial_number": Field(str, default="",
+                                        help="the station's serial number, the commonName its client certificate "
+                                             "must carry (TC_087); empty: dut.charge_point_id"),
+    "reservation_expiry_s": Field(int, default=60, minimum=1,
+                                  help="<Configured Reservation Expiry Date Offset>: the expiryDate of the "
+                                       "reservation that must expire (TC_047) is this many seconds from its "
+                                       "ReserveNow"),
+    # the smart charging cases (2.22): the document's <Configured ...> values of the profiles the tool sends
+    "charging_rate_unit": Field(str, default="A", choices=("A", "W"),
+                                help="<Configured chargingRateUnit>: a unit in the station's "
+                                     "ChargingScheduleAllowedChargingRateUnit (W: the document's limits x 1000)"),
+    "charging_schedule_duration_s": Field(int, default=300, minimum=1,
+                                          help="<Configured duration> of the profiles and composite schedules of "
+                                               "TC_056/057/059/082"),
+    "charging_profile_stack_level": Field(int, default=0, minimum=0,
+                                          help="<Configured StackLevel>: at most ChargeProfileMaxStackLevel"),
+    "number_phases": Field(int, default=3, choices=(1, 2, 3),
+                           help="<Configured numberPhases> of the schedule periods; also how A and W convert"),
+    "max_time_deviation_s": Field(float, default=5.0, minimum=0,
+                                  help="<Configured Max Time Deviation>: profiles start this long before they are "
+                                       "sent, and a composite schedule must start within it of its answer"),
+    "local_limit_a": Field(float, default=32.0, minimum=0,
+                           help="<The local limit of the Charging Station>: the current it offers with no "
+                                "charging profile at all (TC_067 step 12)"),
+    "supply_voltage_v": Field(float, default=230.0, minimum=1, help="phase voltage, to convert A and W"),
+    "pwm_current_tolerance_a": Field(float, default=0.5, minimum=0,
+                                     help="how far the current the PWM offers (duty -> A) may be from the limit"),
+    "pwm_settle_s": Field(float, default=3.0, minimum=0,
+                          help="how long the station may take to put a new limit on the PWM"),
+    # the file server of the firmware, diagnostics and log cases (benchctl/transfer)
+    "file_server_host": Field(str, default="127.0.0.1", check=check_host,
+                              help="address the file server listens on: loopback for the simulator, else the "
+                                   "bench's address on the charger's network (never a wildcard address)"),
+    "firmware_image": Field(str, default="",
+                            help="<Firmware Download URL>'s file: the vendor's dummy firmware image (relative to "
+                                 "this file); empty on a simulated bench, which builds one"),
+    "unsupported_firmware_image": Field(str, default="",
+                                        help="a file the station must refuse to install (TC_044_3); empty: a file "
+                                             "that is no firmware at all (the simulator: a corrupted image)"),
 })
 
 BENCH_SCHEMA = Schema({
@@ -66,6 +120,15 @@ BENCH_SCHEMA = Schema({
             "host": Field(str, default="127.0.0.1", help="address benchctl's Central System listens on"),
             "port": Field(int, default=9000, minimum=0, maximum=65535, help="0 picks a free port"),
             "path": Field(str, default="/ocpp"),
+            "security_profile": Field(int, default=0, choices=(0, 1, 2, 3),
+                                      help="the OCPP security profile the station is commissioned with (0: plain ws:// "
+                                           "without credentials); between cases the station is brought back to it"),
+            "tls_port": Field(int, default=None, minimum=0, maximum=65535,
+                              help="port of the wss:// listener for profiles 2 and 3, with the run's test PKI "
+                                   "(0 picks a free port); absent: no TLS"),
+            "authorization_key": Field(str, default="", check=_authorization_key_format,
+                                       help="the station's AuthorizationKey (hexadecimal, 16 to 20 bytes): its HTTP "
+                                            "Basic password for profiles 1 and 2"),
         }),
     }, required=True),
     "values": VALUES_SCHEMA,
@@ -98,6 +161,10 @@ class BenchConfig:
     cards: dict[str, str]
     roles: dict[str, RoleConfig] = field(default_factory=dict)
     pics: str | None = None  # path of the DUT's PICS file, resolved against the bench file
+    # the OCPP security profile the station is commissioned with, the wss:// port (None: no TLS) and its password
+    security_profile: int = 0
+    tls_port: int | None = None
+    authorization_key: str = ""
 
 
 def _validate_role(doc: MarkedDoc, name: str, raw: dict[str, Any]) -> RoleConfig:
@@ -143,6 +210,9 @@ def load_bench(path: str | Path) -> BenchConfig:
     if data["values"]["connector_id"] > dut["connectors"]:
         raise doc.error(("values", "connector_id"),
                         f"connector {data['values']['connector_id']} does not exist; dut.connectors is {dut['connectors']}")
+    _check_security(doc, csms)
+    if not data["values"]["charge_point_serial_number"]:
+        data["values"]["charge_point_serial_number"] = dut["charge_point_id"]
     pics = None
     if dut["pics"] is not None:
         pics_path = Path(path).parent / dut["pics"]
@@ -153,7 +223,21 @@ def load_bench(path: str | Path) -> BenchConfig:
         file=str(path), name=data["bench"]["name"], description=data["bench"]["description"], simulator=sim,
         charge_point_id=dut["charge_point_id"], connectors=dut["connectors"], csms_host=csms["host"],
         csms_port=csms["port"], csms_path=csms["path"], values=data["values"], cards=data["cards"], roles=roles,
-        pics=pics)
+        pics=pics, security_profile=csms["security_profile"], tls_port=csms["tls_port"],
+        authorization_key=csms["authorization_key"].upper())
+
+
+def _check_security(doc: MarkedDoc, csms: dict[str, Any]) -> None:
+    """What the commissioned profile needs: a password for Basic authentication, a TLS listener for 2 and 3."""
+    profile = csms["security_profile"]
+    if profile in (1, 2) and not csms["authorization_key"]:
+        raise doc.error(("dut", "csms", "security_profile"), f"security profile {profile} authenticates the station "
+                                                             f"with HTTP Basic: give dut.csms.authorization_key")
+    if profile >= 2 and csms["tls_port"] is None:
+        raise doc.error(("dut", "csms", "security_profile"), f"security profile {profile} uses TLS: give "
+                                                             f"dut.csms.tls_port (0 picks a free port)")
+    if csms["tls_port"] is not None and csms["tls_port"] != 0 and csms["tls_port"] == csms["port"]:
+        raise doc.error(("dut", "csms", "tls_port"), "the wss:// listener needs a port of its own (not dut.csms.port)")
 
 
 def resolve_refs(role: RoleConfig, endpoints: dict[str, Any], file: str) -> dict[str, Any]:

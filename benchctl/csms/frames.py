@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
@@ -74,11 +75,21 @@ def parse(raw: str | bytes, pending: dict[str, str]) -> Frame:
     return frame
 
 
+# The messages whose schemas have `multipleOf: 0.1` (charging schedule limits): in binary floating point 21.4 is
+# not a multiple of 0.1, so they are checked as decimals, as the ocpp library does. Its validator cache does not
+# tell the two apart, so these must always be asked for as decimals, here as there.
+DECIMAL_MESSAGES = {(CALL, "SetChargingProfile"), (CALL, "RemoteStartTransaction"),
+                    (CALLRESULT, "GetCompositeSchedule")}
+
+
 def schema_error(message_type: int, action: str, payload: Any) -> str | None:
+    decimal_payload = (message_type, action) in DECIMAL_MESSAGES
     try:
-        validator = get_validator(message_type, action, "1.6")
+        validator = get_validator(message_type, action, "1.6", parse_float=Decimal if decimal_payload else float)
     except (OSError, ValueError):
         return f"unknown action {action!r} in OCPP 1.6"
+    if decimal_payload:
+        payload = json.loads(json.dumps(payload), parse_float=Decimal)
     try:
         validator.validate(payload)
     except ValidationError as exc:

@@ -17,6 +17,7 @@ from ocpp.v16 import call
 
 from .capture import CapturedFrame
 from .responder import Responder
+from .security import CsmsSecurity, StationSecurity
 
 if TYPE_CHECKING:
     from .session import CSSession
@@ -41,9 +42,11 @@ class Received:
 
 
 class ChargerLink:
-    def __init__(self, charge_point_id: str, responder: Responder) -> None:
+    def __init__(self, charge_point_id: str, responder: Responder, security: StationSecurity | None = None) -> None:
         self.charge_point_id = charge_point_id
         self.responder = responder
+        # its security settings as the Central System knows them, and every connection attempt (accepted or not)
+        self.security = security or StationSecurity(CsmsSecurity())
         self.session: CSSession | None = None
         self.connected = asyncio.Event()
         self.inbox: list[Received] = []
@@ -52,6 +55,7 @@ class ChargerLink:
         self.invalid: list[CapturedFrame] = []  # frames from the charger that are not valid OCPP 1.6
         self.answers: dict[str, CapturedFrame] = {}  # the Central System's answers, by unique id
         self.transactions: dict[int, int] = {}  # open transactionId -> connectorId
+        self.reservations: dict[int, int] = {}  # reservationId -> connectorId the tool reserved, not yet seen ended
         self._changed = asyncio.Condition()
 
     # called by the session -------------------------------------------------
@@ -74,7 +78,14 @@ class ChargerLink:
             self.transactions[int(item.answer["transactionId"])] = int(item.payload.get("connectorId", 0))
         if item.action == "StopTransaction":
             self.transactions.pop(int(item.payload.get("transactionId", -1)), None)
+        if item.action == "StartTransaction" and "reservationId" in item.payload:
+            self.reservations.pop(int(item.payload["reservationId"]), None)  # a start ends its reservation
         self.inbox.append(item)
+        await self._notify()
+
+    async def connection_attempt(self, record: dict[str, Any]) -> None:
+        """An HTTP upgrade request of the charger, as the Central System judged it (see security.py)."""
+        self.security.connections.append(record)
         await self._notify()
 
     async def flag_invalid(self, frame: CapturedFrame) -> None:
@@ -121,7 +132,18 @@ class ChargerLink:
         except asyncio.TimeoutError as exc:
             raise ToolRequestError(f"{action}: no answer within {session._response_timeout} s") from exc
         frame = session.connection.responses.pop(unique_id)
+        self._track(action, payload, frame.frame.payload)
+        if isinstance(frame.frame.payload, dict):
+            self.security.observe(action, payload, frame.frame.payload)  # e.g. a new AuthorizationKey taken
         return frame.frame.payload, frame
+
+    def _track(self, action: str, request: dict[str, Any], response: Any) -> None:
+        """Reservations the tool made, so the return to idle can cancel one a case left open (it may have expired
+        meanwhile: the charger then rejects the cancel)."""
+        if action == "ReserveNow" and isinstance(response, dict) and response.get("status") == "Accepted":
+            self.reservations[int(request["reservationId"])] = int(request.get("connectorId", 0))
+        elif action == "CancelReservation":
+            self.reservations.pop(int(request.get("reservationId", -1)), None)
 
     async def close(self) -> None:
         if self.session is not None:

@@ -70,4 +70,6 @@ class Responder:
             return {"idTagInfo": {"status": "Accepted"}} if request.get("idTag") else {}
         if action == "DataTransfer":
             return {"status": "UnknownVendorId"}
+        if action == "SignCertificate":
+            return {"status": "Accepted"}  # the tool is also the Certificate Authority: it takes every CSR
         return {}

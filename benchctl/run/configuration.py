@@ -12,6 +12,10 @@ from benchctl.csms.link import ChargerLink, ToolRequestError
 
 log = logging.getLogger("benchctl.configuration")
 
+# keys a station does not let the Central System set back: a lower SecurityProfile is Rejected over OCPP (the
+# security whitepaper); the return to idle resets it locally (benchctl/run/security.py)
+LOCAL_ONLY = ("SecurityProfile",)
+
 
 @dataclass(frozen=True)
 class ConfigKey:
@@ -42,6 +46,8 @@ async def restore_configuration(link: ChargerLink, baseline: dict[str, ConfigKey
     for name, base in baseline.items():
         now = current.get(name)
         if base.readonly or base.value is None or now is None or now.value == base.value:
+            continue
+        if name in LOCAL_ONLY:
             continue
         try:
             response, _ = await link.call("ChangeConfiguration", {"key": name, "value": base.value})

@@ -10,6 +10,8 @@ import time
 from benchctl.bench.bench import Bench
 from benchctl.csms.link import ChargerLink, ToolRequestError
 
+from .security import restore_security
+
 log = logging.getLogger("benchctl.idle")
 
 
@@ -48,6 +50,30 @@ async def _clear_cache(link: ChargerLink) -> None:
         log.warning("ClearCache failed: %s", exc)
 
 
+async def _clear_local_list(link: ChargerLink) -> None:
+    """1.3: no installed local authorization list. A Full update without entries removes it; a station without
+    the list (listVersion -1, or a CALLERROR) or with an empty one (0) has nothing to remove."""
+    try:
+        response, _ = await link.call("GetLocalListVersion", {})
+        version = response.get("listVersion")
+        if not isinstance(version, int) or version <= 0:
+            return
+        response, _ = await link.call("SendLocalList", {"listVersion": 1, "updateType": "Full"})
+        log.info("SendLocalList (empty, Full): %s", response.get("status"))
+    except ToolRequestError as exc:
+        log.info("no local authorization list to remove: %s", exc)
+
+
+async def _clear_charging_profiles(link: ChargerLink) -> None:
+    """1.3: no charging schedules active. A ClearChargingProfile without criteria removes every profile; Unknown
+    (none installed) or a CALLERROR (a station without Smart Charging) means there was nothing to remove."""
+    try:
+        response, _ = await link.call("ClearChargingProfile", {})
+        log.info("ClearChargingProfile: %s", response.get("status"))
+    except ToolRequestError as exc:
+        log.info("no charging profiles to clear: %s", exc)
+
+
 async def _make_operative(link: ChargerLink, connectors: int) -> None:
     """A case that left the station (or a connector) Inoperative: availability survives reboots (OCPP 1.6, 5.2),
     so neither the safe state nor a power cycle brings it back; 000_RESET makes it Operative again."""
@@ -60,9 +86,25 @@ async def _make_operative(link: ChargerLink, connectors: int) -> None:
         log.warning("ChangeAvailability(0, Operative) failed: %s", exc)
 
 
+async def _cancel_reservations(link: ChargerLink) -> None:
+    """A case that left a reservation open (TC_052_CS keeps one on purpose): 000_RESET wants every connector
+    Available, so each reservation the tool made and has not seen end is cancelled. Rejected is fine: it expired,
+    or the charger ended it otherwise."""
+    for reservation_id in list(link.reservations):
+        try:
+            response, _ = await link.call("CancelReservation", {"reservationId": reservation_id})
+            log.info("cancelling reservation %s: %s", reservation_id, response.get("status"))
+        except ToolRequestError as exc:
+            log.warning("cancelling reservation %s failed: %s", reservation_id, exc)
+        link.reservations.pop(reservation_id, None)
+
+
 async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str | None:
     """Bring the station to idle; return None when it is, or why it is not."""
     connectors = bench.config.connectors
+    problem = await restore_security(bench, link, timeout)  # first: a station stuck on a profile may not connect
+    if problem is not None:
+        return problem
     if not await wait_connected(link, timeout):
         return f"the charger is not connected to the Central System after {timeout:.0f} s"
     for transaction_id in list(link.transactions):  # 000_STOPTX
@@ -73,17 +115,22 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str
                 link.transactions.pop(transaction_id, None)  # the charger no longer knows it (e.g. rebooted)
         except ToolRequestError as exc:
             log.warning("stopping transaction %s failed: %s", transaction_id, exc)
+    await _cancel_reservations(link)
     errors = await bench.safe_state()
     if errors:
         return "bench safe state failed: " + "; ".join(map(str, errors))
     await _make_operative(link, connectors)
     if await _settled(link, connectors, timeout):
         await _clear_cache(link)
+        await _clear_local_list(link)
+        await _clear_charging_profiles(link)
         return None
     if bench.has("mains"):
         log.warning("station not idle (%s); power cycling it", link.statuses)
         await bench.power("mains").cycle()
         if await _settled(link, connectors, timeout * 2):
             await _clear_cache(link)
+            await _clear_local_list(link)
+            await _clear_charging_profiles(link)
             return None
     return f"connectors did not all become Available within {timeout:.0f} s (last statuses: {link.statuses})"

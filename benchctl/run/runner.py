@@ -18,6 +18,8 @@ from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.perf.timings import case_timings
 from benchctl.scenario.engine import CaseRunner
 from benchctl.scenario.model import Scenario, Step
+from benchctl.security.pki import LabPki
+from benchctl.transfer.run_files import FileSetupError, RunFiles, start_run_files
 
 from .configuration import ConfigKey, read_configuration, restore_configuration
 from .idle import return_to_idle
@@ -48,11 +50,15 @@ class BenchRun:
         self.session: BenchSession | None = None
         self.budget: Callable[[Scenario, dict[str, Any]], float] = case_budget
         self.on_step: Callable[[Step], None] | None = None
+        self.pki: LabPki | None = None  # the run's test PKI (run_dir/pki): firmware signing, TLS
+        self.files: RunFiles | None = None  # the file server, started for the first case that moves files
 
     async def start(self) -> None:
         self.run_dir.write_meta(self.meta)
         try:
-            self.session = await self._stack.enter_async_context(open_bench(self.config, self.capture))
+            # the simulator is commissioned with its roots (open_bench): it trusts this PKI's manufacturer root
+            self.pki = LabPki.create(self.run_dir.path / "pki", cpo_name=self.config.values["cpo_name"])
+            self.session = await self._stack.enter_async_context(open_bench(self.config, self.capture, pki=self.pki))
         except BaseException:
             self._finish()
             raise
@@ -87,11 +93,14 @@ class BenchRun:
         first_frame = len(self.capture.frames)
         if problem is not None:
             result = _error(scenario, f"station not idle before the case (000_RESET): {problem}")
+        elif (files_problem := await self._files_for(scenario)) is not None:
+            result = _error(scenario, files_problem)
         else:
             budget = self.budget(scenario, self.config.values)
             started = time.time()
             try:
-                case_runner = CaseRunner(scenario, session.bench, session.link)
+                case_runner = CaseRunner(scenario, session.bench, session.link,
+                                         files=self.files if scenario.file_server else None)
                 case_runner.on_step = self.on_step
                 result = await asyncio.wait_for(case_runner.run(), budget)
             except asyncio.TimeoutError:
@@ -102,6 +111,19 @@ class BenchRun:
         records = [f.as_record() for f in self.capture.frames[first_frame:] if f.case == scenario.id]
         result.timings = [t.as_record() for t in case_timings(records, result.actions)]
         return result
+
+    async def _files_for(self, scenario: Scenario) -> str | None:
+        """Start the file server for the first case that moves files; why it cannot be, or None."""
+        if not scenario.file_server or self.files is not None:
+            return None
+        assert self.session is not None and self.pki is not None
+        try:
+            self.files = await start_run_files(self.run_dir.path, self.config, self.session.sim, self.baseline,
+                                               self.pki)
+        except (FileSetupError, OSError, ValueError) as exc:
+            return f"file server: {exc}"
+        self._stack.push_async_callback(self.files.stop)  # stopped at the end of the run, before the bench
+        return None
 
     async def close(self) -> None:
         """Leave the charger as the run found it, then the bench in its safe state (whatever happened)."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Callable
 
 from drivers.errors import DriverError
+from drivers.evse_tester.iec61851 import MIN_PWM_CURRENT_A
 from drivers.steplog import Step as DriverStep
 
 from benchctl.bench.actions import ACTIONS, missing_roles
@@ -22,10 +24,22 @@ from benchctl.csms.frames import CALLERROR
 from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.csms.responder import Rule, utc_now
 from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
+from benchctl.smart.profiles import in_rate_unit
+from benchctl.smart.tracker import SmartTracker
 
 from .model import Scenario, Step
-from .status_rules import ExpectedStatus, judge_statuses, observations_from_frames
-from .values import UnknownVariable, describe, get_path, is_missing, mismatches, satisfies, substitute
+from .status_rules import BOOT_WAIT, ExpectedStatus, judge_statuses, observations_from_frames
+from .tools import TOOLS
+from .values import (UnknownVariable, describe, get_path, is_missing, mismatches, operator, satisfies,
+                     substitute)
+
+if TYPE_CHECKING:
+    from benchctl.transfer.run_files import RunFiles
+
+
+def _composite_matcher(expected: Any) -> bool:
+    """`{composite_schedule: ...}`: judged by the engine against the profiles the case sent, not by values.py."""
+    return isinstance(expected, dict) and list(expected) == ["composite_schedule"]
 
 
 def config_text(value: Any) -> str:
@@ -46,14 +60,20 @@ class ConfigurationStateError(Exception):
 
 
 class CaseRunner:
-    def __init__(self, scenario: Scenario, bench: Bench, link: ChargerLink) -> None:
+    def __init__(self, scenario: Scenario, bench: Bench, link: ChargerLink, files: RunFiles | None = None) -> None:
         self.on_step: Callable[[Step], None] | None = None  # live progress: the step about to run
         self.scenario = scenario
         self.bench = bench
         self.link = link
-        self.vars: dict[str, Any] = dict(bench.values)
+        self.files = files  # the run's file server, for a case with `file_server: true`
+        self.files_seen = 0  # transfers before the case started are not the case's
+        self.vars: dict[str, Any] = dict(bench.values) | (files.values if files is not None else {})
         self.vars["connectors"] = bench.config.connectors
         self.vars["unknown_connector_id"] = bench.config.connectors + 1  # the document's <Unknown connectorId>
+        self.vars["charge_point_id"] = link.charge_point_id
+        self.vars.update(link.security.config.scenario_values())  # credentials, the tool's certificate store
+        self._connection_cursor = 0  # the next connection attempt a `connection: new` step takes
+        self._connection_taken: dict[str, Any] | None = None  # the attempt the last connection step judged
         self.checks: list[Check] = []
         self.frames_by_step: dict[int, CapturedFrame] = {}
         self.consumed: set[int] = set()
@@ -62,6 +82,7 @@ class CaseRunner:
         self.status_expectations: list[ExpectedStatus] = []  # in the order the case reached them
         self._waiting_for: str | None = None  # the transaction / boot message expected since the last status
         self._rules: dict[int, Rule] = {}  # id(step) -> its queued answer
+        self._smart: SmartTracker | None = None  # the charging profiles the case sent (composite, pwm)
 
     async def run(self) -> CaseResult:
         s = self.scenario
@@ -80,7 +101,10 @@ class CaseRunner:
 
         self.bench.steplog.listeners.append(record)
         self.cursor = first = len(self.link.inbox)
+        self._connection_cursor = len(self.link.security.connections)
         self.invalid_seen = len(self.link.invalid)
+        self.vars["case_start"] = utc_now()  # e.g. a retrieveDate of "now" in UpdateFirmware
+        self.files_seen = len(self.files.log) if self.files is not None else 0
         self.link.responder.clear()
         try:
             await self._apply_configuration(s.configuration)
@@ -128,6 +152,8 @@ class CaseRunner:
         for member in group or []:
             if member.data["expect"] in ("StartTransaction", "StopTransaction"):
                 waiting_for = member.data["expect"]
+            elif member.data["expect"] == "BootNotification":
+                waiting_for = BOOT_WAIT  # statuses reported together with a (re)boot
         connector = match.get("connectorId", self.vars.get("connector_id"))
         status = match.get("status")
         self.status_expectations.append(ExpectedStatus(
@@ -209,7 +235,19 @@ class CaseRunner:
         elif step.kind == "absent":
             await self._absent(step)
         elif step.kind == "any_order":
-            await self._expect_group(step, step.children)
+            # an each_connector member stands for one expectation per connector (e.g. after a reboot)
+            await self._expect_group(step, [m for child in step.children
+                                            for m in (self._per_connector(child) if child.data["each_connector"]
+                                                      else [child])])
+        elif step.kind == "file":
+            await self._file(step)
+        elif step.kind == "pwm":
+            await self._pwm(step)
+        elif step.kind == "connection":
+            await self._connection(step)
+        elif step.kind == "tool":
+            args = substitute(step.data["with"], self.vars)
+            self.vars[step.data["save"]] = TOOLS[step.data["tool"]](self.link.security.config, **args)
 
     def _when_holds(self, step: Step) -> bool:
         when = step.data.get("when")
@@ -221,8 +259,8 @@ class CaseRunner:
             return len(indices) == len(frames) and indices == sorted(indices)
         value = str(self.vars.get(when["var"])).lower()
         if when.get("equals") is not None:
-            return value == str(when["equals"]).lower()
-        return value != str(when["not_equals"]).lower()
+            return value == str(substitute(when["equals"], self.vars)).lower()
+        return value != str(substitute(when["not_equals"], self.vars)).lower()
 
     async def _send(self, step: Step) -> None:
         d = step.data
@@ -234,7 +272,10 @@ class CaseRunner:
         if d["send"] == "ChangeConfiguration" and "value" in payload:
             # the value is a string on the wire, whatever type the bench value it comes from has
             payload["value"] = config_text(payload["value"])
+        if d.get("rate_unit"):
+            payload = in_rate_unit(payload, substitute(d["rate_unit"], self.vars))
         number = d.get("response_step") or step.number
+        sent_at = len(self.link.inbox)  # a charger may act on a request before its answer reaches us
         try:
             response, frame = await self.link.call(d["send"], payload)
         except ToolRequestError as exc:
@@ -246,7 +287,13 @@ class CaseRunner:
         if d.get("response_step") is not None:
             self.frames_by_step[d["response_step"]] = frame
         self._save(d.get("save_request") or {}, payload)
-        self._judge(step, number, f"{d['send']}.conf", response, substitute(d["response"], self.vars), frame)
+        if d["send"] in SmartTracker.ACTIONS:
+            self._smart_tracker().sent(d["send"], payload, response, sent_at)
+        checks = substitute(d["response"], self.vars)
+        composite = {path: checks.pop(path) for path in list(checks) if _composite_matcher(checks[path])}
+        self._judge(step, number, f"{d['send']}.conf", response, checks, frame)
+        for path, arg in composite.items():
+            self._judge_composite(step, number, payload, response, path, arg["composite_schedule"], frame)
         self._save(d["save"], response)
 
     def _call_error_allowed(self, step: Step, number: int | None, exc: ToolRequestError) -> bool:
@@ -417,8 +464,69 @@ class CaseRunner:
 
     def _save(self, paths: dict[str, Any], payload: Any) -> None:
         for name, path in paths.items():
-            value = get_path(payload, str(path))
+            # a path may name a saved value: `certificateHashData[serialNumber=${csms_root_serial}].hashAlgorithm`
+            value = get_path(payload, str(substitute(path, self.vars)))
             self.vars[name] = None if is_missing(value) else value
+
+    async def _file(self, step: Step) -> None:
+        """A transfer over the run's file server, judged on its record: the first one since the case started that
+        matches; none within the timeout fails the step, naming what the server did see."""
+        if self.files is None:
+            raise ValueError("a `file` step needs the run's file server (file_server: true)")
+        direction = step.data["file"]
+        match = substitute(step.data["match"], self.vars)
+        timeout = float(substitute(step.data["timeout_s"], self.vars)) if step.data.get("timeout_s") is not None \
+            else float(self.vars["message_timeout_s"])
+        deadline = time.monotonic() + timeout
+        while True:
+            records = [r.as_record() for r in self.files.log.since(self.files_seen) if r.direction == direction]
+            found = next((r for r in records if not mismatches(r, match)), None)
+            if found is not None or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.05)
+        what = f"file {direction} by the file server"
+        if found is None:
+            seen = "; ".join(f"{r['path']} ({r['size']} bytes, complete={r['complete']}"
+                             + (f", {r['error']}" if r["error"] else "") + ")" for r in records) or "nothing"
+            self.checks.append(Check(step.number, f"{what} matching {match}", False, seen))
+            raise StepFailed(step, step.number, f"no {what} matching {match} within {timeout:.1f} s; it {direction} "
+                                                f"{seen}")
+        for path, expected in match.items():
+            self.checks.append(Check(step.number, f"{what}: {path} is {describe(expected)}", True,
+                                     get_path(found, path)))
+        self._save(step.data["save"], found)
+
+    async def _connection(self, step: Step) -> None:
+        """The charger's next WebSocket connection attempt (or, `same`, the one the previous connection step took),
+        judged on what the Central System saw of it. An accepted one is waited for until its session is the link's,
+        so a request sent next goes over it."""
+        d, attempts = step.data, self.link.security.connections
+        if d["connection"] == "same":
+            if self._connection_taken is None:
+                raise StepFailed(step, step.number, "no earlier connection step whose connection to judge again")
+            record = self._connection_taken
+        else:
+            start, timeout = self._connection_cursor, self._timeout(step)
+            found = await self.link.wait_until(lambda: (start,) if len(attempts) > start else None, timeout)
+            if found is None:
+                if d["optional"]:
+                    self.checks.append(Check(step.number, "no new connection (optional)", True))
+                    return
+                raise StepFailed(step, step.number, f"the charger opened no new connection within {timeout:.1f} s")
+            record = self._connection_taken = attempts[start]
+            self._connection_cursor = start + 1
+            if record["accepted"]:
+                await self.link.wait_until(lambda: record.get("attached") and self.link.connected.is_set(), 5.0)
+        match = substitute(d["match"], self.vars)
+        what = f"connection #{record['index']} ({record['transport']}, {record['reason']})"
+        for path, expected in match.items():
+            observed = get_path(record, path)
+            self.checks.append(Check(step.number, f"{what}: {path} is {describe(expected)}", satisfies(observed, expected),
+                                     None if is_missing(observed) else observed))
+        problems = mismatches(record, match)
+        if problems:
+            raise StepFailed(step, step.number, f"{what}: " + "; ".join(problems))
+        self._save(d["save"], record)
 
     async def _absent(self, step: Step) -> None:
         """The document's "the Charge Point does NOT send ...": watch for the whole window, from this point on."""
@@ -446,6 +554,8 @@ class CaseRunner:
     def _judge(self, step: Step, number: int | None, what: str, payload: Any, match: dict[str, Any],
                frame: CapturedFrame) -> None:
         for path, expected in match.items():
+            if (operator(expected) or ("",))[0] == "any":
+                continue  # left open by the case (e.g. a state parameter it does not set): no check to report
             observed = get_path(payload, path)
             ok = satisfies(observed, expected)
             self.checks.append(Check(number, f"{what} {path} is {describe(expected)}", ok,
@@ -453,6 +563,63 @@ class CaseRunner:
         problems = mismatches(payload, match)
         if problems:
             raise StepFailed(step, number, f"{what}: " + "; ".join(problems) + f" (frame #{frame.index})")
+
+    # ------------------------------------------------------------------ smart charging (benchctl.smart)
+    def _smart_tracker(self) -> SmartTracker:
+        if self._smart is None:
+            self._smart = SmartTracker.from_values(self.link.inbox, self.vars)
+        return self._smart
+
+    def _judge_composite(self, step: Step, number: int | None, request: dict[str, Any], response: dict[str, Any],
+                         path: str, arg: Any, frame: CapturedFrame) -> None:
+        """`{composite_schedule: {connector_id, tolerance_s}}`: the GetCompositeSchedule.conf against benchctl's
+        own composite of the profiles the case sent (connector and unit: the request's by default)."""
+        arg = arg if isinstance(arg, dict) else {}
+        connector = int(arg.get("connector_id", request.get("connectorId", self.vars["connector_id"])))
+        tolerance = float(arg.get("tolerance_s", self.vars["timing_tolerance_s"]))
+        start_within = float(arg.get("start_within_s", self.vars["max_time_deviation_s"]))
+        at = datetime.fromtimestamp(frame.wall, timezone.utc)
+        problems, expected = self._smart_tracker().judge(response, connector, tolerance, at,
+                                                         request.get("chargingRateUnit"), start_within)
+        what = f"{step.data['send']}.conf {path} is the composite of the profiles sent (connector {connector})"
+        returned = get_path(response, path)
+        computed = None if expected is None else [[round(p.start_s, 3), p.limit] for p in expected.periods]
+        observed = {"charger": None if is_missing(returned) else returned, "benchctl": computed}
+        self.checks.append(Check(number, what, not problems, observed, [frame.index]))
+        if problems:
+            raise StepFailed(step, number, f"{what}: " + "; ".join(problems) + f" (frame #{frame.index})")
+
+    async def _pwm(self, step: Step) -> None:
+        """The current the charger offers on the Control Pilot (duty -> A, IEC 61851-1), measured by the EV
+        emulator until it matches or `within_s` is over (the charger may take a moment to apply a new limit)."""
+        d = step.data
+        connector = int(substitute(d["connector_id"], self.vars))
+        tolerance = float(substitute(d["tolerance_a"], self.vars))
+        deadline = time.monotonic() + float(substitute(d["within_s"], self.vars))
+        target = substitute(d["pwm"], self.vars)
+        while True:
+            measured = await self.bench.ev.measure()
+            if target == "in_force":
+                expected = self._smart_tracker().limit_in_force_a(connector, datetime.now(timezone.utc))
+            else:
+                expected = float(target)
+            offered = measured.current_limit_a
+            if expected < MIN_PWM_CURRENT_A:  # too little to signal: no current may be offered at all
+                ok = offered is None
+            else:
+                ok = offered is not None and abs(offered - expected) <= tolerance
+            if ok or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.2)
+        said = "no current" if expected < MIN_PWM_CURRENT_A else f"{expected:g} A ± {tolerance:g} A"
+        what = f"the PWM on connector {connector} offers {said}" + (
+            " (the limit in force)" if target == "in_force" else "")
+        observed = {"duty_pct": measured.duty_pct, "current_a": offered, "state": measured.state}
+        self.checks.append(Check(step.number, what, ok, observed))
+        if not ok:
+            got = "no current" if offered is None else f"{offered:g} A"
+            raise StepFailed(step, step.number, f"{what}, but the EV emulator measures a duty of "
+                                                f"{measured.duty_pct:g} % ({got})")
 
     def _judge_timing(self, step: Step, frame: CapturedFrame, after: dict[str, Any]) -> None:
         ref = self.frames_by_step.get(after["step"])

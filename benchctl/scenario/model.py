@@ -8,8 +8,21 @@ A scenario is metadata plus an ordered list of steps. Each step is exactly one o
   absent   a charger message that must NOT arrive for a while (the document's "does NOT send")
   state    a reusable state of section 2.25 (a shared file under scenarios/states/)
   wait     a pause, in seconds
+  file     a transfer over the run's file server that must have happened (an upload that really arrived, a
+           firmware image really downloaded), judged on its record; needs `file_server: true`
+  pwm      the current the charger offers on the Control Pilot, measured by the EV emulator (role ev), against
+           a value in A or the limit the charging profiles sent in the case put in force (benchctl.smart)
+  connection  a WebSocket connection attempt of the charger as the Central System saw it (security profile,
+           Authorization header, TLS version and ciphers, client certificate; accepted or refused)
+  tool     something the tool computes between messages (a certificate it signs as Certificate Authority, the
+           hash data of a certificate), saved in a variable
 Every step may carry `when:` (run only if a saved value equals something, or with `not_equals` differs from it)
 and `step:` (the number the test case document gives it, so a failure names it).
+Values (values.py): `${name}` references; `{now_plus_s: N}` is the UTC time N seconds on (a ReserveNow expiryDate);
+`{sum: "${transaction_id} + 1"}` a number (N above may be such a sum too);
+the response matcher `{composite_schedule: {...}}` compares a GetCompositeSchedule.conf with benchctl's own
+composite of the profiles the case sent;
+the matcher `{any: true}` checks nothing (a reusable state's parameter an including case leaves open).
 """
 
 from __future__ import annotations
@@ -21,8 +34,15 @@ from typing import Any
 from benchctl.config import ConfigError, MarkedDoc, load_marked
 from benchctl.config.schema import Field, Schema, validate
 
-STEP_KINDS = ("action", "expect", "absent", "send", "any_order", "state", "wait")
+STEP_KINDS = ("action", "expect", "absent", "send", "any_order", "state", "wait", "file", "pwm", "connection",
+              "tool")
+FILE_DIRECTIONS = ("received", "served")  # uploaded by the charger / downloaded by it
 CERTIFICATION = ("M", "O", "C")
+
+
+def _pwm_target(value: object) -> str | None:
+    ok = value == "in_force" or (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0)
+    return None if ok else f"expected a current in A or in_force, got {value!r}"
 
 _COMMON = {
     "step": Field(int, minimum=0, help="step number in the test case document"),
@@ -79,6 +99,10 @@ STEP_SCHEMAS: dict[str, Schema] = {
         "or_call_error": Field(list, default=None, items=Field(str),
                                help="the document also accepts a CALLERROR instead of the response: with one of "
                                     "these error codes ([]: any code); `response` is not judged then"),
+        "rate_unit": Field(str, help="the charging schedules in the payload are written in A, as the document "
+                                     "gives them; they are sent in this unit (A or W, e.g. "
+                                     "${charging_rate_unit}): chargingRateUnit set, limits x 1000 for W (the "
+                                     "document's note)"),
     }),
     "absent": Schema({
         **_COMMON,
@@ -95,6 +119,47 @@ STEP_SCHEMAS: dict[str, Schema] = {
                                                        "step's frame")}),
     "state": Schema({**_COMMON, "state": Field(str, required=True), "with": Field(dict, default={})}),
     "wait": Schema({**_COMMON, "wait": Field(float, required=True, refs=True, minimum=0)}),
+    "pwm": Schema({
+        **_COMMON,
+        "pwm": Field(object, required=True, refs=True, check=_pwm_target,
+                     help="the current (A) the PWM must offer, or in_force: the limit the charging profiles the case "
+                          "sent put in force on the connector now (below 6 A: no current offered)"),
+        "connector_id": Field(int, refs=True, default="${connector_id}"),
+        "tolerance_a": Field(float, refs=True, default="${pwm_current_tolerance_a}", minimum=0),
+        "within_s": Field(float, refs=True, default="${pwm_settle_s}", minimum=0,
+                          help="how long the charger may take to apply it (measured again until then)"),
+    }),
+    "file": Schema({
+        **_COMMON,
+        "file": Field(str, required=True, choices=FILE_DIRECTIONS,
+                      help="received: a file the charger uploaded; served: a file it downloaded"),
+        "match": Field(dict, default={}, help="record field -> expected value (name, path, size, sha256, complete, "
+                                              "protocol, mode, error); the first record since the case started that "
+                                              "matches them all is taken"),
+        "timeout_s": Field(float, refs=True, help="how long the transfer may still take (default message_timeout_s)"),
+        "save": Field(dict, default={}, help="variable -> field of the matched record"),
+    }),
+    "connection": Schema({
+        **_COMMON,
+        "connection": Field(str, required=True, choices=("new", "same"),
+                            help="new: the charger's next WebSocket connection attempt (its HTTP upgrade request, "
+                                 "accepted or refused); same: the attempt the previous connection step took"),
+        "match": Field(dict, default={}, help="field (dotted path) -> expected value: accepted, security_profile, "
+                                              "transport, authorization.*, tls.*, client_certificate.* "
+                                              "(benchctl/csms/security.py)"),
+        "timeout_s": Field(float, refs=True),
+        "optional": Field(bool, default=False, help="the charger may not open one (e.g. \"if it does not "
+                                                    "reconnect itself\")"),
+        "save": Field(dict, default={}, help="variable -> field of the connection"),
+    }),
+    "tool": Schema({
+        **_COMMON,
+        "tool": Field(str, required=True, help="what the tool computes between messages (benchctl/scenario/tools.py), "
+                                               "e.g. the document's \"[Certificate Authority Server signs the "
+                                               "certificate.]\""),
+        "with": Field(dict, default={}),
+        "save": Field(str, required=True, help="the variable that gets the result"),
+    }),
 }
 
 SCENARIO_SCHEMA = Schema({
@@ -107,6 +172,9 @@ SCENARIO_SCHEMA = Schema({
     "roles": Field(list, default=[], items=Field(str)),
     "configuration": Field(dict, default={}, help="Configuration State(s): key -> value set before the case "
                                                   "(restored after it, like every key the case changes)"),
+    "file_server": Field(bool, default=False, help="the case moves files: the run starts its file server (once) "
+                                                   "and the case gets its values (${firmware_url}, ... see "
+                                                   "benchctl/transfer/run_files.py) and `file` steps"),
     "steps": Field(list, required=True),
 })
 STATE_SCHEMA = Schema({
@@ -148,6 +216,7 @@ class Scenario:
     steps: list[Step]
     file: str
     configuration: dict[str, Any] = field(default_factory=dict)
+    file_server: bool = False
 
 
 def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_dir: Path,
@@ -195,6 +264,13 @@ def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_d
                 raise doc.error(p + ("action",), f"unknown bench action {data['action']!r}; known: "
                                                  f"{', '.join(sorted(ACTIONS))}")
             roles.update(ACTIONS[data["action"]].roles)
+        elif kind == "tool":
+            from .tools import TOOLS
+
+            if data["tool"] not in TOOLS:
+                raise doc.error(p + ("tool",), f"unknown tool {data['tool']!r}; known: {', '.join(sorted(TOOLS))}")
+        elif kind == "pwm":
+            roles.add("ev")  # the EV emulator measures the Control Pilot
         steps.append(step)
     return steps
 
@@ -231,8 +307,20 @@ def load_scenario(file: str | Path, states_dir: Path | None = None) -> Scenario:
     steps = _parse_steps(doc, data["steps"], ("steps",), states_dir, roles, ())
     if file.stem != data["id"]:
         raise doc.error(("id",), f"id {data['id']} does not match the file name {file.name}")
+    transfer = _first_file_step(steps)
+    if transfer is not None and not data["file_server"]:
+        raise ConfigError(transfer.file, transfer.line, "file",
+                          "a `file` step judges the run's file server: set `file_server: true` in the scenario")
     return Scenario(data["id"], data["title"], data["section"], data["group"], data["certification"],
-                    data["condition"], sorted(roles), steps, str(file), data["configuration"])
+                    data["condition"], sorted(roles), steps, str(file), data["configuration"], data["file_server"])
+
+
+def _first_file_step(steps: list[Step]) -> Step | None:
+    for step in steps:
+        found = step if step.kind == "file" else _first_file_step(step.children)
+        if found is not None:
+            return found
+    return None
 
 
 def load_scenarios(directory: Path) -> list[Scenario]:

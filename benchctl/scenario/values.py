@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 _REF = re.compile(r"\$\{([A-Za-z_][\w.]*)(?::-([^}]*))?\}")  # ${name} or ${name:-used when unset or empty}
@@ -24,8 +24,40 @@ def substitute(value: Any, variables: dict[str, Any]) -> Any:
     if isinstance(value, list):
         return [substitute(v, variables) for v in value]
     if isinstance(value, dict):
+        if len(value) == 1 and "now_plus_s" in value:
+            return now_plus(substitute(value["now_plus_s"], variables))
+        if len(value) == 1 and "sum" in value:
+            total = number(substitute(value["sum"], variables))
+            return int(total) if total == int(total) else total
         return {k: substitute(v, variables) for k, v in value.items()}
     return value
+
+
+def now_plus(seconds: Any) -> str:
+    """`{now_plus_s: N}` in a scenario value: the UTC time N seconds from when the value is used, as an OCPP
+    dateTime (e.g. the expiryDate of a ReserveNow the tool sends: "the current time plus <offset>")."""
+    at = datetime.now(timezone.utc) + timedelta(seconds=number(seconds))
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_TERM = re.compile(r"\s*([+-]?)\s*(\d+(?:\.\d*)?|\.\d+)\s*")
+
+
+def number(value: Any) -> float:
+    """A number, or a sum written out once references are in: `{sum: "${transaction_id} + 1"}` (the running
+    transaction's id plus one), `{now_plus_s: "401 - ${max_time_deviation_s}"}` (the document's offsets)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text, total, pos = str(value), 0.0, 0
+    while pos < len(text):
+        m = _TERM.match(text, pos)
+        if m is None or m.end() == pos or (pos and not m.group(1)):
+            raise ValueError(f"not a number or a sum of numbers: {value!r}")
+        total += -float(m.group(2)) if m.group(1) == "-" else float(m.group(2))
+        pos = m.end()
+    if pos == 0:
+        raise ValueError(f"not a number or a sum of numbers: {value!r}")
+    return total
 
 
 def _lookup(name: str, variables: dict[str, Any], default: str | None = None) -> Any:
@@ -91,8 +123,8 @@ def same(observed: Any, expected: Any) -> bool:
     return observed == expected
 
 
-OPERATORS = ("one_of", "present", "not", "differs_from", "all_of", "earlier_than", "seconds_after", "contains_all",
-             "every", "clock_aligned")
+OPERATORS = ("any", "one_of", "present", "not", "differs_from", "all_of", "earlier_than", "seconds_after", "contains_all",
+             "every", "clock_aligned", "between", "any_of")
 
 
 def _instant(value: Any) -> datetime | None:
@@ -133,10 +165,14 @@ def satisfies(observed: Any, expected: Any) -> bool:
     if op is None:
         return not is_missing(observed) and same(observed, expected)
     name, arg = op
+    if name == "any":  # `{any: true}`: not checked (a reusable state's parameter the including case leaves open)
+        return True
     if name == "present":
         return (not is_missing(observed)) is bool(arg)
     if name == "all_of":
         return all(satisfies(observed, a) for a in arg)
+    if name == "any_of":  # the document's "(A and B) or (C and D)"
+        return any(satisfies(observed, a) for a in arg)
     if is_missing(observed):
         # `{one_of: [Local, null]}`: the document's "is Local or is omitted"
         return name in ("not", "differs_from") or (name == "one_of" and None in arg)
@@ -155,6 +191,13 @@ def satisfies(observed: Any, expected: Any) -> bool:
             return False
         at = at.astimezone(timezone.utc)
         return (at.hour * 3600 + at.minute * 60 + at.second) % int(arg) == 0
+    if name == "between":  # `{between: [20, 40]}`: a number from .. to, inclusive; null leaves that end open
+        low, high = arg
+        if isinstance(observed, bool) or not isinstance(observed, (int, float)):
+            return False
+        return (low is None or observed >= low) and (high is None or observed <= high)
+    if name == "not" and operator(arg) is not None:  # `{not: {contains_all: [...]}}`: "does not include"
+        return not satisfies(observed, arg)
     return not same(observed, arg)  # not / differs_from
 
 
@@ -163,12 +206,16 @@ def describe(expected: Any) -> str:
     if op is None:
         return repr(expected)
     name, arg = op
+    if name == "any":
+        return "anything (not checked)"
     if name == "present":
         return "present" if arg else "absent"
     if name == "one_of":
         return " or ".join("omitted" if a is None else repr(a) for a in arg)
     if name == "all_of":
         return " and ".join(describe(a) for a in arg)
+    if name == "any_of":
+        return " or ".join(f"({describe(a)})" for a in arg)
     if name == "contains_all":
         return f"a list containing all of {arg!r}"
     if name == "every":
@@ -179,6 +226,11 @@ def describe(expected: Any) -> str:
         return f"earlier than {arg}"
     if name == "seconds_after":
         return f"{arg.get('seconds')} ± {arg.get('tolerance_s', 0)} s after {arg.get('than')}"
+    if name == "between":
+        low, high = arg
+        return f"at least {low}" if high is None else f"at most {high}" if low is None else f"{low} to {high}"
+    if name == "not" and operator(arg) is not None:
+        return f"not {describe(arg)}"
     return f"not {arg!r}"
 
 

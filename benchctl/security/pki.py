@@ -100,13 +100,14 @@ def _build(subject: x509.Name, public_key: ec.EllipticCurvePublicKey, issuer: Is
 
 
 def make_ca(common_name: str, organization: str | None = None, *, parent: Issued | None = None,
-            valid_days: float = 30) -> Issued:
-    """A root CA, or an intermediate one when `parent` is given."""
+            valid_days: float = 30, not_before: dt.datetime | None = None) -> Issued:
+    """A root CA, or an intermediate one when `parent` is given; `not_before` in the past with a short validity
+    makes an expired one."""
     key = new_key()
     signer = parent.key if parent else key
     assert signer is not None
     return Issued(_build(_name(common_name, organization), key.public_key(), parent, signer, ca=True,
-                         valid_days=valid_days), key)
+                         valid_days=valid_days, not_before=not_before), key)
 
 
 def issue(ca: Issued, common_name: str, organization: str | None = None, *, hosts: tuple[str, ...] = (),
@@ -156,18 +157,22 @@ def issued_by(cert_pem: str, issuer_pem: str) -> bool:
     return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
 
 
-def fingerprint_ids(cert_pem: str, issuer_pem: str | None = None) -> dict[str, str]:
-    """The CertificateHashData of OCPP 1.6 security (SHA256 over the issuer's name and public key, serial)."""
+HASH_ALGORITHMS = {"SHA256": hashes.SHA256, "SHA384": hashes.SHA384, "SHA512": hashes.SHA512}
+
+
+def fingerprint_ids(cert_pem: str, issuer_pem: str | None = None, algorithm: str = "SHA256") -> dict[str, str]:
+    """The CertificateHashData of OCPP 1.6 security (a hash over the issuer's name and public key, the serial);
+    `algorithm` is the hashAlgorithm: SHA256, SHA384 or SHA512."""
     cert = load_cert(cert_pem)
     issuer_cert = load_cert(issuer_pem) if issuer_pem else cert
-    digest = hashes.Hash(hashes.SHA256())
+    digest = hashes.Hash(HASH_ALGORITHMS[algorithm]())
     digest.update(cert.issuer.public_bytes())
     name_hash = digest.finalize().hex()
     key_bytes = issuer_cert.public_key().public_bytes(serialization.Encoding.DER,
                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
-    digest = hashes.Hash(hashes.SHA256())
+    digest = hashes.Hash(HASH_ALGORITHMS[algorithm]())
     digest.update(key_bytes)
-    return {"hashAlgorithm": "SHA256", "issuerNameHash": name_hash, "issuerKeyHash": digest.finalize().hex(),
+    return {"hashAlgorithm": algorithm, "issuerNameHash": name_hash, "issuerKeyHash": digest.finalize().hex(),
             "serialNumber": format(cert.serial_number, "x")}
 
 

@@ -1,5 +1,5 @@
-"""Whether the station may accept an idTag by itself (authorization cache, offline rules), or must ask the
-Central System. The keys are OCPP 1.6's: AuthorizationCacheEnabled, LocalPreAuthorize,
+"""Whether the station may accept an idTag by itself (Local Authorization List, authorization cache, offline
+rules), or must ask the Central System. The keys are OCPP 1.6's: AuthorizationCacheEnabled, LocalPreAuthorize,
 LocalAuthorizeOffline, AllowOfflineTxForUnknownId."""
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ def _on(keys: dict[str, Key], name: str) -> bool:
     return keys[name].value.lower() == "true"
 
 
-def local_decision(id_tag: str, online: bool, keys: dict[str, Key], cache: dict[str, str]) -> str | None:
-    """The idTag's status decided locally, or None when the Central System must be asked."""
+def local_decision(id_tag: str, online: bool, keys: dict[str, Key], cache: dict[str, str],
+                   listed: str | None = None) -> str | None:
+    """The idTag's status decided locally, or None when the Central System must be asked. `listed` is its
+    status on the Local Authorization List (local_list.py): a list entry takes precedence over the cache."""
     cached = cache.get(id_tag) if _on(keys, "AuthorizationCacheEnabled") else None
+    cached = listed if listed is not None else cached
     if online:
         # with LocalPreAuthorize a cached Accepted starts at once, without waiting for Authorize.conf
         return "Accepted" if cached == "Accepted" and _on(keys, "LocalPreAuthorize") else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .firmware import SUPPORTED_PROTOCOLS
 from .metering import split, unsupported
 
 
@@ -15,6 +16,7 @@ class Key:
     readonly: bool = False
     check: Callable[[str], bool] | None = None
     reboot_required: bool = False
+    write_only: bool = False  # a secret (AuthorizationKey): GetConfiguration lists the key but never its value
 
 
 def _int_at_least(minimum: int) -> Callable[[str], bool]:
@@ -59,6 +61,9 @@ def default_keys(connectors: int, profiles: list[str]) -> dict[str, Key]:
         Key("UnlockConnectorOnEVSideDisconnect", "true", check=_bool),
         Key("NumberOfConnectors", str(connectors), readonly=True),
         Key("SupportedFeatureProfiles", ",".join(profiles), readonly=True),
+        # Firmware Management: the protocols firmware.py downloads and uploads with
+        *([Key("SupportedFileTransferProtocols", ",".join(SUPPORTED_PROTOCOLS), readonly=True)]
+          if "FirmwareManagement" in profiles else []),
         Key("GetConfigurationMaxKeys", "50", readonly=True),
         Key("ResetRetries", "1", check=_int_at_least(0)),
         Key("TransactionMessageAttempts", "3", check=_int_at_least(0)),

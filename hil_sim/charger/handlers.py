@@ -8,13 +8,20 @@ from ocpp.exceptions import NotImplementedError as NotImplementedCallError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 
+from .certificates import CertificateHandlers
 from .config_keys import change
+from .firmware import FirmwareHandlers
+from .local_list import LocalListHandlers
+from .remote_trigger import RemoteTriggerHandlers
+from .reservation import ReservationHandlers
+from .smart_charging import SmartChargingHandlers
 
 if TYPE_CHECKING:
     from .station import SimStation
 
 
-class SimChargePoint(ChargePoint):
+class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandlers, FirmwareHandlers, ReservationHandlers,
+                     SmartChargingHandlers, ChargePoint):
     """The OCPP side of the station: the `ocpp` library routes, validates and answers with these handlers."""
 
     def __init__(self, cp_id: str, connection: Any, station: "SimStation") -> None:
@@ -26,6 +33,9 @@ class SimChargePoint(ChargePoint):
         keys = self.station.keys
         names = key if key else list(keys)
         known = [{"key": n, "readonly": keys[n].readonly, "value": keys[n].value} for n in names if n in keys]
+        for item in known:
+            if keys[item["key"]].write_only:
+                del item["value"]  # write-only (security whitepaper): the secret never leaves the station
         unknown = [n for n in names if n not in keys]
         return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
 
@@ -47,8 +57,11 @@ class SimChargePoint(ChargePoint):
         return call_result.ChangeConfiguration(status=status)
 
     @on("RemoteStartTransaction")
-    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **_: Any) -> call_result.RemoteStartTransaction:
-        return call_result.RemoteStartTransaction(status=self.station.remote_start(id_tag, connector_id))
+    def on_remote_start(self, id_tag: str, connector_id: int | None = None,
+                        charging_profile: dict[str, Any] | None = None, **_: Any) -> call_result.RemoteStartTransaction:
+        # a chargingProfile with it is Smart Charging's (smart_charging.py), which then asks the station to start
+        status = self.station.smart.remote_start(id_tag, connector_id, charging_profile)
+        return call_result.RemoteStartTransaction(status=status)
 
     @on("RemoteStopTransaction")
     def on_remote_stop(self, transaction_id: int, **_: Any) -> call_result.RemoteStopTransaction:
@@ -65,11 +78,6 @@ class SimChargePoint(ChargePoint):
     @on("UnlockConnector")
     def on_unlock_connector(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
         return call_result.UnlockConnector(status=self.station.unlock_connector(connector_id))
-
-    @on("TriggerMessage")
-    def on_trigger_message(self, requested_message: str, connector_id: int | None = None,
-                           **_: Any) -> call_result.TriggerMessage:
-        return call_result.TriggerMessage(status=self.station.trigger_message(requested_message, connector_id))
 
     @on("ClearCache")
     def on_clear_cache(self, **_: Any) -> call_result.ClearCache:

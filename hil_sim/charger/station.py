@@ -19,21 +19,26 @@ from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from websockets.asyncio.client import ClientConnection
 
-from drivers.evse_tester.iec61851 import current_to_duty
+from drivers.evse_tester.iec61851 import duty_to_current
 from hil_sim.faults import FaultSet
 from hil_sim.settings import StationSettings
 from hil_sim.world import World
 
 from .aligned import clock_aligned_loop
 from .authorization import local_decision, remember
+from .certificates import CertificateStore
 from .config_keys import default_keys
+from .firmware import Transfers
 from .handlers import SimChargePoint
+from .local_list import LocalAuthList
 from .metering import PHASES, VOLTAGE_V, sampled_values
+from .reservation import Reservations
+from .security_profile import LinkSecurity
+from .smart_charging import SmartCharging
 from .txqueue import TX_MESSAGES, TransactionQueue, start_transaction
 
 log = logging.getLogger("hil_sim.charger")
 
-MAX_CURRENT_A = 32.0
 SAMPLE_SLACK_S = 0.01  # a timer may fire a hair before its time on the loop's clock
 
 
@@ -94,7 +99,7 @@ class Runtime:
 
 class SimStation:
     def __init__(self, world: World, settings: StationSettings, csms_url: str, charge_point_id: str,
-                 faults: FaultSet | None = None) -> None:
+                 faults: FaultSet | None = None, csms_tls_url: str | None = None) -> None:
         self.world = world
         self.settings = settings
         self.url = f"{csms_url.rstrip('/')}/{charge_point_id}"
@@ -105,6 +110,11 @@ class SimStation:
         self.keys = default_keys(settings.connectors, settings.profiles)
         if self.faults.active("no_connector_phase_rotation"):
             del self.keys["ConnectorPhaseRotation"]  # the bug: a required Core key that was never implemented
+        self.local_list = LocalAuthList(self)  # Local Authorization List (+ its keys), in flash like the keys
+        self.reservations = Reservations(self)  # ReserveNow / CancelReservation (+ its key); RAM per boot
+        self.smart = SmartCharging(self)  # charging profiles (+ their keys), in flash; they drive the PWM
+        self.certificates = CertificateStore(self)  # security extension: trusted roots, client certificate
+        self.link_security = LinkSecurity(self, csms_tls_url)  # security profile of the link (+ its keys)
         self.tx_queue = TransactionQueue(self._transaction_id_assigned)
         self.open_tx: dict[int, Transaction] = {}
         self.unavailable: set[int] = set()  # connector ids set Inoperative (0: the whole station)
@@ -113,6 +123,8 @@ class SimStation:
         self.firmware_status = "Idle"  # the last FirmwareStatusNotification status
         self.diagnostics_status = "Idle"  # the last DiagnosticsStatusNotification status
         self.security_log: list[str] = []  # security events, persisted like the configuration
+        self.firmware_version = settings.firmware_version  # of the image in flash: an update changes it
+        self.transfers = Transfers(self)  # firmware updates, diagnostics and log uploads (firmware.py)
         self._next_local_tx_id = -1
         self.rt: Runtime | None = None
         self._firmware: asyncio.Task[None] | None = None
@@ -215,13 +227,16 @@ class SimStation:
             if not self.world.network_up:
                 await _wait_and_clear(rt.network_changed)
                 continue
+            url, secured = self.link_security.connect_args(self.url)  # ws:// or wss://, credentials
             try:
-                ws = await websockets.connect(self.url, subprotocols=["ocpp1.6"], open_timeout=5,
-                                              ping_interval=None)
+                ws = await websockets.connect(url, subprotocols=["ocpp1.6"], open_timeout=5, ping_interval=None,
+                                              **secured)
             except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as exc:
-                log.debug("connect to %s failed: %s", self.url, exc)
+                log.debug("connect to %s failed: %s", url, exc)
+                await self.link_security.failed(exc)
                 await asyncio.sleep(0.5)
                 continue
+            self.link_security.connected()
             rt.ws, rt.cp = ws, SimChargePoint(self.charge_point_id, ws, self)
             rt.connection_lost = lost = asyncio.Event()
             reader = asyncio.get_running_loop().create_task(rt.cp.start())
@@ -234,6 +249,7 @@ class SimStation:
                 await self._stop_lost_transactions()
                 rt.online.set()
                 rt.wake.set()
+                self.transfers.booted()  # a firmware booted from a new image reports the installation
                 await reader
             except websockets.ConnectionClosed as exc:
                 log.info("link to the Central System closed: %s", exc)
@@ -254,7 +270,7 @@ class SimStation:
         while True:
             resp = await cp.call(call.BootNotification(
                 charge_point_vendor=self.settings.vendor, charge_point_model=self.settings.model,
-                firmware_version=self.settings.firmware_version), suppress=False)
+                firmware_version=self.firmware_version), suppress=False)
             # a firmware that only knows Accepted/Rejected takes Pending for a registration
             pending_as_accepted = resp.status == "Pending" and self.faults.active("pending_treated_as_accepted")
             if resp.status == "Accepted" or pending_as_accepted:
@@ -312,6 +328,7 @@ class SimStation:
                 rt.last_card = card
                 if card is not None:
                     await self._card_presented(card.upper())
+            self.reservations.end_out_of_order()  # a fault or Inoperative ends a reservation there
             if rt.online.is_set():
                 await self._send_status(0, self._status(0))
             for connector_id in range(1, self.settings.connectors + 1):
@@ -343,6 +360,8 @@ class SimStation:
             return "Finishing"
         if connector_id in self.unavailable or 0 in self.unavailable:
             return "Unavailable"
+        if self.reservations.shows_reserved(connector_id):
+            return "Reserved"  # held for a driver: a cable alone does not make it Preparing
         if world.ev_connected:
             return "Preparing"
         hidden = c.remote_armed and self.faults.active("no_preparing_on_remote_start")
@@ -366,6 +385,8 @@ class SimStation:
         elif c.authorized_tag is not None and world.ev_connected \
                 and not self.faults.active("no_start_transaction") and not self._fault_blocks(connector_id):
             if self._lock_for_start(connector_id):
+                if c.reported == "Reserved" and self._rt().online.is_set():  # the reserved driver came: Preparing
+                    await self._send_status(connector_id, self._status(connector_id))  # first (no Reserved->Charging)
                 await self._start_transaction(connector_id, c.authorized_tag)
         elif c.authorized_tag is not None and not world.ev_connected:
             deadline = self._connection_deadline(c)
@@ -375,6 +396,7 @@ class SimStation:
             c.finishing = False
         if c.lock_failed and not self._cable_in(connector_id):
             c.lock_failed = False
+        self.smart.follow(connector_id)  # the limit in force may have changed (a new profile, a new period)
         if self._rt().online.is_set():  # not while the link comes back: queued transaction messages go first
             await self._send_status(connector_id, self._status(connector_id))
         await self._sample_meter(connector_id)
@@ -440,7 +462,7 @@ class SimStation:
         if self._status(connector_id) != "Charging":
             return 0.0
         world = self.world.connector(connector_id)
-        limit_w = min(MAX_CURRENT_A, float(world.pp_rating_a)) * VOLTAGE_V * PHASES
+        limit_w = (duty_to_current(world.pwm_duty_pct) or 0.0) * VOLTAGE_V * PHASES  # what the PWM offers
         return min(self.settings.meter_w, limit_w)
 
     async def _send_status(self, connector_id: int, status: str, force: bool = False) -> None:
@@ -490,6 +512,8 @@ class SimStation:
         """An idTag is accepted for this connector: start when the cable is in, or give up after ConnectionTimeOut."""
         if self._fault_blocks(connector_id):
             return  # a Faulted connector takes no start
+        if not self.reservations.admits(connector_id, id_tag, parent):
+            return  # held for another driver (reservation.py)
         c = self._conn(connector_id)
         c.authorized_tag, c.remote_armed, c.authorized_parent = id_tag, remote, parent
         c.armed_at = asyncio.get_running_loop().time()
@@ -525,12 +549,15 @@ class SimStation:
         rt = self._rt()
         connected = rt.cp is not None and rt.registered  # not rt.online: that is set a little later
         # the cache keeps no parentIdTag, so a card that may end a grouped transaction is always asked about
-        status = None if grouped and connected else local_decision(id_tag, connected, self.keys, self.auth_cache)
+        listed = self.local_list.status(id_tag)
+        ask = bool(grouped) or self.reservations.wants_parent(id_tag)  # and one a group's reservation may admit
+        status = None if ask and connected else local_decision(id_tag, connected, self.keys, self.auth_cache,
+                                                               listed)
         parent = None
         if status is None:
             resp = await self._call(call.Authorize(id_tag=id_tag))
             if resp is None:  # the link went down meanwhile: decide as offline
-                status = local_decision(id_tag, False, self.keys, self.auth_cache)
+                status = local_decision(id_tag, False, self.keys, self.auth_cache, listed)
             else:
                 remember(self.auth_cache, self.keys, id_tag, resp.id_tag_info)
                 status = resp.id_tag_info.get("status")
@@ -561,16 +588,16 @@ class SimStation:
         started = now_iso()
         c.transaction = self.open_tx[connector_id] = Transaction(local_id, id_tag, meter_start,
                                                                  parent_id_tag=c.authorized_parent, started=started)
+        reservation_id = self.reservations.consume(connector_id, id_tag, c.authorized_parent)  # its end: the start
         c.authorized_parent = None
         c.last_sample = asyncio.get_running_loop().time()
-        limit = min(MAX_CURRENT_A, float(world.pp_rating_a))
-        self.world.set("pwm_duty_pct", current_to_duty(limit), connector_id=connector_id)
+        self.smart.transaction_started(connector_id)  # the PWM offers what cable, station and profiles allow
         if not world.lock_failure:
             self.world.set("lock_engaged", True, connector_id=connector_id)
         if self.faults.active("offline_start_not_queued") and not self._rt().online.is_set():
             return  # the bug: a transaction started offline is never reported
         await self._send_tx(start_transaction(local_id, connector_id=connector_id, id_tag=id_tag,
-                                              meter_start=meter_start, timestamp=started))
+                                              meter_start=meter_start, timestamp=started, reservation_id=reservation_id))
 
     def _transaction_id_assigned(self, local: int, response: Any) -> None:
         """A StartTransaction.conf arrived (at once, or after a link loss): take its id and judge its idTag."""
@@ -638,7 +665,7 @@ class SimStation:
         for connector_id in range(1, self.settings.connectors + 1):
             if self._status(connector_id) == "Charging":
                 world = self.world.connector(connector_id)
-                world.energy_wh += self.settings.meter_w * dt / 3600.0
+                world.energy_wh += self._power_w(connector_id) * dt / 3600.0
 
     async def _call(self, payload: Any) -> Any:
         """Send a request that is not transaction data; while offline it is dropped, as firmware does."""
@@ -681,6 +708,7 @@ class SimStation:
 
     # ----------------------------------------------------------------- requests from the Central System
     def configuration_changed(self, key: str) -> None:
+        self.link_security.configuration_changed(key)
         if self.rt is not None:
             self.rt.config_changed.set()
             self.rt.wake.set()
@@ -695,7 +723,8 @@ class SimStation:
         c = self._conn(connector_id)
         if c.transaction is not None and self.faults.active("remote_start_ignores_busy_connector"):
             return "Accepted"  # the bug: says yes and does nothing
-        if c.transaction is not None or self._fault_blocks(connector_id):
+        if c.transaction is not None or self._fault_blocks(connector_id) \
+                or self.reservations.refuses_remote_start(connector_id, id_tag):
             return "Rejected"
         if self.keys["AuthorizeRemoteTxRequests"].value == "true" and not self._pre_authorized(id_tag):
             asyncio.get_running_loop().create_task(self._authorize_then_arm(connector_id, id_tag))
@@ -708,7 +737,7 @@ class SimStation:
         starts at once, without an Authorize.req."""
         if self.faults.active("remote_start_ignores_cache"):
             return False
-        return local_decision(id_tag, True, self.keys, self.auth_cache) == "Accepted"
+        return local_decision(id_tag, True, self.keys, self.auth_cache, self.local_list.status(id_tag)) == "Accepted"
 
     async def _authorize_then_arm(self, connector_id: int, id_tag: str) -> None:
         resp = await self._call(call.Authorize(id_tag=id_tag))
@@ -790,35 +819,3 @@ class SimStation:
         if not world.lock_failure:
             self.world.set("lock_engaged", False, connector_id=connector_id)
         return "Unlocked"
-
-    def trigger_message(self, requested: str, connector_id: int | None) -> str:
-        if self.rt is None:
-            return "Rejected"
-        if connector_id is not None and not self._valid_connector(connector_id, allow_station=True):
-            return "Rejected"
-        if requested not in ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues"):
-            return "NotImplemented"
-        asyncio.get_running_loop().create_task(self._triggered(requested, connector_id))
-        return "Accepted"
-
-    async def _triggered(self, requested: str, connector_id: int | None) -> None:
-        await asyncio.sleep(0.05)  # the TriggerMessage.conf goes out first
-        connectors = [connector_id] if connector_id is not None else list(range(0, self.settings.connectors + 1))
-        if requested == "BootNotification":
-            await self._call(call.BootNotification(charge_point_vendor=self.settings.vendor,
-                                                   charge_point_model=self.settings.model,
-                                                   firmware_version=self.settings.firmware_version))
-        elif requested == "Heartbeat":
-            await self._call(call.Heartbeat())
-        elif requested == "StatusNotification":
-            for cid in connectors:
-                await self._send_status(cid, self._status(cid), force=True)
-        else:
-            for cid in connectors:
-                if cid == 0:
-                    continue
-                values = sampled_values(self.keys["MeterValuesSampledData"].value, self.world.connector(cid),
-                                        self._power_w(cid), "Trigger")
-                # a triggered reading is not transaction data: lost offline, never queued
-                await self._deliver(call.MeterValues(connector_id=cid, meter_value=[
-                    {"timestamp": now_iso(), "sampledValue": values}]))

@@ -47,10 +47,13 @@ SWITCH_ALIASES: dict[str, tuple[str, int | None]] = {
     "ev_side": ("plugged_ev_side", 1),
     "lock_failure": ("lock_failure", 1),
     "ground_fault": ("ground_fault", 1),
+    "local_list_failure": ("local_list_storage_failure", None),
+    "security_reset": ("security_reset", None),
 }
 
 DEFAULT_RELAY_WIRING: dict[int, str] = {0: "mains", 1: "network", 2: "cable", 3: "lock_failure",
-                                        4: "ground_fault"}
+                                        4: "ground_fault", 5: "local_list_failure",
+                                        6: "security_reset"}
 
 _CONNECTOR_FIELD = re.compile(r"connector(\d+)\.(\w+)")
 

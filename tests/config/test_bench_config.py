@@ -272,7 +272,8 @@ def test_shipped_sim_bench_loads_with_its_roles_and_drivers() -> None:
     assert (config.csms_host, config.csms_port, config.csms_path) == ("127.0.0.1", 0, "/ocpp")
     assert {name: role.driver for name, role in config.roles.items()} == {
         "ev": "modbus_ev", "card": "chameleon", "modem": "e3372_at", "mains": "modbus_coil",
-        "network": "modbus_coil", "fault": "modbus_coil", "lock_fault": "modbus_coil", "cable": "modbus_coil"}
+        "network": "modbus_coil", "fault": "modbus_coil", "lock_fault": "modbus_coil",
+        "local_list_fault": "modbus_coil", "cable": "modbus_coil", "security_reset": "modbus_coil"}
     for role in config.roles.values():
         assert role.name in config.roles
         assert role.line == line_of(SIM_TEXT, f"  {role.name}:")
@@ -417,7 +418,9 @@ def test_cli_validate_good_bench_exits_0(capsys: pytest.CaptureFixture[str]) -> 
 
     out = capsys.readouterr().out
     assert status == 0
-    assert "bench 'sim' OK (ev, card, modem, mains, network, fault, lock_fault, cable)" in " ".join(out.split())
+    assert "bench 'sim' OK (ev, card, modem, mains, network, fault, lock_fault, local_list_fault, cable, " \
+           "security_reset)" in \
+        " ".join(out.split())
 
 
 def test_cli_validate_reports_every_file_and_fails_if_any_is_bad(

@@ -71,8 +71,15 @@ def test_sim_pics_describes_the_simulator_the_sim_bench_starts() -> None:
     pics = load_pics(PICS_DIR / "sim.yaml")
     assert (pics.connectors, pics.fixed_cable) == (station.connectors, station.fixed_cable)
     # what hil_sim does not simulate must not be declared, or the plan would ask for cases it cannot pass
-    assert not (pics.local_auth_list or pics.reservation or pics.smart_charging or pics.firmware_management)
-    assert pics.security_profiles == () and pics.remote_trigger and pics.local_start_stop
+    assert pics.reservation and "Reservation" in station.profiles  # hil_sim/charger/reservation.py
+    # hil_sim/charger/smart_charging.py, with the limits its read-only keys report
+    assert pics.smart_charging and "SmartCharging" in station.profiles
+    assert (pics.charge_profile_max_stack_level, pics.charging_schedule_max_periods,
+            pics.max_charging_profiles_installed, set(pics.charging_rate_units)) == (8, 24, 10, {"A", "W"})
+    assert pics.local_auth_list and "LocalAuthListManagement" in station.profiles  # hil_sim/charger/local_list.py
+    assert pics.firmware_management and "FirmwareManagement" in station.profiles  # hil_sim/charger/firmware.py
+    assert set(pics.file_transfer_protocols) == {"ftp", "http"}  # its SupportedFileTransferProtocols: FTP,HTTP
+    assert pics.security_certification and pics.remote_trigger and pics.local_start_stop
 
 
 def test_minimal_pics_gets_defaults_and_is_immutable(tmp_path: Path) -> None:

@@ -180,10 +180,17 @@ def test_security_certificate_swaps_the_firmware_cases() -> None:
 def test_sim_plan() -> None:
     entries = make_plan(pics("sim"), load_scenarios(SCENARIOS))
     plan = included(entries)
-    assert len(plan) == 47
-    assert {"TC_042_1_CS", "TC_043_1_CS", "TC_054_CS", "TC_017_1_CS", "TC_005_1_CS", "TC_030_CS",
-            "TC_024_CS"} <= plan  # 024: the sim reports a lock failure (can_report_lock_failure)
-    assert not {"TC_046_2_CS", "TC_056_CS", "TC_044_1_CS", "TC_048_4_CS", "TC_017_2_CS"} & plan
+    assert len(plan) == 83
+    # smart charging (hil_sim/charger/smart_charging.py): the whole of 2.22, prerequisites of 066 and 072 met
+    assert {f"TC_{n}_CS" for n in "056 057 058_1 058_2 082 066 067 072 059 060".split()} <= plan
+    assert {"TC_042_2_CS", "TC_043_3_CS", "TC_008_CS", "TC_054_CS", "TC_017_1_CS", "TC_005_1_CS", "TC_030_CS",
+            "TC_024_CS"} <= plan  # 024: the sim reports a lock failure (can_report_lock_failure); 043_3: its list
+    # firmware management (045_x) and the security certificate (073-081 instead of the unsigned 044_x)
+    assert {"TC_045_1_CS", "TC_045_2_CS", "TC_079_CS", "TC_080_CS", "TC_081_CS"} <= plan
+    assert not {"TC_042_1_CS", "TC_043_1_CS", "TC_044_1_CS", "TC_048_4_CS",
+                "TC_017_2_CS"} & plan  # 042_1/043_1: only without the local list (the no-local-list variant)
+    # reservations (hil_sim/charger/reservation.py), of the whole station too; 048_4 only without the profile
+    assert {f"TC_{n}_CS" for n in "046_1 046_2 047 048_2 048_3 049 050_2 050_3 051 052 053".split()} <= plan
     with_scenario = {e.id for e in entries if e.has_scenario}
     assert {"TC_001_CS", "TC_003_CS", "TC_010_CS"} <= with_scenario
     for e in entries:
@@ -216,10 +223,14 @@ def test_cases_without_appendix_c_row_only_on_request() -> None:
     assert not NO_APPENDIX_C_ROW & included(default)
     assert entry(default, "TC_027_CS").reason == "no Appendix C row: not part of certification"
     everything = make_plan(station, include_uncertified=True)
-    assert NO_APPENDIX_C_ROW & included(everything) == {"TC_027_CS", "TC_041_CS"}
-    reservation = entry(everything, "TC_048_1_CS")  # still needs the profile it tests
+    # the sim goes for the security certificate: the security cases without a row come in on request too
+    # and it reserves connectors and the whole station: the Faulted reservation cases too
+    uncertified = {"TC_027_CS", "TC_041_CS", "TC_048_1_CS", "TC_050_1_CS"} | {
+        f"TC_{n}_CS" for n in "083 084 085 086 087".split()}
+    assert NO_APPENDIX_C_ROW & included(everything) == uncertified
+    reservation = entry(everything, "TC_050_4_CS")  # still needs what it tests: a station without the profile
     assert not reservation.included and "Reservation profile" in reservation.reason
-    assert included(everything) - included(default) == {"TC_027_CS", "TC_041_CS"}
+    assert included(everything) - included(default) == uncertified
 
 
 def test_unmet_prerequisite_keeps_the_case_and_says_so(tmp_path: Path) -> None:

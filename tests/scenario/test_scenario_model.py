@@ -102,7 +102,7 @@ BAD_SCENARIOS = [
      ["id TC_004_CS does not match the file name TC_003_CS.yaml"]),
     ("unknown-top-level-key",
      "group: Start", "grupo: x\ngroup: Start", "grupo: x", "grupo",
-     ["unknown key", "certification, condition, configuration, group, id, roles, section, steps, title"]),
+     ["unknown key", "certification, condition, configuration, file_server, group, id, roles, section, steps, title"]),
     ("unknown-key-in-step",
      "    match: {status: Preparing}", "    matches: {status: Preparing}", "matches:", "steps[1].matches",
      ["unknown key", "match"]),

@@ -140,7 +140,7 @@ async def test_trigger_message(session: Session) -> None:
     assert reading.payload["connectorId"] == 1 and "transactionId" not in reading.payload
     assert reading.payload["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
     assert (await session.call("TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"}))[
-        "status"] == "NotImplemented"
+        "status"] == "Accepted"  # Remote Trigger: hil_sim/charger/remote_trigger.py (tests/sim/test_local_list.py)
     assert (await session.call("TriggerMessage", {"requestedMessage": "Heartbeat", "connectorId": 7}))[
         "status"] == "Rejected"
 

@@ -16,6 +16,7 @@ from benchctl.bench.config import BenchConfig
 from benchctl.paths import ROOT
 from benchctl.plan import load_pics
 from benchctl.plan.appendix_c import load_appendix_c
+from hil_sim.settings import PROFILES
 
 PICS_DIR = ROOT / "pics"
 
@@ -40,6 +41,14 @@ VARIANTS = (
     Variant("sim", PICS_DIR / "sim.yaml"),
     Variant("tethered", PICS_DIR / "sim-tethered.yaml", {"fixed_cable": True}),
     Variant("backup-power", PICS_DIR / "sim-backup-power.yaml"),  # the same station, declared as TC_032_1 needs
+    # a build without the Local Auth List Management profile (TC_042_1, TC_043_1)
+    Variant("no-local-list", PICS_DIR / "sim-no-local-list.yaml",
+            {"profiles": [p for p in PROFILES if p != "LocalAuthListManagement"]}),
+    # the same station, declared without the security certificate: the unsigned firmware update cases (TC_044_x)
+    Variant("no-security-cert", PICS_DIR / "sim-no-security-cert.yaml"),
+    # a build without the Reservation profile that answers ReserveNow with Rejected (TC_048_4, TC_050_4)
+    Variant("no-reservation", PICS_DIR / "sim-no-reservation.yaml",
+            {"profiles": [p for p in PROFILES if p != "Reservation"]}),
 )
 
 

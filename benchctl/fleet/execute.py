@@ -1,0 +1,229 @@
+"""One job on this bench, with the machinery of `benchctl run`: the selection (or the PICS plan), a run
+directory, run_cases under the bench lock, the reports. The agent wraps it with the broker side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.console import Console
+
+from benchctl.bench.config import BenchConfig, load_bench
+from benchctl.config import ConfigError
+from benchctl.run.command import EXIT_BENCH, EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE, select
+from benchctl.run.lock import BenchBusy, BenchLock, hold_bench
+from benchctl.run.progress import RunProgress, describe_step
+from benchctl.run.results import PASS, CaseResult
+from benchctl.run.rundir import RunDir, read_results
+from benchctl.scenario.model import Scenario, Step, load_scenarios
+from drivers.errors import DriverError, MissingExtraError
+
+from .jobs import JobSpec
+
+log = logging.getLogger("benchctl.fleet")
+
+
+class JobRefused(Exception):
+    """The job cannot run on this bench as specified (no case matches, faults without a simulator, ...)."""
+
+
+@dataclass
+class Prepared:
+    config: BenchConfig
+    scenarios: list[Scenario]
+    meta: dict[str, Any]
+    pics_text: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What the fleet is told at the end of a job: `exit_status` as `benchctl run` would exit."""
+
+    exit_status: int
+    reason: str = ""
+    run_dir: str | None = None
+    reports: dict[str, str] = field(default_factory=dict)
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for r in self.results:
+            counts[str(r.get("verdict"))] = counts.get(str(r.get("verdict")), 0) + 1
+        return {"exit_status": self.exit_status, "reason": self.reason, "run_dir": self.run_dir,
+                "reports": self.reports, "counts": counts, "total": len(self.results), "host": socket.gethostname(),
+                "results": [brief(r) for r in self.results]}
+
+
+def brief(result: dict[str, Any]) -> dict[str, Any]:
+    return {"id": result.get("id"), "verdict": result.get("verdict"), "step": result.get("step"),
+            "reason": result.get("reason") or "", "duration_s": result.get("duration_s"),
+            "flaky": bool(result.get("flaky"))}
+
+
+def prepare(spec: JobSpec, bench_file: Path, scenarios_dir: Path, fleet_meta: dict[str, Any]) -> Prepared:
+    """The bench and cases of a job, as `benchctl run` chooses them; JobRefused or ConfigError when it cannot
+    run here."""
+    config = load_bench(bench_file)
+    if spec.sim_faults:
+        if config.simulator is None:
+            raise JobRefused(f"the job switches on simulator faults ({', '.join(spec.sim_faults)}) but bench "
+                             f"{config.file} has no simulator")
+        from hil_sim.faults import unknown_faults
+
+        bad = unknown_faults(spec.sim_faults)
+        if bad:
+            raise JobRefused(f"unknown simulator fault(s): {', '.join(bad)}")
+        config.simulator.faults = sorted(set(config.simulator.faults) | set(spec.sim_faults))
+    available = load_scenarios(scenarios_dir)
+    scenarios = select(available, spec.cases, spec.keyword, spec.group)
+    meta: dict[str, Any] = {"scenarios_dir": str(scenarios_dir.resolve()), "retries": spec.retries,
+                            "fleet": fleet_meta}
+    with tempfile.TemporaryDirectory(prefix="benchctl-job-") as tmp:
+        pics_file: Path | None = None
+        if spec.pics is not None:
+            # the submitter's file name, so the PICS loader's errors and run.json read naturally
+            pics_file = Path(tmp) / Path(spec.pics["name"]).name
+            pics_file.write_text(spec.pics["text"], encoding="utf-8")
+        elif config.pics:
+            pics_file = Path(config.pics)
+        if pics_file is not None:
+            from benchctl.plan import load_pics, make_plan, plan_as_records
+
+            pics = load_pics(pics_file)
+            plan = make_plan(pics, available)
+            meta.update({"pics_file": str(pics_file), "pics": pics.values(), "plan": plan_as_records(plan)})
+            if not (spec.cases or spec.keyword or spec.group):
+                planned = {e.id for e in plan if e.included and e.has_scenario}
+                scenarios = [s for s in scenarios if s.id in planned]
+    if not scenarios:
+        raise JobRefused(f"no case matches the selection ({spec.selection()}) in {scenarios_dir}")
+    return Prepared(config, scenarios, meta, spec.pics["text"] if spec.pics else None)
+
+
+class CaseEvents:
+    """The run's case and step callbacks: the console (as `benchctl run` shows them) and the agent's publisher."""
+
+    def __init__(self, console: Console, total: int, publish: Callable[[dict[str, Any], dict[str, Any] | None], None]
+                 ) -> None:
+        self.progress = RunProgress(console, total)
+        self.publish = publish
+        self.total = total
+        self.started = time.time()
+        self.n = 0
+        self.case = ""
+        self.step = ""
+        self.finished: list[dict[str, Any]] = []
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"n": self.n, "total": self.total, "case": self.case, "step": self.step, "started": self.started,
+                "elapsed_s": round(time.time() - self.started, 1),
+                "finished": [{"id": r["id"], "verdict": r["verdict"]} for r in self.finished]}
+
+    def on_case(self, n: int, scenario: Scenario, result: CaseResult | None) -> None:
+        self.progress.on_case(n, scenario, result)
+        self.n, self.case = n, scenario.id
+        if result is None:
+            self.step = "000_RESET"
+            self.publish(self.snapshot(), None)
+            return
+        record = brief(result.as_record())
+        self.finished.append(record)
+        self.step = ""
+        self.publish(self.snapshot(), {"n": n, "total": self.total, **record})
+
+    def on_step(self, step: Step) -> None:
+        self.progress.on_step(step)
+        self.step = describe_step(step)
+        self.publish(self.snapshot(), None)
+
+
+async def execute(prepared: Prepared, runs: Path, lock: BenchLock, console: Console,
+                  publish: Callable[[dict[str, Any], dict[str, Any] | None], None],
+                  on_run_dir: Callable[[Path], None]) -> Outcome:
+    """Run the prepared job into a new run directory while holding `lock` (taken by the caller, released here),
+    then write the reports. Cancelled: the bench goes to its safe state and the reports cover what ran."""
+    from benchctl.run.runner import run_cases
+
+    run_dir: RunDir | None = None
+    try:
+        run_dir = RunDir.create(runs, prepared.config.name)
+        if prepared.pics_text is not None:
+            # the submitter's PICS stays with the run, so the run directory is complete without the submitter
+            kept = run_dir.path / "pics.yaml"
+            kept.write_text(prepared.pics_text, encoding="utf-8")
+            prepared.meta["pics_file"] = str(kept)
+        on_run_dir(run_dir.path)
+        events = CaseEvents(console, len(prepared.scenarios), publish)
+        with _run_log(run_dir.path):
+            async with hold_bench(lock):
+                with events.progress:
+                    await run_cases(prepared.config, prepared.scenarios, run_dir, events.on_case,
+                                    extra_meta=prepared.meta, retries=int(prepared.meta["retries"]),
+                                    on_step=events.on_step)
+        results = read_results(run_dir.path)
+        status = EXIT_OK if results and all(r.get("verdict") == PASS for r in results) else EXIT_FAILED
+        return Outcome(status, "", str(run_dir.path.resolve()), _reports(run_dir.path), results)
+    except asyncio.CancelledError:
+        if run_dir is not None:
+            _reports(run_dir.path)
+        raise
+    except (DriverError, MissingExtraError) as exc:
+        return _failed(EXIT_BENCH, f"bench error: {exc}", run_dir)
+    except BenchBusy as exc:
+        return _failed(EXIT_BUSY, str(exc), run_dir)
+    except ConfigError as exc:
+        return _failed(EXIT_USAGE, f"config error: {exc}", run_dir)
+    except Exception as exc:  # the agent must outlive a broken run and report it, not die with the job held
+        log.exception("the run failed")
+        return _failed(EXIT_BENCH, f"the run failed: {type(exc).__name__}: {exc}", run_dir)
+    finally:
+        lock.release()
+
+
+def _failed(status: int, reason: str, run_dir: RunDir | None) -> Outcome:
+    if run_dir is None:
+        return Outcome(status, reason)
+    return Outcome(status, reason, str(run_dir.path.resolve()), _reports(run_dir.path), read_results(run_dir.path))
+
+
+def _reports(path: Path) -> dict[str, str]:
+    from benchctl.report import write_reports
+
+    try:
+        return {kind: str(p.resolve()) for kind, p in write_reports(path).items()}
+    except Exception:  # a run cut off before run.json was written has nothing to report on
+        log.exception("no reports for %s", path)
+        return {}
+
+
+class _run_log:
+    """The run directory's benchctl.log at INFO, as `benchctl run` keeps it, whatever the console's level."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.handler = logging.FileHandler(run_dir / "benchctl.log", encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        self.handler.setLevel(logging.INFO)
+
+    def __enter__(self) -> None:
+        root = logging.getLogger()
+        self.previous = root.level
+        self.quiet = [(h, h.level) for h in root.handlers]
+        for handler, _ in self.quiet:
+            handler.setLevel(max(handler.level, self.previous))
+        root.addHandler(self.handler)
+        root.setLevel(min(self.previous or logging.WARNING, logging.INFO))
+
+    def __exit__(self, *exc: object) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self.handler)
+        root.setLevel(self.previous)
+        for handler, level in self.quiet:
+            handler.setLevel(level)
+        self.handler.close()

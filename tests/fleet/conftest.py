@@ -1,0 +1,167 @@
+"""Fixtures of the fleet tests: a real mosquitto on loopback, `benchctl agent` processes on copies of the sim
+bench (each its own name, lock folder and runs folder), the other commands as processes, and a watcher that
+mirrors the broker in the test for waiting on states."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Iterator
+
+import pytest
+from support.bench_text import sim_bench_text
+from support.mosquitto import Mosquitto, MosquittoNotInstalled, start_mosquitto
+
+from benchctl.fleet.broker import BrokerSettings, FleetConnection, new_client_id
+from benchctl.fleet.ledger import Ledger
+
+AGENT_READY_S = 20.0
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    try:
+        running = start_mosquitto(tmp_path / "broker")
+    except MosquittoNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with running:
+        yield running
+
+
+def bench_file(directory: Path, name: str) -> Path:
+    """The sim bench renamed. Its Central System and simulated gear take free loopback ports (port 0), so two of
+    them side by side do not collide; the check below keeps that true if sim.yaml ever pins a port."""
+    text = sim_bench_text()
+    renamed = re.sub(r"(?m)^  name: sim$", f"  name: {name}", text)
+    assert renamed != text, "sim.yaml's bench name line changed; update the fleet tests"
+    csms_port = re.search(r"(?m)^  csms:\n(?:    .*\n)*?    port: (\d+)", renamed)
+    assert csms_port is not None and csms_port.group(1) == "0", "sim.yaml pins the Central System's port"
+    path = directory / f"{name}.yaml"
+    path.write_text(renamed, encoding="utf-8")
+    return path
+
+
+@dataclass
+class AgentProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    runs: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def run_dirs(self) -> list[Path]:
+        return sorted(p for p in self.runs.iterdir() if p.is_dir()) if self.runs.exists() else []
+
+    def stop(self) -> int | None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        return self.process.returncode
+
+
+class Fleet:
+    """One test's fleet: a broker, agents started on demand, the commands, a watcher."""
+
+    def __init__(self, broker: Mosquitto, tmp_path: Path) -> None:
+        self.broker = broker
+        self.tmp = tmp_path
+        self.url = f"mqtt://{broker.host}:{broker.port}"
+        self.agents: dict[str, AgentProcess] = {}
+
+    def env(self, lock_dir: Path | None = None) -> dict[str, str]:
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "220",
+                "BENCHCTL_LOCK_DIR": str(lock_dir or self.tmp / "locks"), "PYTHONUNBUFFERED": "1"}
+
+    def start_agent(self, name: str, *extra: str, wait: bool = True) -> AgentProcess:
+        runs = self.tmp / f"runs-{name}"
+        log = self.tmp / f"agent-{name}.log"
+        args = [sys.executable, "-m", "benchctl.cli", "agent", "--bench", str(bench_file(self.tmp, name)),
+                "--broker", self.url, "--runs", str(runs), *extra]
+        with open(log, "ab") as out:
+            process = subprocess.Popen(args, cwd=self.tmp, env=self.env(self.tmp / f"locks-{name}"),
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        agent = AgentProcess(name, process, log, runs)
+        self.agents[name] = agent
+        if wait:
+            deadline = time.monotonic() + AGENT_READY_S
+            while "waiting for jobs" not in agent.output():
+                assert process.poll() is None, f"agent {name} exited {process.returncode}:\n{agent.output()}"
+                assert time.monotonic() < deadline, f"agent {name} not ready:\n{agent.output()}"
+                time.sleep(0.05)
+        return agent
+
+    def benchctl(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], cwd=self.tmp, env=self.env(),
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+
+    def submit(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return self.benchctl("submit", "--broker", self.url, *args, timeout=timeout)
+
+    def submit_in_background(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "benchctl.cli", "submit", "--broker", self.url, *args],
+                                cwd=self.tmp, env=self.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+
+    def fleet_json(self) -> dict[str, Any]:
+        out = self.benchctl("fleet", "--broker", self.url, "--json", timeout=30)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return json.loads(out.stdout)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- agent {a.name} ---\n{a.output()}" for a in self.agents.values())
+
+    def close(self) -> None:
+        for agent in self.agents.values():
+            agent.stop()
+
+
+@pytest.fixture
+def fleet(broker: Mosquitto, tmp_path: Path) -> Iterator[Fleet]:
+    running = Fleet(broker, tmp_path)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+class Watcher:
+    """The test's own fleet client: waits until the mirrored broker state satisfies a condition."""
+
+    def __init__(self, conn: FleetConnection) -> None:
+        self.conn = conn
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.conn.ledger
+
+    async def until(self, condition: Callable[[Ledger], Any], timeout: float, what: str,
+                    logs: Callable[[], str] = lambda: "") -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition(self.ledger)
+            if value:
+                return value
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs()}")
+            await self.conn.wait_change(self.conn.version, min(left, 0.5))
+
+
+@pytest.fixture
+async def watcher(broker: Mosquitto) -> AsyncIterator[Watcher]:
+    settings = BrokerSettings(broker.host, broker.port)
+    async with FleetConnection(settings, new_client_id("test")) as conn:
+        yield Watcher(conn)
