@@ -25,13 +25,23 @@ from benchctl.fleet.ledger import Ledger
 AGENT_READY_S = 20.0
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+def _start(directory: Path, **kwargs: Any) -> Mosquitto:
     try:
-        running = start_mosquitto(tmp_path / "broker")
+        return start_mosquitto(directory, **kwargs)
     except MosquittoNotInstalled as exc:
         pytest.fail(str(exc), pytrace=False)
-    with running:
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    with _start(tmp_path / "broker") as running:
+        yield running
+
+
+@pytest.fixture
+def persistent_broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A broker that keeps its retained messages across a restart, as a lab's should."""
+    with _start(tmp_path / "broker", persistent=True) as running:
         yield running
 
 
@@ -123,14 +133,34 @@ class Fleet:
     def logs(self) -> str:
         return "\n".join(f"--- agent {a.name} ---\n{a.output()}" for a in self.agents.values())
 
+    def restart_broker(self, crash: bool, down_s: float = 1.0) -> None:
+        """Stop the broker (SIGTERM, or SIGKILL for a crash) and start it again on the same port and folder."""
+        if crash:
+            self.broker.process.kill()
+            self.broker.process.wait(timeout=5)
+        else:
+            self.broker.stop()
+        time.sleep(down_s)
+        self.broker = _start(self.broker.directory, port=self.broker.port, persistent=True)
+
     def close(self) -> None:
         for agent in self.agents.values():
             agent.stop()
+        self.broker.stop()
 
 
 @pytest.fixture
 def fleet(broker: Mosquitto, tmp_path: Path) -> Iterator[Fleet]:
     running = Fleet(broker, tmp_path)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture
+def persistent_fleet(persistent_broker: Mosquitto, tmp_path: Path) -> Iterator[Fleet]:
+    running = Fleet(persistent_broker, tmp_path)
     try:
         yield running
     finally:

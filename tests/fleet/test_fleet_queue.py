@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from conftest import Fleet, Watcher
-from support.mosquitto import start_mosquitto
 
 from benchctl.fleet.ledger import DONE, LOST, QUEUED, RUNNING, Ledger
+from benchctl.run.lock import BenchLock
 from benchctl.run.rundir import read_results
 
 KILL_CASE = "001"  # long enough (a reboot) to kill its agent in the middle of it
@@ -40,6 +40,13 @@ def running_case(ledger: Ledger, job: str, case: str) -> str | None:
     if progress.get("job") == job and progress.get("case") == case:
         return state.holder.bench
     return None
+
+
+def wait_for_case(fleet: Fleet, agent_name: str, case: str = "TC_001_CS") -> None:
+    deadline = time.monotonic() + 60
+    while f"] {case} " not in fleet.agents[agent_name].output():
+        assert time.monotonic() < deadline, fleet.logs()
+        time.sleep(0.1)
 
 
 async def test_two_agents_share_one_queue_and_run_each_job_once(fleet: Fleet, watcher: Watcher) -> None:
@@ -178,10 +185,7 @@ def test_an_agent_refuses_a_bench_name_already_online(fleet: Fleet) -> None:
 def test_a_stopped_agent_ends_its_run_cleanly_and_says_what_became_of_the_job(fleet: Fleet) -> None:
     agent = fleet.start_agent("sim-a", "--on-death", "report")
     waiting = fleet.submit_in_background("--cases", KILL_CASE, "--wait")
-    deadline = time.monotonic() + 60
-    while "[1/1] TC_001_CS" not in agent.output():
-        assert time.monotonic() < deadline, fleet.logs()
-        time.sleep(0.1)
+    wait_for_case(fleet, "sim-a")
     assert agent.stop() == 0, agent.output()  # SIGTERM
     out, _ = waiting.communicate(timeout=30)
     assert waiting.returncode == 5 and "the agent was stopped" in out, out
@@ -191,25 +195,53 @@ def test_a_stopped_agent_ends_its_run_cleanly_and_says_what_became_of_the_job(fl
     assert (bench["status"], bench["reason"]) == ("offline", "stopped")
 
 
-def test_the_run_goes_on_while_the_broker_restarts(fleet: Fleet) -> None:
+def test_a_broker_crash_does_not_stop_the_run(persistent_fleet: Fleet) -> None:
+    fleet = persistent_fleet
     agent = fleet.start_agent("sim-a")
     waiting = fleet.submit_in_background("--cases", KILL_CASE, "--wait")
-    deadline = time.monotonic() + 60
-    while "[1/1] TC_001_CS" not in agent.output():
-        assert time.monotonic() < deadline, fleet.logs()
-        time.sleep(0.1)
-    fleet.broker.stop()  # no persistence: it comes back empty, as after a crash without a persistence file
-    time.sleep(1.0)
-    restarted = start_mosquitto(fleet.broker.directory, port=fleet.broker.port)
+    wait_for_case(fleet, "sim-a")
+    time.sleep(1.5)  # past the broker's next autosave, which holds the running record
+    fleet.restart_broker(crash=True)  # SIGKILL: no will is published, the agent's session lives on
+    out, _ = waiting.communicate(timeout=60)
+    (run_dir,) = agent.run_dirs()
+    results = read_results(run_dir)
+    assert [r["id"] for r in results] == ["TC_001_CS"], out + fleet.logs()
+    assert waiting.returncode == (0 if results[0]["verdict"] == "PASS" else 1), out
+    assert "reconnecting" in agent.output() and "stopped" not in agent.output()
+    (job,) = fleet.fleet_json()["jobs"]
+    assert (job["state"], job["bench"], job["attempt"]) == ("done", "sim-a", 1)
+
+
+def test_a_broker_restart_counts_as_a_death_and_the_job_is_requeued(persistent_fleet: Fleet) -> None:
+    # mosquitto publishes every client's will when it shuts down: the fleet takes the agent for dead
+    fleet = persistent_fleet
+    agent = fleet.start_agent("sim-a")
+    waiting = fleet.submit_in_background("--cases", KILL_CASE, "--wait")
+    wait_for_case(fleet, "sim-a")
+    fleet.restart_broker(crash=False)
+    out, _ = waiting.communicate(timeout=90)
+    assert "queued, attempt 2 (requeued: bench sim-a went offline" in out, out + fleet.logs()
+    cut_off, finished = agent.run_dirs()
+    assert read_results(cut_off) == [] and run_meta(cut_off)["fleet"]["attempt"] == 1
+    results = read_results(finished)
+    assert [r["id"] for r in results] == ["TC_001_CS"] and run_meta(finished)["fleet"]["attempt"] == 2
+    assert waiting.returncode == (0 if results[0]["verdict"] == "PASS" else 1), out
+    (job,) = fleet.fleet_json()["jobs"]
+    assert (job["state"], job["attempt"]) == ("done", 2)
+
+
+async def test_a_bench_held_by_another_run_takes_no_job_until_it_is_free(fleet: Fleet, watcher: Watcher) -> None:
+    agent = fleet.start_agent("sim-a")
+    manual = BenchLock("sim-a", purpose="benchctl run by hand", lock_dir=fleet.tmp / "locks-sim-a")
+    manual.acquire()
     try:
-        out, _ = waiting.communicate(timeout=60)
-        assert "queued it again" in out, out  # the submitter still had the spec the broker lost
-        (run_dir,) = agent.run_dirs()
-        results = read_results(run_dir)
-        assert [r["id"] for r in results] == ["TC_001_CS"]
-        assert waiting.returncode == (0 if results[0]["verdict"] == "PASS" else 1), out
-        assert "reconnecting" in agent.output() and "stopped" not in agent.output()
-        (job,) = fleet.fleet_json()["jobs"]
-        assert job["state"] == "done" and job["bench"] == "sim-a"
+        job = job_id(fleet.submit("--cases", "003"))
+        status = await watcher.until(
+            lambda l: (s := l.statuses.get("sim-a")) is not None and "in use by" in str(s.data.get("note")) and s,
+            20, "the agent noticing the lock", fleet.logs)
+        assert "benchctl run by hand" in status.data["note"]
+        assert watcher.ledger.state(job).state == QUEUED and watcher.ledger.job_records(job) == []
     finally:
-        restarted.stop()
+        manual.release()
+    await watcher.until(lambda l: l.state(job).state == DONE, 30, "the job run once the bench is free", fleet.logs)
+    assert len(agent.run_dirs()) == 1

@@ -140,12 +140,15 @@ def start_mosquitto(
     users: dict[str, str] | None = None,
     tls: TLSFiles | None = None,
     port: int | None = None,
+    persistent: bool = False,
     ready_timeout_s: float = 5.0,
 ) -> Mosquitto:
     """Start mosquitto listening on 127.0.0.1 only and return once every listener accepts connections.
 
     `users` makes it refuse anonymous clients and check a password file; `tls` adds a TLS listener; `port`
-    reuses a known port (to restart a broker a test stopped), otherwise a free one is picked.
+    reuses a known port (to restart a broker a test stopped), otherwise a free one is picked; `persistent`
+    keeps retained messages in `directory` across a restart (saved every second, so a killed broker loses
+    at most the last second).
     """
     binary = find_program("mosquitto")
     directory.mkdir(parents=True, exist_ok=True)
@@ -158,7 +161,8 @@ def start_mosquitto(
         # which cannot read the files in a private temporary directory
         lines = [
             f"user {pwd.getpwuid(os.getuid()).pw_name}",
-            "persistence false",
+            *(["persistence true", f"persistence_location {directory}/", "autosave_interval 1"] if persistent
+              else ["persistence false"]),
             "log_dest stderr",
             "log_type error",
             "log_type warning",
