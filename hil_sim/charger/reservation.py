@@ -10,7 +10,8 @@ reported Reserved once it is one of the last ones kept free. A reservation ends 
 them over a power loss, so a reboot forgets them.
 
 The station asks this module at a few points (station.py): the connector status, whether an idTag may take a
-connector, which reservation a starting transaction uses.
+connector (card, remote start), which reservation a starting transaction uses, and on every main-loop wake-up
+whether a reservation's connector went out of order.
 """
 
 from __future__ import annotations
