@@ -80,8 +80,7 @@ class CsmsSecurity:
     def scenario_values(self) -> dict[str, Any]:
         """The `${...}` values the security cases use: the configured credentials and the tool's certificate store
         (the PEM and the CertificateHashData of each certificate it installs)."""
-        values: dict[str, Any] = {"authorization_key": self.authorization_key.upper(),
-                                  "bench_security_profile": self.profile}
+        values: dict[str, Any] = {"authorization_key": self.authorization_key.upper()}
         if self.pki is None:
             return values
         if not self._store:
