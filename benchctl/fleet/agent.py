@@ -33,7 +33,7 @@ from rich.markup import escape
 
 from benchctl.bench.config import load_bench
 from benchctl.config import ConfigError
-from benchctl.run.command import EXIT_BUSY, EXIT_OK, EXIT_USAGE
+from benchctl.run.command import EXIT_BENCH, EXIT_BUSY, EXIT_OK, EXIT_USAGE
 from benchctl.run.lock import BenchBusy, BenchLock
 
 from .broker import EXIT_BROKER, BrokerError, BrokerRefused, BrokerSettings, FleetConnection, new_client_id
@@ -231,11 +231,21 @@ class Agent:
 
     async def _connected_life(self) -> int:
         backoff = 1.0
+        lost_since: float | None = None  # when we noticed the broker gone
+        lease = float(self.settings.keepalive_s)
         while not self.stopping.is_set():
+            if lost_since is not None and self.current is not None and time.monotonic() - lost_since > lease:
+                # the broker publishes our will 1.5 keepalives after it last heard from us and the job moves on;
+                # a run we kept going past that would be the job running twice
+                await self._abandon(f"out of touch with the broker for more than {lease:.0f} s (its keepalive): "
+                                    f"the fleet takes this bench for dead")
+                self.session = _new_session()
+                self.session_seen = False
             try:
                 async with FleetConnection(self.settings, self.client_id, will=self.will(),
                                            on_change=self.wake.set) as conn:
                     backoff = 1.0
+                    lost_since = None
                     try:
                         await self._serve(conn)
                     finally:
@@ -253,9 +263,16 @@ class Agent:
                 self.console.print(f"[red]{escape(str(exc))}[/]")
                 return EXIT_BROKER
             except BrokerError as exc:
-                job = f"; job {self.current.spec.id} goes on" if self.current else ""
-                self.console.print(f"[yellow]{escape(str(exc))}{escape(job)}; reconnecting in {backoff:.0f} s[/]")
-                if await self._sleep(backoff):
+                if lost_since is None:
+                    lost_since = time.monotonic()
+                wait = backoff
+                job = ""
+                if self.current is not None:
+                    left = max(0.0, lease - (time.monotonic() - lost_since))
+                    job = f"; job {self.current.spec.id} goes on for {left:.0f} s more without the broker"
+                    wait = min(backoff, left + 0.1)
+                self.console.print(f"[yellow]{escape(str(exc))}{escape(job)}; reconnecting in {wait:.0f} s[/]")
+                if await self._sleep(wait):
                     break
                 backoff = min(backoff * 2, 30.0)
         return EXIT_OK
@@ -421,7 +438,7 @@ class Agent:
             outcome = Outcome(EXIT_USAGE, "the run was cancelled")
         except Exception as exc:  # execute() reports its own failures; this is a bug in the agent
             log.exception("job %s", job.spec.id)
-            outcome = Outcome(3, f"agent error: {type(exc).__name__}: {exc}")
+            outcome = Outcome(EXIT_BENCH, f"agent error: {type(exc).__name__}: {exc}")
         summary = outcome.summary()
         self.publish_record(Record(self.name, job.spec.id, DONE, job.attempt, job.session, time.time(),
                                    self.options.on_death, {**job.record.data, **summary}))

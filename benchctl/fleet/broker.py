@@ -26,7 +26,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -139,7 +139,7 @@ def _cross_check(doc: MarkedDoc, data: dict[str, Any]) -> None:
 def broker_settings(url: str | None, config_file: Path | None = None, *, username: str | None = None,
                     password_file: Path | None = None, ca_file: Path | None = None, cert_file: Path | None = None,
                     key_file: Path | None = None, prefix: str | None = None,
-                    environ: dict[str, str] | None = None) -> BrokerSettings:
+                    environ: Mapping[str, str] | None = None) -> BrokerSettings:
     """Settings from the command line over the config file; ConfigError naming the option or field."""
     env = os.environ if environ is None else environ
     file_data: dict[str, Any] = load_fleet_config(config_file) if config_file is not None else {}

@@ -45,12 +45,17 @@ def persistent_broker(tmp_path: Path) -> Iterator[Mosquitto]:
         yield running
 
 
-def bench_file(directory: Path, name: str) -> Path:
+def bench_file(directory: Path, name: str, message_timeout_s: int | None = None) -> Path:
     """The sim bench renamed. Its Central System and simulated gear take free loopback ports (port 0), so two of
-    them side by side do not collide; the check below keeps that true if sim.yaml ever pins a port."""
+    them side by side do not collide; the check below keeps that true if sim.yaml ever pins a port.
+    `message_timeout_s` shortens the wait for a message that does not come (a case that must FAIL)."""
     text = sim_bench_text()
     renamed = re.sub(r"(?m)^  name: sim$", f"  name: {name}", text)
     assert renamed != text, "sim.yaml's bench name line changed; update the fleet tests"
+    if message_timeout_s is not None:
+        renamed, found = re.subn(r"(?m)^  message_timeout_s: \d+", f"  message_timeout_s: {message_timeout_s}",
+                                 renamed)
+        assert found == 1, "sim.yaml's message_timeout_s line changed; update the fleet tests"
     csms_port = re.search(r"(?m)^  csms:\n(?:    .*\n)*?    port: (\d+)", renamed)
     assert csms_port is not None and csms_port.group(1) == "0", "sim.yaml pins the Central System's port"
     path = directory / f"{name}.yaml"
@@ -85,26 +90,38 @@ class AgentProcess:
 class Fleet:
     """One test's fleet: a broker, agents started on demand, the commands, a watcher."""
 
-    def __init__(self, broker: Mosquitto, tmp_path: Path) -> None:
+    def __init__(self, broker: Mosquitto, tmp_path: Path, users: dict[str, str] | None = None) -> None:
         self.broker = broker
         self.tmp = tmp_path
-        self.url = f"mqtt://{broker.host}:{broker.port}"
-        self.agents: dict[str, AgentProcess] = {}
+        self.users = users or {}  # broker user -> password, for a broker that wants them
+        self.url = self.url_for(None)
+        self.agents: dict[str, AgentProcess] = {}  # the latest agent of each name
+        self.started: list[AgentProcess] = []  # every agent, to be stopped at the end
+        self.background: list[subprocess.Popen[str]] = []  # `submit --wait` processes
 
-    def env(self, lock_dir: Path | None = None) -> dict[str, str]:
-        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "220",
-                "BENCHCTL_LOCK_DIR": str(lock_dir or self.tmp / "locks"), "PYTHONUNBUFFERED": "1"}
+    def url_for(self, user: str | None) -> str:
+        return f"mqtt://{user + '@' if user else ''}{self.broker.host}:{self.broker.port}"
 
-    def start_agent(self, name: str, *extra: str, wait: bool = True) -> AgentProcess:
+    def env(self, lock_dir: Path | None = None, user: str | None = None) -> dict[str, str]:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "220",
+               "BENCHCTL_LOCK_DIR": str(lock_dir or self.tmp / "locks"), "PYTHONUNBUFFERED": "1"}
+        if user is not None:
+            env["BENCHCTL_BROKER_PASSWORD"] = self.users[user]
+        return env
+
+    def start_agent(self, name: str, *extra: str, wait: bool = True, user: str | None = None,
+                    message_timeout_s: int | None = None) -> AgentProcess:
         runs = self.tmp / f"runs-{name}"
         log = self.tmp / f"agent-{name}.log"
-        args = [sys.executable, "-m", "benchctl.cli", "agent", "--bench", str(bench_file(self.tmp, name)),
-                "--broker", self.url, "--runs", str(runs), *extra]
+        bench = bench_file(self.tmp, name, message_timeout_s)
+        args = [sys.executable, "-m", "benchctl.cli", "agent", "--bench", str(bench),
+                "--broker", self.url_for(user), "--runs", str(runs), *extra]
         with open(log, "ab") as out:
-            process = subprocess.Popen(args, cwd=self.tmp, env=self.env(self.tmp / f"locks-{name}"),
+            process = subprocess.Popen(args, cwd=self.tmp, env=self.env(self.tmp / f"locks-{name}", user),
                                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         agent = AgentProcess(name, process, log, runs)
         self.agents[name] = agent
+        self.started.append(agent)
         if wait:
             deadline = time.monotonic() + AGENT_READY_S
             while "waiting for jobs" not in agent.output():
@@ -113,17 +130,20 @@ class Fleet:
                 time.sleep(0.05)
         return agent
 
-    def benchctl(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], cwd=self.tmp, env=self.env(),
+    def benchctl(self, *args: str, timeout: float = 120, user: str | None = None
+                 ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], cwd=self.tmp, env=self.env(user=user),
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
 
-    def submit(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return self.benchctl("submit", "--broker", self.url, *args, timeout=timeout)
+    def submit(self, *args: str, timeout: float = 120, user: str | None = None) -> subprocess.CompletedProcess[str]:
+        return self.benchctl("submit", "--broker", self.url_for(user), *args, timeout=timeout, user=user)
 
     def submit_in_background(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "benchctl.cli", "submit", "--broker", self.url, *args],
-                                cwd=self.tmp, env=self.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen([sys.executable, "-m", "benchctl.cli", "submit", "--broker", self.url, *args],
+                                   cwd=self.tmp, env=self.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        self.background.append(process)
+        return process
 
     def fleet_json(self) -> dict[str, Any]:
         out = self.benchctl("fleet", "--broker", self.url, "--json", timeout=30)
@@ -144,7 +164,11 @@ class Fleet:
         self.broker = _start(self.broker.directory, port=self.broker.port, persistent=True)
 
     def close(self) -> None:
-        for agent in self.agents.values():
+        for process in self.background:
+            if process.poll() is None:  # a test that failed before it ended: --wait would wait for ever
+                process.kill()
+                process.communicate(timeout=10)
+        for agent in self.started:
             agent.stop()
         self.broker.stop()
 

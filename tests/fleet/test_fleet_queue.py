@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from conftest import Fleet, Watcher
 
 from benchctl.fleet.ledger import DONE, LOST, QUEUED, RUNNING, Ledger
+from benchctl.paths import SCENARIOS
 from benchctl.run.lock import BenchLock
 from benchctl.run.rundir import read_results
 
@@ -138,7 +140,7 @@ async def test_with_on_death_report_the_job_of_a_killed_agent_is_lost(fleet: Fle
 
 
 def test_submit_wait_exits_with_the_runs_status(fleet: Fleet) -> None:
-    fleet.start_agent("sim-a")
+    fleet.start_agent("sim-a", message_timeout_s=4)
     failing = fleet.submit("--cases", "003", "--sim-fault", "skip_preparing", "--wait")
     assert failing.returncode == 1, failing.stdout + fleet.logs()
     assert re.search(r"TC_003_CS\s+│ FAIL\s+│ 1 ", failing.stdout), failing.stdout
@@ -245,3 +247,37 @@ async def test_a_bench_held_by_another_run_takes_no_job_until_it_is_free(fleet: 
         manual.release()
     await watcher.until(lambda l: l.state(job).state == DONE, 30, "the job run once the bench is free", fleet.logs)
     assert len(agent.run_dirs()) == 1
+
+
+def test_an_agent_cut_off_longer_than_its_keepalive_gives_its_run_up(persistent_fleet: Fleet) -> None:
+    fleet = persistent_fleet
+    config = fleet.tmp / "fleet.yaml"
+    config.write_text("broker:\n  keepalive_s: 2\n")
+    agent = fleet.start_agent("sim-a", "--fleet-config", str(config))
+    waiting = fleet.submit_in_background("--cases", KILL_CASE, "--wait")
+    wait_for_case(fleet, "sim-a")
+    time.sleep(1.5)  # past the broker's next autosave
+    fleet.restart_broker(crash=True, down_s=4)  # a crash publishes no will: only the lease can tell the agent
+    out, _ = waiting.communicate(timeout=90)
+    assert "out of touch with the broker for more than 2 s" in agent.output(), agent.output()
+    assert "queued, attempt 2 (requeued: bench sim-a restarted during attempt 1)" in out, out
+    cut_off, finished = agent.run_dirs()
+    assert read_results(cut_off) == [] and run_meta(finished)["fleet"]["attempt"] == 2
+    results = read_results(finished)
+    assert waiting.returncode == (0 if [r["verdict"] for r in results] == ["PASS"] else 1), out
+
+
+def test_a_job_the_bench_cannot_run_as_asked_ends_with_exit_2_and_why(fleet: Fleet) -> None:
+    # this bench's scenario folder has TC_010_CS only: a job for TC_003_CS (valid where it was submitted) fails
+    scenarios = fleet.tmp / "bench-scenarios"
+    scenarios.mkdir()
+    shutil.copyfile(SCENARIOS / "TC_010_CS.yaml", scenarios / "TC_010_CS.yaml")
+    shutil.copytree(SCENARIOS / "states", scenarios / "states")
+    agent = fleet.start_agent("sim-a", "--scenarios", str(scenarios))
+    out = fleet.submit("--cases", "003", "--wait")
+    assert out.returncode == 2, out.stdout + fleet.logs()
+    assert f"no case matches the selection (003) in {scenarios}" in out.stdout
+    assert agent.run_dirs() == []
+    (job,) = fleet.fleet_json()["jobs"]
+    assert (job["state"], job["exit_status"]) == ("done", 2)
+    assert "waiting for jobs" in agent.output().rsplit("done, exit 2", 1)[1]  # and the agent carries on

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -61,13 +62,12 @@ def basic(password: bytes) -> dict[str, str]:
 
 
 async def dial(url: str, password: bytes | None) -> None:
-    try:
-        headers = basic(password) if password is not None else {}
+    """One connection with a Heartbeat; a refused one (401) ends there."""
+    headers = basic(password) if password is not None else {}
+    with contextlib.suppress(websockets.InvalidStatus):
         async with websockets.connect(url, subprotocols=["ocpp1.6"], additional_headers=headers) as ws:  # type: ignore[list-item]
             await ws.send(json.dumps([2, "h", "Heartbeat", {}]))
             await asyncio.wait_for(ws.recv(), 5)
-    except websockets.InvalidStatus:
-        pass
 
 
 CONNECTION_STEPS = """\

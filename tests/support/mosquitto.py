@@ -141,6 +141,7 @@ def start_mosquitto(
     tls: TLSFiles | None = None,
     port: int | None = None,
     persistent: bool = False,
+    acl: str | None = None,
     ready_timeout_s: float = 5.0,
 ) -> Mosquitto:
     """Start mosquitto listening on 127.0.0.1 only and return once every listener accepts connections.
@@ -148,7 +149,7 @@ def start_mosquitto(
     `users` makes it refuse anonymous clients and check a password file; `tls` adds a TLS listener; `port`
     reuses a known port (to restart a broker a test stopped), otherwise a free one is picked; `persistent`
     keeps retained messages in `directory` across a restart (saved every second, so a killed broker loses
-    at most the last second).
+    at most the last second); `acl` is the text of an ACL file (mosquitto's acl_file format).
     """
     binary = find_program("mosquitto")
     directory.mkdir(parents=True, exist_ok=True)
@@ -175,6 +176,10 @@ def start_mosquitto(
             lines += ["allow_anonymous false", f"password_file {password_file}"]
         else:
             lines += ["allow_anonymous true"]
+        if acl is not None:
+            acl_file = directory / "acl"
+            acl_file.write_text(acl)
+            lines += [f"acl_file {acl_file}"]
         lines += [f"listener {plain} {HOST}"]
         if tls is not None:
             lines += [f"listener {tls_port} {HOST}", f"cafile {tls.ca}", f"certfile {tls.cert}",
