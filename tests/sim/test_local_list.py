@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from support.station import Session, _settings
+from support.variants import variant
 
 from benchctl.bench.actions import ACTIONS
 from benchctl.bench.config import BenchConfig
@@ -251,7 +252,7 @@ async def test_without_the_profile_there_is_no_list(session: Session) -> None:
     assert "LocalAuthListManagement" not in config["configurationKey"][0]["value"]
     assert (await session.call("ChangeConfiguration", {"key": "LocalAuthListEnabled", "value": "true"}))[
         "status"] == "NotSupported"
-    pics = load_pics(ROOT / "pics" / "sim-no-local-list.yaml")
+    pics = load_pics(variant("no-local-list").pics)
     assert not pics.local_auth_list and not pics.can_trigger_local_list_failure
 
 
