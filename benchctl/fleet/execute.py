@@ -17,12 +17,13 @@ from rich.console import Console
 
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.config import ConfigError
-from benchctl.run.command import EXIT_BENCH, EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE, select
+from benchctl.run.command import EXIT_BENCH, EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from benchctl.run.lock import BenchBusy, BenchLock, hold_bench
 from benchctl.run.progress import RunProgress, describe_step
 from benchctl.run.results import PASS, CaseResult
 from benchctl.run.rundir import RunDir, read_results
-from benchctl.scenario.model import Scenario, Step, load_scenarios
+from benchctl.run.selection import SelectionError, choose_cases, run_log
+from benchctl.scenario.model import Scenario, Step
 from drivers.errors import DriverError, MissingExtraError
 
 from .jobs import JobSpec
@@ -70,41 +71,19 @@ def brief(result: dict[str, Any]) -> dict[str, Any]:
 def prepare(spec: JobSpec, bench_file: Path, scenarios_dir: Path, fleet_meta: dict[str, Any]) -> Prepared:
     """The bench and cases of a job, as `benchctl run` chooses them; JobRefused or ConfigError when it cannot
     run here."""
-    config = load_bench(bench_file)
-    if spec.sim_faults:
-        if config.simulator is None:
-            raise JobRefused(f"the job switches on simulator faults ({', '.join(spec.sim_faults)}) but bench "
-                             f"{config.file} has no simulator")
-        from hil_sim.faults import unknown_faults
-
-        bad = unknown_faults(spec.sim_faults)
-        if bad:
-            raise JobRefused(f"unknown simulator fault(s): {', '.join(bad)}")
-        config.simulator.faults = sorted(set(config.simulator.faults) | set(spec.sim_faults))
-    available = load_scenarios(scenarios_dir)
-    scenarios = select(available, spec.cases, spec.keyword, spec.group)
-    meta: dict[str, Any] = {"scenarios_dir": str(scenarios_dir.resolve()), "retries": spec.retries,
-                            "fleet": fleet_meta}
     with tempfile.TemporaryDirectory(prefix="benchctl-job-") as tmp:
         pics_file: Path | None = None
         if spec.pics is not None:
             # the submitter's file name, so the PICS loader's errors and run.json read naturally
             pics_file = Path(tmp) / Path(spec.pics["name"]).name
             pics_file.write_text(spec.pics["text"], encoding="utf-8")
-        elif config.pics:
-            pics_file = Path(config.pics)
-        if pics_file is not None:
-            from benchctl.plan import load_pics, make_plan, plan_as_records
-
-            pics = load_pics(pics_file)
-            plan = make_plan(pics, available)
-            meta.update({"pics_file": str(pics_file), "pics": pics.values(), "plan": plan_as_records(plan)})
-            if not (spec.cases or spec.keyword or spec.group):
-                planned = {e.id for e in plan if e.included and e.has_scenario}
-                scenarios = [s for s in scenarios if s.id in planned]
-    if not scenarios:
-        raise JobRefused(f"no case matches the selection ({spec.selection()}) in {scenarios_dir}")
-    return Prepared(config, scenarios, meta, spec.pics["text"] if spec.pics else None)
+        try:
+            selection = choose_cases(load_bench(bench_file), scenarios_dir, spec.cases, spec.keyword, spec.group,
+                                     pics_file, spec.sim_faults, spec.retries)
+        except SelectionError as exc:
+            raise JobRefused(f"{exc} ({spec.selection()}) in {scenarios_dir}") from None
+    selection.meta["fleet"] = fleet_meta
+    return Prepared(selection.config, selection.scenarios, selection.meta, spec.pics["text"] if spec.pics else None)
 
 
 class CaseEvents:
@@ -161,7 +140,7 @@ async def execute(prepared: Prepared, runs: Path, lock: BenchLock, console: Cons
             prepared.meta["pics_file"] = str(kept)
         on_run_dir(run_dir.path)
         events = CaseEvents(console, len(prepared.scenarios), publish)
-        with _run_log(run_dir.path):
+        with run_log(run_dir.path):
             async with hold_bench(lock):
                 with events.progress:
                     await run_cases(prepared.config, prepared.scenarios, run_dir, events.on_case,
@@ -201,29 +180,3 @@ def _reports(path: Path) -> dict[str, str]:
     except Exception:  # a run cut off before run.json was written has nothing to report on
         log.exception("no reports for %s", path)
         return {}
-
-
-class _run_log:
-    """The run directory's benchctl.log at INFO, as `benchctl run` keeps it, whatever the console's level."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.handler = logging.FileHandler(run_dir / "benchctl.log", encoding="utf-8")
-        self.handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        self.handler.setLevel(logging.INFO)
-
-    def __enter__(self) -> None:
-        root = logging.getLogger()
-        self.previous = root.level
-        self.quiet = [(h, h.level) for h in root.handlers]
-        for handler, _ in self.quiet:
-            handler.setLevel(max(handler.level, self.previous))
-        root.addHandler(self.handler)
-        root.setLevel(min(self.previous or logging.WARNING, logging.INFO))
-
-    def __exit__(self, *exc: object) -> None:
-        root = logging.getLogger()
-        root.removeHandler(self.handler)
-        root.setLevel(self.previous)
-        for handler, level in self.quiet:
-            handler.setLevel(level)
-        self.handler.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from .lock import BenchBusy, BenchLock, hold_bench
 from .progress import VERDICT_STYLE, RunProgress
 from .results import PASS, CaseResult
 from .rundir import RunDir, read_results
+from .selection import Selection, SelectionError, choose_cases, run_log
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BENCH = 0, 1, 2, 3
 EXIT_BUSY = 4
@@ -80,23 +80,6 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     run.set_defaults(func=cmd_run)
 
 
-def select(scenarios: list[Scenario], ids: list[str], keyword: str | None,
-           group: str | None = None) -> list[Scenario]:
-    def wanted(s: Scenario) -> bool:
-        if ids:
-            short = s.id.removeprefix("TC_").removesuffix("_CS")
-            if not any(i in (s.id, short) or (i.isdigit() and short.split("_")[0].lstrip("0") == i.lstrip("0")
-                                               and "_" not in short) for i in ids):
-                return False
-        if keyword and keyword.lower() not in f"{s.id} {s.title}".lower():
-            return False
-        if group and group.lower() not in s.group.lower():
-            return False
-        return True
-
-    return [s for s in scenarios if wanted(s)]
-
-
 def print_cases(console: Console, config: BenchConfig, scenarios: list[Scenario]) -> None:
     table = Table(title=escape(f"{len(scenarios)} case(s) on bench '{config.name}' ({config.file})"))
     for column in ("case", "section", "title", "status", "roles"):
@@ -130,50 +113,20 @@ def _write_reports(console: Console, run_dir: Path) -> None:
     console.print("reports: " + escape(", ".join(str(p) for p in written.values())))
 
 
-class _Selection:
-    """What a run runs: the bench, the cases in order, and what run.json must keep so --resume can go on."""
-
-    def __init__(self, config: BenchConfig, scenarios: list[Scenario], meta: dict[str, Any]) -> None:
-        self.config, self.scenarios, self.meta = config, scenarios, meta
-
-
-def _select_new(args: argparse.Namespace, console: Console) -> _Selection | int:
-    config = load_bench(args.bench)
-    if args.sim_fault:
-        if config.simulator is None:
-            console.print(f"[red]--sim-fault needs a bench with a simulator; {escape(config.file)} has none[/]")
-            return EXIT_USAGE
-        from hil_sim.faults import unknown_faults
-
-        bad = unknown_faults(args.sim_fault)
-        if bad:
-            console.print(f"[red]unknown fault(s): {escape(', '.join(bad))}; see `benchctl faults`[/]")
-            return EXIT_USAGE
-        config.simulator.faults = sorted(set(config.simulator.faults) | set(args.sim_fault))
-    available = load_scenarios(args.scenarios)
-    scenarios = select(available, args.cases, args.keyword, args.group)
-    meta: dict[str, Any] = {"scenarios_dir": str(Path(args.scenarios).resolve()), "retries": args.retries}
-    pics_file = args.pics or (Path(config.pics) if config.pics else None)
-    if pics_file is not None:
-        from benchctl.plan import load_pics, make_plan, plan_as_records
-
-        pics = load_pics(pics_file)
-        plan = make_plan(pics, available)
-        meta.update({"pics_file": str(pics_file), "pics": pics.values(), "plan": plan_as_records(plan)})
-        if not (args.cases or args.keyword or args.group):
-            planned = {e.id for e in plan if e.included and e.has_scenario}
-            scenarios = [s for s in scenarios if s.id in planned]
-            missing = [e.id for e in plan if e.included and not e.has_scenario]
-            if missing:
-                console.print(f"[yellow]{len(missing)} case(s) of the plan have no scenario yet: "
-                              f"{escape(', '.join(missing))}[/]")
-    if not scenarios:
-        console.print("[red]no case matches the selection[/]")
+def _select_new(args: argparse.Namespace, console: Console) -> Selection | int:
+    try:
+        selection = choose_cases(load_bench(args.bench), args.scenarios, args.cases, args.keyword, args.group,
+                                 args.pics, args.sim_fault, args.retries)
+    except SelectionError as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_USAGE
-    return _Selection(config, scenarios, meta)
+    if selection.missing:
+        console.print(f"[yellow]{len(selection.missing)} case(s) of the plan have no scenario yet: "
+                      f"{escape(', '.join(selection.missing))}[/]")
+    return selection
 
 
-def _select_resumed(run_dir: RunDir, console: Console) -> tuple[_Selection, list[dict[str, Any]]] | int:
+def _select_resumed(run_dir: RunDir, console: Console) -> tuple[Selection, list[dict[str, Any]]] | int:
     meta = run_dir.read_meta()
     config = load_bench(meta["bench_file"])
     if config.simulator is not None and meta.get("simulator"):
@@ -189,7 +142,7 @@ def _select_resumed(run_dir: RunDir, console: Console) -> tuple[_Selection, list
     remaining = [by_id[c] for c in meta["cases"] if c not in finished]
     meta = {k: v for k, v in meta.items() if k not in ("written", "finished")}
     meta.setdefault("resumed", []).append({"at": time.time(), "remaining": [s.id for s in remaining]})
-    return _Selection(config, remaining, meta), done
+    return Selection(config, remaining, meta), done
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -234,7 +187,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         lock.release()
 
 
-def _run_logged(console: Console, selection: _Selection, run_dir: RunDir, retries: int,
+def _run_logged(console: Console, selection: Selection, run_dir: RunDir, retries: int,
                 done: list[dict[str, Any]], lock: BenchLock) -> int:
     config, scenarios = selection.config, selection.scenarios
     total = len(done) + len(scenarios)
@@ -245,25 +198,8 @@ def _run_logged(console: Console, selection: _Selection, run_dir: RunDir, retrie
         _print_summary(console, read_results(run_dir.path))
         _write_reports(console, run_dir.path)
         return _exit_status(read_results(run_dir.path))
-    log_handler = logging.FileHandler(run_dir.path / "benchctl.log", encoding="utf-8")
-    log_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    log_handler.setLevel(logging.INFO)
-    root = logging.getLogger()
-    previous_level = root.level
-    # the run's log file gets INFO; the terminal keeps the level -v chose
-    quiet = [(h, h.level) for h in root.handlers]
-    for handler, _ in quiet:
-        handler.setLevel(max(handler.level, previous_level))
-    root.addHandler(log_handler)
-    root.setLevel(min(previous_level or logging.WARNING, logging.INFO))
-    try:
+    with run_log(run_dir.path):
         return _run(console, config, scenarios, run_dir, selection.meta, retries, len(done), total, lock)
-    finally:
-        root.removeHandler(log_handler)
-        root.setLevel(previous_level)
-        for handler, level in quiet:
-            handler.setLevel(level)
-        log_handler.close()
 
 
 def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_dir: RunDir,

@@ -1,0 +1,101 @@
+"""Which cases a run runs, and the run's log file: shared by `benchctl run` and the fleet agent, so a job on
+a bench chooses and logs exactly as the command line does."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchctl.bench.config import BenchConfig
+from benchctl.scenario.model import Scenario, load_scenarios
+
+
+class SelectionError(Exception):
+    """The selection cannot run on this bench; the message says why."""
+
+
+@dataclass
+class Selection:
+    config: BenchConfig
+    scenarios: list[Scenario]
+    meta: dict[str, Any]  # what run.json keeps so `--resume` can go on
+    missing: list[str] = field(default_factory=list)  # cases the plan wants that have no scenario file
+
+
+def select(scenarios: list[Scenario], ids: list[str], keyword: str | None,
+           group: str | None = None) -> list[Scenario]:
+    def wanted(s: Scenario) -> bool:
+        if ids:
+            short = s.id.removeprefix("TC_").removesuffix("_CS")
+            if not any(i in (s.id, short) or (i.isdigit() and short.split("_")[0].lstrip("0") == i.lstrip("0")
+                                               and "_" not in short) for i in ids):
+                return False
+        if keyword and keyword.lower() not in f"{s.id} {s.title}".lower():
+            return False
+        if group and group.lower() not in s.group.lower():
+            return False
+        return True
+
+    return [s for s in scenarios if wanted(s)]
+
+
+def choose_cases(config: BenchConfig, scenarios_dir: Path, cases: list[str], keyword: str | None,
+                 group: str | None, pics_file: Path | None, sim_faults: list[str], retries: int) -> Selection:
+    """The cases in order: the ids / keyword / group given, or else the plan of the PICS (`pics_file`, or the
+    bench's dut.pics). Simulator faults are switched on in `config`."""
+    if sim_faults:
+        if config.simulator is None:
+            raise SelectionError(f"simulator faults ({', '.join(sim_faults)}) need a bench with a simulator; "
+                                 f"{config.file} has none")
+        from hil_sim.faults import unknown_faults
+
+        bad = unknown_faults(sim_faults)
+        if bad:
+            raise SelectionError(f"unknown fault(s): {', '.join(bad)}; see `benchctl faults`")
+        config.simulator.faults = sorted(set(config.simulator.faults) | set(sim_faults))
+    available = load_scenarios(scenarios_dir)
+    scenarios = select(available, cases, keyword, group)
+    meta: dict[str, Any] = {"scenarios_dir": str(Path(scenarios_dir).resolve()), "retries": retries}
+    missing: list[str] = []
+    pics_file = pics_file or (Path(config.pics) if config.pics else None)
+    if pics_file is not None:
+        from benchctl.plan import load_pics, make_plan, plan_as_records
+
+        pics = load_pics(pics_file)
+        plan = make_plan(pics, available)
+        meta.update({"pics_file": str(pics_file), "pics": pics.values(), "plan": plan_as_records(plan)})
+        if not (cases or keyword or group):
+            planned = {e.id for e in plan if e.included and e.has_scenario}
+            scenarios = [s for s in scenarios if s.id in planned]
+            missing = [e.id for e in plan if e.included and not e.has_scenario]
+    if not scenarios:
+        raise SelectionError("no case matches the selection")
+    return Selection(config, scenarios, meta, missing)
+
+
+class run_log:
+    """The run directory's benchctl.log at INFO, whatever level the console shows."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.handler = logging.FileHandler(run_dir / "benchctl.log", encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        self.handler.setLevel(logging.INFO)
+
+    def __enter__(self) -> None:
+        root = logging.getLogger()
+        self.previous = root.level
+        self.quiet = [(h, h.level) for h in root.handlers]
+        for handler, _ in self.quiet:
+            handler.setLevel(max(handler.level, self.previous))
+        root.addHandler(self.handler)
+        root.setLevel(min(self.previous or logging.WARNING, logging.INFO))
+
+    def __exit__(self, *exc: object) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self.handler)
+        root.setLevel(self.previous)
+        for handler, level in self.quiet:
+            handler.setLevel(level)
+        self.handler.close()
