@@ -37,6 +37,7 @@ examples:
   benchctl run                          the plan of the bench's PICS against the simulated bench
   benchctl run --list                   show the cases that would run, and stop
   benchctl run --pics pics/socket.yaml  the plan of another PICS
+  benchctl run --all                    the plan with the cases outside certification too
   benchctl run --group "Cache"          the cases of a group of the test case document
   benchctl run 003 TC_010_CS            two cases by id
   benchctl run -k "charging session"    cases whose id or title contains the words
@@ -67,6 +68,9 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     run.add_argument("--group", help="only cases of this group of the test case document (e.g. Cache)")
     run.add_argument("--pics", type=Path, help="the DUT's PICS file: its plan decides the cases "
                                               "(default: the bench's dut.pics)")
+    run.add_argument("--all", dest="include_uncertified", action="store_true",
+                     help="the plan also takes the cases Appendix C does not list (not part of certification, "
+                          "e.g. TC_027_CS, TC_083_CS-TC_087_CS), when the PICS says they apply")
     run.add_argument("--list", action="store_true", help="list the cases that would run and exit")
     run.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)")
     run.add_argument("--retries", type=int, default=0, metavar="N",
@@ -116,7 +120,7 @@ def _write_reports(console: Console, run_dir: Path) -> None:
 def _select_new(args: argparse.Namespace, console: Console) -> Selection | int:
     try:
         selection = choose_cases(load_bench(args.bench), args.scenarios, args.cases, args.keyword, args.group,
-                                 args.pics, args.sim_fault, args.retries)
+                                 args.pics, args.sim_fault, args.retries, args.include_uncertified)
     except SelectionError as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_USAGE

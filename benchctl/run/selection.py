@@ -42,9 +42,11 @@ def select(scenarios: list[Scenario], ids: list[str], keyword: str | None,
 
 
 def choose_cases(config: BenchConfig, scenarios_dir: Path, cases: list[str], keyword: str | None,
-                 group: str | None, pics_file: Path | None, sim_faults: list[str], retries: int) -> Selection:
+                 group: str | None, pics_file: Path | None, sim_faults: list[str], retries: int,
+                 include_uncertified: bool = False) -> Selection:
     """The cases in order: the ids / keyword / group given, or else the plan of the PICS (`pics_file`, or the
-    bench's dut.pics). Simulator faults are switched on in `config`."""
+    bench's dut.pics; with `include_uncertified` also the cases Appendix C does not list). Simulator faults are
+    switched on in `config`."""
     if sim_faults:
         if config.simulator is None:
             raise SelectionError(f"simulator faults ({', '.join(sim_faults)}) need a bench with a simulator; "
@@ -64,7 +66,7 @@ def choose_cases(config: BenchConfig, scenarios_dir: Path, cases: list[str], key
         from benchctl.plan import load_pics, make_plan, plan_as_records
 
         pics = load_pics(pics_file)
-        plan = make_plan(pics, available)
+        plan = make_plan(pics, available, include_uncertified)
         meta.update({"pics_file": str(pics_file), "pics": pics.values(), "plan": plan_as_records(plan)})
         if not (cases or keyword or group):
             planned = {e.id for e in plan if e.included and e.has_scenario}
