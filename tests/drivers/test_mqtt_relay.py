@@ -14,7 +14,7 @@ from typing import AsyncIterator, Iterator
 
 import aiomqtt
 import pytest
-from support.mosquitto import Mosquitto, MosquittoNotInstalled, make_tls_files, start_mosquitto
+from support.mosquitto import Mosquitto, make_tls_files, mosquitto_or_fail
 
 from drivers.errors import DriverError
 from drivers.relay.mqtt import MQTTOutput
@@ -28,24 +28,18 @@ FLAVOURS = ["tasmota", "shelly_gen1", "shelly_gen2"]
 USER, PASSWORD = "bench", "s3cret"
 
 
-def _broker(directory: Path, **kwargs) -> Mosquitto:
-    try:
-        return start_mosquitto(directory, **kwargs)
-    except MosquittoNotInstalled as exc:
-        pytest.fail(str(exc), pytrace=False)
-
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     """An anonymous broker."""
-    with _broker(tmp_path / "broker") as running:
+    with mosquitto_or_fail(tmp_path / "broker") as running:
         yield running
 
 
 @pytest.fixture
 def auth_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     """A broker that wants a username and password (password file made with mosquitto_passwd -b)."""
-    with _broker(tmp_path / "auth-broker", users={USER: PASSWORD}) as running:
+    with mosquitto_or_fail(tmp_path / "auth-broker", users={USER: PASSWORD}) as running:
         yield running
 
 
@@ -222,7 +216,7 @@ async def test_shelly_gen2_error_answer_fails_at_once(devices, outputs) -> None:
 
 
 async def test_broker_down_gives_driver_error(tmp_path: Path) -> None:
-    with _broker(tmp_path / "gone") as gone:
+    with mosquitto_or_fail(tmp_path / "gone") as gone:
         pass  # stopped at once: nothing listens on its port any more
     mains = MQTTOutput("mains", gone.host, gone.port, device=DEVICE, **FAST)
     started = time.monotonic()
@@ -240,7 +234,7 @@ async def test_broker_down_gives_driver_error(tmp_path: Path) -> None:
 
 
 async def test_broker_lost_and_back(tmp_path: Path, world: World) -> None:
-    broker = _broker(tmp_path / "b1")
+    broker = mosquitto_or_fail(tmp_path / "b1")
     sim = SimMQTTRelay(world, broker.host, broker.port, DEVICE)
     mains = MQTTOutput("mains", broker.host, broker.port, device=DEVICE, **FAST)
     try:
@@ -250,7 +244,7 @@ async def test_broker_lost_and_back(tmp_path: Path, world: World) -> None:
         with pytest.raises(DriverError, match=f"cannot connect to MQTT broker 127.0.0.1:{broker.port}"):
             await mains.set(True)
         await sim.stop()
-        broker = _broker(tmp_path / "b2", port=broker.port)  # the same address comes back
+        broker = mosquitto_or_fail(tmp_path / "b2", port=broker.port)  # the same address comes back
         await sim.start()
         await mains.set(True)  # the driver connects again by itself
         assert world.mains_on is True
@@ -297,7 +291,7 @@ async def test_tls_with_ca_file(tmp_path: Path, world: World) -> None:
         tls = make_tls_files(tmp_path / "tls")
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
-    with _broker(tmp_path / "tls-broker", tls=tls) as broker:
+    with mosquitto_or_fail(tmp_path / "tls-broker", tls=tls) as broker:
         sim = SimMQTTRelay(world, broker.host, broker.port, DEVICE, flavour="shelly_gen2")  # on the plain listener
         await sim.start()
         secure = MQTTOutput("mains", broker.host, broker.tls_port, device=DEVICE, flavour="shelly_gen2",

@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 
 import pytest
 from support.bench_text import sim_bench_text
-from support.mosquitto import Mosquitto, MosquittoNotInstalled, start_mosquitto
+from support.mosquitto import Mosquitto, mosquitto_or_fail
 
 from benchctl.fleet.broker import BrokerSettings, FleetConnection, new_client_id
 from benchctl.fleet.ledger import Ledger
@@ -25,23 +25,17 @@ from benchctl.fleet.ledger import Ledger
 AGENT_READY_S = 20.0
 
 
-def _start(directory: Path, **kwargs: Any) -> Mosquitto:
-    try:
-        return start_mosquitto(directory, **kwargs)
-    except MosquittoNotInstalled as exc:
-        pytest.fail(str(exc), pytrace=False)
-
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    with _start(tmp_path / "broker") as running:
+    with mosquitto_or_fail(tmp_path / "broker") as running:
         yield running
 
 
 @pytest.fixture
 def persistent_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     """A broker that keeps its retained messages across a restart, as a lab's should."""
-    with _start(tmp_path / "broker", persistent=True) as running:
+    with mosquitto_or_fail(tmp_path / "broker", persistent=True) as running:
         yield running
 
 
@@ -161,7 +155,7 @@ class Fleet:
         else:
             self.broker.stop()
         time.sleep(down_s)
-        self.broker = _start(self.broker.directory, port=self.broker.port, persistent=True)
+        self.broker = mosquitto_or_fail(self.broker.directory, port=self.broker.port, persistent=True)
 
     def close(self) -> None:
         for process in self.background:

@@ -20,6 +20,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 INSTALL_HINT = (
@@ -202,3 +203,14 @@ def start_mosquitto(
         if "Address already in use" not in last_log:
             break
     raise RuntimeError(f"mosquitto did not start (config {directory / 'mosquitto.conf'}):\n{last_log}")
+
+
+def mosquitto_or_fail(directory: Path, **kwargs: Any) -> "Mosquitto":
+    """start_mosquitto for a test: a missing broker fails the test with the install hint (never a skip: the
+    suite promises a real broker)."""
+    import pytest
+
+    try:
+        return start_mosquitto(directory, **kwargs)
+    except MosquittoNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
