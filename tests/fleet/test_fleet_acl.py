@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from conftest import Fleet, Watcher, _start
-from support.mosquitto import Mosquitto
+from conftest import Fleet, Watcher
+from support.mosquitto import Mosquitto, mosquitto_or_fail
 
 from benchctl.fleet.broker import BrokerSettings, FleetConnection
 from benchctl.fleet.jobs import JobSpec
@@ -29,7 +29,7 @@ def documented_acl() -> str:
 
 @pytest.fixture
 def acl_broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    with _start(tmp_path / "broker", users=USERS, acl=documented_acl()) as running:
+    with mosquitto_or_fail(tmp_path / "broker", users=USERS, acl=documented_acl()) as running:
         yield running
 
 
