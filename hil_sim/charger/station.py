@@ -77,6 +77,8 @@ class ConnectorRuntime:
     authorized_parent: str | None = None  # parentIdTag of authorized_tag, as the Authorize.conf gave it
     lock_failed: bool = False  # the plug lock did not engage for a start: Faulted until the cable is out
     deauthorized: bool = False  # the StartTransaction.conf refused the idTag; the main loop acts on it
+    candidate: str | None = None  # a new status not reported yet: MinimumStatusDuration runs from candidate_since
+    candidate_since: float = 0.0
 
 
 @dataclass
@@ -310,6 +312,9 @@ class SimStation:
                 deadline = self._connection_deadline(c)
                 if deadline is not None:
                     delay = min(delay, max(0.01, deadline - now))
+                settled = self._settles_at(c)
+                if settled is not None:
+                    delay = min(delay, max(0.01, settled - now))
             await asyncio.sleep(delay)
             rt.wake.set()
 
@@ -469,6 +474,10 @@ class SimStation:
         rt = self._rt()
         last = self._conn(connector_id).reported if connector_id else rt.station_reported
         if last == status and not force:
+            if connector_id:
+                self._conn(connector_id).candidate = None  # back where it was before MinimumStatusDuration ran out
+            return
+        if connector_id and not force and not self._stable(self._conn(connector_id), status):
             return
         if status == "Preparing" and self.faults.active("skip_preparing"):
             delivered = True
@@ -484,6 +493,27 @@ class SimStation:
                 self._conn(connector_id).reported = status
             else:
                 rt.station_reported = status
+
+    def _minimum_status_duration(self) -> float:
+        return float(self.keys["MinimumStatusDuration"].value)
+
+    def _stable(self, c: ConnectorRuntime, status: str) -> bool:
+        """MinimumStatusDuration: a connector status is reported only once it has held that long, so a status
+        the connector passes through briefly is never sent."""
+        duration = self._minimum_status_duration()
+        if duration <= 0:
+            return True
+        now = asyncio.get_running_loop().time()
+        if c.candidate != status:
+            c.candidate, c.candidate_since = status, now
+        return now - c.candidate_since >= duration - SAMPLE_SLACK_S
+
+    def _settles_at(self, c: ConnectorRuntime) -> float | None:
+        """When the status waiting out MinimumStatusDuration may be reported (the ticker wakes the loop then)."""
+        duration = self._minimum_status_duration()
+        if c.candidate is None or c.candidate == c.reported or duration <= 0:
+            return None
+        return c.candidate_since + duration
 
     def _status_info(self, connector_id: int, status: str) -> str | None:
         """The free-text info of a StatusNotification: why a transaction is suspended, when the EV is gone."""
