@@ -175,7 +175,12 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
         {**_MODBUS_LINK,
          "coil": Field(int, required=True, minimum=0, maximum=65535),
          "invert": Field(bool, default=False),
-         "safe_level": Field(bool, default=False, help="logical level in the safe state")},
+         "safe_level": Field(bool, default=False, help="logical level in the safe state"),
+         "watchdog_s": Field(float, default=0.0, minimum=0,
+                             help="arm the board's communication watchdog: with no request for this long it "
+                                  "switches its outputs off (0: not armed; docs/unattended.md)"),
+         "watchdog_register": Field(int, default=4096, minimum=0, maximum=65535,
+                                    help="holding register of the watchdog time in 100 ms ticks")},
         "one coil of a Modbus relay board", check=_modbus_transport_check),
     DriverSpec(
         "modbus_meter", "meter", "drivers.meter.modbus_meter:ModbusEnergyMeter",

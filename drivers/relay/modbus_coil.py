@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import DriverError
 from ..modbus_device import ModbusDevice
 from ..modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport
+from ..modbus_watchdog import DEFAULT_WATCHDOG_REGISTER, ModbusWatchdog
 from ..steplog import StepLog, step
 from .protocol import DigitalOutputProtocol
 
@@ -40,6 +42,8 @@ class ModbusCoilOutput(ModbusDevice, DigitalOutputProtocol):
         parity: str = DEFAULT_PARITY,
         stopbits: int = DEFAULT_STOPBITS,
         steplog: StepLog | None = None,
+        watchdog_s: float = 0.0,
+        watchdog_register: int = DEFAULT_WATCHDOG_REGISTER,
     ) -> None:
         if isinstance(coil, bool) or not isinstance(coil, int) or not 0 <= coil <= 0xFFFF:
             raise ValueError(f"coil must be 0..65535, not {coil!r}")
@@ -50,6 +54,24 @@ class ModbusCoilOutput(ModbusDevice, DigitalOutputProtocol):
         self.invert = _level("invert", invert)
         # safe_level is a logical level, like set(): the config says "mains on when safe", whatever the wiring
         self.safe_level = _level("safe_level", safe_level)
+        # the board's own watchdog: it switches its outputs OFF (not to safe_level) when benchctl goes silent
+        self.watchdog = ModbusWatchdog(self.link, role, watchdog_s, watchdog_register) if watchdog_s else None
+
+    @step
+    async def connect(self) -> None:
+        await self.link.connect()
+        if self.watchdog is not None:
+            await self.watchdog.arm()
+
+    @step
+    async def close(self) -> None:
+        try:
+            if self.watchdog is not None:
+                await self.watchdog.disarm()
+        except DriverError:
+            pass  # the board is gone; its watchdog, still armed, puts it safe by itself
+        finally:
+            await self.link.close()
 
     @step
     async def set(self, level: bool) -> None:

@@ -33,6 +33,7 @@ from drivers.evse_tester.register_map import (
 )
 
 from ..world import Connector, World
+from .watchdog import WATCHDOG_REGISTER, CommunicationWatchdog
 
 # Modbus function codes by table.
 _READ_COILS, _WRITE_COIL, _WRITE_COILS = 1, 5, 15
@@ -204,13 +205,18 @@ class CoilBoard(ABC):
     def set_coil(self, coil: int, on: bool) -> None:
         """What writing one of them does."""
 
+    def holding_registers(self) -> list[int]:
+        """Holding register addresses the board has besides its coils (none unless a subclass says so)."""
+        return []
+
     def sim_device(self, device_id: int) -> SimDevice:
+        holding = [SimData(a, datatype=DataType.REGISTERS) for a in self.holding_registers()]
         return SimDevice(
             id=device_id,
             simdata=(
                 [SimData(coil, values=False, datatype=DataType.BITS) for coil in self.coil_numbers()],
                 [SimData(0, values=False, datatype=DataType.BITS)],  # no discrete inputs
-                [SimData(0, datatype=DataType.INVALID)],  # no registers at all
+                holding or [SimData(0, datatype=DataType.INVALID)],
                 [SimData(0, datatype=DataType.INVALID)],
             ),
             action=self.action,
@@ -244,7 +250,8 @@ class CoilBoard(ABC):
 
 
 class RelayBoardCoils(CoilBoard):
-    """A relay board whose coils drive boolean World fields."""
+    """A relay board whose coils drive boolean World fields, with a communication watchdog (watchdog.py) that
+    switches every coil off when the controller has been silent for the time written to WATCHDOG_REGISTER."""
 
     def __init__(self, world: World, wiring: dict[int, str]) -> None:
         if not wiring:
@@ -255,6 +262,35 @@ class RelayBoardCoils(CoilBoard):
             if isinstance(coil, bool) or not isinstance(coil, int) or not 0 <= coil <= 0xFFFF:
                 raise ValueError(f"relay_wiring: coil must be 0..65535, not {coil!r}")
             self.wiring[coil] = resolve_switch(name, world)
+        self.watchdog = CommunicationWatchdog(self._all_off)
+
+    def _all_off(self) -> None:
+        for coil in self.wiring:
+            self.set_coil(coil, False)
+
+    def holding_registers(self) -> list[int]:
+        return [WATCHDOG_REGISTER]
+
+    async def action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        self.watchdog.feed()  # any request the board answers proves the controller is alive
+        if function_code in (_WRITE_REGISTER, _WRITE_REGISTERS) and set_values:
+            self.watchdog.write(int(set_values[0]))
+            return None
+        if function_code in (_READ_HOLDING, _READ_WRITE_REGISTERS):
+            registers[0] = self.watchdog.ticks
+            return None
+        return await super().action(function_code, start_address, address, count, registers, set_values)
+
+    def close(self) -> None:
+        self.watchdog.close()
 
     def coil_numbers(self) -> list[int]:
         return sorted(self.wiring)
@@ -281,10 +317,12 @@ def _check_loopback(host: str) -> None:
 class ModbusGear:
     """A running simulated Modbus server. Set `silent` to make it swallow requests without answering."""
 
-    def __init__(self, server: ModbusTcpServer, host: str, port: int) -> None:
+    def __init__(self, server: ModbusTcpServer, host: str, port: int,
+                 relay: RelayBoardCoils | None = None) -> None:
         self._server = server
         self.host = host
         self.port = port
+        self.relay = relay
         self.silent = False
         self._stopped = False
 
@@ -301,6 +339,8 @@ class ModbusGear:
         if self._stopped:
             return
         self._stopped = True
+        if self.relay is not None:
+            self.relay.close()
         listener = self._server.transport  # asyncio.Server; pymodbus forgets it on shutdown
         await self._server.shutdown()
         if listener is not None:
@@ -348,7 +388,7 @@ async def start_modbus_gear(
         address=(host, port),
         trace_pdu=trace_pdu,
     )
-    gear = ModbusGear(server, host, port)
+    gear = ModbusGear(server, host, port, relay)
     try:
         await server.serve_forever(background=True)
     except RuntimeError as exc:  # pymodbus reports a failed bind this way, without the reason
