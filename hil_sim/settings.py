@@ -35,6 +35,9 @@ SIMULATOR_SCHEMA = Schema({
         "model": Field(str, default="hil_sim"),
         "firmware_version": Field(str, default="1.0.0"),
         "boot_delay_s": Field(float, default=0.3, minimum=0),
+        "rfid_readers": Field(str, default="single", choices=("none", "single", "one_per_evse"),
+                              help="as the PICS says: no reader, one reader for every connector, or one per "
+                                   "connector (the card presenter stands at the reader of world.card_reader)"),
         "meter_w": Field(float, default=7400.0, minimum=0, help="power the simulated EV draws when allowed"),
         "backup_power_s": Field(float, default=0.0, minimum=0,
                                 help="hold-up time of a backup supply after mains is lost (0: none); with "
@@ -59,6 +62,7 @@ class StationSettings:
     model: str = "hil_sim"
     firmware_version: str = "1.0.0"
     boot_delay_s: float = 0.3
+    rfid_readers: str = "single"  # see SIMULATOR_SCHEMA
     meter_w: float = 7400.0
     backup_power_s: float = 0.0
     profiles: list[str] = field(default_factory=lambda: list(PROFILES))

@@ -64,6 +64,7 @@ class World:
     mains_on: bool = True
     network_up: bool = True
     card_uid: str | None = None  # the card in front of the reader, None when the field is empty
+    card_reader: int = 1  # the connector whose reader the presenter stands at (a station with one per EVSE)
     # injected: the memory that holds the local authorization list refuses writes (its write-protect line pulled)
     local_list_storage_failure: bool = False
     # the installer's service input: on, the station resets its connection security settings (security profile,

@@ -523,13 +523,21 @@ class SimStation:
             return None
         return "EV side disconnected"
 
-    def _connector_for_card(self) -> int:
-        for connector_id in range(1, self.settings.connectors + 1):
+    def _reader_serves(self) -> list[int]:
+        """The connectors the card in the field can act on: every one behind a shared reader, only its own behind
+        a reader per EVSE (the presenter stands at `world.card_reader`), none without a reader."""
+        every = list(range(1, self.settings.connectors + 1))
+        if self.settings.rfid_readers == "one_per_evse":
+            return [self.world.card_reader] if self.world.card_reader in every else []
+        return every if self.settings.rfid_readers == "single" else []
+
+    def _connector_for_card(self, serves: list[int]) -> int:
+        for connector_id in serves:
             c = self._conn(connector_id)
             if c.transaction is None and self.world.connector(connector_id).ev_connected:
                 return connector_id
-        free = [cid for cid in range(1, self.settings.connectors + 1) if self._conn(cid).transaction is None]
-        return free[0] if free else 1
+        free = [cid for cid in serves if self._conn(cid).transaction is None]
+        return free[0] if free else serves[0]
 
     def _error_code(self, connector_id: int, status: str) -> str:
         if connector_id and status == "Faulted" and self.world.connector(connector_id).ground_fault:
@@ -558,13 +566,16 @@ class SimStation:
         return c.armed_at + timeout
 
     async def _card_presented(self, id_tag: str) -> None:
-        for connector_id in range(1, self.settings.connectors + 1):
+        serves = self._reader_serves()
+        if not serves:
+            return  # no reader where the card is
+        for connector_id in serves:
             c = self._conn(connector_id)
             if c.transaction is None and c.authorized_tag == id_tag and not c.remote_armed:
                 c.authorized_tag = None  # the same card again before any cable came: the driver withdraws
                 self._rt().wake.set()
                 return
-        running = [cid for cid in range(1, self.settings.connectors + 1) if self._conn(cid).transaction is not None]
+        running = [cid for cid in serves if self._conn(cid).transaction is not None]
         for connector_id in running:
             if self._conn(connector_id).transaction.id_tag == id_tag:  # type: ignore[union-attr]
                 self._end_by_card(connector_id, id_tag)  # the same card: no need to ask the Central System
@@ -574,7 +585,7 @@ class SimStation:
         # Stop Transaction): without one, and with no connector free for a new session, the card is ignored
         grouped = [cid for cid in running
                    if self._conn(cid).transaction.parent_id_tag is not None]  # type: ignore[union-attr]
-        if len(running) == self.settings.connectors and not grouped and not any_card:
+        if len(running) == len(serves) and not grouped and not any_card:
             return
         rt = self._rt()
         connected = rt.cp is not None and rt.registered  # not rt.online: that is set a little later
@@ -601,8 +612,8 @@ class SimStation:
             if tx is not None and (any_card or (parent is not None and parent == tx.parent_id_tag)):
                 self._end_by_card(connector_id, id_tag)
                 return
-        if len(running) < self.settings.connectors:
-            self._arm(self._connector_for_card(), id_tag, remote=False, parent=parent)
+        if len(running) < len(serves):
+            self._arm(self._connector_for_card(serves), id_tag, remote=False, parent=parent)
 
     def _end_by_card(self, connector_id: int, id_tag: str) -> None:
         c = self._conn(connector_id)

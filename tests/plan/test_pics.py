@@ -69,7 +69,8 @@ def test_the_examples_the_docs_promise_exist() -> None:
 def test_sim_pics_describes_the_simulator_the_sim_bench_starts() -> None:
     station = load_bench(DEFAULT_BENCH).simulator.station
     pics = load_pics(PICS_DIR / "sim.yaml")
-    assert (pics.connectors, pics.fixed_cable) == (station.connectors, station.fixed_cable)
+    assert (pics.connectors, pics.fixed_cable, pics.rfid_readers) == (station.connectors, station.fixed_cable,
+                                                                      station.rfid_readers)
     # what hil_sim does not simulate must not be declared, or the plan would ask for cases it cannot pass
     assert pics.reservation and "Reservation" in station.profiles  # hil_sim/charger/reservation.py
     # hil_sim/charger/smart_charging.py, with the limits its read-only keys report
