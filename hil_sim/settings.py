@@ -35,6 +35,9 @@ SIMULATOR_SCHEMA = Schema({
         "model": Field(str, default="hil_sim"),
         "firmware_version": Field(str, default="1.0.0"),
         "boot_delay_s": Field(float, default=0.3, minimum=0),
+        "mode_1_2_only": Field(bool, default=False,
+                               help="a Mode 1/2-only station (PICS product subtype): a socket without Control "
+                                    "Pilot; it sees the plug and the current, not the EV side nor the CP state"),
         "rfid_readers": Field(str, default="single", choices=("none", "single", "one_per_evse"),
                               help="as the PICS says: no reader, one reader for every connector, or one per "
                                    "connector (the card presenter stands at the reader of world.card_reader)"),
@@ -63,6 +66,7 @@ class StationSettings:
     firmware_version: str = "1.0.0"
     boot_delay_s: float = 0.3
     rfid_readers: str = "single"  # see SIMULATOR_SCHEMA
+    mode_1_2_only: bool = False
     meter_w: float = 7400.0
     backup_power_s: float = 0.0
     profiles: list[str] = field(default_factory=lambda: list(PROFILES))

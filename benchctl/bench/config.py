@@ -198,6 +198,9 @@ def load_bench(path: str | Path) -> BenchConfig:
     sim = None
     if data["simulator"] is not None:
         sim = SimSettings.from_validated(validate(doc, SIMULATOR_SCHEMA, data["simulator"], ("simulator",)))
+        if sim.station.mode_1_2_only and sim.station.fixed_cable:
+            raise doc.error(("simulator", "station", "mode_1_2_only"),
+                            "a Mode 1/2-only station has a socket: set fixed_cable: false")
     roles = {name: _validate_role(doc, name, raw) for name, raw in data["roles"].items()}
     for required in REQUIRED_ROLES:
         if required not in roles:

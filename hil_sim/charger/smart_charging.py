@@ -312,7 +312,7 @@ class SmartCharging:
         leaves alone a PWM another part of the firmware has set since (e.g. a suspended energy offer)."""
         world = self.station.world.connector(connector_id)
         tx = self._transaction(connector_id)
-        if tx is None:
+        if tx is None or self.station.settings.mode_1_2_only:  # Mode 1/2: no pilot to offer a limit on
             self.offered.pop(connector_id, None)
             return
         if not starting and self.offered.get(connector_id) != world.pwm_duty_pct:

@@ -39,6 +39,7 @@ from .txqueue import TX_MESSAGES, TransactionQueue, start_transaction
 
 log = logging.getLogger("hil_sim.charger")
 
+MODE_2_CURRENT_A = 10.0  # what a household Mode 2 cable's control box allows
 SAMPLE_SLACK_S = 0.01  # a timer may fire a hair before its time on the loop's clock
 
 
@@ -358,6 +359,8 @@ class SimStation:
         if world.ground_fault or c.lock_failed:
             return "Faulted"
         if c.transaction is not None:
+            if self.settings.mode_1_2_only:  # no pilot: only the current flowing tells
+                return "Charging" if self._ev_draws(connector_id) else "SuspendedEV"
             if world.pwm_duty_pct >= 100.0:
                 return "SuspendedEVSE"
             return "Charging" if world.cp_state() in ("C", "D") else "SuspendedEV"
@@ -367,7 +370,7 @@ class SimStation:
             return "Unavailable"
         if self.reservations.shows_reserved(connector_id):
             return "Reserved"  # held for a driver: a cable alone does not make it Preparing
-        if world.ev_connected:
+        if self._ev_present(connector_id):
             return "Preparing"
         hidden = c.remote_armed and self.faults.active("no_preparing_on_remote_start")
         if c.authorized_tag is not None and not hidden:
@@ -381,19 +384,19 @@ class SimStation:
         if c.transaction is not None:
             stop_on_disconnect = self.keys["StopTransactionOnEVSideDisconnect"].value == "true" \
                 or self.faults.active("stop_on_ev_side_disconnect_always")
-            if c.stop_reason is None and not world.ev_connected and stop_on_disconnect:
+            if c.stop_reason is None and not self._ev_present(connector_id) and stop_on_disconnect:
                 c.stop_reason = "EVDisconnected"
             if c.stop_reason is None and self._fault_blocks(connector_id):
                 c.stop_reason = "Other"  # the residual current monitor opened the contactor
             if c.stop_reason is not None:
                 await self._stop_transaction(connector_id)
-        elif c.authorized_tag is not None and world.ev_connected \
+        elif c.authorized_tag is not None and self._ev_present(connector_id) \
                 and not self.faults.active("no_start_transaction") and not self._fault_blocks(connector_id):
             if self._lock_for_start(connector_id):
                 if c.reported == "Reserved" and self._rt().online.is_set():  # the reserved driver came: Preparing
                     await self._send_status(connector_id, self._status(connector_id))  # first (no Reserved->Charging)
                 await self._start_transaction(connector_id, c.authorized_tag)
-        elif c.authorized_tag is not None and not world.ev_connected:
+        elif c.authorized_tag is not None and not self._ev_present(connector_id):
             deadline = self._connection_deadline(c)
             if deadline is not None and asyncio.get_running_loop().time() >= deadline - SAMPLE_SLACK_S:
                 c.authorized_tag = None  # ConnectionTimeOut: no cable came, the start is cancelled
@@ -405,6 +408,17 @@ class SimStation:
         if self._rt().online.is_set():  # not while the link comes back: queued transaction messages go first
             await self._send_status(connector_id, self._status(connector_id))
         await self._sample_meter(connector_id)
+
+    def _ev_present(self, connector_id: int) -> bool:
+        """Whether the firmware knows an EV is there: through the Control Pilot normally; a Mode 1/2-only station
+        has no pilot and only sees the plug in its socket, so it cannot tell when the EV side is pulled."""
+        world = self.world.connector(connector_id)
+        return world.plugged_charger_side if self.settings.mode_1_2_only else world.ev_connected
+
+    def _ev_draws(self, connector_id: int) -> bool:
+        """Behind a Mode 2 cable's control box the EV asks for energy with state C/D; the station sees current."""
+        world = self.world.connector(connector_id)
+        return world.ev_connected and world.ev_state in ("C", "D")
 
     def _lock_for_start(self, connector_id: int) -> bool:
         """A socket locks the plug before energy flows; when the lock does not engage the start is cancelled and
@@ -466,6 +480,8 @@ class SimStation:
     def _power_w(self, connector_id: int) -> float:
         if self._status(connector_id) != "Charging":
             return 0.0
+        if self.settings.mode_1_2_only:  # the Mode 2 cable's control box limits it, single phase
+            return min(self.settings.meter_w, MODE_2_CURRENT_A * VOLTAGE_V)
         world = self.world.connector(connector_id)
         limit_w = (duty_to_current(world.pwm_duty_pct) or 0.0) * VOLTAGE_V * PHASES  # what the PWM offers
         return min(self.settings.meter_w, limit_w)
@@ -519,7 +535,7 @@ class SimStation:
         """The free-text info of a StatusNotification: why a transaction is suspended, when the EV is gone."""
         if not connector_id or status not in ("SuspendedEV", "SuspendedEVSE"):
             return None
-        if self.world.connector(connector_id).ev_connected or self.faults.active("no_ev_side_disconnect_info"):
+        if self._ev_present(connector_id) or self.faults.active("no_ev_side_disconnect_info"):
             return None
         return "EV side disconnected"
 
@@ -534,7 +550,7 @@ class SimStation:
     def _connector_for_card(self, serves: list[int]) -> int:
         for connector_id in serves:
             c = self._conn(connector_id)
-            if c.transaction is None and self.world.connector(connector_id).ev_connected:
+            if c.transaction is None and self._ev_present(connector_id):
                 return connector_id
         free = [cid for cid in serves if self._conn(cid).transaction is None]
         return free[0] if free else serves[0]
