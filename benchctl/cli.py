@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     from benchctl.fleet.command import add_fleet_parsers
 
     add_fleet_parsers(sub)
+    from benchctl.perf.command import add_perf_parser
+
+    add_perf_parser(sub)
     return parser
 
 

@@ -6,6 +6,9 @@ request that answer promised, e.g. RemoteStartTransaction.conf until StartTransa
 times of Authorize and RemoteStartTransaction. Each measurement keeps the capture indices it came from, so a
 figure in a report can always be traced to its frames.
 
+The triggered pairs are data (a4.yaml). A promised message is looked for from the request on, on the same charge
+point and in the same case: a charger may send it before its answer, which counts as no wait at all.
+
 Input is capture records (the lines of capture.jsonl, `CapturedFrame.as_record()`), so the same code measures a
 run benchctl drove and a capture taken beside another Central System.
 """
@@ -15,7 +18,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
+
+from .a4 import TriggeredPair, a4
 
 TO_CSMS, TO_CHARGER = "charger->csms", "csms->charger"
 
@@ -40,7 +45,9 @@ class Timing:
 
 
 @dataclass(frozen=True)
-class _Frame:
+class OcppFrame:
+    """One capture record as the timings see it."""
+
     index: int
     mono: float
     wall: float
@@ -49,6 +56,8 @@ class _Frame:
     unique_id: str | None
     action: str | None
     payload: Any
+    cp: str | None = None
+    case: str | None = None
 
 
 def _payload(record: dict[str, Any]) -> Any:
@@ -61,70 +70,139 @@ def _payload(record: dict[str, Any]) -> Any:
     return message[3] if message[0] == 2 and len(message) > 3 else message[2]
 
 
-def _frames(records: Iterable[dict[str, Any]]) -> list[_Frame]:
+def frames_of(records: Iterable[dict[str, Any]]) -> list[OcppFrame]:
     frames = []
     for r in records:
         wall = datetime.fromisoformat(r["ts"]).timestamp() if r.get("ts") else 0.0
-        frames.append(_Frame(r["i"], float(r["mono"]), wall, r["dir"], r.get("type", ""), r.get("id"),
-                             r.get("action"), _payload(r)))
+        frames.append(OcppFrame(r["i"], float(r["mono"]), wall, r["dir"], r.get("type", ""), r.get("id"),
+                                r.get("action"), _payload(r), r.get("cp"), r.get("case")))
     return frames
 
 
-def _status(frame: _Frame, *wanted: str) -> bool:
-    return (frame.action == "StatusNotification" and isinstance(frame.payload, dict)
-            and (not wanted or frame.payload.get("status") in wanted))
+@dataclass(frozen=True)
+class Exchange:
+    """A request and its CALLRESULT / CALLERROR (None: never answered in the capture)."""
+
+    call: OcppFrame
+    answer: OcppFrame | None
+
+    @property
+    def ms(self) -> float | None:
+        return None if self.answer is None else (self.answer.mono - self.call.mono) * 1000
+
+    @property
+    def status(self) -> Any:
+        """The answer's `status` (Accepted, Rejected, ...), "CALLERROR", or None."""
+        if self.answer is None:
+            return None
+        if self.answer.type == "CALLERROR":
+            return "CALLERROR"
+        return self.answer.payload.get("status") if isinstance(self.answer.payload, dict) else None
 
 
-Promise = Callable[[_Frame, Any], bool]  # (a later charger request, the tool's request) -> is it the promised one
-
-# the pairs chapter 8 and Appendix A.4 list: request answered Accepted -> the charger request it promises
-TRIGGERED_BY: dict[str, tuple[str, Promise]] = {
-    "CancelReservation": ("StatusNotification(Available)", lambda f, _: _status(f, "Available")),
-    "ReserveNow": ("StatusNotification(Reserved)", lambda f, _: _status(f, "Reserved")),
-    "ChangeAvailability": ("StatusNotification", lambda f, _: _status(f)),
-    "RemoteStartTransaction": ("StatusNotification(Preparing)/Authorize/StartTransaction",
-                               lambda f, _: _status(f, "Preparing") or f.action in ("Authorize", "StartTransaction")),
-    "RemoteStopTransaction": ("StopTransaction", lambda f, _: f.action == "StopTransaction"),
-    "TriggerMessage": ("the requested message",
-                       lambda f, req: isinstance(req, dict) and f.action == req.get("requestedMessage")),
-}
-
-
-def response_times(frames: list[_Frame]) -> list[Timing]:
-    """Every request of the Central System until the charger's CALLRESULT or CALLERROR with its id."""
-    out: list[Timing] = []
-    open_calls: dict[str, _Frame] = {}
+def exchanges(frames: list[OcppFrame]) -> list[Exchange]:
+    """Every request in the capture, both directions, with its answer: same charge point, same unique id, the
+    other direction (unique ids are only unique per connection and per sender)."""
+    out: list[Exchange] = []
+    open_calls: dict[tuple[str | None, str, str], int] = {}
+    answers: dict[int, OcppFrame] = {}
     for f in frames:
-        if f.direction == TO_CHARGER and f.type == "CALL" and f.unique_id:
-            open_calls[f.unique_id] = f
-        elif f.direction == TO_CSMS and f.type in ("CALLRESULT", "CALLERROR") and f.unique_id in open_calls:
-            call = open_calls.pop(f.unique_id)  # type: ignore[arg-type]
-            out.append(Timing(RESPONSE, call.action or "?", (f.mono - call.mono) * 1000, (call.index, f.index)))
+        if f.type == "CALL" and f.unique_id:
+            open_calls[(f.cp, f.direction, f.unique_id)] = len(out)
+            out.append(Exchange(f, None))
+        elif f.type in ("CALLRESULT", "CALLERROR") and f.unique_id:
+            asked = TO_CHARGER if f.direction == TO_CSMS else TO_CSMS
+            n = open_calls.pop((f.cp, asked, f.unique_id), None)
+            if n is not None:
+                answers[n] = f
+    return [Exchange(e.call, answers.get(n)) for n, e in enumerate(out)]
+
+
+def response_times(frames: list[OcppFrame]) -> list[Timing]:
+    """Every request of the Central System until the charger's CALLRESULT or CALLERROR with its id."""
+    return [Timing(RESPONSE, e.call.action or "?", e.ms, (e.call.index, e.answer.index))
+            for e in exchanges(frames)
+            if e.call.direction == TO_CHARGER and e.answer is not None and e.ms is not None]
+
+
+@dataclass(frozen=True)
+class Fulfilment:
+    """A request of a triggered pair answered Accepted, and the first message it promised (None: not seen)."""
+
+    pair: TriggeredPair
+    request: OcppFrame
+    answer: OcppFrame
+    promised: OcppFrame | None
+    waited_s: float  # the answer until the promised message, or until the last frame the search could look at
+
+    @property
+    def before_answer(self) -> bool:
+        """The charger sent the promised message before its answer: the wait after the answer is nil."""
+        return self.promised is not None and self.promised.index < self.answer.index
+
+    @property
+    def ms(self) -> float | None:
+        return None if self.promised is None else max(0.0, self.waited_s * 1000)
+
+
+def _same_scope(a: OcppFrame, b: OcppFrame) -> bool:
+    return a.cp == b.cp and a.case == b.case
+
+
+def _connector(payload: Any) -> int | None:
+    value = payload.get("connectorId") if isinstance(payload, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _promised(pair: TriggeredPair, request: OcppFrame, later: OcppFrame) -> bool:
+    if later.direction != TO_CSMS or later.type != "CALL":
+        return False
+    if not any(p.matches(later.action, later.payload, request.payload) for p in pair.promises):
+        return False
+    wanted = _connector(request.payload)
+    got = _connector(later.payload)
+    return not (pair.same_connector and wanted and got is not None and got != wanted)
+
+
+def fulfilments(frames: list[OcppFrame], pairs: Iterable[TriggeredPair] | None = None,
+                window_s: float = TRIGGER_WINDOW_S) -> list[Fulfilment]:
+    """Each accepted request of a triggered pair and the first message it promised: looked for after the request
+    (a charger may send it before its answer), on the same charge point and in the same case, at most
+    `window_s` after the answer; a message fulfils one request only."""
+    by_request = {p.request: p for p in (a4().pairs if pairs is None else pairs)}
+    position = {f.index: n for n, f in enumerate(frames)}
+    claimed: set[int] = set()
+    out: list[Fulfilment] = []
+    for exchange in exchanges(frames):
+        request, answer = exchange.call, exchange.answer
+        pair = by_request.get(request.action or "")
+        if pair is None or request.direction != TO_CHARGER or answer is None or exchange.status != "Accepted":
+            continue
+        found: OcppFrame | None = None
+        last = answer
+        for later in frames[position[request.index] + 1:]:
+            if later.mono - answer.mono > window_s:
+                break
+            if not _same_scope(later, request):
+                continue
+            last = later if later.mono > last.mono else last
+            if later.index not in claimed and _promised(pair, request, later):
+                found = later
+                break
+        if found is not None:
+            claimed.add(found.index)
+        waited = (found.mono if found is not None else last.mono) - answer.mono
+        out.append(Fulfilment(pair, request, answer, found, waited))
     return out
 
 
-def triggered_times(frames: list[_Frame]) -> list[Timing]:
-    """Each accepted request of TRIGGERED_BY: its answer until the first charger request it promised."""
-    out: list[Timing] = []
-    requests = {f.unique_id: f for f in frames if f.direction == TO_CHARGER and f.type == "CALL"}
-    for pos, answer in enumerate(frames):
-        if answer.direction != TO_CSMS or answer.type != "CALLRESULT" or answer.action not in TRIGGERED_BY:
-            continue
-        if not isinstance(answer.payload, dict) or answer.payload.get("status") != "Accepted":
-            continue
-        label, promised = TRIGGERED_BY[answer.action]
-        request = requests.get(answer.unique_id)
-        for later in frames[pos + 1:]:
-            if later.mono - answer.mono > TRIGGER_WINDOW_S:
-                break
-            if later.direction == TO_CSMS and later.type == "CALL" and promised(later, request and request.payload):
-                out.append(Timing(TRIGGERED, f"{answer.action} -> {label}", (later.mono - answer.mono) * 1000,
-                                  (answer.index, later.index)))
-                break
-    return out
+def triggered_times(frames: list[OcppFrame]) -> list[Timing]:
+    """Each accepted request of a triggered pair: its answer until the first charger request it promised."""
+    return [Timing(TRIGGERED, f.pair.name, f.ms, (f.answer.index, f.promised.index))
+            for f in fulfilments(frames) if f.promised is not None and f.ms is not None]
 
 
-def authorize_times(frames: list[_Frame], actions: Iterable[dict[str, Any]]) -> list[Timing]:
+def authorize_times(frames: list[OcppFrame], actions: Iterable[dict[str, Any]]) -> list[Timing]:
     """A card presented by the bench (the start of its `present` command) until the charger's Authorize.req
     (wall clock: the bench logs it so)."""
     out: list[Timing] = []
@@ -143,6 +221,6 @@ def authorize_times(frames: list[_Frame], actions: Iterable[dict[str, Any]]) -> 
 
 def case_timings(records: Iterable[dict[str, Any]], actions: Iterable[dict[str, Any]] = ()) -> list[Timing]:
     """All chapter 8 timings in one case's capture records, in capture order of their first frame."""
-    frames = _frames(records)
+    frames = frames_of(records)
     timings = response_times(frames) + triggered_times(frames) + authorize_times(frames, actions)
     return sorted(timings, key=lambda t: t.frames)

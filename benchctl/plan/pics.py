@@ -8,6 +8,9 @@ cases apply, so a PICS file holds exactly the answers the Appendix C conditions 
 
 A few fields are not Appendix A rows but are what an Appendix C remark or a test case prerequisite depends
 on (the station's power-loss behaviour, the hooks an optional case needs); their help says so.
+
+The optional `performance:` section is Appendix A.4 (the values chapter 8 measures); no condition uses it, so
+it is read with `load_performance` and kept out of `Pics`.
 """
 
 from __future__ import annotations
@@ -111,6 +114,34 @@ PICS_SCHEMA = Schema({
                                       "still answers ReserveNow with status Rejected, not with a CallError"),
 })
 
+COMMUNICATION_TECHNOLOGIES = ("ethernet", "wifi", "mobile")
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "a time must be more than 0 seconds"
+
+
+# Appendix A.4, the PICS for the performance measurement (chapter 8): optional, and not something Appendix C
+# conditions use, so it is validated here but kept out of PICS_SCHEMA and Pics (load_performance reads it)
+PERFORMANCE_SCHEMA = Schema({
+    "triggered_function_timeout_s": Field(
+        float, required=True, check=_positive,
+        help="App. A.4 'OCPP triggered function timeout' (seconds): an accepted request until the message it "
+             "promises (CancelReservation, ReserveNow, ChangeAvailability, RemoteStart/StopTransaction, "
+             "TriggerMessage)"),
+    "response_timeout_s": Field(float, required=True, check=_positive,
+                                help="App. A.4 'OCPP response timeout' (seconds): a request until its answer"),
+    "authorize_response_time_s": Field(float, check=_positive,
+                                       help="App. A.4 'Response time Authorize' (seconds); the row is for a CSMS, "
+                                            "so a charging station may leave it out"),
+    "remote_start_response_time_s": Field(float, required=True, check=_positive,
+                                          help="App. A.4 'Response time RemoteStartTransaction' (seconds)"),
+    "communication_technology": Field(str, required=True, choices=COMMUNICATION_TECHNOLOGIES,
+                                      help="App. A.4 'Communication technology': the one link the performance is "
+                                           "measured over"),
+}, help="App. A.4 'PICS for OCPP 1.6 performance measurement'")
+PICS_FILE_SCHEMA = Schema({**PICS_SCHEMA.fields, "performance": PERFORMANCE_SCHEMA})
+
 # A supported profile is only usable by the plan with its limits: they decide the App. C prerequisites
 PROFILE_LIMITS: dict[str, tuple[str, ...]] = {
     "local_auth_list": ("local_auth_list_max_length", "send_local_list_max_length"),
@@ -199,10 +230,44 @@ def _cross_check(doc: MarkedDoc, data: dict[str, Any]) -> None:
                                                      "security_profiles (App. A.2)")
 
 
+@dataclass(frozen=True)
+class PerformancePics:
+    """The A.4 answers: the vendor's declared times (seconds; None when not declared) and the technology."""
+
+    file: str
+    triggered_function_timeout_s: float
+    response_timeout_s: float
+    remote_start_response_time_s: float
+    communication_technology: str
+    authorize_response_time_s: float | None = None
+
+    def declared_s(self, field_name: str) -> float | None:
+        value = getattr(self, field_name)
+        return value if isinstance(value, float) else None
+
+    def values(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["file"]
+        return out
+
+
+def _validated(path: str | Path) -> dict[str, Any]:
+    doc = load_marked(path)
+    data = validate(doc, PICS_FILE_SCHEMA)
+    _cross_check(doc, data)
+    return data
+
+
+def load_performance(path: str | Path) -> PerformancePics | None:
+    """The `performance:` section (App. A.4) of a PICS file, None when it has none; the whole file is validated,
+    so every problem is a ConfigError naming file, line and field."""
+    section = _validated(path)["performance"]
+    return None if section is None else PerformancePics(file=str(path), **section)
+
+
 def load_pics(path: str | Path) -> Pics:
     """Load and validate a PICS file; every problem is a ConfigError naming file, line and field."""
-    doc = load_marked(path)
-    data = validate(doc, PICS_SCHEMA)
-    _cross_check(doc, data)
+    data = _validated(path)
+    del data["performance"]  # App. A.4: see load_performance
     # tuples: a loaded PICS is a value, and the schema hands out its list defaults shared
     return Pics(file=str(path), **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

@@ -39,11 +39,27 @@ def render_html(record: RunRecord) -> str:
         _configuration(record),
         _summary(rows),
         _case_table(record, rows, anchors),
+        _performance(record),
         "<h2>Case details</h2>\n",
         *(_case_section(record, row, anchors[n]) for n, row in enumerate(rows) if anchors[n]),
         "</body>\n</html>\n",
     ]
     return "".join(parts)
+
+
+def _performance(record: RunRecord) -> str:
+    """The chapter 8 section, once `benchctl perf` has left perf.json in the run directory."""
+    from benchctl.perf.html import PERF_CSS, perf_section
+    from benchctl.perf.record import load_perf
+
+    perf = load_perf(record.path)
+    if perf is None:
+        return ""
+    try:
+        section = perf_section(perf)
+    except (KeyError, TypeError, ValueError) as exc:  # a hand-edited perf.json must not cost the whole report
+        return f"<p class=\"notes\">perf.json could not be shown: {_e(exc)}</p>\n"
+    return f"<style>{PERF_CSS}</style>\n{section}<p><a href=\"perf.html\">perf.html</a></p>\n"
 
 
 def write_html(record: RunRecord, path: Path) -> Path:
