@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     from benchctl.perf.command import add_perf_parser
 
     add_perf_parser(sub)
+    from benchctl.proxy.command import add_proxy_parser
+
+    add_proxy_parser(sub)
     return parser
 
 

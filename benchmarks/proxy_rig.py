@@ -1,0 +1,98 @@
+"""Processes for the proxy benchmarks: an upstream Central System and the proxy, each in a process of its own so
+the figures include no sharing of one event loop with the load generator (as on a real bench).
+
+Not a benchmark itself: proxy_latency.py and capture_throughput.py use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import tempfile
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection, serve
+
+METER_VALUES = ('[2,"{id}","MeterValues",{{"connectorId":1,"transactionId":42,"meterValue":[{{"timestamp":'
+                '"2024-05-01T12:00:00.000Z","sampledValue":[{{"value":"1234.5","measurand":'
+                '"Energy.Active.Import.Register","unit":"Wh"}},{{"value":"16.0","measurand":"Current.Import",'
+                '"unit":"A","phase":"L1"}}]}}]}}]')
+END_ID = "end-of-burst"
+REPLIES = {"Heartbeat": {"currentTime": "2024-05-01T12:00:00.000Z"}}
+
+
+def meter_values(unique_id: str) -> str:
+    """A realistic charger frame: the schema check of MeterValues is among the costlier ones."""
+    return METER_VALUES.format(id=unique_id)
+
+
+async def _upstream(pipe: Connection, answer_every_call: bool) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        async for message in ws:
+            msg = json.loads(message)
+            if answer_every_call or msg[1] == END_ID:
+                await ws.send(json.dumps([3, msg[1], REPLIES.get(msg[2], {})]))
+
+    async with serve(handler, "127.0.0.1", 0, subprotocols=["ocpp1.6"], ping_interval=None, compression=None,
+                     max_size=None) as server:
+        pipe.send(server.sockets[0].getsockname()[1])
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+
+
+def upstream_main(pipe: Connection, answer_every_call: bool) -> None:
+    asyncio.run(_upstream(pipe, answer_every_call))
+
+
+async def _proxy(pipe: Connection, upstream: str, capture_dir: str) -> None:
+    from benchctl.csms.capture import Capture
+    from benchctl.proxy import OcppProxy
+
+    capture = Capture(Path(capture_dir) / "capture.jsonl")
+    proxy = OcppProxy(capture, upstream)
+    await proxy.start()
+    pipe.send(proxy.port)
+    await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    await proxy.stop()
+    pipe.send({"frames": len(capture.frames), "invalid": sum(f.frame.error is not None for f in capture.frames)})
+    capture.close()
+
+
+def proxy_main(pipe: Connection, upstream: str, capture_dir: str) -> None:
+    asyncio.run(_proxy(pipe, upstream, capture_dir))
+
+
+class Rig:
+    """An upstream process and a proxy process in front of it; `stop()` returns the proxy's capture counts."""
+
+    def __init__(self, answer_every_call: bool = True) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._capture_dir = tempfile.TemporaryDirectory(prefix="benchctl-bench-")
+        self._up_pipe, child = context.Pipe()
+        self._up = context.Process(target=upstream_main, args=(child, answer_every_call), daemon=True)
+        self._up.start()
+        self.upstream_url = f"ws://127.0.0.1:{self._up_pipe.recv()}/ocpp"
+        self._proxy_pipe, child = context.Pipe()
+        self._proxy = context.Process(target=proxy_main, args=(child, self.upstream_url, self._capture_dir.name),
+                                      daemon=True)
+        self._proxy.start()
+        self.proxy_url = f"ws://127.0.0.1:{self._proxy_pipe.recv()}/ocpp"
+
+    def stop(self) -> dict[str, Any]:
+        self._proxy_pipe.send("stop")
+        counts: dict[str, Any] = self._proxy_pipe.recv()
+        self._up_pipe.send("stop")
+        for process in (self._proxy, self._up):
+            process.join(10)
+        self._capture_dir.cleanup()
+        return counts
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
