@@ -78,6 +78,7 @@ class CaseRunner:
         self.frames_by_step: dict[int, CapturedFrame] = {}
         self.consumed: set[int] = set()
         self.cursor = 0
+        self.first = 0  # the inbox position where the case's messages start (Appendix D judges from there)
         self.invalid_seen = 0
         self.status_expectations: list[ExpectedStatus] = []  # in the order the case reached them
         self._waiting_for: str | None = None  # the transaction / boot message expected since the last status
@@ -100,19 +101,18 @@ class CaseRunner:
             actions.append(step.as_record())
 
         self.bench.steplog.listeners.append(record)
-        self.cursor = first = len(self.link.inbox)
+        self.cursor = self.first = len(self.link.inbox)
         self._connection_cursor = len(self.link.security.connections)
         self.invalid_seen = len(self.link.invalid)
         self.vars["case_start"] = utc_now()  # e.g. a retrieveDate of "now" in UpdateFirmware
         self.files_seen = len(self.files.log) if self.files is not None else 0
         self.link.responder.clear()
         try:
-            await self._apply_configuration(s.configuration)
-            self._install_answers(s.steps)
+            await self._before_steps()
             for step in s.steps:
                 await self.execute(step)
             self._check_invalid_frames(s.steps[-1] if s.steps else None)
-            self._judge_statuses(result, first)
+            self._judge_statuses(result, self.first)
         except StepFailed as failed:
             result.verdict, result.step, result.reason = FAIL, failed.number, failed.reason
             result.where = failed.step.where()
@@ -163,6 +163,12 @@ class CaseRunner:
         self._waiting_for = None
 
     # ------------------------------------------------------------------ setup
+    async def _before_steps(self) -> None:
+        """The case's Before: its configuration state set and the tool's answers queued. (benchctl.follow waits
+        for the case to start here instead, and moves `first` and `cursor` to where it did.)"""
+        await self._apply_configuration(self.scenario.configuration)
+        self._install_answers(self.scenario.steps)
+
     async def _apply_configuration(self, configuration: dict[str, Any]) -> None:
         """The case's Configuration State(s); the runner restores every changed key after the case."""
         for key, value in configuration.items():
@@ -282,6 +288,14 @@ class CaseRunner:
             if not self._call_error_allowed(step, number, exc):
                 raise StepFailed(step, number, str(exc)) from exc
             return
+        self._took_response(step, number, payload, response, frame, sent_at)
+
+    def _took_response(self, step: Step, number: int | None, payload: dict[str, Any], response: dict[str, Any],
+                       frame: CapturedFrame, sent_at: int) -> None:
+        """The charger's CALLRESULT to a tool request (`payload`, sent when the inbox held `sent_at` messages):
+        the step's evidence and response checks, and the values it saves. Shared with benchctl.follow, which
+        observes the request instead of sending it."""
+        d = step.data
         if step.number is not None:
             self.frames_by_step[step.number] = frame
         if d.get("response_step") is not None:

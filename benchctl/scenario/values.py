@@ -33,6 +33,12 @@ def substitute(value: Any, variables: dict[str, Any]) -> Any:
     return value
 
 
+def reference(value: Any) -> str | None:
+    """The variable a value stands for when it is exactly one `${name}` reference, else None."""
+    whole = _REF.fullmatch(value) if isinstance(value, str) else None
+    return whole.group(1) if whole else None
+
+
 def now_plus(seconds: Any) -> str:
     """`{now_plus_s: N}` in a scenario value: the UTC time N seconds from when the value is used, as an OCPP
     dateTime (e.g. the expiryDate of a ReserveNow the tool sends: "the current time plus <offset>")."""
