@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     from benchctl.proxy.command import add_proxy_parser
 
     add_proxy_parser(sub)
+    from benchctl.octt.command import add_octt_parser
+
+    add_octt_parser(sub)
     from benchctl.follow.command import add_follow_parser
 
     add_follow_parser(sub)

@@ -20,6 +20,7 @@ from .cases import NO_RESULT, OUTCOMES, CaseRow, case_rows, summary
 from .record import RunRecord
 from .style import CSS
 from .timeline import EV, FRAME, RESET, Event, arrow, case_timeline, ev_change, frame_payload
+from .companion import companion_section, verdicts_cell
 
 _FRAME_REF = re.compile(r"frame #(\d+)")
 DUT_FIRST = ("chargePointVendor", "chargePointModel", "firmwareVersion", "chargePointSerialNumber",
@@ -154,7 +155,7 @@ def _case_table(record: RunRecord, rows: list[CaseRow], anchors: list[str | None
         duration = "" if row.duration_s is None else f"{row.duration_s:.1f} s"
         lines.append(f"<tr class=\"case-row\" data-case=\"{_e(row.id)}\"><td>{case_id}</td><td>{_e(row.title)}</td>"
                      f"<td>{_e(row.section or '')}</td><td>{_e(row.certification or '')}</td><td>{in_out}</td>"
-                     f"<td>{_badge(row.outcome)}{_retries(row)}</td><td>{_e(row.reason)}</td><td>{duration}</td></tr>\n")
+                     f"<td>{_badge(row.outcome)}{_retries(row)}{verdicts_cell(row.result)}</td><td>{_e(row.reason)}</td><td>{duration}</td></tr>\n")
     lines.append("</table>\n")
     return "".join(lines)
 
@@ -196,6 +197,7 @@ def _case_section(record: RunRecord, row: CaseRow, anchor: str | None) -> str:
              f"<h3>{_e(row.id)} {_e(row.title)} {_badge(row.outcome)}</h3>\n", _facts(facts)]
     if failing and result is not None:
         parts.append(_evidence(record, row))
+    parts.append(companion_section(result))
     if result is not None and result.status_rules is not None:
         parts.append(_findings(record, result.status_rules))
     if result is not None and result.checks:

@@ -87,6 +87,7 @@ def _case(record: RunRecord, row: CaseRow) -> dict[str, Any]:
             "checks": [{**check, "cited": _cited(record, check.get("frames"))} for check in result.checks],
             "status_rules": _status_rules(record, result.status_rules),
             "result": result.raw,
+            "octt": result.raw.get("octt"),  # benchctl octt: the tool's verdict beside benchctl's
         })
     timeline = case_timeline(record, row)
     case["frames"] = [e.frame for e in timeline if e.frame is not None and e.phase != RESET]

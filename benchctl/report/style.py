@@ -37,6 +37,7 @@ section.case.c-NOT_RUNNABLE { border-left-color: var(--skip); }
 .evidence { background: #fdf1f0; border: 1px solid #f0c4c0; padding: 8px 12px; margin: 8px 0; }
 .evidence h4 { margin: 6px 0 2px; font-size: 14px; }
 tr.bad td { background: #fdf1f0; }
+.disagreement { color: var(--fail); }
 tr.reset td { color: var(--muted); }
 tr.cited td { background: #fff3c4; }
 tr.ev td { background: #eef5ff; }
