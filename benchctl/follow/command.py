@@ -17,7 +17,7 @@ from benchctl.bench.config import load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.run.command import (EXIT_BUSY, EXIT_OK, EXIT_USAGE, _exit_status, _print_summary, _write_reports,
                                   print_cases)
-from benchctl.run.lock import BenchBusy, BenchLock
+from benchctl.run.lock import take_bench
 from benchctl.run.progress import VERDICT_STYLE
 from benchctl.run.results import CaseResult
 from benchctl.run.rundir import RunDir, read_results
@@ -119,11 +119,8 @@ def cmd_follow(args: argparse.Namespace, console: Console) -> int:
     except ValueError as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_USAGE
-    lock = BenchLock(config.name, purpose=f"benchctl follow on {config.file}")
-    try:
-        lock.acquire()
-    except BenchBusy as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+    lock = take_bench(config.name, f"benchctl follow on {config.file}", console)
+    if lock is None:
         return EXIT_BUSY
     try:
         run_dir = RunDir.create(args.runs, config.name)

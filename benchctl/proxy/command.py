@@ -16,7 +16,7 @@ from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.csms.capture import Capture
 from benchctl.paths import DEFAULT_BENCH
 from benchctl.run.command import EXIT_BUSY, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
-from benchctl.run.lock import BenchBusy, BenchLock, hold_bench
+from benchctl.run.lock import BenchLock, hold_bench, take_bench
 from benchctl.run.rundir import RunDir
 
 from .bench import open_proxied_bench
@@ -63,11 +63,8 @@ def cmd_proxy(args: argparse.Namespace, console: Console) -> int:
     except (ValueError, OSError) as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_USAGE
-    lock = BenchLock(config.name, purpose=f"benchctl proxy on {config.file} to {args.upstream}")
-    try:
-        lock.acquire()
-    except BenchBusy as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+    lock = take_bench(config.name, f"benchctl proxy on {config.file} to {args.upstream}", console)
+    if lock is None:
         return EXIT_BUSY
     try:
         run_dir = RunDir(args.run_dir) if args.run_dir else RunDir.create(Path("runs"), f"{config.name}-proxy")

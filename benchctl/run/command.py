@@ -22,7 +22,7 @@ from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.scenario.model import Scenario, load_scenarios
 
-from .lock import BenchBusy, BenchLock, hold_bench
+from .lock import BenchLock, hold_bench, take_bench
 from .progress import VERDICT_STYLE, RunProgress
 from .results import PASS, CaseResult
 from .rundir import RunDir, read_results
@@ -177,11 +177,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         run_dir = None
     config, scenarios = selection.config, selection.scenarios
     # the lock first: a refused run leaves no run directory behind
-    lock = BenchLock(config.name, purpose=f"benchctl run on {config.file}")
-    try:
-        lock.acquire()
-    except BenchBusy as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+    lock = take_bench(config.name, f"benchctl run on {config.file}", console)
+    if lock is None:
         return EXIT_BUSY
     try:
         if run_dir is None:

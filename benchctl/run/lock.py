@@ -21,6 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import AsyncIterator
 
+from rich.console import Console
+from rich.markup import escape
+
 DEFAULT_TTL_S = 120.0
 
 
@@ -166,3 +169,15 @@ async def hold_bench(lock: BenchLock) -> AsyncIterator[BenchLock]:
         with contextlib.suppress(asyncio.CancelledError, BenchBusy):
             await renewer
         lock.release()
+
+
+def take_bench(name: str, purpose: str, console: Console) -> BenchLock | None:
+    """The bench's lock for a command, or None after saying on `console` who holds it (the command then exits
+    with EXIT_BUSY); taken before anything else, so a refused command leaves no run directory behind."""
+    lock = BenchLock(name, purpose=purpose)
+    try:
+        lock.acquire()
+    except BenchBusy as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
+        return None
+    return lock
