@@ -4,7 +4,6 @@ benchctl drives the gear. Leaving the context puts the gear in its safe state, w
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ssl
 import tempfile
@@ -15,7 +14,7 @@ from typing import AsyncIterator
 from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
-from benchctl.run.session import commissioned
+from benchctl.run.session import commissioned, release_bench
 from benchctl.security.pki import LabPki
 from hil_sim.bench import SimBench
 
@@ -59,12 +58,4 @@ async def open_proxied_bench(config: BenchConfig, capture: Capture, upstream: st
         await bench.connect()
         yield ProxiedBench(config, bench, sim, proxy, capture)
     finally:
-        if bench is not None:
-            await bench.safe_state()
-            await bench.close()
-        if sim is not None:
-            await sim.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(proxy.stop(), 10)
-        if scratch is not None:
-            scratch.cleanup()
+        await release_bench(bench, sim, proxy.stop, scratch, stop_timeout_s=10)

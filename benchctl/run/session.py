@@ -10,7 +10,7 @@ import dataclasses
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig
@@ -78,12 +78,19 @@ async def open_bench(config: BenchConfig, capture: Capture, connect: bool = True
             await bench.connect()
         yield BenchSession(config, csms, bench, sim, broken, pki)
     finally:
-        if bench is not None:
-            await bench.safe_state()
-            await bench.close()
-        if sim is not None:
-            await sim.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(csms.stop(), 5)
-        if scratch is not None:
-            scratch.cleanup()
+        await release_bench(bench, sim, csms.stop, scratch)
+
+
+async def release_bench(bench: Bench | None, sim: SimBench | None, stop_server: Callable[[], Awaitable[None]],
+                        scratch: tempfile.TemporaryDirectory[str] | None, stop_timeout_s: float = 5.0) -> None:
+    """The end of a bench session: gear in its safe state first, then the simulator, then the server the charger
+    dialled (benchctl's Central System or the proxy), then the scratch PKI."""
+    if bench is not None:
+        await bench.safe_state()
+        await bench.close()
+    if sim is not None:
+        await sim.stop()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(stop_server(), stop_timeout_s)
+    if scratch is not None:
+        scratch.cleanup()
