@@ -774,7 +774,8 @@ class SimStation:
         if self.faults.active("reject_remote_start") or self.rt is None:
             return "Rejected"
         if connector_id is None or (connector_id == 0 and self.faults.active("remote_start_connector_0_as_any")):
-            connector_id = self._connector_for_card()  # no connector given: the firmware picks one
+            # no connector given: the firmware picks one, as for a card at a reader serving every connector
+            connector_id = self._connector_for_card(list(range(1, self.settings.connectors + 1)))
         if not 1 <= connector_id <= self.settings.connectors:
             return "Rejected"  # connectorId 0 is the charge point itself, never a connector to start on
         c = self._conn(connector_id)

@@ -66,3 +66,13 @@ async def test_without_a_reader_a_card_does_nothing(session: Session) -> None:
     await _present(session, reader=1)
     await asyncio.sleep(0.5)
     assert [i.action for i in session.link.inbox[mark:] if i.action in ("Authorize", "StartTransaction")] == []
+
+
+@_readers("one_per_evse")
+async def test_a_remote_start_without_connector_picks_the_one_with_the_cable(session: Session) -> None:
+    # the firmware's choice of connector does not depend on where the presenter stands
+    mark = await _cable_in_connector_2(session)
+    session.world.set("card_reader", 1)
+    assert (await session.call("RemoteStartTransaction", {"idTag": CARD}))["status"] == "Accepted"
+    start = await session.next("StartTransaction", after=mark)
+    assert start.payload["connectorId"] == 2
