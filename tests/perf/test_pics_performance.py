@@ -11,23 +11,8 @@ import pytest
 from benchctl.config import ConfigError
 from benchctl.paths import ROOT
 from benchctl.plan.pics import load_performance, load_pics
+from support.pics_text import PICS_BASE as BASE  # the tests below break one line of it at a time
 
-BASE = """\
-dut_type: charging_station
-product_subtype: standard
-connectors: 1
-fixed_cable: false
-rfid_readers: single
-local_start: true
-local_stop: true
-authorization_cache: true
-power_loss_stop: after_reboot
-local_auth_list: false
-reservation: false
-smart_charging: false
-firmware_management: false
-remote_trigger: true
-"""
 SECTION = """\
 performance:
   triggered_function_timeout_s: 5
