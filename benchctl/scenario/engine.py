@@ -341,18 +341,27 @@ class CaseRunner:
 
         start = self._since(step)
         end = self._until(step)
+        optional = step.data["optional"]
+        match = substitute(step.data["match"], self.vars) if optional else {}
 
         def next_of_action() -> tuple[int] | None:
+            """The next frame of the action; for an optional step the first one that matches, or (-1,) once a
+            frame of the action came that does not: the step was skipped and that frame is the next steps'."""
             self._check_invalid_frames(step)
+            passed = False
             for i in range(start, len(self.link.inbox) if end is None else end):
-                if i not in self.consumed and self.link.inbox[i].action == action:
+                item = self.link.inbox[i]
+                if i in self.consumed or item.action != action:
+                    continue
+                if not optional or not mismatches(item.payload, match):
                     return (i,)
-            return None
+                passed = True
+            return (-1,) if passed else None
 
         # with until_step every candidate is already in: nothing to wait for
         found = next_of_action() if end is not None else await self.link.wait_until(next_of_action, timeout)
-        if found is None:
-            if step.data["optional"]:
+        if found is None or found[0] == -1:
+            if optional:
                 self.checks.append(Check(step.number, f"{action}.req (optional) not sent", True))
                 self._expect_status(step, None)
                 return

@@ -6,75 +6,17 @@ state has its own Configuration State(s) and its answers see its parameters; the
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
-from typing import Any
 
-import websockets
-
-from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig
-from benchctl.csms.capture import Capture
-from benchctl.csms.server import CentralSystem
-from benchctl.run.results import CaseResult
-from benchctl.scenario.engine import CaseRunner
-from benchctl.scenario.model import load_scenario
-from drivers.steplog import StepLog
 
-HEAD = "id: TC_901_CS\ntitle: language probe\nsection: '9.9'\n"
-
-
-class ScriptedCharger:
-    """Answers every call of the Central System as `answers` says, and records what it was sent and answered."""
-
-    def __init__(self, answers: dict[str, dict[str, Any]], after: dict[str, list[Any]] | None = None) -> None:
-        self.answers = answers
-        self.after = after or {}  # action -> frames to send right after answering it
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.results: dict[str, Any] = {}  # our unique id -> the Central System's answer
-        self.ws: Any = None
-
-    async def serve(self, ws: Any) -> None:
-        self.ws = ws
-        async for raw in ws:
-            frame = json.loads(raw)
-            if frame[0] == 3:
-                self.results[frame[1]] = frame[2]
-            elif frame[0] == 2:
-                self.calls.append((frame[2], frame[3]))
-                await ws.send(json.dumps([3, frame[1], self.answers.get(frame[2], {})]))
-                for extra in self.after.get(frame[2], []):
-                    await ws.send(json.dumps(extra))
-
-    async def send(self, frame: list[Any]) -> None:
-        await self.ws.send(json.dumps(frame))
-
-
-async def _run(tmp_path: Path, config: BenchConfig, text: str, charger: ScriptedCharger,
-               script: Any = None) -> CaseResult:
-    (tmp_path / "TC_901_CS.yaml").write_text(HEAD + text)
-    scenario = load_scenario(tmp_path / "TC_901_CS.yaml")
-    csms = CentralSystem(Capture(None), config.values)
-    await csms.start()
-    try:
-        async with websockets.connect(f"{csms.url}/CP-9", subprotocols=["ocpp1.6"]) as ws:
-            server = asyncio.create_task(charger.serve(ws))
-            link = csms.link("CP-9")
-            await link.wait_until(lambda: link.connected.is_set(), 5)
-            runner = asyncio.create_task(CaseRunner(scenario, Bench(config, {}, StepLog()), link).run())
-            if script is not None:
-                await script()
-            result = await asyncio.wait_for(runner, 10)
-            server.cancel()
-    finally:
-        await csms.stop()
-    return result
+from support.scripted import ScriptedCharger, run_scripted
 
 
 async def test_change_configuration_value_from_a_number_goes_out_as_a_string(tmp_path: Path,
                                                                             sim_config: BenchConfig) -> None:
     charger = ScriptedCharger({"ChangeConfiguration": {"status": "Accepted"}})
-    result = await _run(tmp_path, sim_config, """\
+    result = await run_scripted(tmp_path, sim_config, """\
 steps:
   - send: ChangeConfiguration
     step: 5
@@ -104,7 +46,7 @@ async def test_absent_counts_any_of_its_actions_sent_since_the_step(tmp_path: Pa
     # the Heartbeat leaves right behind the ClearCache.conf, possibly before the absent step starts
     charger = ScriptedCharger({"ClearCache": {"status": "Accepted"}},
                               after={"ClearCache": [[2, "hb", "Heartbeat", {}]]})
-    result = await _run(tmp_path, sim_config, ABSENT, charger)
+    result = await run_scripted(tmp_path, sim_config, ABSENT, charger)
     assert (result.verdict, result.step) == ("FAIL", 3), result.reason
     assert "Heartbeat" in result.reason
 
@@ -112,7 +54,7 @@ async def test_absent_counts_any_of_its_actions_sent_since_the_step(tmp_path: Pa
 async def test_absent_passes_when_none_of_its_actions_comes(tmp_path: Path, sim_config: BenchConfig) -> None:
     charger = ScriptedCharger({"ClearCache": {"status": "Accepted"}},
                               after={"ClearCache": [[2, "dt", "DataTransfer", {"vendorId": "probe"}]]})
-    result = await _run(tmp_path, sim_config, ABSENT, charger)
+    result = await run_scripted(tmp_path, sim_config, ABSENT, charger)
     assert (result.verdict, result.reason) == ("PASS", ""), result.reason
 
 
@@ -148,7 +90,7 @@ async def test_a_state_sets_its_configuration_and_answers_with_its_parameters(tm
             await asyncio.sleep(0.05)
         await charger.send([2, "au", "Authorize", {"idTag": "04A1B2C3"}])
 
-    result = await _run(tmp_path, sim_config, """\
+    result = await run_scripted(tmp_path, sim_config, """\
 steps:
   - state: Probe
     with: {info: {status: Expired}}
