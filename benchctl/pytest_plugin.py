@@ -18,7 +18,7 @@ from typing import Any, Coroutine, Iterator, TypeVar
 
 import pytest
 
-from benchctl.run.results import NOT_RUNNABLE, PASS, CaseResult
+from benchctl.run.results import NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult
 from benchctl.scenario.model import Scenario, load_scenario
 
 T = TypeVar("T")
@@ -68,7 +68,7 @@ class ScenarioItem(pytest.Item):
         if reason is not None:
             pytest.skip(f"not in the plan of {bench.pics_file}: {reason}")
         result = bench.call(bench.run.run_case(self.scenario))
-        if result.verdict == NOT_RUNNABLE:
+        if result.verdict in (NOT_RUNNABLE, NOT_APPLICABLE):
             pytest.skip(result.reason)
         if result.verdict != PASS:
             raise CaseFailed(result)

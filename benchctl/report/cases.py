@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS
+from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS
 
 from .record import CaseRecord, PlanEntry, RunRecord
 
@@ -16,7 +16,7 @@ from .record import CaseRecord, PlanEntry, RunRecord
 EXCLUDED = "EXCLUDED"  # the plan leaves the case out (the DUT does not support it, ...)
 NOT_SELECTED = "NOT_SELECTED"  # in the plan, but this run was asked for other cases
 NO_RESULT = "NO_RESULT"  # selected, but the run ended before the case finished
-OUTCOMES = (PASS, FAIL, ERROR, NOT_RUNNABLE, NO_RESULT, NOT_SELECTED, EXCLUDED)
+OUTCOMES = (PASS, FAIL, ERROR, NOT_RUNNABLE, NOT_APPLICABLE, NO_RESULT, NOT_SELECTED, EXCLUDED)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS
+from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS
 
 from .cases import EXCLUDED, NO_RESULT, NOT_SELECTED, CaseRow, case_rows
 from .record import RunRecord
@@ -82,6 +82,8 @@ def _testcase(record: RunRecord, row: CaseRow) -> ET.Element:
             _clean(_details(record, row))
     elif row.outcome == NOT_RUNNABLE:
         ET.SubElement(case, "skipped", {"message": _clean(row.reason or "not runnable on this bench")})
+    elif row.outcome == NOT_APPLICABLE:
+        ET.SubElement(case, "skipped", {"message": _clean(f"not applicable to this charger: {row.reason}")})
     elif row.outcome == EXCLUDED:
         ET.SubElement(case, "skipped", {"message": _clean(f"not in plan: {row.reason}")})
     elif row.outcome == NOT_SELECTED:

@@ -24,7 +24,7 @@ td code { white-space: pre-wrap; word-break: break-all; }
 .v-PASS { background: var(--pass); }
 .v-FAIL { background: var(--fail); }
 .v-ERROR, .v-NO_RESULT { background: var(--error); }
-.v-NOT_RUNNABLE { background: var(--skip); }
+.v-NOT_RUNNABLE, .v-NOT_APPLICABLE { background: var(--skip); }
 .v-EXCLUDED, .v-NOT_SELECTED { background: #888; }
 .counts td { font-weight: 700; text-align: center; }
 .notes { border: 1px solid var(--skip); background: #fff8e1; padding: 6px 10px; }
@@ -33,7 +33,7 @@ section.case { border: 1px solid var(--line); border-left: 6px solid #888; paddi
 section.case.c-PASS { border-left-color: var(--pass); }
 section.case.c-FAIL { border-left-color: var(--fail); }
 section.case.c-ERROR, section.case.c-NO_RESULT { border-left-color: var(--error); }
-section.case.c-NOT_RUNNABLE { border-left-color: var(--skip); }
+section.case.c-NOT_RUNNABLE, section.case.c-NOT_APPLICABLE { border-left-color: var(--skip); }
 .evidence { background: #fdf1f0; border: 1px solid #f0c4c0; padding: 8px 12px; margin: 8px 0; }
 .evidence h4 { margin: 6px 0 2px; font-size: 14px; }
 tr.bad td { background: #fdf1f0; }

@@ -19,7 +19,7 @@ from benchctl.scenario.model import Scenario, Step
 
 from .results import CaseResult
 
-VERDICT_STYLE = {"PASS": "green", "FAIL": "red", "ERROR": "magenta", "NOT_RUNNABLE": "yellow"}
+VERDICT_STYLE = {"PASS": "green", "FAIL": "red", "ERROR": "magenta", "NOT_RUNNABLE": "yellow", "NOT_APPLICABLE": "yellow"}
 
 
 def describe_step(step: Step) -> str:

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PASS, FAIL, ERROR, NOT_RUNNABLE = "PASS", "FAIL", "ERROR", "NOT_RUNNABLE"
+# the charger cannot be put in the case's Configuration State (a read-only key holds another value): no verdict
+NOT_APPLICABLE = "NOT_APPLICABLE"
 
 
 @dataclass

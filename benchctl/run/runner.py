@@ -99,8 +99,9 @@ class BenchRun:
             budget = self.budget(scenario, self.config.values)
             started = time.time()
             try:
+                known = {k: v.as_record() for k, v in (self.baseline or {}).items()}
                 case_runner = CaseRunner(scenario, session.bench, session.link,
-                                         files=self.files if scenario.file_server else None)
+                                         files=self.files if scenario.file_server else None, known_keys=known)
                 case_runner.on_step = self.on_step
                 result = await asyncio.wait_for(case_runner.run(), budget)
             except asyncio.TimeoutError:

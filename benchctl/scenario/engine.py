@@ -23,7 +23,7 @@ from benchctl.csms.capture import CapturedFrame
 from benchctl.csms.frames import CALLERROR
 from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.csms.responder import Rule, utc_now
-from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
+from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult, Check
 from benchctl.smart.profiles import in_rate_unit
 from benchctl.smart.tracker import SmartTracker
 
@@ -59,14 +59,27 @@ class ConfigurationStateError(Exception):
     """The Before block of a case could not be established, so the case cannot be judged."""
 
 
+class ConfigurationNotApplicable(ConfigurationStateError):
+    """A key of the Configuration State is read-only on this charger and holds another value: the case does not
+    apply to the charger as it is built, which says nothing about its conformance."""
+
+
+def same_config_value(a: str | None, b: str) -> bool:
+    """Configuration values as a charger reports them: booleans in any case, no surrounding blanks."""
+    return a is not None and a.strip().lower() == b.strip().lower()
+
+
 class CaseRunner:
-    def __init__(self, scenario: Scenario, bench: Bench, link: ChargerLink, files: RunFiles | None = None) -> None:
+    def __init__(self, scenario: Scenario, bench: Bench, link: ChargerLink, files: RunFiles | None = None,
+                 known_keys: dict[str, dict[str, Any]] | None = None) -> None:
         self.on_step: Callable[[Step], None] | None = None  # live progress: the step about to run
         self.scenario = scenario
         self.bench = bench
         self.link = link
         self.files = files  # the run's file server, for a case with `file_server: true`
         self.files_seen = 0  # transfers before the case started are not the case's
+        # the GetConfiguration read before the first case ({key: {"readonly", "value"}}), for read-only keys
+        self.known_keys = known_keys or {}
         self.vars: dict[str, Any] = dict(bench.values) | (files.values if files is not None else {})
         self.vars["connectors"] = bench.config.connectors
         self.vars["unknown_connector_id"] = bench.config.connectors + 1  # the document's <Unknown connectorId>
@@ -118,6 +131,8 @@ class CaseRunner:
             result.where = failed.step.where()
         except (DriverError, OSError) as exc:
             result.verdict, result.reason = ERROR, f"bench: {exc}"
+        except ConfigurationNotApplicable as exc:
+            result.verdict, result.reason = NOT_APPLICABLE, str(exc)
         except ConfigurationStateError as exc:
             result.verdict, result.reason = ERROR, str(exc)
         except (UnknownVariable, TypeError, ValueError) as exc:
@@ -170,20 +185,47 @@ class CaseRunner:
         self._install_answers(self.scenario.steps)
 
     async def _apply_configuration(self, configuration: dict[str, Any]) -> None:
-        """The case's Configuration State(s); the runner restores every changed key after the case."""
+        """The case's Configuration State(s); the runner restores every changed key after the case. A read-only key
+        that already holds the value is the state; one that holds another makes the case NOT_APPLICABLE."""
         for key, value in configuration.items():
-            value = substitute(value, self.vars)
-            text = config_text(value)
+            text = config_text(substitute(value, self.vars))
+            known = self.known_keys.get(key)
+            if known is not None and known.get("readonly"):
+                await self._read_only_state(key, text, None)
+                continue
             try:
                 response, frame = await self.link.call("ChangeConfiguration", {"key": key, "value": text})
             except ToolRequestError as exc:
                 raise ConfigurationStateError(f"configuration state {key}={text}: {exc}") from exc
             status = response.get("status")
             # "(If implemented)" in the document: a key the station does not have leaves the case runnable
-            if status not in ("Accepted", "NotSupported"):
-                raise ConfigurationStateError(f"configuration state {key}={text}: the charger answered {status} "
-                                              f"(frame #{frame.index})")
-            self.checks.append(Check(None, f"configuration state {key} = {text}", True, status, [frame.index]))
+            if status in ("Accepted", "NotSupported"):
+                self.checks.append(Check(None, f"configuration state {key} = {text}", True, status, [frame.index]))
+            else:
+                await self._read_only_state(key, text, (status, frame.index))
+
+    async def _read_only_state(self, key: str, text: str, refused: tuple[Any, int] | None) -> None:
+        """A key the charger would not change (`refused`: its answer and frame), or one reported read-only: what it
+        holds now decides whether the case's Configuration State is there anyway."""
+        try:
+            response, frame = await self.link.call("GetConfiguration", {"key": [key]})
+        except ToolRequestError as exc:
+            raise ConfigurationStateError(f"configuration state {key}={text}: reading it back failed: {exc}") from exc
+        entry = next((k for k in response.get("configurationKey") or [] if k.get("key") == key), None)
+        said = "" if refused is None else f"the charger answered {refused[0]} (frame #{refused[1]}); "
+        if entry is None:
+            raise ConfigurationStateError(f"configuration state {key}={text}: {said}GetConfiguration does not report "
+                                          f"the key (frame #{frame.index})")
+        access = "read-only" if entry.get("readonly") else "read-write"
+        held = entry.get("value")
+        if entry.get("readonly") and same_config_value(held, text):
+            self.checks.append(Check(None, f"configuration state {key} = {text} (read-only, already set)", True,
+                                     held, [frame.index]))
+            return
+        where = f"{said}{key} is {access} with the value {held!r} (frame #{frame.index})"
+        if entry.get("readonly"):
+            raise ConfigurationNotApplicable(f"configuration state {key}={text} cannot be set: {where}")
+        raise ConfigurationStateError(f"configuration state {key}={text} was not established: {where}")
 
     def _install_answers(self, steps: list[Step], scope: dict[str, Any] | None = None) -> None:
         """The tool's answers must be ready before the request arrives, so they are queued up front, in order.

@@ -49,7 +49,7 @@ class ScriptedCharger:
 
 
 async def run_scripted(tmp_path: Path, config: BenchConfig, text: str, charger: ScriptedCharger,
-               script: Callable[[], Awaitable[None]] | None = None) -> CaseResult:
+               script: Callable[[], Awaitable[None]] | None = None, **runner_args: Any) -> CaseResult:
     (tmp_path / "TC_901_CS.yaml").write_text(HEAD + text)
     scenario = load_scenario(tmp_path / "TC_901_CS.yaml")
     csms = CentralSystem(Capture(None), config.values)
@@ -59,7 +59,7 @@ async def run_scripted(tmp_path: Path, config: BenchConfig, text: str, charger: 
             server = asyncio.create_task(charger.serve(ws))
             link = csms.link("CP-9")
             await link.wait_until(lambda: link.connected.is_set(), 5)
-            runner = asyncio.create_task(CaseRunner(scenario, Bench(config, {}, StepLog()), link).run())
+            runner = asyncio.create_task(CaseRunner(scenario, Bench(config, {}, StepLog()), link, **runner_args).run())
             if script is not None:
                 await script()
             result = await asyncio.wait_for(runner, 10)
