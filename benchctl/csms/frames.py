@@ -96,3 +96,23 @@ def schema_error(message_type: int, action: str, payload: Any) -> str | None:
         where = "/".join(str(p) for p in exc.absolute_path) or "payload"
         return f"{action} {TYPE_NAMES[message_type]} violates the schema at {where}: {exc.message}"
     return None
+
+
+# OCPP-J 1.6 (4.2.3) spells two error codes its own way and the errata keep them; the ocpp library raises the
+# OCPP 2.x names. A conformance tool answers in the protocol's own words.
+OCPP16_ERROR_CODES = {"FormatViolation": "FormationViolation",
+                      "OccurrenceConstraintViolation": "OccurenceConstraintViolation"}
+
+
+def in_ocpp16_words(raw: str) -> str:
+    """An outgoing CALLERROR with its errorCode as OCPP-J 1.6 names it; any other frame unchanged."""
+    if not raw.startswith("[4"):
+        return raw
+    try:
+        msg = json.loads(raw)
+    except ValueError:
+        return raw
+    if isinstance(msg, list) and len(msg) == 5 and msg[0] == CALLERROR and msg[2] in OCPP16_ERROR_CODES:
+        msg[2] = OCPP16_ERROR_CODES[msg[2]]
+        return json.dumps(msg, separators=(",", ":"))
+    return raw

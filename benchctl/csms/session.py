@@ -10,7 +10,7 @@ from ocpp.v16 import ChargePoint, call_result
 from websockets.asyncio.server import ServerConnection
 
 from .capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
-from .frames import CALL, CALLERROR, CALLRESULT, parse
+from .frames import CALL, CALLERROR, CALLRESULT, in_ocpp16_words, parse
 from .link import ChargerLink, Received
 
 # Requests a charge point may send (OCPP 1.6 Core and feature profiles, and the security extension).
@@ -46,6 +46,7 @@ class RecordingConnection:
         return raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
 
     async def send(self, raw: str) -> None:
+        raw = in_ocpp16_words(raw)
         captured = self.capture.add(TO_CHARGER, self.link.charge_point_id, parse(raw, self.pending))
         await self.ws.send(raw)
         if captured.frame.message_type in (CALLRESULT, CALLERROR):

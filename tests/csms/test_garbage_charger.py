@@ -29,18 +29,24 @@ async def test_garbage_is_captured_flagged_and_answered(tmp_path: Path, sim_conf
             await ws.send('[2, "b1", "BootNotification", {"chargePointVendor": "x"}]')
             answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert answer[0] == 4 and answer[1] == "b1"  # the ocpp library rejects it with a CALLERROR
+            await ws.send('[2, "x1", "Heartbeat", {"surplus": 1}]')
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert answer[:3] == [4, "x1", "FormationViolation"]  # OCPP-J 1.6 4.2.3, not the 2.x FormatViolation
             await ws.send('[2, "h1", "Heartbeat", {}]')
             answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert answer[:2] == [3, "h1"] and "currentTime" in answer[2]
         link = csms.links["BAD-CP"]
         assert [f.frame.raw for f in link.invalid] == [
-            "this is not OCPP", '[2, "b1", "BootNotification", {"chargePointVendor": "x"}]']
+            "this is not OCPP", '[2, "b1", "BootNotification", {"chargePointVendor": "x"}]',
+            '[2, "x1", "Heartbeat", {"surplus": 1}]']
     finally:
         await csms.stop()
         capture.close()
     records = [json.loads(line) for line in (tmp_path / "capture.jsonl").read_text().splitlines()]
     from_charger = [r for r in records if r["dir"] == "charger->csms"]
-    assert [r["valid"] for r in from_charger] == [False, False, True]
+    assert [r["valid"] for r in from_charger] == [False, False, False, True]
+    codes = [json.loads(r["raw"])[2] for r in records if r["dir"] == "csms->charger" and r["type"] == "CALLERROR"]
+    assert codes == ["ProtocolError", "FormationViolation"]
     assert "not JSON" in from_charger[0]["error"] and from_charger[0]["raw"] == "this is not OCPP"
     assert "chargePointModel" in from_charger[1]["error"]
 
