@@ -10,6 +10,7 @@ from ocpp.v16 import ChargePoint, call_result
 from websockets.asyncio.server import ServerConnection
 
 from .capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
+from .defaults import with_ocpp_defaults
 from .frames import CALL, CALLERROR, CALLRESULT, in_ocpp16_words, parse
 from .link import ChargerLink, Received
 
@@ -63,7 +64,7 @@ class CSSession(ChargePoint):
         captured = self.connection.calls.pop(unique_id)
         request = captured.frame.payload
         answer = self.link.responder.answer(action, request)
-        await self.link.received(Received(action, request, captured, answer))
+        await self.link.received(Received(action, with_ocpp_defaults(action, request), captured, answer))
         return getattr(call_result, action)(**camel_to_snake_case(answer))
 
 

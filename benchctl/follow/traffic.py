@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
 from benchctl.csms.frames import CALL, CALLERROR, CALLRESULT
+from benchctl.csms.defaults import with_ocpp_defaults
 from benchctl.csms.link import ChargerLink, Received, ToolRequestError
 from benchctl.csms.responder import Responder
 from benchctl.scenario.values import mismatches
@@ -61,7 +62,7 @@ class ObservedLink(ChargerLink):
             if frame.error is not None:
                 self.invalid.append(captured)
             if frame.message_type == CALL and frame.error is None and isinstance(frame.payload, dict):
-                item = Received(frame.action or "", frame.payload, captured)
+                item = Received(frame.action or "", with_ocpp_defaults(frame.action or "", frame.payload), captured)
                 if item.action == "StatusNotification":
                     self.statuses[int(frame.payload.get("connectorId", -1))] = str(frame.payload.get("status"))
                 self.inbox.append(item)
