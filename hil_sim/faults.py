@@ -21,6 +21,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           ("TC_003_CS step 1",)),
     Fault("no_start_transaction", "authorizes the idTag but never sends StartTransaction",
           ("TC_003_CS step 5", "TC_004_1_CS step 3")),
+    Fault("start_without_cable", "starts the transaction as soon as the idTag is accepted, before any cable is "
+          "connected (identification first)", ("TC_004_1_CS step 3", "TC_011_1_CS step 9")),
     Fault("ignore_boot_interval", "retries a rejected BootNotification at once instead of after the interval",
           ("TC_001_CS step 3",)),
     Fault("wrong_heartbeat_interval", "sends Heartbeat at twice the interval the Central System set",

@@ -88,6 +88,9 @@ VALUES_SCHEMA = Schema({
     "local_limit_a": Field(float, default=32.0, minimum=0,
                            help="<The local limit of the Charging Station>: the current it offers with no "
                                 "charging profile at all (TC_067 step 12)"),
+    "operator_pause_s": Field(float, default=2.0, minimum=0,
+                              help="how long a tester takes between a charger's message and the next physical step "
+                                   "(plug in, present a card): a charger acting before the cable is in shows in it"),
     "supply_voltage_v": Field(float, default=230.0, minimum=1, help="phase voltage, to convert A and W"),
     "pwm_current_tolerance_a": Field(float, default=0.5, minimum=0,
                                      help="how far the current the PWM offers (duty -> A) may be from the limit"),

@@ -97,6 +97,7 @@ class CaseRunner:
         self._waiting_for: str | None = None  # the transaction / boot message expected since the last status
         self._rules: dict[int, Rule] = {}  # id(step) -> its queued answer
         self._smart: SmartTracker | None = None  # the charging profiles the case sent (composite, pwm)
+        self._after_message = False  # the last step waited for the charger: a tester would now take a moment
 
     async def run(self) -> CaseResult:
         s = self.scenario
@@ -257,6 +258,11 @@ class CaseRunner:
         if self.on_step is not None:
             self.on_step(step)
         self._check_invalid_frames(step)
+        if step.kind == "action" and self._after_message:
+            # a tester reads the screen before plugging in: a charger that acts before the cable is in shows here
+            await asyncio.sleep(float(self.vars.get("operator_pause_s", 0)))
+        if step.kind != "state":
+            self._after_message = step.kind in ("expect", "any_order")
         if step.kind == "action":
             args = substitute(step.data["with"], self.vars)
             await ACTIONS[step.data["action"]].func(self.bench, **args)

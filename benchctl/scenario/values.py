@@ -130,7 +130,7 @@ def same(observed: Any, expected: Any) -> bool:
 
 
 OPERATORS = ("any", "one_of", "present", "not", "differs_from", "all_of", "earlier_than", "seconds_after", "contains_all",
-             "every", "clock_aligned", "between", "any_of")
+             "every", "clock_aligned", "between", "any_of", "near")
 
 
 def _instant(value: Any) -> datetime | None:
@@ -202,6 +202,10 @@ def satisfies(observed: Any, expected: Any) -> bool:
         if isinstance(observed, bool) or not isinstance(observed, (int, float)):
             return False
         return (low is None or observed >= low) and (high is None or observed <= high)
+    if name == "near":  # `{near: {value: 300, tolerance: 5}}`: a number that a running clock may put a little off
+        if isinstance(observed, bool) or not isinstance(observed, (int, float)):
+            return False
+        return abs(observed - number(arg["value"])) <= number(arg.get("tolerance", 0))
     if name == "not" and operator(arg) is not None:  # `{not: {contains_all: [...]}}`: "does not include"
         return not satisfies(observed, arg)
     return not same(observed, arg)  # not / differs_from
@@ -235,6 +239,8 @@ def describe(expected: Any) -> str:
     if name == "between":
         low, high = arg
         return f"at least {low}" if high is None else f"at most {high}" if low is None else f"{low} to {high}"
+    if name == "near":
+        return f"{arg.get('value')} ± {arg.get('tolerance', 0)}"
     if name == "not" and operator(arg) is not None:
         return f"not {describe(arg)}"
     return f"not {arg!r}"

@@ -41,6 +41,7 @@ log = logging.getLogger("hil_sim.charger")
 
 MODE_2_CURRENT_A = 10.0  # what a household Mode 2 cable's control box allows
 SAMPLE_SLACK_S = 0.01  # a timer may fire a hair before its time on the loop's clock
+EAGER_START_S = 0.05  # the start_without_cable fault: how long after the idTag is accepted it starts
 
 
 async def _wait_and_clear(event: asyncio.Event) -> None:
@@ -390,7 +391,8 @@ class SimStation:
                 c.stop_reason = "Other"  # the residual current monitor opened the contactor
             if c.stop_reason is not None:
                 await self._stop_transaction(connector_id)
-        elif c.authorized_tag is not None and self._ev_present(connector_id) \
+        elif c.authorized_tag is not None \
+                and (self._ev_present(connector_id) or self._starts_without_cable(c)) \
                 and not self.faults.active("no_start_transaction") and not self._fault_blocks(connector_id):
             if self._lock_for_start(connector_id):
                 if c.reported == "Reserved" and self._rt().online.is_set():  # the reserved driver came: Preparing
@@ -408,6 +410,12 @@ class SimStation:
         if self._rt().online.is_set():  # not while the link comes back: queued transaction messages go first
             await self._send_status(connector_id, self._status(connector_id))
         await self._sample_meter(connector_id)
+
+    def _starts_without_cable(self, c: ConnectorRuntime) -> bool:
+        """The start_without_cable fault: the transaction starts a moment after the idTag is accepted, cable or not
+        (after the Preparing that the authorization reports)."""
+        return self.faults.active("start_without_cable") \
+            and asyncio.get_running_loop().time() >= c.armed_at + EAGER_START_S
 
     def _ev_present(self, connector_id: int) -> bool:
         """Whether the firmware knows an EV is there: through the Control Pilot normally; a Mode 1/2-only station
@@ -572,6 +580,8 @@ class SimStation:
         c.authorized_tag, c.remote_armed, c.authorized_parent = id_tag, remote, parent
         c.armed_at = asyncio.get_running_loop().time()
         self._rt().wake.set()
+        if self.faults.active("start_without_cable"):
+            asyncio.get_running_loop().call_later(EAGER_START_S, self._rt().wake.set)
 
     def _connection_deadline(self, c: ConnectorRuntime) -> float | None:
         """When an accepted idTag still waiting for a cable is dropped (OCPP 1.6 ConnectionTimeOut); None: never."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
 
 from benchctl.bench.config import BenchConfig
@@ -33,3 +35,19 @@ async def test_remote_start_and_card_cases_record_their_timings(fast_sim_config:
     html = write_reports(run_dir.path)["html"].read_text()
     assert html.count("Timings, chapter 8") == 2
     assert "card presented -&gt; Authorize" in html
+
+
+def test_a_physical_step_after_a_charger_message_waits_an_operators_pause(fast_sim_config: BenchConfig,
+                                                                          scenarios: dict[str, Scenario],
+                                                                          tmp_path: Path) -> None:
+    """TC_003: the card is presented a tester's moment after the Preparing it follows, not within milliseconds."""
+    fast_sim_config.values["operator_pause_s"] = 0.8
+    run_dir = RunDir.create(tmp_path, "sim")
+    (card,) = asyncio.run(run_cases(fast_sim_config, [scenarios["TC_003_CS"]], run_dir))
+    assert card.verdict == "PASS", card.reason
+    frames = [json.loads(line) for line in run_dir.capture_path.read_text().splitlines()]
+    preparing = next(f for f in frames if f["case"] == "TC_003_CS" and f["action"] == "StatusNotification"
+                     and f["type"] == "CALL" and "Preparing" in f["raw"])
+    presented = next(a for a in card.actions if a["command"] == "present")
+    at = datetime.fromisoformat(preparing["ts"]).timestamp()
+    assert 0.8 <= presented["ts"] - at < 3.0

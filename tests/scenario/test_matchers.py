@@ -32,3 +32,14 @@ def test_matchers(match: dict, problems: list[str]) -> None:
 def test_a_mapping_with_other_keys_is_a_plain_value() -> None:
     assert describe({"status": "Accepted"}) == "{'status': 'Accepted'}"
     assert mismatches({"idTagInfo": {"status": "Accepted"}}, {"idTagInfo": {"status": "Accepted"}}) == []
+
+
+@pytest.mark.parametrize(("duration", "ok"), [(300, True), (299, True), (295, True), (294, False), (306, False),
+                                              ("300", False), (None, False)])
+def test_near_allows_a_running_clock_its_deviation(duration: object, ok: bool) -> None:
+    """TC_059: a charger that counts the composite schedule's duration from when it got the request answers 299."""
+    response = {"chargingSchedule": {} if duration is None else {"duration": duration}}
+    match = {"chargingSchedule.duration": {"near": {"value": "300", "tolerance": 5.0}}}
+    assert (mismatches(response, match) == []) is ok
+    if not ok and duration is not None:
+        assert mismatches(response, match) == [f"chargingSchedule.duration is {duration!r}, expected 300 ± 5.0"]
