@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.x509 import ocsp
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -161,19 +162,16 @@ HASH_ALGORITHMS = {"SHA256": hashes.SHA256, "SHA384": hashes.SHA384, "SHA512": h
 
 
 def fingerprint_ids(cert_pem: str, issuer_pem: str | None = None, algorithm: str = "SHA256") -> dict[str, str]:
-    """The CertificateHashData of OCPP 1.6 security (a hash over the issuer's name and public key, the serial);
-    `algorithm` is the hashAlgorithm: SHA256, SHA384 or SHA512."""
+    """The CertificateHashData of OCPP 1.6 security; `algorithm` is the hashAlgorithm: SHA256, SHA384 or SHA512.
+
+    Its fields are those of an OCSP CertID (RFC 6960, as OCPP 2.x spells out): the hash of the DER issuer name,
+    the hash of the issuer's subjectPublicKey bits (not the whole SubjectPublicKeyInfo) and the serial number
+    in hexadecimal. OpenSSL's OCSP code computes them, as a charger's TLS library does."""
     cert = load_cert(cert_pem)
     issuer_cert = load_cert(issuer_pem) if issuer_pem else cert
-    digest = hashes.Hash(HASH_ALGORITHMS[algorithm]())
-    digest.update(cert.issuer.public_bytes())
-    name_hash = digest.finalize().hex()
-    key_bytes = issuer_cert.public_key().public_bytes(serialization.Encoding.DER,
-                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
-    digest = hashes.Hash(HASH_ALGORITHMS[algorithm]())
-    digest.update(key_bytes)
-    return {"hashAlgorithm": algorithm, "issuerNameHash": name_hash, "issuerKeyHash": digest.finalize().hex(),
-            "serialNumber": format(cert.serial_number, "x")}
+    cert_id = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer_cert, HASH_ALGORITHMS[algorithm]()).build()
+    return {"hashAlgorithm": algorithm, "issuerNameHash": cert_id.issuer_name_hash.hex(),
+            "issuerKeyHash": cert_id.issuer_key_hash.hex(), "serialNumber": format(cert.serial_number, "x")}
 
 
 def sign_firmware(signer: Issued, data: bytes) -> str:

@@ -15,7 +15,6 @@ stack reads its client certificate from files in a directory of its own.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -27,11 +26,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from ocpp.routing import on
 from ocpp.v16 import call, call_result
 
-from benchctl.security.pki import (HASH_ALGORITHMS, PrivateKey, fingerprint_ids, issued_by, load_cert, make_csr,
-                                   new_key)
-
+from . import trust
 from .config_keys import Key
 from .remote_trigger import FIRMWARE_BUSY, current_status, send_triggered
+from .trust import (CLIENT_AUTH, HASHES, StationKey, chain_problem, is_ca, load_chain, load_pem, make_csr, new_key,
+                    valid_now)
 
 if TYPE_CHECKING:
     from .station import SimStation
@@ -45,24 +44,6 @@ TRIGGERABLE = ("BootNotification", "LogStatusNotification", "FirmwareStatusNotif
                "MeterValues", "SignChargePointCertificate", "StatusNotification")
 
 
-def _pems(chain: str) -> list[str]:
-    """The PEM blocks of a certificate chain, leaf first."""
-    end = "-----END CERTIFICATE-----"
-    return [block.strip() + "\n" + end + "\n" for block in chain.split(end) if "BEGIN CERTIFICATE" in block]
-
-
-def _valid_now(cert: x509.Certificate) -> bool:
-    now = dt.datetime.now(dt.timezone.utc)
-    return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
-
-
 @dataclass
 class Installed:
     type: str
@@ -74,8 +55,8 @@ class CertificateStore:
         self.station = station
         self.roots: list[Installed] = []
         self.client_chain: str | None = None  # the ChargePointCertificate (and its chain), PEM
-        self._client_key: PrivateKey | None = None
-        self._pending_key: PrivateKey | None = None  # of the last CSR, until its certificate comes
+        self._client_key: StationKey | None = None
+        self._pending_key: StationKey | None = None  # of the last CSR, until its certificate comes
         self._files = tempfile.TemporaryDirectory(prefix="hil_sim-tls-")  # the TLS stack's view of the store
         settings = station.settings
         for kind, path in (("CentralSystemRootCertificate", settings.csms_root),
@@ -97,26 +78,31 @@ class CertificateStore:
     def of_type(self, kind: str) -> list[str]:
         return [r.pem for r in self.roots if r.type == kind]
 
+    def roots_of(self, kind: str) -> list[x509.Certificate]:
+        return [load_pem(pem) for pem in self.of_type(kind)]
+
     def hash_data(self, pem: str, algorithm: str = "SHA256") -> dict[str, str]:
-        data = fingerprint_ids(pem, algorithm=algorithm)
+        """The CertificateHashData of an installed root (its own issuer)."""
+        data = trust.hash_data(load_pem(pem), algorithm=algorithm)
         if self.faults.active("certificate_name_hash_of_text"):  # the bug: the issuer's text, not its DER
-            digest = hashes.Hash(HASH_ALGORITHMS[algorithm]())
-            digest.update(load_cert(pem).issuer.rfc4514_string().encode())
+            digest = hashes.Hash(HASHES[algorithm]())
+            digest.update(load_pem(pem).issuer.rfc4514_string().encode())
             data["issuerNameHash"] = digest.finalize().hex()
         return data
 
     def install(self, kind: str, pem: str) -> str:
         """InstallCertificate: a root certificate, valid now (unless the fault), kept once."""
         try:
-            cert = load_cert(pem)
+            cert = load_pem(pem)
         except ValueError:
             return "Rejected"
         checked = not self.faults.active("expired_root_certificate_installed")
-        if not _is_ca(cert) or (checked and not _valid_now(cert)):
+        # a root: a CA that signed itself
+        if not is_ca(cert) or not trust.signed_by(cert, cert) or (checked and not valid_now(cert)):
             return "Rejected"
         if self.faults.active("install_certificate_type_ignored"):
             kind = "CentralSystemRootCertificate"  # the bug: every root goes into the Central System's store
-        if any(r.type == kind and load_cert(r.pem) == cert for r in self.roots):
+        if any(r.type == kind and load_pem(r.pem) == cert for r in self.roots):
             return "Accepted"  # already there
         if len(self.roots) >= STORE_MAX_LENGTH:
             return "Rejected"
@@ -127,7 +113,7 @@ class CertificateStore:
         algorithm = str(wanted.get("hash_algorithm", "SHA256"))
         for root in self.roots:
             # the hash data it would report itself, compared field by field (hexadecimal in either case)
-            mine = self.hash_data(root.pem, algorithm) if algorithm in HASH_ALGORITHMS else {}
+            mine = self.hash_data(root.pem, algorithm) if algorithm in HASHES else {}
             if mine and all(str(mine[k]).lower() == str(wanted.get(w, "")).lower()
                             for k, w in (("issuerNameHash", "issuer_name_hash"), ("issuerKeyHash", "issuer_key_hash"),
                                          ("serialNumber", "serial_number"))):
@@ -173,9 +159,8 @@ class CertificateStore:
         """Why a CertificateSigned chain is not a valid ChargePointCertificate for the pending key, else None."""
         if len(chain.encode()) > CHAIN_MAX_SIZE:
             return f"the chain is longer than CertificateSignedMaxChainSize ({CHAIN_MAX_SIZE} bytes)"
-        pems = _pems(chain)
         try:
-            certs = [load_cert(p) for p in pems]
+            certs = load_chain(chain)
         except ValueError:
             return "not a PEM certificate chain"
         if not certs:
@@ -186,15 +171,8 @@ class CertificateStore:
             return "the certificate is not for the key of the last certificate signing request"
         if self.faults.active("certificate_chain_not_verified"):
             return None  # the bug: the chain is never checked against the trusted roots
-        if not _valid_now(certs[0]):
-            return "the certificate is not valid now"
-        for child, parent in zip(pems, pems[1:]):
-            if not issued_by(child, parent):
-                return "the chain is broken"
-        if not any(issued_by(pems[-1], root) or load_cert(root) == certs[-1]
-                   for root in self.of_type("CentralSystemRootCertificate")):
-            return "the chain does not lead to an installed CentralSystemRootCertificate"
-        return None
+        problem = chain_problem(certs, self.roots_of("CentralSystemRootCertificate"), CLIENT_AUTH)
+        return None if problem is None else f"{problem} (installed CentralSystemRootCertificates)"
 
     def certificate_signed(self, chain: str) -> str:
         problem = self.chain_problem(chain)

@@ -26,9 +26,8 @@ from ocpp.exceptions import NotImplementedError as NotImplementedCallError
 from ocpp.routing import on
 from ocpp.v16 import call, call_result
 
-from benchctl.security.pki import firmware_signature_valid, issued_by
-
 from .firmware_image import ImageRejected, check_image
+from .trust import CODE_SIGNING, chain_problem, load_chain, load_pem, signature_valid
 
 if TYPE_CHECKING:
     from .station import SimStation
@@ -187,6 +186,17 @@ class Transfers:
         root = self.station.settings.manufacturer_root  # a build without the certificate store
         return [Path(root).read_text()] if root else []
 
+    def signing_certificate_problem(self, certificate: str) -> str | None:
+        """Why the firmware signing certificate (and any CA certificates after it) is not trusted, else None."""
+        try:
+            chain = load_chain(certificate)
+            roots = [load_pem(root) for root in self.manufacturer_roots()]
+        except ValueError:
+            return "not a PEM certificate"
+        if not roots:
+            return "no ManufacturerRootCertificate is installed"
+        return chain_problem(chain, roots, CODE_SIGNING)
+
     def supported(self) -> None:
         if not self.station.settings.supports("FirmwareManagement"):
             raise NotImplementedCallError(description="the FirmwareManagement profile is not supported")
@@ -215,9 +225,10 @@ class Transfers:
                       retry_interval: int | None) -> str:
         self.supported()
         certificate = firmware.get("signing_certificate", "")
-        if not any(issued_by(certificate, root) for root in self.manufacturer_roots()):
+        problem = self.signing_certificate_problem(certificate)
+        if problem is not None:
             asyncio.get_running_loop().create_task(self.station.security_event(
-                "InvalidFirmwareSigningCertificate", "the signing certificate does not chain to the manufacturer root"))
+                "InvalidFirmwareSigningCertificate", f"the signing certificate: {problem}"))
             return "InvalidCertificate"
         busy = self._update is not None and not self._update.done()
         signed = Signed(request_id, certificate, firmware.get("signature", ""),
@@ -253,7 +264,7 @@ class Transfers:
             image = b""  # the bug: the failure is not noticed, an empty image goes on to the installer
         await self._firmware_status("Downloaded", signed)
         if signed is not None and not self.faults.active("firmware_signature_not_checked"):
-            if not firmware_signature_valid(signed.certificate, image, signed.signature):
+            if not signature_valid(load_chain(signed.certificate)[0], image, signed.signature):
                 await self._firmware_status("InvalidSignature", signed)
                 await self.station.security_event("InvalidFirmwareSignature", f"image from {location}")
                 return

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import ssl
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from benchctl.security.pki import (LabPki, firmware_signature_valid, fingerprint_ids, issue, issued_by,
                                    make_ca, make_csr, new_key, server_context, client_context, sign_csr,
@@ -57,6 +59,17 @@ def test_hash_data_names_the_issuer_and_serial() -> None:
     assert ids["serialNumber"] == format(leaf.cert.serial_number, "x")
     assert len(ids["issuerNameHash"]) == len(ids["issuerKeyHash"]) == 64
     assert ids != fingerprint_ids(root.cert_pem)
+
+
+def test_hash_data_hashes_the_issuer_key_bits_as_ocsp_does() -> None:
+    # RFC 6960's CertID (OCPP 2.x words it the same): the subjectPublicKey BIT STRING's contents, which for an
+    # EC key is the encoded point, not the whole SubjectPublicKeyInfo with its algorithm identifier
+    root = make_ca("root")
+    leaf = issue(root, "leaf")
+    point = root.cert.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    ids = fingerprint_ids(leaf.cert_pem, root.cert_pem, algorithm="SHA384")
+    assert ids["issuerKeyHash"] == hashlib.sha384(point).hexdigest()
+    assert ids["issuerNameHash"] == hashlib.sha384(root.cert.subject.public_bytes()).hexdigest()
 
 
 async def _handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> bytes:
