@@ -246,6 +246,32 @@ def describe(expected: Any) -> str:
     return f"not {arg!r}"
 
 
+def missing_part(payload: Any, path: str) -> str | None:
+    """What is missing on the way to a field that is absent, when it is more than the last field itself:
+    `configurationKey has no entry with key ConnectorPhaseRotation` rather than `...readonly is missing`."""
+    current, segments = payload, path.split(".")
+    for n, segment in enumerate(segments):
+        m = _SEGMENT.match(segment)
+        if m is None or m.group("all") is not None or not isinstance(current, dict):
+            return None
+        where = ".".join(segments[:n] + [m.group("name")])
+        if m.group("name") not in current:
+            return f"{where} is missing" if n < len(segments) - 1 else None
+        current = current[m.group("name")]
+        if m.group("index") is not None:
+            i = int(m.group("index"))
+            if not isinstance(current, list) or i >= len(current):
+                return f"{where} has no item {i}"
+            current = current[i]
+        elif m.group("key") is not None:
+            found = [x for x in current if isinstance(x, dict) and str(x.get(m.group("key"))) == m.group("value")] \
+                if isinstance(current, list) else []
+            if not found:
+                return f"{where} has no entry with {m.group('key')} {m.group('value')}"
+            current = found[0]
+    return None
+
+
 def mismatches(payload: Any, match: dict[str, Any]) -> list[str]:
     """Describe each field of `match` the payload does not satisfy."""
     out = []
@@ -254,7 +280,9 @@ def mismatches(payload: Any, match: dict[str, Any]) -> list[str]:
         if satisfies(observed, expected):
             continue
         if is_missing(observed):
-            out.append(f"{path} is missing, expected {describe(expected)}")
+            cause = missing_part(payload, path)
+            out.append(f"{cause} (expected {path} {describe(expected)})" if cause is not None
+                       else f"{path} is missing, expected {describe(expected)}")
         else:
             out.append(f"{path} is {observed!r}, expected {describe(expected)}")
     return out

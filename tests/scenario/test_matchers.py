@@ -43,3 +43,18 @@ def test_near_allows_a_running_clock_its_deviation(duration: object, ok: bool) -
     assert (mismatches(response, match) == []) is ok
     if not ok and duration is not None:
         assert mismatches(response, match) == [f"chargingSchedule.duration is {duration!r}, expected 300 ± 5.0"]
+
+
+@pytest.mark.parametrize(("path", "problem"), [
+    ("configurationKey[key=ConnectorPhaseRotation].readonly",
+     "configurationKey has no entry with key ConnectorPhaseRotation "
+     "(expected configurationKey[key=ConnectorPhaseRotation].readonly False)"),
+    ("configurationKey[3].readonly", "configurationKey has no item 3 (expected configurationKey[3].readonly False)"),
+    ("unknownKey[0].x", "unknownKey is missing (expected unknownKey[0].x False)"),
+    ("configurationKey[key=HeartbeatInterval].value", "configurationKey[key=HeartbeatInterval].value is missing, "
+                                                      "expected False"),
+])
+def test_a_missing_field_names_what_is_missing(path: str, problem: str) -> None:
+    """TC_019: a charger without a required key is told the key is missing, not that its readonly is."""
+    response = {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False}]}
+    assert mismatches(response, {path: False}) == [problem]
