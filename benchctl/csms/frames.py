@@ -26,6 +26,7 @@ class Frame:
     action: str | None = None  # for results: the action of the request they answer
     payload: Any = None
     error: str | None = None  # why the frame is not valid OCPP 1.6, None when it is
+    oversize: bool = False  # dropped by the WebSocket size limit: a limit of the bench, not a verdict on the frame
 
     @property
     def type_name(self) -> str:

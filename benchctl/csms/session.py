@@ -8,10 +8,12 @@ from ocpp.charge_point import camel_to_snake_case
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
 
 from .capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
 from .defaults import with_ocpp_defaults
-from .frames import CALL, CALLERROR, CALLRESULT, in_ocpp16_words, parse
+from .frames import CALL, CALLERROR, CALLRESULT, Frame, in_ocpp16_words, parse
 from .link import ChargerLink, Received
 
 # Requests a charge point may send (OCPP 1.6 Core and feature profiles, and the security extension).
@@ -35,7 +37,12 @@ class RecordingConnection:
         self.responses: dict[str, CapturedFrame] = {}  # charger answers to tool requests, by unique id
 
     async def recv(self) -> str:
-        raw = await self.ws.recv()
+        try:
+            raw = await self.ws.recv()
+        except ConnectionClosed as exc:
+            if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+                await self._too_big(exc.sent.reason)
+            raise
         captured = self.capture.add(TO_CSMS, self.link.charge_point_id, parse(raw, self.pending))
         frame = captured.frame
         if frame.error is not None:
@@ -45,6 +52,13 @@ class RecordingConnection:
         elif frame.message_type in (CALLRESULT, CALLERROR):
             self.responses[frame.unique_id] = captured  # type: ignore[index]
         return raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+
+    async def _too_big(self, reason: str) -> None:
+        """The charger sent a frame over the WebSocket size limit: websockets drops it and closes with 1009, so the
+        capture keeps what is known of it and the case fails naming it (not "no Authorize within 10 s")."""
+        error = f"a frame over the WebSocket size limit ({reason}); the Central System closed the connection with 1009"
+        captured = self.capture.add(TO_CSMS, self.link.charge_point_id, Frame("", error=error, oversize=True))
+        await self.link.flag_invalid(captured)
 
     async def send(self, raw: str) -> None:
         raw = in_ocpp16_words(raw)

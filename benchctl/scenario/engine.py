@@ -47,6 +47,10 @@ def config_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+class BenchLimit(Exception):
+    """The bench itself could not take what the charger sent (a frame over the WebSocket size limit)."""
+
+
 class StepFailed(Exception):
     def __init__(self, step: Step, number: int | None, reason: str) -> None:
         super().__init__(reason)
@@ -131,6 +135,8 @@ class CaseRunner:
             result.verdict, result.step, result.reason = FAIL, failed.number, failed.reason
             result.where = failed.step.where()
         except (DriverError, OSError) as exc:
+            result.verdict, result.reason = ERROR, f"bench: {exc}"
+        except BenchLimit as exc:
             result.verdict, result.reason = ERROR, f"bench: {exc}"
         except ConfigurationNotApplicable as exc:
             result.verdict, result.reason = NOT_APPLICABLE, str(exc)
@@ -712,6 +718,8 @@ class CaseRunner:
         if len(self.link.invalid) > self.invalid_seen:
             bad = self.link.invalid[self.invalid_seen]
             self.invalid_seen += 1
+            if bad.frame.oversize:
+                raise BenchLimit(f"frame #{bad.index} from the charger: {bad.frame.error}")
             if step is not None:
                 raise StepFailed(step, step.number, f"frame #{bad.index} from the charger is not valid OCPP 1.6: "
                                                     f"{bad.frame.error}")

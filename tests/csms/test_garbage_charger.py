@@ -95,3 +95,30 @@ async def test_listens_on_loopback_only(sim_config: BenchConfig) -> None:
         assert csms.url.startswith("ws://127.0.0.1:")
     finally:
         await csms.stop()
+
+
+async def test_a_frame_over_the_size_limit_is_captured_and_named_by_the_case(tmp_path: Path,
+                                                                             sim_config: BenchConfig) -> None:
+    """websockets drops a frame over its size limit and closes with 1009; the case must say so, not time out."""
+    scenario_file = tmp_path / "TC_900_CS.yaml"
+    scenario_file.write_text("id: TC_900_CS\ntitle: authorize\nsection: '9.9'\nsteps:\n"
+                             "  - expect: Authorize\n    step: 1\n    timeout_s: 5\n")
+    capture = Capture(tmp_path / "capture.jsonl")
+    csms = CentralSystem(capture, sim_config.values)
+    await csms.start()
+    try:
+        link = csms.link("BIG-CP")
+        runner = asyncio.create_task(CaseRunner(load_scenario(scenario_file), Bench(sim_config, {}, StepLog()),
+                                                link).run())
+        async with websockets.connect(f"{csms.url}/BIG-CP", subprotocols=["ocpp1.6"]) as ws:
+            await ws.send(json.dumps([2, "a1", "Authorize", {"idTag": "x" * (2 << 20)}]))
+            await asyncio.wait_for(ws.wait_closed(), 5)
+            assert ws.close_code == 1009
+        result = await asyncio.wait_for(runner, 5)
+    finally:
+        await csms.stop()
+        capture.close()
+    assert result.verdict == "ERROR"  # the bench's limit, not a rule of the document the charger broke
+    assert "WebSocket size limit" in result.reason and "1009" in result.reason and "frame #0" in result.reason
+    (record,) = [json.loads(line) for line in (tmp_path / "capture.jsonl").read_text().splitlines()]
+    assert record["valid"] is False and "size limit" in record["error"]
