@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from benchctl.run.runner import run_cases
 from benchctl.scenario.model import Scenario
 from hil_sim.faults import FAULTS
 
-from support.variants import VARIANTS, variant_of_cases
+from support.variants import VARIANTS, Variant, plan_of, variant_of_cases
 
 CASE_IDS = sorted(p.stem for p in SCENARIOS.glob("TC_*.yaml"))
 VARIANT = variant_of_cases(CASE_IDS)
@@ -38,33 +39,45 @@ def _fault_targets() -> list[tuple[str, str, int]]:
 
 
 HEALTHY = "test_case_passes_against_the_healthy_charger"
+# every variant runs every case of its plan: a legitimate implementation choice must pass them all
+PLAN_PAIRS = [(variant.name, case) for variant in VARIANTS for case in sorted(plan_of(variant) & set(CASE_IDS))]
+
+
+def _run_variant_plan(variant: Variant, chosen: list[Scenario], base: Path) -> tuple[Path, list[CaseResult]]:
+    """One variant's cases in ONE run, in document order, as `benchctl run` runs a plan (each case must survive the
+    cases before it: 000_RESET, configuration restored). Its own event loop: variants run in parallel threads."""
+    run_dir = RunDir.create(base, "sim")
+    config = variant.apply(load_bench(DEFAULT_BENCH))
+    results = asyncio.run(run_cases(config, chosen, run_dir))
+    write_reports(run_dir.path)
+    return run_dir.path, results
 
 
 @pytest.fixture(scope="session")
 def healthy_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                scenarios: dict[str, Scenario]) -> tuple[dict[str, Path], dict[str, CaseResult]]:
-    """The selected cases in ONE run per variant of the simulator (tests/e2e/variants.py), in document order,
-    as `benchctl run` runs a plan: each case must also survive the cases before it (000_RESET, configuration
-    restored). Returns each case's run directory and result."""
-    selected = {item.callspec.params["case"] for item in request.session.items
+                scenarios: dict[str, Scenario]) -> dict[tuple[str, str], tuple[Path, CaseResult]]:
+    """The selected (variant, case) pairs: each variant's cases in one run, the variants' runs at the same time
+    (each bench has its own ports and run folder; the runs wait on the protocol far more than they compute)."""
+    selected = {(item.callspec.params["variant"], item.callspec.params["case"]) for item in request.session.items
                 if getattr(item, "originalname", "") == HEALTHY}
-    run_dirs: dict[str, Path] = {}
-    results: dict[str, CaseResult] = {}
-    for variant in VARIANTS:
-        chosen = [s for s in scenarios.values() if s.id in selected and VARIANT[s.id] == variant]
-        if not chosen:
-            continue
-        run_dir = RunDir.create(tmp_path_factory.mktemp(f"healthy-{variant.name}"), "sim")
-        config = variant.apply(load_bench(DEFAULT_BENCH))
-        for result in asyncio.run(run_cases(config, chosen, run_dir)):
-            results[result.id], run_dirs[result.id] = result, run_dir.path
-        write_reports(run_dir.path)
-    return run_dirs, results
+    jobs = [(variant, [s for s in scenarios.values() if (variant.name, s.id) in selected]) for variant in VARIANTS]
+    jobs = [(variant, chosen) for variant, chosen in jobs if chosen]
+    outcome: dict[tuple[str, str], tuple[Path, CaseResult]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        futures = [(variant, pool.submit(_run_variant_plan, variant, chosen,
+                                         tmp_path_factory.mktemp(f"healthy-{variant.name}")))
+                   for variant, chosen in jobs]
+        for variant, future in futures:
+            run_dir, results = future.result()
+            for result in results:
+                outcome[(variant.name, result.id)] = (run_dir, result)
+    return outcome
 
 
 def test_every_case_runs_on_a_variant_whose_plan_includes_it() -> None:
-    """A scenario must be in the plan of the variant it runs on: its PICS file says the simulator has what the
-    case needs, or the harness would be testing a case the charger is not meant to pass."""
+    """Every scenario is in the plan of some variant: its PICS file says the simulator has what the case needs,
+    or the harness would be testing a case the charger is not meant to pass."""
+    assert sorted(set(CASE_IDS) - {case for _, case in PLAN_PAIRS}) == []
     rules = {rule.id: rule for rule in load_appendix_c()}
     for case, variant in VARIANT.items():
         rule = rules[case]
@@ -72,11 +85,10 @@ def test_every_case_runs_on_a_variant_whose_plan_includes_it() -> None:
             f"{case}: no simulator variant's PICS includes it ({rule.reason})"
 
 
-@pytest.mark.parametrize("case", CASE_IDS)
-def test_case_passes_against_the_healthy_charger(case: str,
-                                                 healthy_run: tuple[dict[str, Path], dict[str, CaseResult]]) -> None:
-    run_dirs, results = healthy_run
-    run_dir, result = run_dirs[case], results[case]
+@pytest.mark.parametrize(("variant", "case"), PLAN_PAIRS)
+def test_case_passes_against_the_healthy_charger(variant: str, case: str,
+                                                 healthy_run: dict[tuple[str, str], tuple[Path, CaseResult]]) -> None:
+    run_dir, result = healthy_run[(variant, case)]
     assert result.verdict == "PASS", f"{result.verdict} at step {result.step}: {result.reason} ({result.where})"
     assert all(c.ok for c in result.checks)
     assert result.status_rules is not None and result.status_rules["ok"], result.status_rules

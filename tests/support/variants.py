@@ -85,12 +85,13 @@ def variant(name: str) -> Variant:
     return next(v for v in VARIANTS if v.name == name)
 
 
-def _in_plan(variant: Variant) -> set[str]:
+def plan_of(variant: Variant) -> set[str]:
+    """The cases Appendix C gives the variant's PICS."""
     values = load_pics(variant.pics).values()
     return {rule.id for rule in load_appendix_c() if rule.applies_if is None or rule.applies_if.holds(values)}
 
 
 def variant_of_cases(case_ids: list[str]) -> dict[str, Variant]:
     """Each case's variant; a case no variant's plan includes runs on the default one (and says so there)."""
-    plans = [(variant, _in_plan(variant)) for variant in VARIANTS]
+    plans = [(variant, plan_of(variant)) for variant in VARIANTS]
     return {case: next((v for v, plan in plans if case in plan), VARIANTS[0]) for case in case_ids}
