@@ -19,7 +19,7 @@ from benchctl.bench.config import BenchConfig
 from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.plan.appendix_c import load_appendix_c
 from benchctl.scenario.model import Scenario, Step
-from benchctl.scenario.values import substitute
+from benchctl.scenario.values import UnknownVariable, substitute
 
 from .configuration import ConfigKey, read_configuration
 
@@ -127,7 +127,7 @@ def _state_configurations(steps: Iterable[Step]) -> Iterator[dict[str, Any]]:
 def _config_text(value: Any, values: dict[str, Any]) -> str:
     try:
         value = substitute(value, values)
-    except Exception:  # a case-time variable: show the reference itself
+    except (UnknownVariable, ValueError):  # a variable only the case sets: show the reference itself
         return str(value)
     return str(value).lower() if isinstance(value, bool) else str(value)
 
