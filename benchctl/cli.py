@@ -17,7 +17,7 @@ from benchctl.bench.config import load_bench
 from benchctl.config import ConfigError, load_marked
 from drivers.errors import DriverError, MissingExtraError
 from benchctl.paths import DEFAULT_BENCH
-from benchctl.run.command import EXIT_BENCH, EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_run_parser
+from benchctl.run.command import EXIT_BENCH, EXIT_FAILED, EXIT_OK, EXIT_PROFILE, EXIT_USAGE, add_run_parser
 from benchctl.scenario.model import load_scenario
 
 
@@ -39,8 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="probe every role of a bench and the charger's connection",
                            description="Connect to each piece of gear, run its self-test, wait for the charger "
-                                       "to dial in, and print a table. Exit status 0 when all are healthy.")
+                                       "to dial in, and print a table; then read the charger's BootNotification "
+                                       "and configuration and compare them with the bench config and the PICS "
+                                       "(the DUT profile). Exit status 0 when all are healthy, 1 when a role "
+                                       "fails, 5 when the charger contradicts the bench or the PICS.")
     check.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="bench config (default: %(default)s)")
+    check.add_argument("--pics", type=Path, help="the DUT's PICS file (default: the bench's dut.pics)")
     check.add_argument("--timeout", type=float, default=10.0, help="seconds per probe (default: %(default)s)")
     check.set_defaults(func=cmd_check)
 
@@ -89,15 +93,27 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     from benchctl.bench.check import check_bench
     from benchctl.csms.capture import Capture
+    from benchctl.paths import SCENARIOS
+    from benchctl.run.profile_check import DutProfile, profile_table, read_profile
+    from benchctl.run.selection import SelectionError, choose_cases
     from benchctl.run.session import open_bench
 
     config = load_bench(args.bench)
+    try:
+        selection = choose_cases(config, SCENARIOS, [], None, None, args.pics, [], 0)
+    except SelectionError as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
+        return EXIT_USAGE
 
-    async def probe() -> list:
+    async def probe() -> tuple[list, DutProfile | None]:
         async with open_bench(config, Capture(None), connect=False) as session:
-            return await check_bench(session, args.timeout)
+            checks = await check_bench(session, args.timeout)
+            if not checks[-1].ok:  # the charger did not dial in: nothing to read
+                return checks, None
+            return checks, await read_profile(session.link, config, selection.meta.get("pics"),
+                                              selection.scenarios, args.timeout)
 
-    checks = asyncio.run(probe())
+    checks, profile = asyncio.run(probe())
     table = Table(title=escape(f"bench '{config.name}' ({config.file})"))
     for column in ("role", "driver", "address", "health", "time"):
         table.add_column(column, no_wrap=True)
@@ -106,7 +122,17 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         health = "[green]OK[/]" if c.ok else "[red]FAIL[/]"
         table.add_row(c.role, c.driver, escape(c.address), health, f"{c.duration_s:.2f} s", escape(c.detail))
     console.print(table)
-    return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
+    if not all(c.ok for c in checks):
+        return EXIT_FAILED
+    assert profile is not None
+    console.print(profile_table(profile, f"DUT profile: the charger against {escape(config.file)}"
+                                         + (f" and {escape(selection.meta['pics_file'])}"
+                                            if selection.meta.get("pics_file") else "")))
+    if profile.contradictions:
+        console.print("[red]the charger contradicts the bench or the PICS: "
+                      + escape(", ".join(r.key for r in profile.contradictions)) + " (see docs/real-charger.md)[/]")
+        return EXIT_PROFILE
+    return EXIT_OK
 
 
 def cmd_sim(args: argparse.Namespace, console: Console) -> int:
@@ -156,7 +182,8 @@ def cmd_faults(args: argparse.Namespace, console: Console) -> int:
     for column in ("fault", "what the charger does wrong", "caught by"):
         table.add_column(column)
     for fault in FAULTS.values():
-        table.add_row(fault.name, fault.description, ", ".join(fault.caught_by))
+        table.add_row(fault.name, fault.description,
+                      ", ".join(fault.caught_by) or "no case step: the return to idle must recover the station")
     console.print(table)
     return EXIT_OK
 

@@ -31,6 +31,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                                               "(default: the bench's dut.pics)")
     group.addoption("--bench-runs", type=Path, default=Path("runs"), help="where run directories go")
     group.addoption("--sim-fault", action="append", default=[], help="switch on a fault of the simulated charger")
+    group.addoption("--accept-profile", action="store_true",
+                    help="run although the charger contradicts the bench or the PICS (the DUT profile check)")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -64,6 +66,8 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         bench = _bench(self.config)
+        if bench.contradiction is not None:  # as `benchctl run` does: exit status 5, no case run
+            pytest.exit(f"DUT profile: {bench.contradiction} (--accept-profile runs anyway)", returncode=5)
         reason = bench.plan_excludes.get(self.scenario.id)
         if reason is not None:
             pytest.skip(f"not in the plan of {bench.pics_file}: {reason}")
@@ -119,6 +123,14 @@ class _BenchThread:
         self.thread = threading.Thread(target=self.loop.run_forever, name="benchctl-bench", daemon=True)
         self.thread.start()
         self.call(self.run.start())
+        from benchctl.run.profile_check import ProfileContradiction
+
+        self.run.accept_profile = bool(config.getoption("accept_profile"))
+        self.contradiction: ProfileContradiction | None = None
+        try:
+            self.call(self.run.meet_charger([i.scenario for i in items if i.scenario.id not in self.plan_excludes]))
+        except ProfileContradiction as exc:
+            self.contradiction = exc
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()

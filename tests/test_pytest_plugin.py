@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
+from support.bench_text import sim_bench_text
 
 
 def pytest_run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -33,6 +34,18 @@ def test_a_faulty_charger_fails_the_item_at_the_step(tmp_path: Path) -> None:
     assert out.returncode == 1, out.stdout + out.stderr
     assert "TC_003_CS FAIL at step 1" in out.stdout
     assert "TC_003_CS.yaml:" in out.stdout  # the scenario line of the failing step
+
+
+def test_a_charger_contradicting_the_pics_stops_the_session_before_the_first_case(tmp_path: Path) -> None:
+    anchor = "    backup_power_s: 3.0\n"
+    bench = tmp_path / "bench.yaml"  # a build without the Reservation profile the PICS claims
+    bench.write_text(sim_bench_text().replace(anchor, anchor + "    profiles: [Core, FirmwareManagement, "
+                                              "LocalAuthListManagement, SmartCharging, RemoteTrigger]\n"))
+    out = pytest_run(tmp_path, "--bench", str(bench), str(SCENARIOS / "TC_003_CS.yaml"))
+    assert out.returncode == 5, out.stdout + out.stderr
+    assert "SupportedFeatureProfiles" in out.stdout + out.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert not (run_dir / "results.jsonl").exists() or (run_dir / "results.jsonl").read_text() == ""
 
 
 def test_a_bad_scenario_is_a_collection_error_naming_the_line(tmp_path: Path) -> None:

@@ -31,6 +31,10 @@ class ToolRequestError(Exception):
         self.frame = frame  # the charger's answer when there was one (a CALLERROR), as evidence
 
 
+class NoAnswer(ToolRequestError):
+    """The charger did not answer a request at all within the response timeout (connected, but silent)."""
+
+
 @dataclass
 class Received:
     """A request from the charger, with the frame it came in and the answer it got."""
@@ -130,7 +134,7 @@ class ChargerLink:
             raise ToolRequestError(f"{action}: the charger answered CALLERROR {type(exc).__name__}: {exc}",
                                    session.connection.responses.pop(unique_id, None)) from exc
         except asyncio.TimeoutError as exc:
-            raise ToolRequestError(f"{action}: no answer within {session._response_timeout} s") from exc
+            raise NoAnswer(f"{action}: no answer within {session._response_timeout} s") from exc
         frame = session.connection.responses.pop(unique_id)
         self._track(action, payload, frame.frame.payload)
         if isinstance(frame.frame.payload, dict):

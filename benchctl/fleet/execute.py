@@ -17,8 +17,9 @@ from rich.console import Console
 
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.config import ConfigError
-from benchctl.run.command import EXIT_BENCH, EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from benchctl.run.command import EXIT_BENCH, EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_PROFILE, EXIT_USAGE
 from benchctl.run.lock import BenchBusy, BenchLock, hold_bench
+from benchctl.run.profile_check import ProfileContradiction
 from benchctl.run.progress import RunProgress, describe_step
 from benchctl.run.results import PASS, CaseResult
 from benchctl.run.rundir import RunDir, read_results
@@ -157,6 +158,8 @@ async def execute(prepared: Prepared, runs: Path, lock: BenchLock, console: Cons
         return _failed(EXIT_BENCH, f"bench error: {exc}", run_dir)
     except BenchBusy as exc:
         return _failed(EXIT_BUSY, str(exc), run_dir)
+    except ProfileContradiction as exc:
+        return _failed(EXIT_PROFILE, str(exc), run_dir)
     except ConfigError as exc:
         return _failed(EXIT_USAGE, f"config error: {exc}", run_dir)
     except Exception as exc:  # the agent must outlive a broken run and report it, not die with the job held

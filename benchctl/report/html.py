@@ -37,6 +37,7 @@ def render_html(record: RunRecord) -> str:
         _header(record),
         _dut(record),
         _pics(record),
+        _profile(record),
         _configuration(record),
         _summary(rows),
         _case_table(record, rows, anchors),
@@ -116,6 +117,29 @@ def _pics(record: RunRecord) -> str:
         return head + "<p class=\"muted\">No Protocol Implementation Conformance Statement recorded.</p>\n"
     body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_value(v))}</td></tr>\n" for k, v in pics.items())
     return head + f"<table class=\"pics\"><tr><th>Field</th><th>Value</th></tr>\n{body}</table>\n"
+
+
+def _profile(record: RunRecord) -> str:
+    """The DUT profile check before the first case (benchctl/run/profile_check.py): every row but the OK ones."""
+    profile = record.meta.get("dut_profile")
+    if not isinstance(profile, dict):
+        return ""
+    head = "<h2>DUT profile</h2>\n"
+    if profile.get("error"):
+        head += f"<p class=\"muted\">Not compared: {_e(profile['error'])}.</p>\n"
+    stops = profile.get("contradictions") or []
+    if stops:
+        head += ("<p class=\"notes\">" + ("The contradiction was overridden (--accept-profile): "
+                                          if profile.get("overridden") else "The run stopped before its first case: ")
+                 + _e(", ".join(map(str, stops))) + "</p>\n")
+    rows = [r for r in profile.get("rows") or [] if isinstance(r, dict) and r.get("outcome") != "OK"]
+    if not rows:
+        return head + "<p>The charger agrees with the bench config and the PICS.</p>\n"
+    body = "".join(f"<tr><td>{_e(r.get('key'))}</td><td>{_e(r.get('charger'))}</td><td>{_e(r.get('expected'))}</td>"
+                   f"<td>{_e(', '.join(map(str, r.get('cases') or [])))}</td><td>{_e(r.get('outcome'))}</td>"
+                   f"<td>{_e(r.get('note'))}</td></tr>\n" for r in rows)
+    return (head + "<table class=\"configuration\"><tr><th>Key</th><th>Charger says</th><th>Bench/PICS says</th>"
+            f"<th>Cases affected</th><th></th><th>Why</th></tr>\n{body}</table>\n")
 
 
 def _configuration(record: RunRecord) -> str:

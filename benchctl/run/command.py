@@ -30,6 +30,7 @@ from .selection import Selection, SelectionError, choose_cases, run_log
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BENCH = 0, 1, 2, 3
 EXIT_BUSY = 4
+EXIT_PROFILE = 5  # the charger contradicts the bench or the PICS (the DUT profile check)
 EXIT_TERMINATED = 128 + 15  # as a shell reports a process ended by SIGTERM
 
 RUN_EPILOG = """\
@@ -53,7 +54,9 @@ benchctl.log, run.json and the reports: report.xml (JUnit), report.json and repo
 A run holds the bench's lock (BENCHCTL_LOCK_DIR, default ~/.local/state/benchctl/locks) while it runs.
 Exit status: 0 when every selected case passes, 1 otherwise, 2 for a usage or config error,
 3 when the bench could not be brought up (a device that does not answer, a missing hardware library),
-4 when the bench is in use by another run, 143 when stopped by SIGTERM."""
+4 when the bench is in use by another run, 5 when the charger contradicts the bench config or the PICS (the DUT
+profile check before the first case: NumberOfConnectors, SupportedFeatureProfiles, the charging rate unit, a
+required Core key; see docs/real-charger.md; --accept-profile runs anyway), 143 when stopped by SIGTERM."""
 
 
 def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -79,6 +82,9 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
                      help="continue a run that was stopped or killed: the cases it had not finished, with its "
                           "bench, plan and settings, into the same directory")
+    run.add_argument("--accept-profile", action="store_true",
+                     help="run although the charger contradicts the bench or the PICS (the DUT profile check); "
+                          "run.json records that the contradiction was overridden")
     run.add_argument("--sim-fault", action="append", default=[], metavar="FAULT",
                      help="switch on a named fault of the simulated charger (repeatable; see `benchctl faults`)")
     run.set_defaults(func=cmd_run)
@@ -183,13 +189,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     try:
         if run_dir is None:
             run_dir = RunDir.create(args.runs, config.name)
-        return _run_logged(console, selection, run_dir, retries, done, lock)
+        return _run_logged(console, selection, run_dir, retries, done, lock, args.accept_profile)
     finally:
         lock.release()
 
 
 def _run_logged(console: Console, selection: Selection, run_dir: RunDir, retries: int,
-                done: list[dict[str, Any]], lock: BenchLock) -> int:
+                done: list[dict[str, Any]], lock: BenchLock, accept_profile: bool = False) -> int:
     config, scenarios = selection.config, selection.scenarios
     total = len(done) + len(scenarios)
     console.print(f"bench [bold]{escape(config.name)}[/] · {len(scenarios)} case(s)"
@@ -200,11 +206,14 @@ def _run_logged(console: Console, selection: Selection, run_dir: RunDir, retries
         _write_reports(console, run_dir.path)
         return _exit_status(read_results(run_dir.path))
     with run_log(run_dir.path):
-        return _run(console, config, scenarios, run_dir, selection.meta, retries, len(done), total, lock)
+        return _run(console, config, scenarios, run_dir, selection.meta, retries, len(done), total, lock,
+                    accept_profile)
 
 
 def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_dir: RunDir,
-         meta: dict[str, Any], retries: int, done_before: int, total: int, lock: BenchLock) -> int:
+         meta: dict[str, Any], retries: int, done_before: int, total: int, lock: BenchLock,
+         accept_profile: bool = False) -> int:
+    from benchctl.run.profile_check import ProfileContradiction, profile_table
     from benchctl.run.runner import run_cases
 
     async def run_until_signalled() -> list[CaseResult]:
@@ -216,7 +225,7 @@ def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_d
         async with hold_bench(lock):
             with RunProgress(console, total, done_before) as progress:
                 return await run_cases(config, scenarios, run_dir, progress.on_case, extra_meta=meta,
-                                       retries=retries, on_step=progress.on_step)
+                                       retries=retries, on_step=progress.on_step, accept_profile=accept_profile)
 
     try:
         asyncio.run(run_until_signalled())
@@ -225,6 +234,13 @@ def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_d
         console.print(f"[yellow]stopped by SIGTERM; the bench was put in its safe state; finished cases are in "
                       f"{escape(str(run_dir.path))} (benchctl run --resume {escape(str(run_dir.path))} goes on)[/]")
         return EXIT_TERMINATED
+    except ProfileContradiction as exc:
+        console.print(profile_table(exc.profile, "DUT profile: the charger contradicts the bench or the PICS"))
+        _write_reports(console, run_dir.path)
+        console.print(f"[red]stopped before the first case: {escape(', '.join(r.key for r in exc.profile.contradictions))}"
+                      f" (see docs/real-charger.md; --accept-profile runs anyway); run directory: "
+                      f"{escape(str(run_dir.path))}[/]")
+        return EXIT_PROFILE
     results = read_results(run_dir.path)
     _print_summary(console, results)
     _write_reports(console, run_dir.path)

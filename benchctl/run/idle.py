@@ -8,7 +8,7 @@ import logging
 import time
 
 from benchctl.bench.bench import Bench
-from benchctl.csms.link import ChargerLink, ToolRequestError
+from benchctl.csms.link import ChargerLink, NoAnswer, ToolRequestError
 
 from .security import restore_security
 
@@ -46,6 +46,8 @@ async def _clear_cache(link: ChargerLink) -> None:
     try:
         response, _ = await link.call("ClearCache", {})
         log.info("ClearCache: %s", response.get("status"))
+    except NoAnswer:
+        raise
     except ToolRequestError as exc:
         log.warning("ClearCache failed: %s", exc)
 
@@ -60,6 +62,8 @@ async def _clear_local_list(link: ChargerLink) -> None:
             return
         response, _ = await link.call("SendLocalList", {"listVersion": 1, "updateType": "Full"})
         log.info("SendLocalList (empty, Full): %s", response.get("status"))
+    except NoAnswer:
+        raise
     except ToolRequestError as exc:
         log.info("no local authorization list to remove: %s", exc)
 
@@ -70,6 +74,8 @@ async def _clear_charging_profiles(link: ChargerLink) -> None:
     try:
         response, _ = await link.call("ClearChargingProfile", {})
         log.info("ClearChargingProfile: %s", response.get("status"))
+    except NoAnswer:
+        raise
     except ToolRequestError as exc:
         log.info("no charging profiles to clear: %s", exc)
 
@@ -121,16 +127,31 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str
         return "bench safe state failed: " + "; ".join(map(str, errors))
     await _make_operative(link, connectors)
     if await _settled(link, connectors, timeout):
+        silent = await _cleared(link)
+        if silent is None:
+            return None
+        why = f"the charger is connected but answers no request ({silent})"
+    else:
+        why = f"connectors did not all become Available within {timeout:.0f} s (last statuses: {link.statuses})"
+    if not bench.has("mains"):
+        return why
+    # a firmware that hangs (not Available, or every request left unanswered) comes back only with its power: left
+    # alone it would make every following case wait out its timeouts
+    log.warning("station not idle (%s); power cycling it", why)
+    await bench.power("mains").cycle()
+    if not await _settled(link, connectors, timeout * 2):
+        return f"{why}; after a power cycle, " + \
+            f"connectors did not all become Available within {timeout * 2:.0f} s (last statuses: {link.statuses})"
+    silent = await _cleared(link)
+    return None if silent is None else f"{why}; after a power cycle it still answers no request ({silent})"
+
+
+async def _cleared(link: ChargerLink) -> str | None:
+    """1.3's empty cache, local list and charging profiles; the request the charger left unanswered, or None."""
+    try:
         await _clear_cache(link)
         await _clear_local_list(link)
         await _clear_charging_profiles(link)
-        return None
-    if bench.has("mains"):
-        log.warning("station not idle (%s); power cycling it", link.statuses)
-        await bench.power("mains").cycle()
-        if await _settled(link, connectors, timeout * 2):
-            await _clear_cache(link)
-            await _clear_local_list(link)
-            await _clear_charging_profiles(link)
-            return None
-    return f"connectors did not all become Available within {timeout:.0f} s (last statuses: {link.statuses})"
+    except NoAnswer as exc:
+        return str(exc)
+    return None

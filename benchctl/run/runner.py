@@ -23,6 +23,7 @@ from benchctl.transfer.run_files import FileSetupError, RunFiles, start_run_file
 
 from .configuration import ConfigKey, read_configuration, restore_configuration
 from .idle import return_to_idle
+from .profile_check import DutProfile, ProfileContradiction, compare_profile
 from .budget import case_budget
 from .results import ERROR, FAIL, PASS, CaseResult
 from .rundir import RunDir
@@ -52,6 +53,8 @@ class BenchRun:
         self.on_step: Callable[[Step], None] | None = None
         self.pki: LabPki | None = None  # the run's test PKI (run_dir/pki): firmware signing, TLS
         self.files: RunFiles | None = None  # the file server, started for the first case that moves files
+        self.accept_profile = False  # --accept-profile: a contradicting DUT profile is recorded, not a stop
+        self._met = False  # meet_charger has just left the station idle, baseline read: the next reset is done
 
     async def start(self) -> None:
         self.run_dir.write_meta(self.meta)
@@ -83,8 +86,10 @@ class BenchRun:
         session = self.session
         assert session is not None, "start() first"
         self.capture.case = f"{scenario.id}:reset"
-        problem = await return_to_idle(session.bench, session.link, timeout=self.timeout)
-        if problem is None:
+        problem = None
+        if self._met:
+            self._met = False
+        elif (problem := await return_to_idle(session.bench, session.link, timeout=self.timeout)) is None:
             if self.baseline is None:
                 self.baseline = await self._read_baseline(session.link)
             else:
@@ -112,6 +117,41 @@ class BenchRun:
         records = [f.as_record() for f in self.capture.frames[first_frame:] if f.case == scenario.id]
         result.timings = [t.as_record() for t in case_timings(records, result.actions)]
         return result
+
+    async def meet_charger(self, planned: list[Scenario]) -> DutProfile | None:
+        """Before the first case: the station idle, its BootNotification and configuration read and compared with
+        the bench and the PICS (run.json's dut_profile). Raises ProfileContradiction when the charger contradicts
+        them in a way that would make cases fail, unless accept_profile; None when the station is not idle (the
+        first case then reports why)."""
+        session = self.session
+        assert session is not None, "start() first"
+        if planned:
+            self.capture.case = f"{planned[0].id}:reset"
+        if await return_to_idle(session.bench, session.link, timeout=self.timeout) is not None:
+            return None
+        self.baseline = await self._read_baseline(session.link)
+        self._met = True
+        if self.baseline is None:
+            profile = DutProfile(error="GetConfiguration not answered")
+        else:
+            profile = compare_profile(self.meta.get("dut"), self.baseline, self.config, self._pics(), planned)
+        self.meta["dut_profile"] = profile.as_record(overridden=self.accept_profile and bool(profile.contradictions))
+        self.run_dir.write_meta(self.meta)
+        for row in profile.contradictions:
+            log.warning("DUT profile: %s: charger %s, bench/PICS %s: %s", row.key, row.charger, row.expected, row.note)
+        if profile.contradictions and not self.accept_profile:
+            raise ProfileContradiction(profile)
+        return profile
+
+    def _pics(self) -> dict[str, Any] | None:
+        """The PICS the plan was made with (run.json), or the bench's dut.pics."""
+        if isinstance(self.meta.get("pics"), dict):
+            return self.meta["pics"]
+        if self.config.pics:
+            from benchctl.plan import load_pics
+
+            return load_pics(self.config.pics).values()
+        return None
 
     async def _files_for(self, scenario: Scenario) -> str | None:
         """Start the file server for the first case that moves files; why it cannot be, or None."""
@@ -185,15 +225,21 @@ def _restore_problem(problems: list[str]) -> str | None:
 async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: RunDir,
                     on_case: CaseCallback | None = None,
                     extra_meta: dict[str, Any] | None = None, retries: int = 0,
-                    on_step: Callable[[Step], None] | None = None) -> list[CaseResult]:
+                    on_step: Callable[[Step], None] | None = None,
+                    accept_profile: bool = False) -> list[CaseResult]:
+    """Raises ProfileContradiction (nothing run, run.json says why) when the charger contradicts the bench or the
+    PICS and `accept_profile` is not given."""
     run = BenchRun(config, run_dir, [s.id for s in scenarios], extra_meta)
     run.on_step = on_step
+    run.accept_profile = accept_profile
     results: list[CaseResult] = []
     await run.start()
     try:
         for n, scenario in enumerate(scenarios, start=1):
             if on_case:
                 on_case(n, scenario, None)
+            if n == 1:  # the first case's 000_RESET, with the profile check
+                await run.meet_charger(scenarios)
             result = await run.run_case(scenario, retries)
             results.append(result)
             if on_case:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from ocpp.exceptions import NotImplementedError as NotImplementedCallError
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
     from .station import SimStation
 
 
+def _is_call(raw_msg: str | bytes) -> bool:
+    try:
+        message = json.loads(raw_msg)
+    except ValueError:
+        return False
+    return isinstance(message, list) and bool(message) and message[0] == 2
+
+
 class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandlers, FirmwareHandlers, ReservationHandlers,
                      SmartChargingHandlers, ChargePoint):
     """The OCPP side of the station: the `ocpp` library routes, validates and answers with these handlers."""
@@ -27,6 +36,11 @@ class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandle
     def __init__(self, cp_id: str, connection: Any, station: "SimStation") -> None:
         super().__init__(cp_id, connection, response_timeout=10)
         self.station = station
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        if self.station.requests_hung() and _is_call(raw_msg):
+            return  # the bug: the request is read and never answered, and the link stays up
+        await super().route_message(raw_msg)
 
     @on("GetConfiguration")
     def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> call_result.GetConfiguration:

@@ -147,6 +147,11 @@ class SimStation:
         self.world.unsubscribe(self._on_world)
         await self._power_down()
 
+    def requests_hung(self) -> bool:
+        """requests_hang_until_power_cycle: the firmware's first boot hangs its request handler; a power cycle (the
+        next boot) clears it."""
+        return self.faults.active("requests_hang_until_power_cycle") and self.boots <= 1
+
     def _power_up(self) -> None:
         if self._firmware is None or self._firmware.done():
             self._firmware = asyncio.get_running_loop().create_task(self._run_firmware(), name="sim-firmware")
