@@ -48,11 +48,14 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
                               "(TC_048_4, TC_050_4)",
             {"profiles": _without("Reservation")},
             {"reservation": False, "reservation_charge_point": False, "rejects_reserve_now": True}),
-    # the keys are ones the cases' Configuration States only ever set to these values; the PICS says
-    # StopTransactionOnEVSideDisconnect is read-only true, which takes the case that sets it false out of the plan
+    # keys the cases' Configuration States only ever set to these values, and that may be read-only: TC_019 gives
+    # AuthorizeRemoteTxRequests "R OR RW"; the PICS says StopTransactionOnEVSideDisconnect is read-only true, which
+    # takes the case that sets it false out of the plan. (LocalAuthorizeOffline, StopTransactionOnInvalidId and
+    # the other keys TC_019 requires RW cannot be fixed by a conforming station.)
     Variant("fixed-keys", "read-only keys at fixed values (StopTransactionOnEVSideDisconnect and "
-                          "LocalAuthorizeOffline true): a Configuration State asking for that value must not ERROR",
-            {"fixed_keys": {"StopTransactionOnEVSideDisconnect": True, "LocalAuthorizeOffline": True}},
+                          "AuthorizeRemoteTxRequests true): a Configuration State asking for that value must not "
+                          "ERROR", {"fixed_keys": {"StopTransactionOnEVSideDisconnect": True,
+                                                   "AuthorizeRemoteTxRequests": True}},
             {"stop_transaction_on_ev_side_disconnect": "read_only_true"}),
     Variant("charging-before-start", "reports StatusNotification Charging before it sends StartTransaction "
                                      "(test case document section 1.2 allows either order)",

@@ -62,18 +62,18 @@ def statuses(session: Session, after: int = 0) -> list[tuple[int, str]]:
 @_variant("fixed-keys")
 async def test_fixed_keys_are_read_only_at_their_value_and_refuse_changes(session: Session) -> None:
     conf = await session.call("GetConfiguration", {"key": ["StopTransactionOnEVSideDisconnect",
-                                                           "LocalAuthorizeOffline", "StopTransactionOnInvalidId"]})
+                                                           "AuthorizeRemoteTxRequests", "StopTransactionOnInvalidId"]})
     keys = {k["key"]: (k["value"], k["readonly"]) for k in conf["configurationKey"]}
-    assert keys == {"StopTransactionOnEVSideDisconnect": ("true", True), "LocalAuthorizeOffline": ("true", True),
+    assert keys == {"StopTransactionOnEVSideDisconnect": ("true", True), "AuthorizeRemoteTxRequests": ("true", True),
                     "StopTransactionOnInvalidId": ("true", False)}
-    for key in ("StopTransactionOnEVSideDisconnect", "LocalAuthorizeOffline"):
+    for key in ("StopTransactionOnEVSideDisconnect", "AuthorizeRemoteTxRequests"):
         for value in ("false", "true"):  # even the value it has: a read-only key is never changed
             answer = await session.call("ChangeConfiguration", {"key": key, "value": value})
             assert answer["status"] == "Rejected", (key, value)
 
 
 async def test_by_default_those_keys_are_writable(session: Session) -> None:
-    answer = await session.call("ChangeConfiguration", {"key": "LocalAuthorizeOffline", "value": "false"})
+    answer = await session.call("ChangeConfiguration", {"key": "AuthorizeRemoteTxRequests", "value": "true"})
     assert answer["status"] == "Accepted"
 
 
@@ -91,6 +91,9 @@ def _order(session: Session, mark: int) -> list[str]:
 
 
 async def _start(session: Session) -> list[str]:
+    rt = session.sim.station.rt
+    assert rt is not None
+    await asyncio.wait_for(rt.online.wait(), 5)  # the boot's statuses went out; the link is up for everything
     mark = session.mark()
     await session.charging()
     await asyncio.sleep(0.3)
@@ -222,3 +225,22 @@ async def test_a_reservation_of_the_station_holds_both_connectors(session: Sessi
     await status(session, 2, "Reserved", mark)
     await present(session, "04A1B2C3")  # the reserved driver takes one; the other is then Unavailable
     await status(session, 2, "Unavailable", mark)
+
+
+@shared
+async def test_a_ground_fault_trips_the_whole_power_stage(session: Session) -> None:
+    mark = session.mark()
+    session.world.set("ground_fault", True, connector_id=1)
+    await status(session, 1, "Faulted", mark)
+    await status(session, 2, "Faulted", mark)
+    assert await reserve(session, 0, 41) == "Faulted"
+
+
+@pytest.mark.parametrize("station_settings", [_settings(connectors=2)])
+async def test_by_default_a_ground_fault_faults_only_its_connector(session: Session) -> None:
+    mark = session.mark()
+    session.world.set("ground_fault", True, connector_id=1)
+    await status(session, 1, "Faulted", mark)
+    await asyncio.sleep(0.5)
+    assert (2, "Faulted") not in statuses(session, mark)
+    assert await reserve(session, 0, 41) == "Accepted"
