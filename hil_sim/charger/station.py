@@ -459,9 +459,7 @@ class SimStation:
         return self._ground_fault(connector_id) and not self.faults.active("charges_while_faulted")
 
     def _ground_fault(self, connector_id: int) -> bool:
-        """The residual current monitor guards a power stage: a fault on any connector of the EVSE trips it."""
-        return any(self.world.connector(c).ground_fault
-                   for c in [connector_id, *self.settings.evse_mates(connector_id)])
+        return self.world.connector(connector_id).ground_fault
 
     async def _deauthorize(self, connector_id: int) -> None:
         """The Central System refused the idTag of a running transaction (e.g. one started offline). The status

@@ -226,21 +226,3 @@ async def test_a_reservation_of_the_station_holds_both_connectors(session: Sessi
     await present(session, "04A1B2C3")  # the reserved driver takes one; the other is then Unavailable
     await status(session, 2, "Unavailable", mark)
 
-
-@shared
-async def test_a_ground_fault_trips_the_whole_power_stage(session: Session) -> None:
-    mark = session.mark()
-    session.world.set("ground_fault", True, connector_id=1)
-    await status(session, 1, "Faulted", mark)
-    await status(session, 2, "Faulted", mark)
-    assert await reserve(session, 0, 41) == "Faulted"
-
-
-@pytest.mark.parametrize("station_settings", [_settings(connectors=2)])
-async def test_by_default_a_ground_fault_faults_only_its_connector(session: Session) -> None:
-    mark = session.mark()
-    session.world.set("ground_fault", True, connector_id=1)
-    await status(session, 1, "Faulted", mark)
-    await asyncio.sleep(0.5)
-    assert (2, "Faulted") not in statuses(session, mark)
-    assert await reserve(session, 0, 41) == "Accepted"
