@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--connectors", type=int, choices=(1, 2), default=1)
     sim.add_argument("--socket", action="store_true", help="a socket outlet instead of a fixed cable")
     sim.add_argument("--fault", action="append", default=[], metavar="FAULT", help="switch on a named fault")
+    sim.add_argument("--sim-variant", metavar="VARIANT",
+                     help="a named behaviour variant (a conforming implementation choice; see `benchctl faults`)")
     sim.set_defaults(func=cmd_sim)
 
     validate = sub.add_parser("validate", help="check bench configs and scenario files without running anything",
@@ -65,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.set_defaults(func=cmd_validate)
 
-    faults = sub.add_parser("faults", help="list the simulated charger's named faults",
-                            description="Faults the simulator can switch on, and the case step each must fail.")
+    faults = sub.add_parser("faults", help="list the simulated charger's named faults and behaviour variants",
+                            description="Faults the simulator can switch on, and the case step each must fail; "
+                                        "then its behaviour variants, conforming choices on which every case "
+                                        "must pass.")
     faults.set_defaults(func=cmd_faults)
 
     from benchctl.plan.command import add_plan_parser
@@ -139,12 +143,19 @@ def cmd_sim(args: argparse.Namespace, console: Console) -> int:
     from hil_sim.faults import unknown_faults
     from hil_sim.serve import serve
     from hil_sim.settings import SimSettings, StationSettings
+    from hil_sim.variants import VARIANTS, apply_station, unknown_variant
 
     bad = unknown_faults(args.fault)
     if bad:
         console.print(f"[red]unknown fault(s): {escape(', '.join(bad))}; see `benchctl faults`[/]")
         return EXIT_USAGE
     settings = SimSettings(StationSettings(connectors=args.connectors, fixed_cable=not args.socket), args.fault)
+    if args.sim_variant:
+        problem = unknown_variant(args.sim_variant)
+        if problem:
+            console.print(f"[red]{escape(problem)}[/]")
+            return EXIT_USAGE
+        apply_station(VARIANTS[args.sim_variant], settings.station)  # its settings win over --connectors/--socket
 
     def announce(endpoints: dict[str, object]) -> None:
         table = Table(title="hil_sim is running (Ctrl-C stops it)")
@@ -185,7 +196,22 @@ def cmd_faults(args: argparse.Namespace, console: Console) -> int:
         table.add_row(fault.name, fault.description,
                       ", ".join(fault.caught_by) or "no case step: the return to idle must recover the station")
     console.print(table)
+    _print_variants(console)
     return EXIT_OK
+
+
+def _print_variants(console: Console) -> None:
+    from hil_sim.variants import VARIANTS
+
+    table = Table(title="Behaviour variants of the simulated charger (conforming: every case of the plan must PASS)")
+    for column in ("variant", "what the charger does", "changes"):
+        table.add_column(column)
+    for v in VARIANTS.values():
+        changes = [f"{section}.{k}: {val}" for section, settings in
+                   (("station", v.station), ("pics", v.answers), ("values", v.values), ("dut", v.dut))
+                   for k, val in settings.items()]
+        table.add_row(v.name, escape(v.description), escape("; ".join(changes) or "-"))
+    console.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:

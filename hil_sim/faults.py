@@ -1,7 +1,8 @@
 """Named charger bugs and gear failures, switched on per run, so every check is shown to be able to fail.
 
 Each fault says what it breaks and which test case step should catch it. They are data: the simulated
-charger asks `faults.active(name)` at the point where real firmware would misbehave.
+charger asks `faults.active(name)` at the point where real firmware would misbehave. A different but conforming
+implementation is not a fault: variants.py names those, and every case must PASS on them.
 """
 
 from __future__ import annotations

@@ -27,6 +27,22 @@ def _fault_known(name: str) -> str | None:
     return None
 
 
+def _fixed_keys_known(keys: dict[str, Any]) -> str | None:
+    bad = [k for k, v in keys.items() if not isinstance(k, str) or not isinstance(v, (str, bool, int))]
+    return f"fixed_keys: give each key a string, boolean or integer value ({', '.join(map(str, bad))})" if bad else None
+
+
+def _rate_units_known(units: list[str]) -> str | None:
+    return None if units and len(set(units)) == len(units) else "name A, W or both, once each"
+
+
+def _evses_valid(evses: list[list[int]]) -> str | None:
+    ids = [c for evse in evses for c in evse]
+    if len(ids) != len(set(ids)) or any(not evse for evse in evses):
+        return "each connector belongs to at most one EVSE, and an EVSE has connectors"
+    return None
+
+
 SIMULATOR_SCHEMA = Schema({
     "station": Schema({
         "connectors": Field(int, default=1, minimum=1, maximum=2),
@@ -48,6 +64,26 @@ SIMULATOR_SCHEMA = Schema({
         "profiles": Field(list, default=list(PROFILES), items=Field(str), check=_profiles_known,
                           help="the feature profiles the firmware implements (SupportedFeatureProfiles); a "
                                "request of a profile left out is answered as firmware without it would"),
+        "fixed_keys": Field(dict, default={}, check=_fixed_keys_known,
+                            help="configuration keys the firmware fixes: key -> value, reported read-only with "
+                                 "that value, ChangeConfiguration of them Rejected"),
+        "charging_before_start": Field(bool, default=False,
+                                       help="report StatusNotification Charging before sending StartTransaction "
+                                            "(the test case document's section 1.2 allows either order)"),
+        "station_status_last": Field(bool, default=False,
+                                     help="at boot, report connectorId 0 (the whole station) after the connectors "
+                                          "instead of before them"),
+        "charging_rate_units": Field(list, default=["A", "W"], items=Field(str, choices=("A", "W")),
+                                     check=_rate_units_known,
+                                     help="ChargingScheduleAllowedChargingRateUnit: A (Current), W (Power); a "
+                                          "schedule or composite request in a unit left out is Rejected"),
+        "local_limit": Field(bool, default=True,
+                             help="the station has a local limit (its 32 A maximum) that a composite schedule "
+                                  "reports where no profile applies; false: it reports no period there"),
+        "evses": Field(list, default=[], items=Field(list, items=Field(int, minimum=1, maximum=2)),
+                       check=_evses_valid,
+                       help="connectors sharing one power stage, e.g. [[1, 2]]; while one is in use the others "
+                            "are Unavailable (default: each connector its own EVSE)"),
         "manufacturer_root": Field(str, default="",
                                    help="PEM file of the manufacturer root certificate installed at production: a "
                                         "SignedUpdateFirmware's signing certificate must chain to it (empty: none "
@@ -71,6 +107,13 @@ class StationSettings:
     backup_power_s: float = 0.0
     profiles: list[str] = field(default_factory=lambda: list(PROFILES))
     manufacturer_root: str = ""  # PEM file; see SIMULATOR_SCHEMA
+    # implementation choices OCPP 1.6 leaves open (hil_sim/variants.py names combinations of them)
+    fixed_keys: dict[str, Any] = field(default_factory=dict)  # key -> value, read-only
+    charging_before_start: bool = False
+    station_status_last: bool = False
+    charging_rate_units: list[str] = field(default_factory=lambda: ["A", "W"])
+    local_limit: bool = True
+    evses: list[list[int]] = field(default_factory=list)
     # commissioning of the security extension (a run sets these from dut.csms and its test PKI): the profile and
     # AuthorizationKey (hex) the installer sets, and the CentralSystemRootCertificate installed at production
     security_profile: int = 0
@@ -80,6 +123,13 @@ class StationSettings:
 
     def supports(self, profile: str) -> bool:
         return profile in self.profiles
+
+    def evse_mates(self, connector_id: int) -> list[int]:
+        """The other connectors of the EVSE (power stage) this connector belongs to."""
+        for evse in self.evses:
+            if connector_id in evse:
+                return [c for c in evse if c != connector_id and c <= self.connectors]
+        return []
 
 
 @dataclass

@@ -45,6 +45,8 @@ def test_list_shows_the_cases_without_running(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (("run", "999"), "no case matches"),
     (("run", "--sim-fault", "gremlins", "003"), "unknown fault"),
+    (("run", "--sim-variant", "gremlins", "003"), "unknown simulator variant 'gremlins'"),
+    (("sim", "--sim-variant", "gremlins"), "unknown simulator variant 'gremlins'"),
     (("run", "--bench", "missing.yaml"), "missing.yaml"),
 ])
 def test_usage_errors_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
@@ -68,3 +70,25 @@ def test_default_bench_is_found_from_any_directory(tmp_path: Path) -> None:
     assert (ROOT / "bench_configs" / "sim.yaml").exists()
     out = benchctl("run", "--list", cwd=tmp_path)
     assert "bench 'sim'" in out.stdout
+
+
+def test_faults_lists_the_variants_apart_from_the_faults(tmp_path: Path) -> None:
+    out = benchctl("faults", cwd=tmp_path)
+    assert out.returncode == 0
+    faults, _, variants = out.stdout.partition("Behaviour variants")
+    assert "skip_preparing" in faults and "power-only" not in faults
+    assert "power-only" in variants and "shared-evse" in variants and "skip_preparing" not in variants
+
+
+def test_a_variant_brings_its_plan_and_its_bench_values(tmp_path: Path) -> None:
+    """The variant's PICS answers change the plan (a build without reservations gets the Rejected cases), and a
+    run on it applies its station settings and bench values: the power-only station passes in watts."""
+    plan = benchctl("run", "--list", "--sim-variant", "no-reservation", cwd=tmp_path)
+    assert plan.returncode == 0 and "TC_048_4_CS" in plan.stdout and "TC_046_1_CS" not in plan.stdout
+    default = benchctl("run", "--list", cwd=tmp_path)
+    assert "TC_048_4_CS" not in default.stdout and "TC_046_1_CS" in default.stdout
+    run = benchctl("run", "056", "--sim-variant", "power-only", "--runs", str(tmp_path / "runs"), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    capture = (run_dir / "capture.jsonl").read_text()
+    assert '"chargingRateUnit\\":\\"W\\"' in capture and '"value\\":\\"Power\\"' in capture

@@ -85,9 +85,11 @@ VALUES_SCHEMA = Schema({
     "max_time_deviation_s": Field(float, default=5.0, minimum=0,
                                   help="<Configured Max Time Deviation>: profiles start this long before they are "
                                        "sent, and a composite schedule must start within it of its answer"),
-    "local_limit_a": Field(float, default=32.0, minimum=0,
+    "local_limit_a": Field(float, default=None, minimum=0,
                            help="<The local limit of the Charging Station>: the current it offers with no "
-                                "charging profile at all (TC_067 step 12)"),
+                                "charging profile at all (TC_067 step 12); null or left out: it has none, so where "
+                                "no profile applies its composite schedule may give no period or its connector's "
+                                "maximum, and that stretch is not judged"),
     "operator_pause_s": Field(float, default=2.0, minimum=0,
                               help="how long a tester takes between a charger's message and the next physical step "
                                    "(plug in, present a card): a charger acting before the cable is in shows in it"),

@@ -45,6 +45,7 @@ examples:
   benchctl run --bench bench_configs/lab.yaml --retries 1
   benchctl run --resume runs/20261124-220000-lab   continue a run that was killed
   benchctl run --sim-fault skip_preparing 003   a faulty simulated charger: TC_003_CS must FAIL
+  benchctl run --sim-variant power-only         a conforming variant of the simulated charger: all must PASS
 
 Without case ids, -k or --group, the cases are the plan: those Appendix C puts in for the PICS (--pics, or
 the bench's dut.pics); without a PICS, every scenario. `benchctl plan` shows the plan with its reasons.
@@ -87,6 +88,9 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
                           "run.json records that the contradiction was overridden")
     run.add_argument("--sim-fault", action="append", default=[], metavar="FAULT",
                      help="switch on a named fault of the simulated charger (repeatable; see `benchctl faults`)")
+    run.add_argument("--sim-variant", metavar="VARIANT",
+                     help="run against a named behaviour variant of the simulated charger: a conforming choice "
+                          "OCPP leaves open, every case must PASS (see `benchctl faults`)")
     run.set_defaults(func=cmd_run)
 
 
@@ -126,7 +130,8 @@ def _write_reports(console: Console, run_dir: Path) -> None:
 def _select_new(args: argparse.Namespace, console: Console) -> Selection | int:
     try:
         selection = choose_cases(load_bench(args.bench), args.scenarios, args.cases, args.keyword, args.group,
-                                 args.pics, args.sim_fault, args.retries, args.include_uncertified)
+                                 args.pics, args.sim_fault, args.retries, args.include_uncertified,
+                                 args.sim_variant)
     except SelectionError as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_USAGE
@@ -141,6 +146,10 @@ def _select_resumed(run_dir: RunDir, console: Console) -> tuple[Selection, list[
     config = load_bench(meta["bench_file"])
     if config.simulator is not None and meta.get("simulator"):
         config.simulator.faults = list(meta["simulator"].get("faults") or [])
+    if meta.get("sim_variant"):
+        from .variant import apply_variant
+
+        apply_variant(config, meta["sim_variant"], Path(meta["pics_file"]).parent if meta.get("pics_file") else None)
     by_id = {s.id: s for s in load_scenarios(Path(meta.get("scenarios_dir") or SCENARIOS))}
     unknown = [c for c in meta["cases"] if c not in by_id]
     if unknown:
@@ -158,7 +167,7 @@ def _select_resumed(run_dir: RunDir, console: Console) -> tuple[Selection, list[
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     done: list[dict[str, Any]] = []
     if args.resume is not None:
-        if args.cases or args.keyword or args.group or args.pics or args.sim_fault:
+        if args.cases or args.keyword or args.group or args.pics or args.sim_fault or args.sim_variant:
             console.print("[red]--resume continues a run as it was started: no case selection, --pics or "
                           "--sim-fault with it[/]")
             return EXIT_USAGE

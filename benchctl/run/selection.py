@@ -43,10 +43,17 @@ def select(scenarios: list[Scenario], ids: list[str], keyword: str | None,
 
 def choose_cases(config: BenchConfig, scenarios_dir: Path, cases: list[str], keyword: str | None,
                  group: str | None, pics_file: Path | None, sim_faults: list[str], retries: int,
-                 include_uncertified: bool = False) -> Selection:
+                 include_uncertified: bool = False, sim_variant: str | None = None) -> Selection:
     """The cases in order: the ids / keyword / group given, or else the plan of the PICS (`pics_file`, or the
     bench's dut.pics; with `include_uncertified` also the cases Appendix C does not list). Simulator faults are
-    switched on in `config`."""
+    switched on in `config`, and the simulator variant `sim_variant` applied to it (its derived PICS too)."""
+    if sim_variant:
+        from .variant import VariantError, apply_variant
+
+        try:
+            apply_variant(config, sim_variant)
+        except VariantError as exc:
+            raise SelectionError(str(exc)) from exc
     if sim_faults:
         if config.simulator is None:
             raise SelectionError(f"simulator faults ({', '.join(sim_faults)}) need a bench with a simulator; "
@@ -60,6 +67,8 @@ def choose_cases(config: BenchConfig, scenarios_dir: Path, cases: list[str], key
     available = load_scenarios(scenarios_dir)
     scenarios = select(available, cases, keyword, group)
     meta: dict[str, Any] = {"scenarios_dir": str(Path(scenarios_dir).resolve()), "retries": retries}
+    if sim_variant:
+        meta["sim_variant"] = sim_variant  # a resumed run applies it again
     missing: list[str] = []
     pics_file = pics_file or (Path(config.pics) if config.pics else None)
     if pics_file is not None:

@@ -151,16 +151,19 @@ def _winner(profiles: list[Profile], at: datetime, charging_start: datetime) -> 
 
 @dataclass(frozen=True)
 class Limits:
-    """What the charger itself brings: its local limit, and how amperes and watts convert."""
+    """What the charger itself brings: its local limit (None: it has none, only the connector's maximum, which the
+    bench does not know), and how amperes and watts convert."""
 
-    local_limit_a: float
+    local_limit_a: float | None
     voltage_v: float
     phases: int = 3
 
 
 def limit_at(lay: Layers, at: datetime, charging_start: datetime, unit: str, limits: Limits) -> Period:
-    """The composite limit at one instant (in `unit`), with the numberPhases of the profile that set it."""
-    values = [to_unit(limits.local_limit_a, "A", unit, limits.phases, limits.voltage_v)]
+    """The composite limit at one instant (in `unit`), with the numberPhases of the profile that set it; its limit
+    is None where no profile applies and the charger has no local limit."""
+    values = [] if limits.local_limit_a is None else [
+        to_unit(limits.local_limit_a, "A", unit, limits.phases, limits.voltage_v)]
     phases = None
     for group in (lay.tx or lay.tx_default, lay.station_max):
         won = _winner(group, at, charging_start)
@@ -168,7 +171,7 @@ def limit_at(lay: Layers, at: datetime, charging_start: datetime, unit: str, lim
             profile, period = won
             values.append(to_unit(period.limit, profile.schedule.unit, unit, period.number_phases, limits.voltage_v))
             phases = period.number_phases if phases is None else phases
-    return Period(0.0, min(values), phases)
+    return Period(0.0, min(values) if values else None, phases)  # type: ignore[arg-type]
 
 
 def _breakpoints(profile: Profile, start: datetime, end: datetime, charging_start: datetime) -> list[datetime]:
@@ -203,8 +206,9 @@ def composite(book: ProfileBook, connector_id: int, start: datetime, duration_s:
 
 
 def limit_in_force(book: ProfileBook, connector_id: int, at: datetime, running: Transaction | None,
-                   limits: Limits, unit: str = "A") -> float:
-    """The limit a charger must apply on the connector at `at` (in amperes by default)."""
+                   limits: Limits, unit: str = "A") -> float | None:
+    """The limit a charger must apply on the connector at `at` (in amperes by default); None: nothing but the
+    connector's own maximum limits it (no profile applies and the charger has no local limit)."""
     lay = layers(book, connector_id, running)
     charging_start = running.started if running is not None else at
     return limit_at(lay, at, charging_start, unit, limits).limit

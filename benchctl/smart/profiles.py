@@ -46,7 +46,7 @@ def seconds_between(earlier: datetime, later: datetime) -> float:
 @dataclass(frozen=True)
 class Period:
     start_s: float  # offset from the schedule's start
-    limit: float  # in the schedule's unit
+    limit: float  # in the schedule's unit; None in a computed schedule: no limit known (no local limit)
     number_phases: int | None = None
 
 

@@ -51,7 +51,8 @@ class SmartTracker:
 
     @classmethod
     def from_values(cls, inbox: Sequence[Message], values: dict[str, Any]) -> "SmartTracker":
-        return cls(inbox, Limits(float(values["local_limit_a"]), float(values["supply_voltage_v"]),
+        local = values.get("local_limit_a")  # None: the charger has no local limit
+        return cls(inbox, Limits(None if local is None else float(local), float(values["supply_voltage_v"]),
                                  int(values["number_phases"])))
 
     def running(self, connector_id: int) -> Transaction | None:
@@ -110,5 +111,5 @@ class SmartTracker:
         expected = self.expected(connector_id, start, float(duration), wanted)
         return problems + compare(schedule, expected, tolerance_s), expected
 
-    def limit_in_force_a(self, connector_id: int, at: datetime) -> float:
+    def limit_in_force_a(self, connector_id: int, at: datetime) -> float | None:
         return limit_in_force(self.book, connector_id, at, self.running(connector_id), self.limits)

@@ -79,6 +79,19 @@ def default_keys(connectors: int, profiles: list[str]) -> dict[str, Key]:
     return {k.name: k for k in keys}
 
 
+def ocpp_text(value: object) -> str:
+    """A configuration value as OCPP carries it: a string, booleans lower case."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def fix(keys: dict[str, Key], fixed: dict[str, object]) -> None:
+    """Keys the firmware does not let anyone change: reported read-only, with the value it was built with."""
+    for name, value in fixed.items():
+        if name not in keys:
+            raise ValueError(f"simulator.station.fixed_keys: the station has no key {name!r}")
+        keys[name].value, keys[name].readonly = ocpp_text(value), True
+
+
 def change(keys: dict[str, Key], name: str, value: str) -> str:
     """Apply ChangeConfiguration; return the status the spec prescribes."""
     key = keys.get(name)

@@ -141,7 +141,7 @@ class Reservations:
             return True
         station_wide = self._station_wide()
         free = self._free_connectors()
-        return bool(station_wide) and connector_id in free and len(free) <= len(station_wide)
+        return bool(station_wide) and connector_id in free and len(self._evses(free)) <= len(station_wide)
 
     def admits(self, connector_id: int, id_tag: str, parent_id_tag: str | None) -> bool:
         """Whether this idTag (of this group) may take the connector for a transaction."""
@@ -154,7 +154,8 @@ class Reservations:
         if not station_wide or any(self._matches(r, id_tag, parent_id_tag) for r in station_wide):
             return True
         # another driver may take it only if enough connectors stay free for the station-wide reservations
-        others = [c for c in self._free_connectors() if c != connector_id]
+        mine = self._evses([connector_id])
+        others = self._evses(self._free_connectors()) - mine
         return len(others) >= len(station_wide)
 
     def refuses_remote_start(self, connector_id: int, id_tag: str) -> bool:
@@ -209,9 +210,19 @@ class Reservations:
         for connector_id in range(1, station.settings.connectors + 1):
             c = station._conn(connector_id)
             if c.transaction is None and not c.finishing and c.authorized_tag is None \
-                    and not self._out_of_order(connector_id) and connector_id not in held:
+                    and not self._out_of_order(connector_id) and connector_id not in held \
+                    and not station._evse_taken(connector_id):
                 free.append(connector_id)
         return free
+
+    def _evses(self, connectors: list[int]) -> set[tuple[int, ...]]:
+        """The EVSEs (power stages) these connectors belong to: a station-wide reservation holds a whole EVSE, so
+        connectors sharing one (settings.evses) count once."""
+        return {tuple(sorted([c, *self.station.settings.evse_mates(c)])) for c in connectors}
+
+    def holds(self, connector_id: int) -> bool:
+        """A reservation for this very connector."""
+        return any(r.connector_id == connector_id for r in self.entries.values())
 
     def _out_of_order(self, connector_id: int) -> bool:
         """Faulted or Unavailable: a reservation there ends (OCPP 1.6, 5.13)."""
@@ -220,7 +231,7 @@ class Reservations:
             return 0 in station.unavailable or all(
                 self._out_of_order(c) for c in range(1, station.settings.connectors + 1))
         c = station._conn(connector_id)
-        return station.world.connector(connector_id).ground_fault or c.lock_failed \
+        return station._ground_fault(connector_id) or c.lock_failed \
             or connector_id in station.unavailable or 0 in station.unavailable
 
     def _watch(self) -> None:

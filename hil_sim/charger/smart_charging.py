@@ -36,6 +36,7 @@ MAX_PERIODS = 24
 MAX_INSTALLED = 10
 STATION_MAX_A = 32.0  # what the station's own hardware allows: its local limit, with no profile at all
 REPEAT_S = {"Daily": 86400.0, "Weekly": 604800.0}
+UNIT_NAMES = {"A": "Current", "W": "Power"}  # chargingRateUnit -> its ChargingScheduleAllowedChargingRateUnit name
 
 
 def _time(value: Any) -> datetime | None:
@@ -148,10 +149,15 @@ class SmartCharging:
         if station.settings.supports(PROFILE):  # the profile's required keys (OCPP 1.6, 9.4)
             station.keys.update({k.name: k for k in [
                 Key("ChargeProfileMaxStackLevel", str(MAX_STACK_LEVEL), readonly=True),
-                Key("ChargingScheduleAllowedChargingRateUnit", "Current,Power", readonly=True),
+                Key("ChargingScheduleAllowedChargingRateUnit",
+                    ",".join(UNIT_NAMES[u] for u in station.settings.charging_rate_units), readonly=True),
                 Key("ChargingScheduleMaxPeriods", str(MAX_PERIODS), readonly=True),
                 Key("MaxChargingProfilesInstalled", str(MAX_INSTALLED), readonly=True),
             ]})
+
+    def takes_unit(self, unit: str) -> bool:
+        """A schedule in a unit outside ChargingScheduleAllowedChargingRateUnit is refused, not converted."""
+        return unit in self.station.settings.charging_rate_units
 
     # ----------------------------------------------------------------- what is installed
     def _transaction(self, connector_id: int) -> "Transaction | None":
@@ -186,7 +192,8 @@ class SmartCharging:
             profile = Stored.parse(connector_id, raw)
         except (KeyError, TypeError, ValueError):
             return "Rejected"
-        if not 0 <= connector_id <= self.station.settings.connectors or profile.problem() is not None:
+        if not 0 <= connector_id <= self.station.settings.connectors or profile.problem() is not None \
+                or not self.takes_unit(profile.unit):
             return "Rejected"
         if profile.purpose == "ChargePointMaxProfile" and connector_id != 0:
             return "Rejected"  # a maximum for the whole charge point, so only on connector 0
@@ -232,7 +239,8 @@ class SmartCharging:
         except (KeyError, TypeError, ValueError):
             return "Rejected"
         purpose_ok = profile.purpose == "TxProfile" or station.faults.active("remote_start_profile_purpose_unchecked")
-        if not purpose_ok or profile.problem() is not None or profile.transaction_id is not None:
+        if not purpose_ok or profile.problem() is not None or profile.transaction_id is not None \
+                or not self.takes_unit(profile.unit):
             return "Rejected"
         status = station.remote_start(id_tag, connector_id)
         if status == "Accepted" and not station.faults.active("remote_start_profile_ignored"):
@@ -284,6 +292,8 @@ class SmartCharging:
             # within a group the highest stack level wins: stretches listed from the highest level down
             ranked = sorted(group, key=lambda p: (p.stack_level, 1 if p.connector_id else 0), reverse=True)
             layers.append([(s, p.unit) for p in ranked for s in p.stretches(frm, to, charging_start, ignore)])
+        if not self.station.settings.local_limit and not any(layers):
+            return []  # no profile in force and no local limit: nothing limits the connector in this window
         cuts = sorted({frm, to, *[t for layer in layers for (a, b, _, _), _u in layer for t in (a, b)]})
         out: list[tuple[float, float, int | None]] = []
         for a, b in zip(cuts, cuts[1:]):
@@ -373,7 +383,9 @@ class SmartChargingHandlers:
         smart = self._smart()
         if not 0 <= connector_id <= self.station.settings.connectors or self.station.rt is None:
             return call_result.GetCompositeSchedule(status="Rejected")
-        unit = charging_rate_unit or "A"
+        unit = charging_rate_unit or self.station.settings.charging_rate_units[0]
+        if not smart.takes_unit(unit):
+            return call_result.GetCompositeSchedule(status="Rejected")  # it cannot express its limits in that unit
         now = datetime.now(timezone.utc)
         periods = _wire_periods(smart.schedule(connector_id, now, float(duration), unit), duration)
         return call_result.GetCompositeSchedule(

@@ -27,7 +27,7 @@ from hil_sim.world import World
 from .aligned import clock_aligned_loop
 from .authorization import local_decision, remember
 from .certificates import CertificateStore
-from .config_keys import default_keys
+from .config_keys import default_keys, fix
 from .firmware import Transfers
 from .handlers import SimChargePoint
 from .local_list import LocalAuthList
@@ -119,6 +119,7 @@ class SimStation:
         self.smart = SmartCharging(self)  # charging profiles (+ their keys), in flash; they drive the PWM
         self.certificates = CertificateStore(self)  # security extension: trusted roots, client certificate
         self.link_security = LinkSecurity(self, csms_tls_url)  # security profile of the link (+ its keys)
+        fix(self.keys, settings.fixed_keys)  # after every profile added its keys: any of them may be fixed
         self.tx_queue = TransactionQueue(self._transaction_id_assigned)
         self.open_tx: dict[int, Transaction] = {}
         self.unavailable: set[int] = set()  # connector ids set Inoperative (0: the whole station)
@@ -252,7 +253,7 @@ class SimStation:
             try:
                 if not rt.registered:
                     await self._boot(rt.cp)
-                    for connector_id in range(0, self.settings.connectors + 1):
+                    for connector_id in self._boot_report_order():
                         await self._send_status(connector_id, self._status(connector_id), force=True)
                 await self.tx_queue.flush(self._deliver)
                 await self._stop_lost_transactions()
@@ -274,6 +275,12 @@ class SimStation:
                 with contextlib.suppress(Exception):
                     await ws.close()
             await asyncio.sleep(0.5)
+
+    def _boot_report_order(self) -> list[int]:
+        """OCPP 1.6 fixes no order for the statuses after a boot; this firmware reports the station (connectorId
+        0) first, or last with `station_status_last`."""
+        connectors = list(range(1, self.settings.connectors + 1))
+        return [*connectors, 0] if self.settings.station_status_last else [0, *connectors]
 
     async def _boot(self, cp: SimChargePoint) -> None:
         while True:
@@ -362,7 +369,7 @@ class SimStation:
         if connector_id == 0:
             return "Unavailable" if 0 in self.unavailable else "Available"
         c, world = self._conn(connector_id), self.world.connector(connector_id)
-        if world.ground_fault or c.lock_failed:
+        if self._ground_fault(connector_id) or c.lock_failed:
             return "Faulted"
         if c.transaction is not None:
             if self.settings.mode_1_2_only:  # no pilot: only the current flowing tells
@@ -372,7 +379,7 @@ class SimStation:
             return "Charging" if world.cp_state() in ("C", "D") else "SuspendedEV"
         if c.finishing:
             return "Finishing"
-        if connector_id in self.unavailable or 0 in self.unavailable:
+        if connector_id in self.unavailable or 0 in self.unavailable or self._evse_taken(connector_id):
             return "Unavailable"
         if self.reservations.shows_reserved(connector_id):
             return "Reserved"  # held for a driver: a cable alone does not make it Preparing
@@ -422,6 +429,16 @@ class SimStation:
         return self.faults.active("start_without_cable") \
             and asyncio.get_running_loop().time() >= c.armed_at + EAGER_START_S
 
+    def _evse_taken(self, connector_id: int) -> bool:
+        """Connectors that share one power stage (`evses`) serve one session at a time: while another connector of
+        the EVSE holds a driver's session (armed, charging, finishing) or a reservation, this one takes none."""
+        for mate in self.settings.evse_mates(connector_id):
+            m = self._conn(mate)
+            if m.transaction is not None or m.finishing or m.authorized_tag is not None \
+                    or self.reservations.holds(mate):
+                return True
+        return False
+
     def _ev_present(self, connector_id: int) -> bool:
         """Whether the firmware knows an EV is there: through the Control Pilot normally; a Mode 1/2-only station
         has no pilot and only sees the plug in its socket, so it cannot tell when the EV side is pulled."""
@@ -444,7 +461,10 @@ class SimStation:
 
     def _fault_blocks(self, connector_id: int) -> bool:
         """A Faulted connector (ground fault) neither starts nor keeps a transaction."""
-        return self.world.connector(connector_id).ground_fault and not self.faults.active("charges_while_faulted")
+        return self._ground_fault(connector_id) and not self.faults.active("charges_while_faulted")
+
+    def _ground_fault(self, connector_id: int) -> bool:
+        return self.world.connector(connector_id).ground_fault
 
     async def _deauthorize(self, connector_id: int) -> None:
         """The Central System refused the idTag of a running transaction (e.g. one started offline). The status
@@ -565,11 +585,11 @@ class SimStation:
             c = self._conn(connector_id)
             if c.transaction is None and self._ev_present(connector_id):
                 return connector_id
-        free = [cid for cid in serves if self._conn(cid).transaction is None]
+        free = [cid for cid in serves if self._conn(cid).transaction is None and not self._evse_taken(cid)]
         return free[0] if free else serves[0]
 
     def _error_code(self, connector_id: int, status: str) -> str:
-        if connector_id and status == "Faulted" and self.world.connector(connector_id).ground_fault:
+        if connector_id and status == "Faulted" and self._ground_fault(connector_id):
             return "GroundFailure"
         if connector_id and status == "Faulted" and self._conn(connector_id).lock_failed:
             return "ConnectorLockFailure"
@@ -577,8 +597,8 @@ class SimStation:
 
     def _arm(self, connector_id: int, id_tag: str, remote: bool, parent: str | None = None) -> None:
         """An idTag is accepted for this connector: start when the cable is in, or give up after ConnectionTimeOut."""
-        if self._fault_blocks(connector_id):
-            return  # a Faulted connector takes no start
+        if self._fault_blocks(connector_id) or self._evse_taken(connector_id):
+            return  # a Faulted connector takes no start, nor one whose power stage serves another connector
         if not self.reservations.admits(connector_id, id_tag, parent):
             return  # held for another driver (reservation.py)
         c = self._conn(connector_id)
@@ -668,6 +688,10 @@ class SimStation:
             self.world.set("lock_engaged", True, connector_id=connector_id)
         if self.faults.active("offline_start_not_queued") and not self._rt().online.is_set():
             return  # the bug: a transaction started offline is never reported
+        if self.settings.charging_before_start and self._rt().online.is_set() \
+                and self._status(connector_id) == "Charging":
+            # energy flows as soon as the contactor closes: this firmware reports it before the StartTransaction
+            await self._send_status(connector_id, self._status(connector_id))
         await self._send_tx(start_transaction(local_id, connector_id=connector_id, id_tag=id_tag,
                                               meter_start=meter_start, timestamp=started, reservation_id=reservation_id))
 
@@ -796,7 +820,7 @@ class SimStation:
         c = self._conn(connector_id)
         if c.transaction is not None and self.faults.active("remote_start_ignores_busy_connector"):
             return "Accepted"  # the bug: says yes and does nothing
-        if c.transaction is not None or self._fault_blocks(connector_id) \
+        if c.transaction is not None or self._fault_blocks(connector_id) or self._evse_taken(connector_id) \
                 or self.reservations.refuses_remote_start(connector_id, id_tag):
             return "Rejected"
         if self.keys["AuthorizeRemoteTxRequests"].value == "true" and not self._pre_authorized(id_tag):

@@ -22,7 +22,7 @@ from benchctl.run.runner import run_cases
 from benchctl.scenario.model import Scenario
 from hil_sim.faults import FAULTS
 
-from support.variants import VARIANTS, Variant, plan_of, variant_of_cases
+from support.variants import VARIANTS, Variant, in_plan, variant_of_cases
 
 CASE_IDS = sorted(p.stem for p in SCENARIOS.glob("TC_*.yaml"))
 VARIANT = variant_of_cases(CASE_IDS)
@@ -40,7 +40,7 @@ def _fault_targets() -> list[tuple[str, str, int]]:
 
 HEALTHY = "test_case_passes_against_the_healthy_charger"
 # every variant runs every case of its plan: a legitimate implementation choice must pass them all
-PLAN_PAIRS = [(variant.name, case) for variant in VARIANTS for case in sorted(plan_of(variant) & set(CASE_IDS))]
+PLAN_PAIRS = [(variant.name, case) for variant in VARIANTS for case in sorted(in_plan(variant) & set(CASE_IDS))]
 
 
 def _run_variant_plan(variant: Variant, chosen: list[Scenario], base: Path) -> tuple[Path, list[CaseResult]]:

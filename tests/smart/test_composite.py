@@ -218,3 +218,34 @@ TC_072_EXPECTED = composite(book_of(*TC_072), 1, T0, 350, "A", None, LIMITS)
 def test_compare_forgives_only_small_shifts_at_the_computed_boundaries(returned: dict[str, Any], ok: bool) -> None:
     problems = compare(returned, TC_072_EXPECTED, tolerance_s=2)
     assert (problems == []) is ok, problems
+
+
+# ------------------------------------------------------------------ a charger without a local limit
+NO_LOCAL = Limits(local_limit_a=None, voltage_v=230.0, phases=3)
+
+
+def test_without_a_local_limit_only_the_profiles_limit_and_the_rest_is_unknown() -> None:
+    book = book_of((1, wire(1, "TxDefaultProfile", 0, [(0, 10)], 100)))
+    expected = composite(book, 1, T0, 200, "A", None, NO_LOCAL)
+    assert periods(expected) == [(0.0, 10.0), (100.0, None)]
+    assert limit_in_force(book, 1, at(150), None, NO_LOCAL) is None
+    assert periods(composite(book, 1, T0, 200, "A", None, LIMITS)) == [(0.0, 10.0), (100.0, 32.0)]
+
+
+@pytest.mark.parametrize(("returned", "ok"), [
+    ([{"startPeriod": 0, "limit": 10}], True),  # the last period runs on: nothing else limits it
+    ([{"startPeriod": 0, "limit": 10}, {"startPeriod": 100, "limit": 32}], True),  # its connector's maximum
+    ([{"startPeriod": 0, "limit": 16}], False),  # where the profile applies it is still judged
+])
+def test_a_stretch_without_any_limit_is_not_judged(returned: list[dict[str, Any]], ok: bool) -> None:
+    book = book_of((1, wire(1, "TxDefaultProfile", 0, [(0, 10)], 100)))
+    expected = composite(book, 1, T0, 200, "A", None, NO_LOCAL)
+    problems = compare({"chargingRateUnit": "A", "chargingSchedulePeriod": returned}, expected, 1.0)
+    assert (problems == []) is ok, problems
+
+
+def test_no_profile_and_no_local_limit_accepts_an_empty_schedule() -> None:
+    expected = composite(ProfileBook(), 1, T0, 350, "W", None, NO_LOCAL)
+    assert compare({"chargingRateUnit": "W", "chargingSchedulePeriod": []}, expected, 1.0) == []
+    with_limit = composite(ProfileBook(), 1, T0, 350, "W", None, LIMITS)
+    assert compare({"chargingRateUnit": "W", "chargingSchedulePeriod": []}, with_limit, 1.0) != []

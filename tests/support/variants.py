@@ -1,28 +1,34 @@
-"""The simulator variants the e2e harness runs cases on.
+"""The simulator variants the e2e harness runs cases on, from the catalogue in hil_sim/variants.py.
 
 One charger cannot pass every case: Appendix C gives some cases only to a station WITHOUT a feature (TC_042_1
-without a local list, TC_048_4 without reservations) or with a fixed cable. A variant is the default
-simulator (bench_configs/sim.yaml, described by pics/sim.yaml) with a few `simulator.station` settings changed
-and the PICS answers that change with them. Its PICS file is derived from pics/sim.yaml, so a variant can never
-drift from the default; a case runs on the first variant whose plan includes it, so the PICS answers are
-checked against what the simulator really does.
+without a local list, TC_048_4 without reservations) or with a fixed cable. Other variants are conforming
+choices OCPP leaves open (Charging before StartTransaction, power-only smart charging, ...) on which every case
+of their plan must pass as well. A variant is the default simulator (bench_configs/sim.yaml, described by
+pics/sim.yaml) with some `simulator.station` settings, PICS answers, bench values and dut settings changed; its
+PICS file is derived from pics/sim.yaml, so a variant can never drift from the default. In the healthy e2e run
+a case runs on the first variant whose plan includes it, so the PICS answers are checked against what the
+simulator really does; `run_plan` runs a chosen case list on a chosen variant.
 """
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from benchctl.bench.config import BenchConfig
-from benchctl.paths import ROOT
+from benchctl.bench.config import BenchConfig, load_bench
+from benchctl.paths import DEFAULT_BENCH, ROOT, SCENARIOS
 from benchctl.plan import load_pics
 from benchctl.plan.appendix_c import load_appendix_c
-from hil_sim.settings import PROFILES
+from benchctl.run.results import CaseResult
+from benchctl.run.rundir import RunDir
+from benchctl.run.runner import run_cases
+from benchctl.run.variant import apply_variant, variant_pics
+from benchctl.scenario.model import load_scenario
+from hil_sim import variants as catalogue
 
 PICS_DIR = ROOT / "pics"
 SIM_PICS = PICS_DIR / "sim.yaml"
@@ -31,67 +37,60 @@ _DERIVED = Path(tempfile.mkdtemp(prefix="benchctl-variants-"))
 
 @dataclass(frozen=True)
 class Variant:
-    name: str
-    answers: dict[str, Any] = field(default_factory=dict)  # PICS answers that differ from pics/sim.yaml
-    station: dict[str, Any] = field(default_factory=dict)  # simulator.station settings that differ from sim.yaml
+    """A catalogue entry as the harness uses it: its derived PICS, and applied to a bench config."""
+
+    entry: catalogue.Variant
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return self.entry.answers
+
+    @property
+    def station(self) -> dict[str, Any]:
+        return self.entry.station
 
     @cached_property
     def pics(self) -> Path:
         """pics/sim.yaml with this variant's answers, validated like any PICS file when it is loaded."""
-        if not self.answers:
-            return SIM_PICS
-        data = yaml.safe_load(SIM_PICS.read_text(encoding="utf-8"))
-        unknown = sorted(set(self.answers) - set(data))
-        assert not unknown, f"variant {self.name}: pics/sim.yaml has no answer {unknown}"
-        path = _DERIVED / f"sim-{self.name}.yaml"
-        path.write_text(f"# pics/sim.yaml as the {self.name} variant of the simulator answers\n"
-                        + yaml.safe_dump({**data, **self.answers}, sort_keys=False), encoding="utf-8")
-        return path
+        return variant_pics(self.entry, SIM_PICS, _DERIVED)
 
     def apply(self, config: BenchConfig) -> BenchConfig:
-        assert config.simulator is not None
-        for name, value in self.station.items():
-            assert hasattr(config.simulator.station, name), name
-            setattr(config.simulator.station, name, value)
+        apply_variant(config, self.name, _DERIVED)
         config.pics = str(self.pics)
         return config
 
 
-def _without(profile: str) -> list[str]:
-    return [p for p in PROFILES if p != profile]
-
-
 # the default first: a case in its plan runs there
-VARIANTS = (
-    Variant("sim"),
-    # a tethered cable: no socket lock to open or to jam (TC_017_2, TC_018_2)
-    Variant("tethered", {"fixed_cable": True, "can_report_lock_failure": False,
-                         "can_trigger_unlock_failure": False}, {"fixed_cable": True}),
-    # the same station declared as stopping transactions before it goes down: its backup supply holds it up
-    # while it does, once StopTransactionsBeforePowerDown is set (TC_032_1)
-    Variant("backup-power", {"power_loss_stop": "before_power_down"}),
-    # a build without the Local Auth List Management profile (TC_042_1, TC_043_1)
-    Variant("no-local-list", {"local_auth_list": False, "can_trigger_local_list_failure": False},
-            {"profiles": _without("LocalAuthListManagement")}),
-    # the same station declared without the security certificate: the unsigned firmware update cases (TC_044_x)
-    Variant("no-security-cert", {"security_certification": False}),
-    # a build without the Reservation profile that answers ReserveNow with Rejected (TC_048_4, TC_050_4)
-    Variant("no-reservation", {"reservation": False, "reservation_charge_point": False,
-                               "rejects_reserve_now": True}, {"profiles": _without("Reservation")}),
-)
+VARIANTS = tuple(Variant(v) for v in catalogue.VARIANTS.values())
 
 
 def variant(name: str) -> Variant:
     return next(v for v in VARIANTS if v.name == name)
 
 
-def plan_of(variant: Variant) -> set[str]:
-    """The cases Appendix C gives the variant's PICS."""
+def in_plan(variant: Variant) -> set[str]:
+    """The case ids Appendix C puts in the plan of the variant's PICS."""
     values = load_pics(variant.pics).values()
     return {rule.id for rule in load_appendix_c() if rule.applies_if is None or rule.applies_if.holds(values)}
 
 
 def variant_of_cases(case_ids: list[str]) -> dict[str, Variant]:
     """Each case's variant; a case no variant's plan includes runs on the default one (and says so there)."""
-    plans = [(variant, plan_of(variant)) for variant in VARIANTS]
+    plans = [(variant, in_plan(variant)) for variant in VARIANTS]
     return {case: next((v for v, plan in plans if case in plan), VARIANTS[0]) for case in case_ids}
+
+
+def run_plan(variant: Variant, case_ids: list[str], tmp: Path, bench: Path = DEFAULT_BENCH,
+             config: BenchConfig | None = None) -> list[CaseResult]:
+    """Run the cases (ids, in the order given) in ONE run on the variant, as `benchctl run --sim-variant` does;
+    the run directory is made under `tmp`. A case outside the variant's plan is refused: it says nothing about
+    the variant."""
+    outside = sorted(set(case_ids) - in_plan(variant))
+    assert not outside, f"not in the plan of variant {variant.name}: {', '.join(outside)}"
+    chosen = [load_scenario(SCENARIOS / f"{case}.yaml") for case in case_ids]
+    config = variant.apply(config if config is not None else load_bench(bench))
+    return asyncio.run(run_cases(config, chosen, RunDir.create(tmp, "sim")))
