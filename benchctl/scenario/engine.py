@@ -396,7 +396,9 @@ class CaseRunner:
         start = self._since(step)
         end = self._until(step)
         optional = step.data["optional"]
-        match = substitute(step.data["match"], self.vars) if optional else {}
+        match = substitute(step.data["match"], self.vars)
+        # a status of another connector is not this step's: Appendix D judges it (allowed or unexpected)
+        connector = match.get("connectorId") if action == "StatusNotification" else None
 
         def next_of_action() -> tuple[int] | None:
             """The next frame of the action; for an optional step the first one that matches, or (-1,) once a
@@ -406,6 +408,8 @@ class CaseRunner:
             for i in range(start, len(self.link.inbox) if end is None else end):
                 item = self.link.inbox[i]
                 if i in self.consumed or item.action != action:
+                    continue
+                if isinstance(connector, int) and item.payload.get("connectorId") != connector:
                     continue
                 if not optional or not mismatches(item.payload, match):
                     return (i,)
@@ -676,19 +680,23 @@ class CaseRunner:
         target = substitute(d["pwm"], self.vars)
         while True:
             measured = await self.bench.ev.measure()
+            expected: float | None
             if target == "in_force":
                 expected = self._smart_tracker().limit_in_force_a(connector, datetime.now(timezone.utc))
             else:
                 expected = float(target)
             offered = measured.current_limit_a
-            if expected < MIN_PWM_CURRENT_A:  # too little to signal: no current may be offered at all
+            if expected is None:  # no profile in force and no local limit: any current the station can give
+                ok = offered is not None
+            elif expected < MIN_PWM_CURRENT_A:  # too little to signal: no current may be offered at all
                 ok = offered is None
             else:
                 ok = offered is not None and abs(offered - expected) <= tolerance
             if ok or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(0.2)
-        said = "no current" if expected < MIN_PWM_CURRENT_A else f"{expected:g} A ± {tolerance:g} A"
+        said = "a current (no limit in force but the station's own)" if expected is None \
+            else "no current" if expected < MIN_PWM_CURRENT_A else f"{expected:g} A ± {tolerance:g} A"
         what = f"the PWM on connector {connector} offers {said}" + (
             " (the limit in force)" if target == "in_force" else "")
         observed = {"duty_pct": measured.duty_pct, "current_a": offered, "state": measured.state}

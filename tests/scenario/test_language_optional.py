@@ -56,3 +56,20 @@ async def test_the_step_after_a_skipped_optional_one_still_judges(tmp_path: Path
     result = await _statuses(tmp_path, fast_sim_config, "Finishing")
     assert (result.verdict, result.step) == ("FAIL", 5), result.reason
     assert "Finishing" in result.reason
+
+
+async def test_a_status_step_leaves_another_connectors_status_to_appendix_d(tmp_path: Path,
+                                                                           fast_sim_config: BenchConfig) -> None:
+    """Connector 2 reports while the step waits for connector 1's status: the step takes connector 1's, and
+    Appendix D (not the step) judges connector 2's."""
+    charger = ScriptedCharger({})
+
+    async def send() -> None:
+        await charger.send([2, "o1", "StatusNotification", {"connectorId": 2, "errorCode": "NoError",
+                                                            "status": "Unavailable"}])
+        await charger.send(status("s1", "Charging"))
+
+    one_step = "steps:\n  - expect: StatusNotification\n    step: 3\n    match: {connectorId: 1, status: Charging}\n"
+    result = await run_scripted(tmp_path, fast_sim_config, one_step, charger, send)
+    assert [c.observed for c in result.checks if c.step == 3 and "status" in c.description] == ["Charging"]
+    assert result.reason.startswith("Appendix D"), result.reason

@@ -202,3 +202,14 @@ def test_sums_and_rate_units() -> None:
     assert in_rate_unit(profile, "A")["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 6.5
     with pytest.raises(ValueError):
         in_rate_unit(profile, "kW")
+
+
+@pytest.mark.parametrize(("duties", "verdict"), [([53.3], ("PASS", None)), ([100.0], ("FAIL", 5))])
+async def test_pwm_in_force_without_any_limit_wants_some_current(tmp_path: Path, sim_config: BenchConfig,
+                                                                 duties: list[float],
+                                                                 verdict: tuple[str, int | None]) -> None:
+    """No profile sent and a station without a local limit (local_limit_a null): the station's own maximum applies,
+    so any current offered is right and none at all is not."""
+    result, _ = await _run(tmp_path, sim_config, "  - pwm: in_force\n    step: 5\n", duties=duties,
+                           values={"pwm_settle_s": 0.3, "local_limit_a": None})
+    assert (result.verdict, result.step) == verdict, result.reason

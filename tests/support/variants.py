@@ -5,29 +5,23 @@ without a local list, TC_048_4 without reservations) or with a fixed cable. Othe
 choices OCPP leaves open (Charging before StartTransaction, power-only smart charging, ...) on which every case
 of their plan must pass as well. A variant is the default simulator (bench_configs/sim.yaml, described by
 pics/sim.yaml) with some `simulator.station` settings, PICS answers, bench values and dut settings changed; its
-PICS file is derived from pics/sim.yaml, so a variant can never drift from the default. In the healthy e2e run
-a case runs on the first variant whose plan includes it, so the PICS answers are checked against what the
-simulator really does; `run_plan` runs a chosen case list on a chosen variant.
+PICS file is derived from pics/sim.yaml, so a variant can never drift from the default, and its PICS answers are
+checked against what the simulator really does (tests/e2e/test_cases.py runs the whole plan of every variant).
 """
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from benchctl.bench.config import BenchConfig, load_bench
-from benchctl.paths import DEFAULT_BENCH, ROOT, SCENARIOS
+from benchctl.bench.config import BenchConfig
+from benchctl.paths import ROOT
 from benchctl.plan import load_pics
 from benchctl.plan.appendix_c import load_appendix_c
-from benchctl.run.results import CaseResult
-from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_cases
 from benchctl.run.variant import apply_variant, variant_pics
-from benchctl.scenario.model import load_scenario
 from hil_sim import variants as catalogue
 
 PICS_DIR = ROOT / "pics"
@@ -82,15 +76,3 @@ def variant_of_cases(case_ids: list[str]) -> dict[str, Variant]:
     """Each case's variant; a case no variant's plan includes runs on the default one (and says so there)."""
     plans = [(variant, in_plan(variant)) for variant in VARIANTS]
     return {case: next((v for v, plan in plans if case in plan), VARIANTS[0]) for case in case_ids}
-
-
-def run_plan(variant: Variant, case_ids: list[str], tmp: Path, bench: Path = DEFAULT_BENCH,
-             config: BenchConfig | None = None) -> list[CaseResult]:
-    """Run the cases (ids, in the order given) in ONE run on the variant, as `benchctl run --sim-variant` does;
-    the run directory is made under `tmp`. A case outside the variant's plan is refused: it says nothing about
-    the variant."""
-    outside = sorted(set(case_ids) - in_plan(variant))
-    assert not outside, f"not in the plan of variant {variant.name}: {', '.join(outside)}"
-    chosen = [load_scenario(SCENARIOS / f"{case}.yaml") for case in case_ids]
-    config = variant.apply(config if config is not None else load_bench(bench))
-    return asyncio.run(run_cases(config, chosen, RunDir.create(tmp, "sim")))
