@@ -32,6 +32,7 @@ from .status_rules import BOOT_WAIT, ExpectedStatus, judge_statuses, observation
 from .tools import TOOLS
 from .values import (UnknownVariable, describe, get_path, is_missing, mismatches, operator, satisfies,
                      substitute)
+from .values import number as to_number  # `number` is a step number everywhere else here
 
 if TYPE_CHECKING:
     from benchctl.transfer.run_files import RunFiles
@@ -379,8 +380,8 @@ class CaseRunner:
         return ok
 
     def _timeout(self, step: Step) -> float:
-        if step.data.get("timeout_s") is not None:
-            return float(substitute(step.data["timeout_s"], self.vars))
+        if step.data.get("timeout_s") is not None:  # a number or a sum ("${connection_timeout_s} + 2")
+            return to_number(substitute(step.data["timeout_s"], self.vars))
         after = step.data.get("after")
         if after and after.get("step") in self.frames_by_step:
             seconds = float(substitute(after["seconds"], self.vars))

@@ -598,9 +598,10 @@ class SimStation:
         for connector_id in serves:
             c = self._conn(connector_id)
             if c.transaction is None and c.authorized_tag == id_tag and not c.remote_armed:
-                c.authorized_tag = None  # the same card again before any cable came: the driver withdraws
-                self._rt().wake.set()
-                return
+                if self.settings.same_card_withdraws:
+                    c.authorized_tag = None  # the same card again before any cable came: the driver withdraws
+                    self._rt().wake.set()
+                return  # else only ConnectionTimeOut ends the authorization
         running = [cid for cid in serves if self._conn(cid).transaction is not None]
         for connector_id in running:
             if self._conn(connector_id).transaction.id_tag == id_tag:  # type: ignore[union-attr]
