@@ -15,6 +15,9 @@ PRESENT_INVALID = "First resume the test case by clicking 'Yes' and present inva
 UNPLUG = "First resume the test case by clicking 'Yes' and Unplug cable."
 UNPLUG_EV_SIDE = "First resume the test case by clicking 'Yes'and unplug at EV side."  # sic: no space
 EV_DRIVER_STOPS = "EV driver stops the transaction"
+SWIPE_DIFFERENT_CARD = "EV driver authorizes/swipes with a different card & resume the test case by clicking 'Yes'."
+SWIPE_SAME_CARD = ("EV driver authorizes/swipes with a same card used to start transaction & resume the test case "
+                   "by clicking 'Yes'.")
 
 HEARTBEAT_CHECK = "Expected Heartbeat Interval : {expected}\nActual Heartbeat Interval : {actual}"
 
