@@ -22,7 +22,8 @@ SWIPE_SAME_CARD = ("EV driver authorizes/swipes with a same card used to start t
 HEARTBEAT_CHECK = "Expected Heartbeat Interval : {expected}\nActual Heartbeat Interval : {actual}"
 
 # "Expected StatusNotifications": a header, then per expected status two lines (when received, status, then
-# error code, info and Received) and a blank line; a client counts (newlines - 4) / 3 entries.
+# error code, info and Received) and a blank line. Only one layout; benchctl's tests also feed it another one
+# (column headers, footer notes) that this stand-in does not print.
 STATUS_LIST_HEADER = "Expected StatusNotifications\n\n"
 STATUS_LIST_ENTRY = "{timestamp}  - ConnectorId : {connector_id}  -  {status}  -  \n{error_code} - {info} - {received}\n\n"
 STATUS_LIST_FOOTER = "\n\n"
