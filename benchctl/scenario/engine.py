@@ -23,6 +23,7 @@ from benchctl.csms.capture import CapturedFrame
 from benchctl.csms.frames import CALLERROR
 from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.csms.responder import Rule, utc_now
+from benchctl.plan.pics import scenario_variables
 from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult, Check
 from benchctl.smart.profiles import in_rate_unit
 from benchctl.smart.tracker import SmartTracker
@@ -89,6 +90,7 @@ class CaseRunner:
         self.vars["connectors"] = bench.config.connectors
         self.vars["unknown_connector_id"] = bench.config.connectors + 1  # the document's <Unknown connectorId>
         self.vars["charge_point_id"] = link.charge_point_id
+        self.vars.update(scenario_variables(getattr(bench.config, "pics", None)))  # `pics.<field>`
         self.vars.update(link.security.config.scenario_values())  # credentials, the tool's certificate store
         self._connection_cursor = 0  # the next connection attempt a `connection: new` step takes
         self._connection_taken: dict[str, Any] | None = None  # the attempt the last connection step judged
