@@ -89,6 +89,8 @@ class CaseRunner:
         self.vars: dict[str, Any] = dict(bench.values) | (files.values if files is not None else {})
         self.vars["connectors"] = bench.config.connectors
         self.vars["unknown_connector_id"] = bench.config.connectors + 1  # the document's <Unknown connectorId>
+        for n in range(1, bench.config.connectors + 1):  # "for all unused connectors" (state UnusedConnectorsUnavailable)
+            self.vars[f"connector_{n}_unused"] = n != self.vars.get("connector_id")
         self.vars["charge_point_id"] = link.charge_point_id
         self.vars.update(scenario_variables(getattr(bench.config, "pics", None)))  # `pics.<field>`
         self.vars.update(link.security.config.scenario_values())  # credentials, the tool's certificate store

@@ -879,6 +879,8 @@ class SimStation:
         if not self._valid_connector(connector_id, allow_station=True) or self.rt is None:
             return "Rejected"
         targets = [connector_id] if connector_id else [0, *range(1, self.settings.connectors + 1)]
+        if kind == "Operative" and connector_id == 0 and self.settings.station_operative_only:
+            targets = [0]
         if kind == "Operative":
             self.unavailable.difference_update(targets)
             busy = False

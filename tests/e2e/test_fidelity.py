@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchctl.bench.config import BenchConfig
+from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import run_cases
 from benchctl.scenario.model import Scenario
 
+from support.bench_text import sim_bench_text
 from support.variants import VARIANTS
 
 
@@ -67,3 +68,43 @@ async def test_offline_cases_skip_the_local_list_when_the_pics_has_none(fast_sim
     assert result.verdict == "PASS", f"{result.verdict} at step {result.step}: {result.reason}"
     assert _requests(run_dir, result.id, "SendLocalList") == []
     assert _requests(run_dir, result.id, "ClearCache")
+
+
+RESERVATION_CASES = ("TC_046_1_CS", "TC_047_CS", "TC_049_CS", "TC_053_CS")
+
+
+def _two_connector_config(tmp_path: Path) -> BenchConfig:
+    """The fast sim bench with a two-connector station (simulator and dut agree)."""
+    text = sim_bench_text().replace("message_timeout_s: 10", "message_timeout_s: 4")
+    station, dut = "    connectors: 1\n", "  connectors: 1\n"
+    assert text.count(station) == 1 and text.count(dut) == 2  # the station's line contains the dut's
+    text = text.replace(station, "    connectors: 2\n").replace(dut, "  connectors: 2\n")
+    path = tmp_path / "sim-2.yaml"
+    path.write_text(text)
+    config = load_bench(path)
+    assert config.connectors == 2 and config.simulator is not None and config.simulator.station.connectors == 2
+    return config
+
+
+async def test_reservation_cases_set_the_unused_connector_unavailable_on_two_connectors(
+        scenarios: dict[str, Scenario], tmp_path: Path) -> None:
+    """The Before of 046_1, 047, 049 and 053, "SetConnectorUnavailable for all unused connectors": connector 2 is
+    set Inoperative before each case, and the return to idle makes it Operative again for the next one."""
+    run_dir = RunDir.create(tmp_path, "sim")
+    results = await run_cases(_two_connector_config(tmp_path), [scenarios[c] for c in RESERVATION_CASES], run_dir)
+    for result in results:
+        assert result.verdict == "PASS", f"{result.id}: {result.verdict} at step {result.step}: {result.reason}"
+        assert _requests(run_dir, result.id, "ChangeAvailability") == [{"connectorId": 2, "type": "Inoperative"}]
+        assert {"connectorId": 2, "status": "Unavailable"}.items() <= \
+            _requests(run_dir, result.id, "StatusNotification")[0].items()
+    for case in RESERVATION_CASES[1:]:  # each case after the first started from connector 2 made Operative
+        assert {"connectorId": 2, "type": "Operative"} in _requests(run_dir, f"{case}:reset", "ChangeAvailability")
+
+
+async def test_reservation_cases_set_nothing_unavailable_on_one_connector(fast_sim_config: BenchConfig,
+                                                                         scenarios: dict[str, Scenario],
+                                                                         tmp_path: Path) -> None:
+    run_dir = RunDir.create(tmp_path, "sim")
+    (result,) = await run_cases(fast_sim_config, [scenarios["TC_046_1_CS"]], run_dir)
+    assert result.verdict == "PASS", f"{result.verdict} at step {result.step}: {result.reason}"
+    assert _requests(run_dir, result.id, "ChangeAvailability") == []
