@@ -58,6 +58,14 @@ SIMULATOR_SCHEMA = Schema({
                               help="as the PICS says: no reader, one reader for every connector, or one per "
                                    "connector (the card presenter stands at the reader of world.card_reader)"),
         "meter_w": Field(float, default=7400.0, minimum=0, help="power the simulated EV draws when allowed"),
+        "same_card_withdraws": Field(bool, default=True,
+                                     help="the same card again before a cable is in withdraws the authorization; "
+                                          "false: it is ignored and only ConnectionTimeOut ends it (both are "
+                                          "allowed, TC_061_CS step 3)"),
+        "station_operative_only": Field(bool, default=False,
+                                        help="ChangeAvailability(0, Operative) lifts the station's own "
+                                             "Inoperative only; a connector set Inoperative by itself stays so "
+                                             "(another reading OCPP 1.6 allows)"),
         "backup_power_s": Field(float, default=0.0, minimum=0,
                                 help="hold-up time of a backup supply after mains is lost (0: none); with "
                                      "StopTransactionsBeforePowerDown the firmware stops its transactions in it"),
@@ -104,6 +112,8 @@ class StationSettings:
     rfid_readers: str = "single"  # see SIMULATOR_SCHEMA
     mode_1_2_only: bool = False
     meter_w: float = 7400.0
+    same_card_withdraws: bool = True  # see SIMULATOR_SCHEMA
+    station_operative_only: bool = False  # see SIMULATOR_SCHEMA
     backup_power_s: float = 0.0
     profiles: list[str] = field(default_factory=lambda: list(PROFILES))
     manufacturer_root: str = ""  # PEM file; see SIMULATOR_SCHEMA

@@ -49,7 +49,7 @@ VALUES_SCHEMA = Schema({
     "power_off_s": Field(float, default=3.0, minimum=0, help="how long a power cycle keeps mains off"),
     "transaction_duration_s": Field(float, default=10.0, minimum=0,
                                     help="<Configured Transaction Duration>: how long the tool watches for a "
-                                         "transaction that must not start (TC_041)"),
+                                         "transaction that must not start (TC_041, TC_024)"),
     "stop_before_power_down_key": Field(str, default="",
                                         help="vendor key that makes a station with backup power stop its "
                                              "transactions before going down (TC_032_1 prerequisite); empty: none "

@@ -49,8 +49,9 @@ class ListError(ValueError):
 
 
 def parse_status_list(prompt: str, book: PromptBook) -> list[ListedStatus]:
-    """The entries after the list's title. Text that belongs to no entry is an error: a list is read entirely
-    or not at all."""
+    """The entries after the list's title. A line between entries that is no entry (a column header, a footer
+    note) is passed over; one that looks like an entry benchctl cannot read (a timestamp, a connector number, a
+    status or error code) is an error: the entries are read entirely or not at all."""
     text = prompt.replace("\r\n", "\n")
     title_end = text.find("\n")
     body = "" if title_end < 0 else text[title_end + 1:]
@@ -77,9 +78,32 @@ def parse_status_list(prompt: str, book: PromptBook) -> list[ListedStatus]:
 
 
 def _leftover(text: str, offset: int, gap: str, pos: int) -> None:
-    if gap.strip():
-        line = text.count("\n", 0, offset + pos) + 1 + gap[:len(gap) - len(gap.lstrip())].count("\n")
-        raise ListError(f"line {line} is not an entry benchctl can read: {gap.strip().splitlines()[0]!r}")
+    first = text.count("\n", 0, offset + pos) + 1
+    for n, content in enumerate(gap.split("\n")):
+        if _entry_like(content):
+            raise ListError(f"line {first + n} is not an entry benchctl can read: {content.strip()!r}")
+
+
+# what only an entry carries; a header or footer line names the columns or explains, it carries no data
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_CONNECTOR_NUMBER = re.compile(r"connector\s*(?:id)?\s*[:=#]?\s*\d", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z_]+")
+
+
+def _entry_like(line: str) -> bool:
+    """A line with a timestamp, a connector number, or an OCPP status or error code (as OCPP spells it or as the
+    tool prints it, SUSPENDED_EVSE) is an entry, or part of one."""
+    if _TIMESTAMP.search(line) or _CONNECTOR_NUMBER.search(line):
+        return True
+    return any(word in _ENUM_WORDS for word in _WORD.findall(line))
+
+
+def _printed(value: str) -> str:
+    """SuspendedEVSE -> SUSPENDED_EVSE, NoError -> NO_ERROR: OCPP's enum values as the tool prints them."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", value).upper()
+
+
+_ENUM_WORDS = frozenset(STATUSES | ERROR_CODES | {_printed(v) for v in STATUSES | ERROR_CODES})
 
 
 def _ocpp_value(printed: str, values: set[str]) -> str | None:

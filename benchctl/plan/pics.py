@@ -265,6 +265,14 @@ def load_performance(path: str | Path) -> PerformancePics | None:
     return None if section is None else PerformancePics(file=str(path), **section)
 
 
+def scenario_variables(path: str | Path | None) -> dict[str, Any]:
+    """The PICS answers as scenario variables, `pics.<field>` (e.g. `when: {var: pics.local_auth_list, equals:
+    "true"}`: a memory state the document marks "(If implemented)"); none without a PICS file."""
+    if path is None:
+        return {}
+    return {f"pics.{name}": value for name, value in load_pics(path).values().items()}
+
+
 def load_pics(path: str | Path) -> Pics:
     """Load and validate a PICS file; every problem is a ConfigError naming file, line and field."""
     data = _validated(path)

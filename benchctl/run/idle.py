@@ -82,14 +82,18 @@ async def _clear_charging_profiles(link: ChargerLink) -> None:
 
 async def _make_operative(link: ChargerLink, connectors: int) -> None:
     """A case that left the station (or a connector) Inoperative: availability survives reboots (OCPP 1.6, 5.2),
-    so neither the safe state nor a power cycle brings it back; 000_RESET makes it Operative again."""
-    if not any(link.statuses.get(c) == "Unavailable" for c in range(0, connectors + 1)):
+    so neither the safe state nor a power cycle brings it back; 000_RESET makes it Operative again. The station
+    first, then each connector still reported Unavailable by itself: whether connectorId 0 also lifts a
+    connector's own Inoperative (the reservation cases set unused connectors so) is the station's reading."""
+    unavailable = [c for c in range(0, connectors + 1) if link.statuses.get(c) == "Unavailable"]
+    if not unavailable:
         return
-    try:
-        response, _ = await link.call("ChangeAvailability", {"connectorId": 0, "type": "Operative"})
-        log.info("ChangeAvailability(0, Operative): %s", response.get("status"))
-    except ToolRequestError as exc:
-        log.warning("ChangeAvailability(0, Operative) failed: %s", exc)
+    for connector_id in [0, *[c for c in unavailable if c]]:
+        try:
+            response, _ = await link.call("ChangeAvailability", {"connectorId": connector_id, "type": "Operative"})
+            log.info("ChangeAvailability(%d, Operative): %s", connector_id, response.get("status"))
+        except ToolRequestError as exc:
+            log.warning("ChangeAvailability(%d, Operative) failed: %s", connector_id, exc)
 
 
 async def _cancel_reservations(link: ChargerLink) -> None:

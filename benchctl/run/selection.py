@@ -75,6 +75,7 @@ def choose_cases(config: BenchConfig, scenarios_dir: Path, cases: list[str], key
         from benchctl.plan import load_pics, make_plan, plan_as_records
 
         pics = load_pics(pics_file)
+        config.pics = str(Path(pics_file).resolve())  # the scenarios' `pics.<field>` come from the same file
         plan = make_plan(pics, available, include_uncertified)
         meta.update({"pics_file": str(pics_file), "pics": pics.values(), "plan": plan_as_records(plan)})
         if not (cases or keyword or group):

@@ -23,6 +23,7 @@ from benchctl.csms.capture import CapturedFrame
 from benchctl.csms.frames import CALLERROR
 from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.csms.responder import Rule, utc_now
+from benchctl.plan.pics import scenario_variables
 from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult, Check
 from benchctl.smart.profiles import in_rate_unit
 from benchctl.smart.tracker import SmartTracker
@@ -32,6 +33,7 @@ from .status_rules import BOOT_WAIT, ExpectedStatus, judge_statuses, observation
 from .tools import TOOLS
 from .values import (UnknownVariable, describe, get_path, is_missing, mismatches, operator, satisfies,
                      substitute)
+from .values import number as to_number  # `number` is a step number everywhere else here
 
 if TYPE_CHECKING:
     from benchctl.transfer.run_files import RunFiles
@@ -87,7 +89,10 @@ class CaseRunner:
         self.vars: dict[str, Any] = dict(bench.values) | (files.values if files is not None else {})
         self.vars["connectors"] = bench.config.connectors
         self.vars["unknown_connector_id"] = bench.config.connectors + 1  # the document's <Unknown connectorId>
+        for n in range(1, bench.config.connectors + 1):  # "for all unused connectors" (state UnusedConnectorsUnavailable)
+            self.vars[f"connector_{n}_unused"] = n != self.vars.get("connector_id")
         self.vars["charge_point_id"] = link.charge_point_id
+        self.vars.update(scenario_variables(getattr(bench.config, "pics", None)))  # `pics.<field>`
         self.vars.update(link.security.config.scenario_values())  # credentials, the tool's certificate store
         self._connection_cursor = 0  # the next connection attempt a `connection: new` step takes
         self._connection_taken: dict[str, Any] | None = None  # the attempt the last connection step judged
@@ -379,8 +384,8 @@ class CaseRunner:
         return ok
 
     def _timeout(self, step: Step) -> float:
-        if step.data.get("timeout_s") is not None:
-            return float(substitute(step.data["timeout_s"], self.vars))
+        if step.data.get("timeout_s") is not None:  # a number or a sum ("${connection_timeout_s} + 2")
+            return to_number(substitute(step.data["timeout_s"], self.vars))
         after = step.data.get("after")
         if after and after.get("step") in self.frames_by_step:
             seconds = float(substitute(after["seconds"], self.vars))

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.config import ConfigError, MarkedDoc, load_marked
-from benchctl.config.schema import Field, Schema, validate
+from benchctl.config.schema import REF, Field, Schema, validate
 
 STEP_KINDS = ("action", "expect", "absent", "send", "any_order", "state", "wait", "file", "pwm", "connection",
               "tool")
@@ -43,6 +43,18 @@ CERTIFICATION = ("M", "O", "C")
 def _pwm_target(value: object) -> str | None:
     ok = value == "in_force" or (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0)
     return None if ok else f"expected a current in A or in_force, got {value!r}"
+
+def _seconds(value: object) -> str | None:
+    """A number of seconds: a number, one `${name}`, or `{sum: "${a} + ${b}"}` (e.g. a configured timeout plus
+    the timing tolerance)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None if value >= 0 else f"{value} is below the minimum 0"
+    if isinstance(value, str) and REF.match(value):
+        return None
+    if isinstance(value, dict) and list(value) == ["sum"] and isinstance(value["sum"], str):
+        return None
+    return f"expected seconds (a number, ${{name}} or {{sum: \"${{a}} + ${{b}}\"}}), got {value!r}"
+
 
 _COMMON = {
     "step": Field(int, minimum=0, help="step number in the test case document"),
@@ -62,7 +74,7 @@ _EXPECT = Schema({
     **_COMMON,
     "expect": Field(str, required=True, help="the OCPP action the charger must send"),
     "match": Field(dict, default={}, help="field (dotted path) -> expected value"),
-    "timeout_s": Field(float, refs=True),
+    "timeout_s": Field(object, check=_seconds),
     "after": _AFTER,
     "answer": Field(dict, default=None, help="how the tool answers this request"),
     "answer_step": Field(int, help="step number of the tool's answer"),

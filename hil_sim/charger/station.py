@@ -42,6 +42,7 @@ log = logging.getLogger("hil_sim.charger")
 MODE_2_CURRENT_A = 10.0  # what a household Mode 2 cable's control box allows
 SAMPLE_SLACK_S = 0.01  # a timer may fire a hair before its time on the loop's clock
 EAGER_START_S = 0.05  # the start_without_cable fault: how long after the idTag is accepted it starts
+LATE_LOCK_RETRY_S = 2.4  # fault lock_failure_retried_late: past the 2 s TC_024 once watched after Faulted
 
 
 async def _wait_and_clear(event: asyncio.Event) -> None:
@@ -78,6 +79,7 @@ class ConnectorRuntime:
     remote_armed: bool = False  # authorized_tag came from a RemoteStartTransaction
     authorized_parent: str | None = None  # parentIdTag of authorized_tag, as the Authorize.conf gave it
     lock_failed: bool = False  # the plug lock did not engage for a start: Faulted until the cable is out
+    lock_failed_at: float | None = None  # loop time of the failure (fault lock_failure_retried_late)
     deauthorized: bool = False  # the StartTransaction.conf refused the idTag; the main loop acts on it
     candidate: str | None = None  # a new status not reported yet: MinimumStatusDuration runs from candidate_since
     candidate_since: float = 0.0
@@ -417,7 +419,9 @@ class SimStation:
         if c.finishing and not self._cable_in(connector_id):
             c.finishing = False
         if c.lock_failed and not self._cable_in(connector_id):
-            c.lock_failed = False
+            c.lock_failed, c.lock_failed_at = False, None
+        if c.transaction is None and not self._cable_in(connector_id):
+            c.lock_failed_at = None
         self.smart.follow(connector_id)  # the limit in force may have changed (a new profile, a new period)
         if self._rt().online.is_set():  # not while the link comes back: queued transaction messages go first
             await self._send_status(connector_id, self._status(connector_id))
@@ -456,8 +460,23 @@ class SimStation:
         c, world = self._conn(connector_id), self.world.connector(connector_id)
         if self.settings.fixed_cable or not world.lock_failure or self.faults.active("start_despite_lock_failure"):
             return True
+        if self.faults.active("lock_failure_retried_late"):
+            return self._late_lock_retry(c)
         c.lock_failed, c.authorized_tag = True, None
         return False
+
+    def _late_lock_retry(self, c: ConnectorRuntime) -> bool:
+        """Fault lock_failure_retried_late: Faulted at first, but the start is kept and retried a little later,
+        when the (still broken) lock is taken for engaged."""
+        loop = asyncio.get_running_loop()
+        if c.lock_failed_at is None:
+            c.lock_failed, c.lock_failed_at = True, loop.time()
+            loop.call_later(LATE_LOCK_RETRY_S, self._rt().wake.set)
+            return False
+        if loop.time() - c.lock_failed_at < LATE_LOCK_RETRY_S - SAMPLE_SLACK_S:
+            return False
+        c.lock_failed = False
+        return True
 
     def _fault_blocks(self, connector_id: int) -> bool:
         """A Faulted connector (ground fault) neither starts nor keeps a transaction."""
@@ -623,9 +642,10 @@ class SimStation:
         for connector_id in serves:
             c = self._conn(connector_id)
             if c.transaction is None and c.authorized_tag == id_tag and not c.remote_armed:
-                c.authorized_tag = None  # the same card again before any cable came: the driver withdraws
-                self._rt().wake.set()
-                return
+                if self.settings.same_card_withdraws:
+                    c.authorized_tag = None  # the same card again before any cable came: the driver withdraws
+                    self._rt().wake.set()
+                return  # else only ConnectionTimeOut ends the authorization
         running = [cid for cid in serves if self._conn(cid).transaction is not None]
         for connector_id in running:
             if self._conn(connector_id).transaction.id_tag == id_tag:  # type: ignore[union-attr]
@@ -888,6 +908,8 @@ class SimStation:
         if not self._valid_connector(connector_id, allow_station=True) or self.rt is None:
             return "Rejected"
         targets = [connector_id] if connector_id else [0, *range(1, self.settings.connectors + 1)]
+        if kind == "Operative" and connector_id == 0 and self.settings.station_operative_only:
+            targets = [0]
         if kind == "Operative":
             self.unavailable.difference_update(targets)
             busy = False

@@ -135,10 +135,53 @@ async def remote_start_plugged_first(run: CaseRun) -> None:
     await run.finish()
 
 
+async def stop_with_start_id_tag(run: CaseRun) -> None:
+    """TC_068_CS: during the transaction another card (<Configured Valid IdTag 2>) is neither authorized nor ends
+    it (step 1); the card that started it ends it (steps 3 and 5 in either order)."""
+    await run.setup()
+    valid = run.values["valid_id_tag"]
+    await charging(run)
+    mark = await run.physical(prompts.SWIPE_DIFFERENT_CARD, "1")
+    ours = {"Authorize", "StopTransaction"}
+    sent = await run.central.wait_for(lambda r: r.action in ours and r.charge_point_id == run.central.sut, mark,
+                                      run.timeout)
+    if sent is not None:
+        raise CaseFailed("1", f"{sent.action} sent for another card ({sent.payload})")
+    mark = await run.physical(prompts.SWIPE_SAME_CARD, "3")
+    await in_either_order(run.expect("3", "StopTransaction", mark, check=field_is("idTag", valid)),
+                          run.status("5", "Finishing", mark))
+    await run.finish()
+
+
+async def stop_with_parent_id_tag(run: CaseRun) -> None:
+    """TC_069_CS: the transaction's idTag is in a group (parentIdTag); another card of the group is authorized
+    (steps 1-2) and ends it in its own name (steps 3 and 5 in either order)."""
+    await run.setup()
+    valid, parent = run.values["valid_id_tag"], run.values["parent_id_tag"]
+
+    def grouped(request: Request) -> dict[str, Any]:
+        info = {"status": run.central.tag_status(request.payload["idTag"]), "parentIdTag": parent}
+        if request.action == "StartTransaction":
+            return {"transactionId": run.central.default_answer(request)["transactionId"], "idTagInfo": info}
+        return {"idTagInfo": info}
+    for action in ("Authorize", "StartTransaction"):
+        run.central.overrides[action] = grouped
+    await charging(run)
+    mark = await run.physical(prompts.SWIPE_DIFFERENT_CARD, "1")
+    other = await run.expect("1", "Authorize", mark,
+                             check=lambda p: f"idTag is the one that started the transaction ({valid})"
+                             if p.get("idTag") == valid else None)
+    await in_either_order(run.expect("3", "StopTransaction", mark, check=field_is("idTag", other.payload["idTag"])),
+                          run.status("5", "Finishing", mark))
+    await run.finish()
+
+
 SCRIPTS: dict[str, Script] = {
     RESET_CASE: reset,
     "TC_CP_V16_001": cold_boot,
     "TC_CP_V16_003": plugin_first,
     "TC_CP_V16_005_1": ev_side_disconnected,
     "TC_CP_V16_010": remote_start_plugged_first,
+    "TC_CP_V16_068": stop_with_start_id_tag,
+    "TC_CP_V16_069": stop_with_parent_id_tag,
 }

@@ -14,6 +14,8 @@ DESCRIPTIONS = {
     "TC_CP_V16_003": "Regular charging session - plugin first",
     "TC_CP_V16_005_1": "EV side disconnected",
     "TC_CP_V16_010": "Remote start charging session - cable plugged in first",
+    "TC_CP_V16_068": "Stop transaction - idTag matches the one that started it",
+    "TC_CP_V16_069": "Stop transaction - parentIdTag matches the one that started it",
 }
 
 # ChangeConfiguration the tool sends first, in this order (TC_005_1_CS: Before, Configuration State(s)).

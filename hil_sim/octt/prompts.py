@@ -15,11 +15,15 @@ PRESENT_INVALID = "First resume the test case by clicking 'Yes' and present inva
 UNPLUG = "First resume the test case by clicking 'Yes' and Unplug cable."
 UNPLUG_EV_SIDE = "First resume the test case by clicking 'Yes'and unplug at EV side."  # sic: no space
 EV_DRIVER_STOPS = "EV driver stops the transaction"
+SWIPE_DIFFERENT_CARD = "EV driver authorizes/swipes with a different card & resume the test case by clicking 'Yes'."
+SWIPE_SAME_CARD = ("EV driver authorizes/swipes with a same card used to start transaction & resume the test case "
+                   "by clicking 'Yes'.")
 
 HEARTBEAT_CHECK = "Expected Heartbeat Interval : {expected}\nActual Heartbeat Interval : {actual}"
 
 # "Expected StatusNotifications": a header, then per expected status two lines (when received, status, then
-# error code, info and Received) and a blank line; a client counts (newlines - 4) / 3 entries.
+# error code, info and Received) and a blank line. Only one layout; benchctl's tests also feed it another one
+# (column headers, footer notes) that this stand-in does not print.
 STATUS_LIST_HEADER = "Expected StatusNotifications\n\n"
 STATUS_LIST_ENTRY = "{timestamp}  - ConnectorId : {connector_id}  -  {status}  -  \n{error_code} - {info} - {received}\n\n"
 STATUS_LIST_FOOTER = "\n\n"

@@ -98,3 +98,17 @@ async def test_a_charger_fault_fails_the_case_in_both(tmp_path: Path, scenarios)
     # the tool listed Preparing as not received: benchctl said No, with the reason
     listed = [p for p in result.octt["prompts"] if p["rule"] == "expected_statuses"]
     assert listed and listed[0]["answer"] is False and "Preparing" in listed[0]["reason"]
+
+
+async def test_068_and_069_present_the_cards_in_the_documents_order(tmp_path: Path, scenarios) -> None:
+    """TC_068_CS: <Configured Valid IdTag 2> first (no Authorize, no StopTransaction), then the transaction's own
+    card; TC_069_CS: the group's other card, which ends the transaction. The tool and benchctl both PASS."""
+    config = fast_config(tmp_path)
+    async with companion(tmp_path, config) as (run, tool):
+        results = [await run.run_case(scenarios[case]) for case in ("TC_068_CS", "TC_069_CS")]
+    for result in results:
+        assert (result.verdict, result.reason) == (PASS, ""), result.octt
+        assert result.octt["tool_verdict"] == PASS and result.octt["benchctl_verdict"] == PASS
+    cards = [[p["args"]["id_tag"] for p in r.octt["prompts"] if p["action"] == "present_id"] for r in results]
+    valid, other = config.values["valid_id_tag"], config.values["valid_id_tag_2"]
+    assert cards == [[other, valid], [other]]

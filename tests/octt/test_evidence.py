@@ -88,8 +88,9 @@ def test_the_expected_list_is_yes_only_when_every_entry_came_and_is_in_the_captu
 
 
 def test_a_list_that_cannot_be_read_entirely_is_answered_no(traffic: Traffic, sim_config: BenchConfig) -> None:
-    listed = tool_prompts.status_list([("", 1, "Preparing", "NoError", True)]) + "Something else entirely\n"
-    with pytest.raises(ListError, match="line 8 is not an entry benchctl can read: 'Something else entirely'"):
+    # an entry in a layout benchctl does not know (one line, no "ConnectorId :") is not passed over as a note
+    listed = tool_prompts.status_list([("", 1, "Preparing", "NoError", True)]) + "Connector 1 CHARGING NO_ERROR\n"
+    with pytest.raises(ListError, match="line 8 is not an entry benchctl can read: 'Connector 1 CHARGING NO_ERROR'"):
         parse_status_list(listed, load_prompts())
     answer = evidence(traffic, sim_config).expected_statuses(listed)
     assert not answer.yes and "cannot read the tool's list" in answer.reason
@@ -152,3 +153,36 @@ async def test_connector_available_comes_from_the_last_status_notification(traff
     assert answer.yes and answer.frames == [available.index]
     start_transaction(traffic, tag="04D4E5F6", transaction_id=42)
     assert ev.variables()["transaction_id_tag"] == "04D4E5F6" and ev.last_transaction()[0] == 42
+
+
+# A layout the stand-in tool does not print: the title, a column header, blank lines, entries, a footer note.
+OTHER_LAYOUT = """Expected StatusNotifications
+Received at - Connector - Status - Error code - Info - Received
+
+2025-01-01T10:00:00.000+01:00  - ConnectorId : 1  -  PREPARING  -
+NO_ERROR - N/A - Yes
+
+
+2025-01-01T10:00:02.000+01:00  - ConnectorId : 1  -  CHARGING  -
+NO_ERROR - N/A - Yes
+
+Note: statuses marked No were not received within the timeout.
+Click 'Yes' if the list is as expected.
+"""
+
+
+def test_header_and_footer_lines_around_the_entries_are_passed_over(traffic: Traffic,
+                                                                    sim_config: BenchConfig) -> None:
+    listed = parse_status_list(OTHER_LAYOUT, load_prompts())
+    assert [(e.line, e.connector_id, e.status, e.error_code, e.received) for e in listed] == \
+        [(4, 1, "Preparing", "NoError", True), (8, 1, "Charging", "NoError", True)]
+    preparing, charging = traffic.status("Preparing"), traffic.status("Charging")
+    answer = evidence(traffic, sim_config).expected_statuses(OTHER_LAYOUT)
+    assert answer.yes and answer.frames == [preparing.index, charging.index], answer.reason
+    # still refused: an entry whose status is no OCPP status, and an entry cut short (its second line lost)
+    with pytest.raises(ListError, match="'SLEEPING' is not an OCPP 1.6 connector status"):
+        parse_status_list(OTHER_LAYOUT.replace("CHARGING", "SLEEPING"), load_prompts())
+    cut = OTHER_LAYOUT.replace("NO_ERROR - N/A - Yes\n\n\n", "\n\n\n", 1)
+    with pytest.raises(ListError, match="line 4 is not an entry benchctl can read"):
+        parse_status_list(cut, load_prompts())
+    assert not evidence(traffic, sim_config).expected_statuses(cut).yes

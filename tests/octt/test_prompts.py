@@ -33,12 +33,15 @@ def test_resume_first_then_act_and_the_case_quirks() -> None:
     # TC_CP_V16_005_2: the tool asks for a card the case does not need
     quirk, _ = book.find("TC_CP_V16_005_2", tool_prompts.PRESENT_VALID)  # type: ignore[misc]
     assert (quirk.order, quirk.action, quirk.quirk is not None) == (ANSWER_ONLY, None, True)
-    # TC_CP_V16_069: only the second card prompt presents the group's other card
-    same = "EV driver authorizes/swipes with a same card used to start transaction & resume the test case by " \
-           "clicking 'Yes'."
-    first, _ = book.find("TC_CP_V16_069", same, [])  # type: ignore[misc]
-    second, _ = book.find("TC_CP_V16_069", same, ["setup", "swipe_card"])  # type: ignore[misc]
-    assert first.args == {"id_tag": "${transaction_id_tag}"} and second.args == {"id_tag": "${valid_id_tag_2}"}
+    # TC_CP_V16_068: the first card prompt presents <Configured Valid IdTag 2>, the second the transaction's card,
+    # whatever the prompts say
+    first, _ = book.find("TC_CP_V16_068", tool_prompts.SWIPE_SAME_CARD, ["setup"])  # type: ignore[misc]
+    second, _ = book.find("TC_CP_V16_068", tool_prompts.SWIPE_DIFFERENT_CARD,  # type: ignore[misc]
+                          ["setup", "swipe_same_card"])
+    assert first.args == {"id_tag": "${valid_id_tag_2}"} and second.args == {"id_tag": "${transaction_id_tag}"}
+    # TC_CP_V16_069: its one card step is the group's other card, also when the prompt asks for the same card
+    only, _ = book.find("TC_CP_V16_069", tool_prompts.SWIPE_SAME_CARD, [])  # type: ignore[misc]
+    assert only.args == {"id_tag": "${valid_id_tag_2}"}
     assert [c.check for c in book.checks_for("TC_CP_V16_023")] == ["no_charging_current"]
     assert book.tool_case("TC_005_1_CS") == "TC_CP_V16_005_1" and book.document_case("TC_CP_V16_010") == "TC_010_CS"
 

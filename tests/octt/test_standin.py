@@ -157,7 +157,8 @@ async def test_case_list_and_http_errors(rig: Rig) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{url}/ocpp/getTestcases") as resp:
             names = [c["name"] for c in (await resp.json())["testcases"]]
-        assert names == ["TC_CP_V16_000_RESET", "TC_CP_V16_001", "TC_CP_V16_003", "TC_CP_V16_005_1", "TC_CP_V16_010"]
+        assert names == ["TC_CP_V16_000_RESET", "TC_CP_V16_001", "TC_CP_V16_003", "TC_CP_V16_005_1", "TC_CP_V16_010",
+                         "TC_CP_V16_068", "TC_CP_V16_069"]
         async with http.post(f"{url}/ocpp/autoExecTestcase",
                              json={"testCaseID": "TC_CP_V16_999", "executionType": "start"}) as resp:
             assert resp.status == 404 and "TC_CP_V16_999" in (await resp.json())["error"]

@@ -4,12 +4,15 @@ does on purpose), without the power cycle it would otherwise fall back on."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from benchctl.bench.config import BenchConfig
+from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.csms.capture import Capture
 from benchctl.csms.link import ChargerLink
 from benchctl.run.idle import return_to_idle
 from benchctl.run.session import open_bench
+
+from support.bench_text import sim_bench_text
 
 
 def _in(seconds: float) -> str:
@@ -40,3 +43,23 @@ async def test_idle_cancels_an_open_reservation_and_forgets_an_ended_one(fast_si
         assert await return_to_idle(session.bench, link, timeout=4) is None
         assert link.reservations == {}
         assert sim.station.boots == 1, "the return to idle power cycled the station"
+
+
+async def test_idle_makes_a_connector_set_inoperative_by_itself_operative_again(tmp_path: Path) -> None:
+    """The reservation cases set unused connectors Inoperative one by one; a station that reads
+    ChangeAvailability(0, Operative) as the station's own availability only keeps them so, and the return to idle
+    must still bring them back (per connector), without a power cycle (availability survives it)."""
+    text = sim_bench_text().replace("    connectors: 1\n", "    connectors: 2\n    station_operative_only: true\n")
+    path = tmp_path / "sim-2.yaml"
+    path.write_text(text.replace("  connectors: 1\n", "  connectors: 2\n"))
+    config = load_bench(path)
+    async with open_bench(config, Capture(None)) as session:
+        link = session.link
+        assert await link.wait_until(lambda: link.connected.is_set() and link.statuses.get(2) == "Available", 10)
+        response, _ = await link.call("ChangeAvailability", {"connectorId": 2, "type": "Inoperative"})
+        assert response["status"] == "Accepted"
+        assert await link.wait_until(lambda: link.statuses.get(2) == "Unavailable", 5)
+        assert await return_to_idle(session.bench, link, timeout=4) is None
+        assert link.statuses[2] == "Available"
+        cut = [a for a in session.bench.steplog.steps if a.role == "mains" and a.args.get("level") is False]
+        assert not cut, f"it power cycled: {cut}"
