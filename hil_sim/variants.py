@@ -69,6 +69,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     Variant("station-status-last", "reports connectorId 0 (the whole station) after its connectors at boot, not "
                                    "before them (OCPP 1.6 fixes no order)",
             {"station_status_last": True}),
+    Variant("card-again-ignored", "ignores the same card presented again before a cable is in: only "
+                                  "ConnectionTimeOut ends the authorization (TC_061 waits it out)",
+            {"same_card_withdraws": False}),
+    Variant("station-operative-only", "ChangeAvailability(0, Operative) lifts only the station's own Inoperative, "
+                                      "not a connector's (the return to idle makes each connector Operative)",
+            {"station_operative_only": True}),
     # PICS `evses: [[1, 2]]` (which connectors share an EVSE, for Appendix D's reservation allowance) belongs
     # here once pics/sim.yaml knows that field; until then the PICS cannot say so
     Variant("shared-evse", "two connectors on one power stage: while one is in use (or reserved) the other is "
