@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from support.station import Session, _settings
+from support.station import Session, _settings, present, status
 
 from benchctl.csms.link import ToolRequestError
 from benchctl.csms.responder import Rule
@@ -39,17 +39,6 @@ async def reserve(session: Session, connector_id: int, reservation_id: int, id_t
 
 async def cancel(session: Session, reservation_id: int) -> str:
     return str((await session.call("CancelReservation", {"reservationId": reservation_id}))["status"])
-
-
-async def status(session: Session, connector_id: int, wanted: str, after: int, timeout: float = 5) -> None:
-    await session.next("StatusNotification", lambda p: p["connectorId"] == connector_id and p["status"] == wanted,
-                       after=after, timeout=timeout)
-
-
-async def present(session: Session, id_tag: str) -> None:
-    session.world.set("card_uid", id_tag)
-    await asyncio.sleep(0.3)
-    session.world.set("card_uid", None)
 
 
 def plug(session: Session, connector_id: int = 1) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from support.station import Session, _settings
+from support.station import Session, _settings, present, status
 
 from hil_sim.variants import VARIANTS
 
@@ -23,17 +23,6 @@ def _in(seconds: float) -> str:
 async def reserve(session: Session, connector_id: int, reservation_id: int, id_tag: str = "04A1B2C3") -> str:
     payload = {"connectorId": connector_id, "expiryDate": _in(60), "idTag": id_tag, "reservationId": reservation_id}
     return str((await session.call("ReserveNow", payload))["status"])
-
-
-async def status(session: Session, connector_id: int, wanted: str, after: int, timeout: float = 5) -> None:
-    await session.next("StatusNotification", lambda p: p["connectorId"] == connector_id and p["status"] == wanted,
-                       after=after, timeout=timeout)
-
-
-async def present(session: Session, id_tag: str) -> None:
-    session.world.set("card_uid", id_tag)
-    await asyncio.sleep(0.3)
-    session.world.set("card_uid", None)
 
 
 def profile(pid: int, purpose: str, periods: list[tuple[int, float]], unit: str = "A", **schedule: Any

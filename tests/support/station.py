@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -61,3 +62,16 @@ def _settings(**station: Any) -> SimSettings:
 
 
 socket_station = pytest.mark.parametrize("station_settings", [_settings(fixed_cable=False)])
+
+
+async def status(session: Session, connector_id: int, wanted: str, after: int, timeout: float = 5) -> None:
+    """Wait for the connector's StatusNotification with that status, after inbox position `after`."""
+    await session.next("StatusNotification", lambda p: p["connectorId"] == connector_id and p["status"] == wanted,
+                       after=after, timeout=timeout)
+
+
+async def present(session: Session, id_tag: str) -> None:
+    """Hold a card in front of the reader for a moment, as a driver does."""
+    session.world.set("card_uid", id_tag)
+    await asyncio.sleep(0.3)
+    session.world.set("card_uid", None)
