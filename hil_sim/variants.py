@@ -77,8 +77,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
             {"station_operative_only": True}),
     # PICS `evses: [[1, 2]]` (which connectors share an EVSE, for Appendix D's reservation allowance) belongs
     # here once pics/sim.yaml knows that field; until then the PICS cannot say so
-    Variant("shared-evse", "two connectors on one power stage: while one is in use (or reserved) the other is "
-                           "Unavailable; a reservation of the station holds both",
+    Variant("shared-evse", "two connectors on one power stage: while one is in use the other takes no session, "
+                           "while one is reserved the other is Unavailable; a reservation of the station holds both",
             {"connectors": 2, "evses": [[1, 2]]}, {"connectors": 2}, dut={"connectors": 2}),
 ]}
 

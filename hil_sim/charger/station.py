@@ -381,7 +381,7 @@ class SimStation:
             return "Charging" if world.cp_state() in ("C", "D") else "SuspendedEV"
         if c.finishing:
             return "Finishing"
-        if connector_id in self.unavailable or 0 in self.unavailable or self._evse_taken(connector_id):
+        if connector_id in self.unavailable or 0 in self.unavailable or self._evse_reserved(connector_id):
             return "Unavailable"
         if self.reservations.shows_reserved(connector_id):
             return "Reserved"  # held for a driver: a cable alone does not make it Preparing
@@ -442,6 +442,12 @@ class SimStation:
                     or self.reservations.holds(mate):
                 return True
         return False
+
+    def _evse_reserved(self, connector_id: int) -> bool:
+        """A reservation on a connector of the same EVSE shows on this one too. Appendix D allows the other
+        connectors' statuses in the Reservation cases only, so a session on a mate is not reported here: this
+        connector stays Available and just takes no session (_evse_taken)."""
+        return any(self.reservations.holds(mate) for mate in self.settings.evse_mates(connector_id))
 
     def _ev_present(self, connector_id: int) -> bool:
         """Whether the firmware knows an EV is there: through the Control Pilot normally; a Mode 1/2-only station
