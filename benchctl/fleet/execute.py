@@ -139,6 +139,7 @@ async def execute(prepared: Prepared, runs: Path, lock: BenchLock, console: Cons
             kept = run_dir.path / "pics.yaml"
             kept.write_text(prepared.pics_text, encoding="utf-8")
             prepared.meta["pics_file"] = str(kept)
+            prepared.config.pics = str(kept)  # the job's temporary copy is gone by now; cases read `pics.<field>`
         on_run_dir(run_dir.path)
         events = CaseEvents(console, len(prepared.scenarios), publish)
         with run_log(run_dir.path):
