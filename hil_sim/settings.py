@@ -57,6 +57,11 @@ SIMULATOR_SCHEMA = Schema({
         "rfid_readers": Field(str, default="single", choices=("none", "single", "one_per_evse"),
                               help="as the PICS says: no reader, one reader for every connector, or one per "
                                    "connector (the card presenter stands at the reader of world.card_reader)"),
+        "offline_statuses": Field(str, default="current", choices=("current", "replay"),
+                                  help="status changes while the link is down: current: not sent, the status "
+                                       "of the moment goes out after reconnecting; replay: each is queued with "
+                                       "its own timestamp and sent after reconnecting, in order with the "
+                                       "transaction messages (both are what OCPP 1.6 allows)"),
         "meter_w": Field(float, default=7400.0, minimum=0, help="power the simulated EV draws when allowed"),
         "same_card_withdraws": Field(bool, default=True,
                                      help="the same card again before a cable is in withdraws the authorization; "
@@ -111,6 +116,7 @@ class StationSettings:
     boot_delay_s: float = 0.3
     rfid_readers: str = "single"  # see SIMULATOR_SCHEMA
     mode_1_2_only: bool = False
+    offline_statuses: str = "current"  # see SIMULATOR_SCHEMA
     meter_w: float = 7400.0
     same_card_withdraws: bool = True  # see SIMULATOR_SCHEMA
     station_operative_only: bool = False  # see SIMULATOR_SCHEMA

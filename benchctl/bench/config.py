@@ -56,6 +56,11 @@ VALUES_SCHEMA = Schema({
                                              "needed"),
     "ev_ready_delay_s": Field(float, default=0.5, minimum=0,
                               help="time between EV state B and C after plug-in"),
+    "appendix_d_wide_transitions": Field(bool, default=False,
+                                         help="also accept, while a step waits, any unexpected status OCPP 1.6 "
+                                              "lets the connector move into (wider than Appendix D, which names "
+                                              "only Suspended* before Start/StopTransaction and Unavailable "
+                                              "before Available after a boot); every use is a reported finding"),
     # the security cases (2.24): which profile each one runs the station on, per the station's PICS
     "basic_auth_security_profile": Field(int, default=1, choices=(1, 2),
                                          help="the profile with HTTP Basic authentication the Basic-auth cases "

@@ -32,6 +32,10 @@ def _unique(value: list[Any]) -> str | None:
     return f"listed more than once: {', '.join(duplicates)}" if duplicates else None
 
 
+def _an_evse(connectors: list[int]) -> str | None:
+    return "an EVSE has at least one connector" if not connectors else _unique(connectors)
+
+
 PICS_SCHEMA = Schema({
     # --- Appendix A, general information about the DUT
     "vendor": Field(str, default="", help="App. A general information 'Vendor name'"),
@@ -43,6 +47,11 @@ PICS_SCHEMA = Schema({
                                   "mode_1_2_only for a 'Mode 1/2-only Charging Station'"),
     "connectors": Field(int, required=True, minimum=1,
                         help="App. A general information 'Socket(s) / connector(s)': how many"),
+    "evses": Field(list, default=[], items=Field(list, items=Field(int, minimum=1), check=_an_evse),
+                   help="App. A general information 'Socket(s) / connector(s)': the connectors that share one "
+                        "EVSE, one list of connector ids per EVSE (e.g. [[1, 2]]); a connector in no list is an "
+                        "EVSE of its own. Appendix D lets the other connectors of a reserved EVSE report "
+                        "Available, Reserved, Preparing or Unavailable in the reservation cases"),
     "fixed_cable": Field(bool, required=True,
                          help="App. A general information 'Fixed cable': true for a tethered cable, "
                               "false for a socket"),
@@ -188,6 +197,7 @@ class Pics:
     can_trigger_unlock_failure: bool = False
     can_trigger_local_list_failure: bool = False
     rejects_reserve_now: bool = False
+    evses: tuple[tuple[int, ...], ...] = ()  # connectors sharing an EVSE; a connector in none is its own EVSE
 
     @property
     def local_start_stop(self) -> bool:
@@ -225,6 +235,16 @@ def _cross_check(doc: MarkedDoc, data: dict[str, Any]) -> None:
     if data["can_report_lock_failure"] and data["fixed_cable"]:
         raise doc.error(("can_report_lock_failure",), "a fixed cable has no socket lock to fail; "
                                                       "set fixed_cable: false or this to false")
+    seen: dict[int, int] = {}
+    for i, evse in enumerate(data["evses"]):
+        for connector in evse:
+            if connector > data["connectors"]:
+                raise doc.error(("evses", i), f"connector {connector} does not exist: connectors is "
+                                              f"{data['connectors']}")
+            if connector in seen:
+                raise doc.error(("evses", i), f"connector {connector} is already on EVSE {seen[connector] + 1}: "
+                                              "a connector belongs to one EVSE")
+            seen[connector] = i
     if data["security_certification"] and not {2, 3} & set(data["security_profiles"]):
         raise doc.error(("security_certification",), "the security certificate needs security profile 2 or 3 in "
                                                      "security_profiles (App. A.2)")
@@ -278,4 +298,8 @@ def load_pics(path: str | Path) -> Pics:
     data = _validated(path)
     del data["performance"]  # App. A.4: see load_performance
     # tuples: a loaded PICS is a value, and the schema hands out its list defaults shared
-    return Pics(file=str(path), **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    return Pics(file=str(path), **{k: _frozen(v) for k, v in data.items()})
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value

@@ -16,8 +16,10 @@ from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.perf.timings import case_timings
+from benchctl.plan.pics import MODE_1_2_ONLY, load_pics
 from benchctl.scenario.engine import CaseRunner
 from benchctl.scenario.model import Scenario, Step
+from benchctl.scenario.status_rules import Allowances
 from benchctl.security.pki import LabPki
 from benchctl.transfer.run_files import FileSetupError, RunFiles, start_run_files
 
@@ -55,6 +57,7 @@ class BenchRun:
         self.files: RunFiles | None = None  # the file server, started for the first case that moves files
         self.accept_profile = False  # --accept-profile: a contradicting DUT profile is recorded, not a stop
         self._met = False  # meet_charger has just left the station idle, baseline read: the next reset is done
+        self.allowances = station_allowances(self._pics())  # the Appendix D rules the PICS switches on
 
     async def start(self) -> None:
         self.run_dir.write_meta(self.meta)
@@ -106,7 +109,8 @@ class BenchRun:
             try:
                 known = {k: v.as_record() for k, v in (self.baseline or {}).items()}
                 case_runner = CaseRunner(scenario, session.bench, session.link,
-                                         files=self.files if scenario.file_server else None, known_keys=known)
+                                         files=self.files if scenario.file_server else None, known_keys=known,
+                                         allowances=self.allowances)
                 case_runner.on_step = self.on_step
                 result = await asyncio.wait_for(case_runner.run(), budget)
             except asyncio.TimeoutError:
@@ -148,8 +152,6 @@ class BenchRun:
         if isinstance(self.meta.get("pics"), dict):
             return self.meta["pics"]
         if self.config.pics:
-            from benchctl.plan import load_pics
-
             return load_pics(self.config.pics).values()
         return None
 
@@ -200,6 +202,14 @@ class BenchRun:
         self.meta["configuration"] = [k.as_record() for k in baseline.values()]
         self.run_dir.write_meta(self.meta)
         return baseline
+
+
+def station_allowances(values: dict[str, Any] | None) -> Allowances:
+    """The Appendix D allowances the run's PICS answers (BenchRun._pics) switch on; without a PICS, none."""
+    if values is None:
+        return Allowances()
+    return Allowances(mode12_only=values.get("product_subtype") == MODE_1_2_ONLY,
+                      evses=tuple(tuple(evse) for evse in values.get("evses") or ()))
 
 
 def _error(scenario: Scenario, reason: str) -> CaseResult:

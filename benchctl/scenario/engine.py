@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -29,7 +30,7 @@ from benchctl.smart.profiles import in_rate_unit
 from benchctl.smart.tracker import SmartTracker
 
 from .model import Scenario, Step
-from .status_rules import BOOT_WAIT, ExpectedStatus, judge_statuses, observations_from_frames
+from .status_rules import BOOT_WAIT, Allowances, ExpectedStatus, epoch, judge_statuses, observations_from_frames
 from .tools import TOOLS
 from .values import (UnknownVariable, describe, get_path, is_missing, mismatches, operator, satisfies,
                      substitute)
@@ -77,9 +78,12 @@ def same_config_value(a: str | None, b: str) -> bool:
 
 class CaseRunner:
     def __init__(self, scenario: Scenario, bench: Bench, link: ChargerLink, files: RunFiles | None = None,
-                 known_keys: dict[str, dict[str, Any]] | None = None) -> None:
+                 known_keys: dict[str, dict[str, Any]] | None = None, allowances: Allowances | None = None) -> None:
         self.on_step: Callable[[Step], None] | None = None  # live progress: the step about to run
         self.scenario = scenario
+        # the station's Appendix D allowances (from the run's PICS); the bench decides the wide reading
+        self.allowances = replace(allowances or Allowances(),
+                                  wide_transitions=bool(bench.values.get("appendix_d_wide_transitions", False)))
         self.bench = bench
         self.link = link
         self.files = files  # the run's file server, for a case with `file_server: true`
@@ -94,6 +98,7 @@ class CaseRunner:
         self.vars["charge_point_id"] = link.charge_point_id
         self.vars.update(scenario_variables(getattr(bench.config, "pics", None)))  # `pics.<field>`
         self.vars.update(link.security.config.scenario_values())  # credentials, the tool's certificate store
+        self._connections_at_start = 0
         self._connection_cursor = 0  # the next connection attempt a `connection: new` step takes
         self._connection_taken: dict[str, Any] | None = None  # the attempt the last connection step judged
         self.checks: list[Check] = []
@@ -126,6 +131,7 @@ class CaseRunner:
         self.bench.steplog.listeners.append(record)
         self.cursor = self.first = len(self.link.inbox)
         self._connection_cursor = len(self.link.security.connections)
+        self._connections_at_start = self._connection_cursor  # reconnections of the case (Appendix D replays)
         self.invalid_seen = len(self.link.invalid)
         self.vars["case_start"] = utc_now()  # e.g. a retrieveDate of "now" in UpdateFirmware
         self.files_seen = len(self.files.log) if self.files is not None else 0
@@ -160,11 +166,16 @@ class CaseRunner:
     def _judge_statuses(self, result: CaseResult, first: int) -> None:
         """Appendix D of the test procedure, over every StatusNotification the charger sent in the case."""
         frames = [item.frame for item in self.link.inbox[first:]]
-        verdict = judge_statuses(self.scenario.id, observations_from_frames(frames), self.status_expectations)
+        reconnected = [t for c in self.link.security.connections[self._connections_at_start:]
+                       if c.get("accepted") and (t := epoch(c.get("at"))) is not None]
+        verdict = judge_statuses(self.scenario.id, observations_from_frames(frames), self.status_expectations,
+                                 reservation_case=self.scenario.group == "Reservation",
+                                 allowances=self.allowances, reconnected=reconnected)
         result.status_rules = verdict.as_record()
         if not verdict.ok:
             failing = [f for f in verdict.findings if f.fail]
-            result.verdict, result.retest = FAIL, True
+            # only a FAIL Appendix D itself says to retest (connectorId 0 without errorCode/info) is retested
+            result.verdict, result.retest = FAIL, verdict.retest
             result.reason = "Appendix D: " + "; ".join(f.message for f in failing)
 
     def _expect_status(self, step: Step, index: int | None, group: list[Step] | None = None) -> None:

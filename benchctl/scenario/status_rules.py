@@ -6,12 +6,16 @@ charger reported during one case, so the verdict names the frame and the rule in
 Pure: no I/O, no clock; the engine passes in what it observed and what it matched.
 
 Allowances that were applied are kept as non-failing findings, so a report shows why a frame was accepted.
+Three allowances depend on the station and the bench, so `Allowances` switches them on: the reservation rule
+for connectors that share an EVSE and the Mode 1/2-only flow (both from the PICS), and a wider reading of
+"some specified StatusNotification messages" than Appendix D names (a bench value, off by default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from benchctl.csms.capture import TO_CSMS, CapturedFrame
@@ -23,6 +27,8 @@ TRANSACTION_WAITS = frozenset({"StartTransaction", "StopTransaction"})
 BOOT_WAIT = "boot"
 # Appendix D, reservation cases: what the other connectors of a shared EVSE may report.
 RESERVATION_OTHER_CONNECTOR = frozenset({"Available", "Reserved", "Preparing", "Unavailable"})
+# Test case document section 1.2: each of these StatusNotifications and its transaction message may be reversed.
+REVERSIBLE_WITH = {"Charging": "StartTransaction", "Finishing": "StopTransaction"}
 # Appendix D, last rule: short power flow (Preparing), back to Available, then authorization and charging.
 MODE12_FLOW = ("Preparing", "Available", "Preparing", "Charging")
 
@@ -92,6 +98,24 @@ class StatusObservation:
     error_code: str
     info: str | None = None
     vendor_error_code: str | None = None
+    # the charger's own timestamp field and when the bench received the frame (epoch seconds); together with
+    # the reconnections they tell a status the charger queued while offline (Allowances, `reconnected`)
+    timestamp: float | None = field(default=None, compare=False)
+    received: float | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Allowances:
+    """What the station is and what the bench allows, for the Appendix D rules that depend on it."""
+
+    mode12_only: bool = False  # PICS product_subtype mode_1_2_only: the Mode 1/2-only flow is allowed
+    evses: tuple[tuple[int, ...], ...] = ()  # PICS evses: connectors on one EVSE (the reservation rule)
+    # bench value appendix_d_wide_transitions: any OCPP 1.6 transition while a step waits (reported when used)
+    wide_transitions: bool = False
+
+    def evse_peers(self, connector_id: int) -> frozenset[int]:
+        """The other connectors on connector_id's EVSE."""
+        return frozenset(c for evse in self.evses if connector_id in evse for c in evse if c != connector_id)
 
 
 @dataclass(frozen=True)
@@ -119,7 +143,9 @@ class Finding:
 class StatusVerdict:
     ok: bool
     findings: list[Finding]
-    retest: bool  # not ok, and every failure is one Appendix D says to retest rather than fail
+    # not ok, and every failure is one Appendix D says to retest (connectorId 0 without errorCode or info); a
+    # rule the charger broke (a duplicate, another connector, a missing or unallowed status) is a FAIL as it is
+    retest: bool
 
     def as_record(self) -> dict[str, Any]:
         return {"ok": self.ok, "retest": self.retest,
@@ -145,23 +171,36 @@ def observations_from_frames(frames: Iterable[CapturedFrame]) -> list[StatusObse
         info, vendor = payload.get("info"), payload.get("vendorErrorCode")
         observations.append(StatusObservation(captured.index, connector_id, status, error_code,
                                               info if isinstance(info, str) else None,
-                                              vendor if isinstance(vendor, str) else None))
+                                              vendor if isinstance(vendor, str) else None,
+                                              epoch(payload.get("timestamp")), captured.wall))
     return sorted(observations, key=lambda o: o.index)
 
 
+def epoch(value: Any) -> float | None:
+    """An OCPP dateTime as epoch seconds; None when absent or not a dateTime with a zone."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.timestamp() if parsed.tzinfo is not None else None
+
+
 def judge_statuses(case_id: str, observed: list[StatusObservation], expected: list[ExpectedStatus], *,
-                   reservation_case: bool = False, shared_evse_connectors: set[int] | frozenset[int] = frozenset(),
-                   mode12_only: bool = False) -> StatusVerdict:
+                   reservation_case: bool = False, allowances: Allowances = Allowances(),
+                   reconnected: Iterable[float] = ()) -> StatusVerdict:
     """Apply Appendix D to one case.
 
     `expected` is in scenario order. `waiting_for` on an expectation says what else the tool awaits before or
     together with it; the Suspended* and Unavailable-after-(re)boot allowances apply to unexpected
-    notifications on that connector while that expectation is the next one open. `shared_evse_connectors`
-    are the connectors that share an EVSE with the connector under test (only used when `reservation_case`).
+    notifications on that connector while that expectation is the next one open. `reconnected` are the times
+    (epoch seconds) the charger's connections of the case were accepted: a notification received on one of
+    them but stamped before it was queued while the charger was offline.
     """
-    judge = _Judge(_case_key(case_id), observed, expected)
+    judge = _Judge(_case_key(case_id), observed, expected, allowances, sorted(reconnected))
     findings = judge.missing()  # first: a case exception may claim an unexpected frame as a substitute
-    findings += judge.observed(reservation_case, frozenset(shared_evse_connectors), mode12_only)
+    findings += judge.observed(reservation_case)
     failures = [f for f in findings if f.fail]
     return StatusVerdict(not failures, findings, bool(failures) and all(f.retest for f in failures))
 
@@ -182,14 +221,21 @@ def _fields(o: StatusObservation) -> tuple[Any, ...]:
     return o.connector_id, o.status, o.error_code, _info(o)
 
 
+def _utc(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _frame(o: StatusObservation) -> str:
     extra = f", info {o.info!r}" if _info(o) else ""
     return f"frame #{o.index} StatusNotification(connector {o.connector_id}, {o.status}, {o.error_code}{extra})"
 
 
 class _Judge:
-    def __init__(self, case: str, observed: list[StatusObservation], expected: list[ExpectedStatus]) -> None:
+    def __init__(self, case: str, observed: list[StatusObservation], expected: list[ExpectedStatus],
+                 allowances: Allowances, reconnected: list[float]) -> None:
         self.case = case
+        self.allow = allowances
+        self.reconnected = reconnected
         self.obs = sorted(observed, key=lambda o: o.index)
         self.exp = list(expected)
         by_index = {o.index: o for o in self.obs}
@@ -248,9 +294,10 @@ class _Judge:
         return None
 
     # ------------------------------------------------------------------ received
-    def observed(self, reservation_case: bool, shared: frozenset[int], mode12_only: bool) -> list[Finding]:
+    def observed(self, reservation_case: bool) -> list[Finding]:
         findings = []
-        mode12 = self._mode12_frames() if mode12_only else set()
+        mode12 = self._mode12_frames() if self.allow.mode12_only else set()
+        replayed = self._replayed()
         previous: dict[int, StatusObservation] = {}
         accepted: set[int] = self.matched | self.claimed
         # a (re)boot ends "one after another": the tool expects every connector to be reported again after it
@@ -265,14 +312,14 @@ class _Judge:
                 continue
             if o.index in accepted:
                 continue
-            finding = self._unexpected(o, prev, accepted, reservation_case, shared, mode12)
+            finding = replayed.get(o.index) or self._unexpected(o, prev, accepted, reservation_case, mode12)
             if not finding.fail:
                 accepted.add(o.index)
             findings.append(finding)
         return findings
 
     def _unexpected(self, o: StatusObservation, prev: StatusObservation | None, accepted: set[int],
-                    reservation_case: bool, shared: frozenset[int], mode12: set[int]) -> Finding:
+                    reservation_case: bool, mode12: set[int]) -> Finding:
         if o.connector_id == 0:
             if o.error_code != NO_ERROR or _info(o):
                 return Finding("D.connector0-with-error", f"{_frame(o)} is unexpected but reports an error or info,"
@@ -285,9 +332,12 @@ class _Judge:
                                                          "other than NoError nor an info; retest the case",
                            [o.index], True, retest=True)
         if o.connector_id not in self.expected_connectors and not self.open_unpinned:
-            if reservation_case and o.connector_id in shared and o.status in RESERVATION_OTHER_CONNECTOR:
-                return Finding("D.reservation-other-connector", f"{_frame(o)}: another connector of the reserved "
-                                                                "EVSE may report this status", [o.index], False)
+            peers = self.allow.evse_peers(o.connector_id) & self.expected_connectors
+            if reservation_case and peers and o.status in RESERVATION_OTHER_CONNECTOR:
+                return Finding("D.reservation-other-connector", f"{_frame(o)}: connector {o.connector_id} shares an "
+                                                                f"EVSE with connector {min(peers)} (PICS evses) and "
+                                                                "may report this status in a reservation case",
+                               [o.index], False)
             return Finding("D.unexpected-connector", f"{_frame(o)}: connector {o.connector_id} has no expected "
                                                      "StatusNotification in this case", [o.index], True)
         allowed = self._allowance(o, prev, accepted, mode12)
@@ -304,7 +354,8 @@ class _Judge:
         """An unexpected status on a connector the case expects notifications for, if Appendix D allows it."""
         if o.index in mode12:
             return Finding("D.mode12-flow", f"{_frame(o)} is part of the Mode 1/2-only flow "
-                                            "Preparing, Available, Preparing, Charging", [o.index], False)
+                                            "Preparing, Available, Preparing, Charging (PICS product_subtype)",
+                           [o.index], False)
         if prev is not None and prev.index in accepted and prev.status == o.status:
             # Not an exact duplicate (checked before): a change of errorCode or info is news (Appendix D).
             return Finding("D.repeat-with-new-details", f"{_frame(o)} repeats the status of frame #{prev.index} "
@@ -320,16 +371,50 @@ class _Judge:
         if o.status == "Unavailable" and e.status == "Available" and e.waiting_for == BOOT_WAIT:
             return Finding("D.unavailable-before-boot-available", f"{_frame(o)} came after a (re)boot before "
                                                                   f"{self.label(pending)}", [o.index], False)
-        # Our reading of "it is allowed to first receive some specified StatusNotification messages": while the
-        # tool still waits for a notification on this connector, an intermediate status is valid when OCPP 1.6
-        # allows the charger to move into it from the status it last reported there (e.g. Preparing -> Available
-        # when the connection timeout runs out). The status before the case is unknown, so the first report on a
-        # connector can only be accepted by one of the specific allowances above.
+        if e.waiting_for is not None and REVERSIBLE_WITH.get(o.status) == e.waiting_for:
+            return Finding("D.reversed-with-transaction", f"{_frame(o)} came while waiting for {e.waiting_for} "
+                                                          f"({self.label(pending)}); the test case document "
+                                                          f"(section 1.2) lets {o.status} and {e.waiting_for} "
+                                                          "come in either order", [o.index], False)
         table = CHARGE_POINT_TRANSITIONS if o.connector_id == 0 else CONNECTOR_TRANSITIONS
-        if prev is not None and o.status in table.get(prev.status, frozenset()):
-            return Finding("D.legal-transition", f"{_frame(o)}: {prev.status} -> {o.status} is a legal transition "
-                                                 f"while waiting for {self.label(pending)}", [o.index], False)
+        if self.allow.wide_transitions and prev is not None and o.status in table.get(prev.status, frozenset()):
+            # Wider than Appendix D, which names only the two allowances above: any status OCPP 1.6 lets the
+            # charger move into while the tool still waits on this connector. Only on the bench's say-so.
+            return Finding("D.legal-transition", f"{_frame(o)}: {prev.status} -> {o.status} is a legal OCPP 1.6 "
+                                                 f"transition while waiting for {self.label(pending)}; accepted only "
+                                                 "because the bench sets appendix_d_wide_transitions (Appendix D "
+                                                 "does not name it)", [o.index], False)
         return None
+
+    def _replayed(self) -> dict[int, Finding]:
+        """Notifications the charger queued while offline and sent after reconnecting, each stamped with when it
+        happened (before the connection it came on) and each a legal OCPP 1.6 transition from the status before it
+        on its connector, in time order. The statuses before the case are the general precondition's (section
+        1.3 of the test case document: connectors available)."""
+        allowed: dict[int, Finding] = {}
+        status: dict[int, str] = {}
+        stamped: dict[int, float] = {}
+        for o in self.obs:
+            before = status.get(o.connector_id, "Available")
+            status[o.connector_id] = o.status
+            since = self._reconnected_before(o)
+            if since is None or o.timestamp is None or o.timestamp >= since:
+                continue
+            table = CHARGE_POINT_TRANSITIONS if o.connector_id == 0 else CONNECTOR_TRANSITIONS
+            in_order = o.timestamp >= stamped.get(o.connector_id, o.timestamp)
+            stamped[o.connector_id] = o.timestamp
+            if o.status in table.get(before, frozenset()) and in_order:
+                allowed[o.index] = Finding(
+                    "D.offline-replay", f"{_frame(o)} was queued while the charger was offline (stamped "
+                    f"{_utc(o.timestamp)}, before its connection of {_utc(since)}) and follows {before} legally",
+                    [o.index], False)
+        return allowed
+
+    def _reconnected_before(self, o: StatusObservation) -> float | None:
+        """When the connection o came on was accepted, if the charger (re)connected during the case."""
+        if o.received is None:
+            return None
+        return max((t for t in self.reconnected if t <= o.received), default=None)
 
     def _pending(self, o: StatusObservation) -> int | None:
         """Position of the expectation the tool was next waiting for on o's connector when o arrived.

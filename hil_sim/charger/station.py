@@ -222,6 +222,7 @@ class SimStation:
         if self.faults.active("availability_not_persistent"):
             self.unavailable.clear()  # the bug: availability was only kept in RAM
         self.rt = Runtime([ConnectorRuntime() for _ in range(self.settings.connectors)])
+        self.tx_queue.forget(call.StatusNotification)  # statuses kept while offline were in RAM: stale now
         for connector_id in self.open_tx:
             # a transaction in flash did not survive the power loss: with the cable still in, the connector
             # is Finishing until it is unplugged (its StopTransaction follows the boot)
@@ -260,6 +261,7 @@ class SimStation:
                 await self.tx_queue.flush(self._deliver)
                 await self._stop_lost_transactions()
                 rt.online.set()
+                await self.tx_queue.flush(self._deliver)  # a status a replaying station kept meanwhile
                 rt.wake.set()
                 self.transfers.booted()  # a firmware booted from a new image reports the installation
                 await reader
@@ -350,7 +352,7 @@ class SimStation:
                 if card is not None:
                     await self._card_presented(card.upper())
             self.reservations.end_out_of_order()  # a fault or Inoperative ends a reservation there
-            if rt.online.is_set():
+            if rt.online.is_set() or self._replays_statuses():
                 await self._send_status(0, self._status(0))
             for connector_id in range(1, self.settings.connectors + 1):
                 await self._run_connector(connector_id)
@@ -423,7 +425,8 @@ class SimStation:
         if c.transaction is None and not self._cable_in(connector_id):
             c.lock_failed_at = None
         self.smart.follow(connector_id)  # the limit in force may have changed (a new profile, a new period)
-        if self._rt().online.is_set():  # not while the link comes back: queued transaction messages go first
+        # not while the link comes back: queued transaction messages go first (a replaying station queues it too)
+        if self._rt().online.is_set() or self._replays_statuses():
             await self._send_status(connector_id, self._status(connector_id))
         await self._sample_meter(connector_id)
 
@@ -448,6 +451,11 @@ class SimStation:
         connectors' statuses in the Reservation cases only, so a session on a mate is not reported here: this
         connector stays Available and just takes no session (_evse_taken)."""
         return any(self.reservations.holds(mate) for mate in self.settings.evse_mates(connector_id))
+
+    def _replays_statuses(self) -> bool:
+        """Offline (or while the link comes back), a station with offline_statuses: replay queues each status
+        change with its own timestamp rather than dropping it."""
+        return self.settings.offline_statuses == "replay" and not self._rt().online.is_set()
 
     def _ev_present(self, connector_id: int) -> bool:
         """Whether the firmware knows an EV is there: through the Control Pilot normally; a Mode 1/2-only station
@@ -558,10 +566,14 @@ class SimStation:
         else:
             wrong_id = connector_id and status != "Available" and self.faults.active("wrong_connector_id")
             reported_id = connector_id + 1 if wrong_id else connector_id
-            delivered = await self._call(call.StatusNotification(
+            payload = call.StatusNotification(
                 connector_id=reported_id, error_code=self._error_code(connector_id, status), status=status,
-                timestamp=now_iso(),
-                info=self._status_info(connector_id, status))) is not None
+                timestamp=now_iso(), info=self._status_info(connector_id, status))
+            if not force and self._replays_statuses():
+                self.tx_queue.keep(payload)  # sent after reconnecting, with the timestamp of the change
+                delivered = True
+            else:
+                delivered = await self._call(payload) is not None
         if delivered:  # a status lost offline is sent again, as the current one, after reconnecting
             if connector_id:
                 self._conn(connector_id).reported = status

@@ -31,6 +31,15 @@ class TransactionQueue:
         self.pending.append(payload)
         return (await self.flush(deliver)).get(id(payload))
 
+    def keep(self, payload: Any) -> None:
+        """Queue a message behind the older ones without sending it now (a status change while offline, for a
+        station that replays them); the next flush sends it in its place."""
+        self.pending.append(payload)
+
+    def forget(self, kind: type) -> None:
+        """Drop the queued messages of one kind: what was only kept in RAM does not survive a reboot."""
+        self.pending = [p for p in self.pending if not isinstance(p, kind)]
+
     async def flush(self, deliver: Deliver) -> dict[int, Any]:
         delivered: dict[int, Any] = {}
         async with self._lock:

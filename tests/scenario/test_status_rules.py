@@ -14,6 +14,7 @@ from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
 from benchctl.csms.frames import parse
 from benchctl.scenario.status_rules import (
     CHARGE_POINT_TRANSITIONS,
+    Allowances,
     CONNECTOR_TRANSITIONS,
     ExpectedStatus,
     StatusObservation,
@@ -39,6 +40,9 @@ def tc003(preparing: int | None, charging: int | None) -> list[ExpectedStatus]:
 def reboot(available: int | None, waiting_for: str | None = "boot") -> list[ExpectedStatus]:
     return [exp(9, 1, "Available", available, waiting_for=waiting_for)]
 
+
+WIDE = Allowances(wide_transitions=True)  # the bench value appendix_d_wide_transitions
+SHARED = Allowances(evses=((1, 2), (3,)))  # PICS evses: connectors 1 and 2 on one EVSE, 3 on its own
 
 CASES = [
     # id, case, observed, expected, options, ok, retest, failing rules, non-failing rules
@@ -78,6 +82,9 @@ CASES = [
      False, False, ["D.missing"], []),
     ("unavailable-instead-of-finishing-not-in-016", "TC_016_CS", sns((1, "Charging"), (1, "Unavailable")),
      [exp(None, 1, "Charging", 0), exp(9, 1, "Finishing", None)], {},
+     False, False, ["D.missing", "D.unexpected-status"], []),
+    ("unavailable-instead-of-finishing-not-in-016-wide", "TC_016_CS", sns((1, "Charging"), (1, "Unavailable")),
+     [exp(None, 1, "Charging", 0), exp(9, 1, "Finishing", None)], {"allowances": WIDE},
      False, False, ["D.missing"], ["D.legal-transition"]),
     ("firmware-stays-available-044_1", "TC_044_1_CS", sns((1, "Available")),
      [exp(None, 1, "Unavailable", None), exp(11, 1, "Available", 0, waiting_for="boot")], {},
@@ -128,9 +135,26 @@ CASES = [
     ("boot-allowance-over-after-later-steps", "TC_003_CS", sns((1, "Preparing"), (1, "Unavailable"), (1, "Charging")),
      [exp(9, 1, "Available", None, optional=True, waiting_for="boot"), *tc003(0, 2)], {},
      False, False, ["D.unexpected-status"], []),
+    # Appendix D names only the two allowances above: a legal OCPP transition alone is not one of them ...
     ("legal-intermediate-transition", "TC_003_CS",
      sns((1, "Preparing"), (1, "Available"), (1, "Preparing"), (1, "Charging")),
-     tc003(0, 3), {}, True, False, [], ["D.legal-transition"]),
+     tc003(0, 3), {}, False, False, ["D.unexpected-status", "D.unexpected-status"], []),
+    # ... unless the bench asks for the wider reading, and then each use is a finding
+    ("legal-intermediate-transition-wide", "TC_003_CS",
+     sns((1, "Preparing"), (1, "Available"), (1, "Preparing"), (1, "Charging")),
+     tc003(0, 3), {"allowances": WIDE}, True, False, [], ["D.legal-transition"]),
+    ("illegal-intermediate-transition-wide", "TC_003_CS", sns((1, "Preparing"), (1, "Reserved"), (1, "Charging")),
+     tc003(0, 2), {"allowances": WIDE}, False, False, ["D.unexpected-status"], []),
+    # section 1.2 of the test case document: Charging before StartTransaction, Finishing before StopTransaction
+    ("charging-before-start-transaction", "TC_037_2_CS", sns((1, "Charging"), (1, "SuspendedEVSE")),
+     [exp(3, 1, "Charging", None, optional=True, waiting_for="StartTransaction"), exp(5, 1, "SuspendedEVSE", 1)],
+     {}, True, False, [], ["D.reversed-with-transaction"]),
+    ("finishing-before-stop-transaction", "TC_068_CS", sns((1, "Charging"), (1, "Finishing"), (1, "Available")),
+     [exp(1, 1, "Charging", 0), exp(5, 1, "Available", 2, waiting_for="StopTransaction")], {},
+     True, False, [], ["D.reversed-with-transaction"]),
+    ("preparing-is-not-reversible", "TC_003_CS", sns((1, "Preparing"), (1, "Available"), (1, "Charging")),
+     [exp(1, 1, "Preparing", 0), exp(7, 1, "Charging", 2, waiting_for="StartTransaction")], {},
+     False, False, ["D.unexpected-status"], []),
     ("illegal-intermediate-transition", "TC_003_CS", sns((1, "Preparing"), (1, "Reserved"), (1, "Charging")),
      tc003(0, 2), {}, False, False, ["D.unexpected-status"], []),
     ("legal-transition-after-last-expectation", "TC_003_CS",
@@ -139,22 +163,22 @@ CASES = [
     # --- Mode 1/2-only flow: the engine matched step 1 to the Preparing after the short power flow
     ("mode12-flow", "TC_003_CS",
      sns((1, "Preparing"), (1, "Available"), (1, "Preparing"), (1, "Charging")),
-     tc003(2, 3), {"mode12_only": True}, True, False, [], ["D.mode12-flow"]),
+     tc003(2, 3), {"allowances": Allowances(mode12_only=True)}, True, False, [], ["D.mode12-flow"]),
     ("mode12-flow-not-a-mode12-station", "TC_003_CS",
      sns((1, "Preparing"), (1, "Available"), (1, "Preparing"), (1, "Charging")),
-     tc003(2, 3), {}, False, False, ["D.unexpected-status"], ["D.legal-transition"]),
+     tc003(2, 3), {}, False, False, ["D.unexpected-status", "D.unexpected-status"], []),
     # --- reservation, connectors 1 and 2 on one EVSE
     ("reservation-other-connector", "TC_046_1_CS", sns((1, "Reserved"), (2, "Reserved"), (2, "Unavailable")),
-     [exp(3, 1, "Reserved", 0)], {"reservation_case": True, "shared_evse_connectors": {1, 2}},
+     [exp(3, 1, "Reserved", 0)], {"reservation_case": True, "allowances": SHARED},
      True, False, [], ["D.reservation-other-connector"]),
     ("reservation-other-connector-charging", "TC_046_1_CS", sns((1, "Reserved"), (2, "Charging")),
-     [exp(3, 1, "Reserved", 0)], {"reservation_case": True, "shared_evse_connectors": {1, 2}},
+     [exp(3, 1, "Reserved", 0)], {"reservation_case": True, "allowances": SHARED},
      False, False, ["D.unexpected-connector"], []),
     ("reservation-connector-on-another-evse", "TC_046_1_CS", sns((1, "Reserved"), (3, "Reserved")),
-     [exp(3, 1, "Reserved", 0)], {"reservation_case": True, "shared_evse_connectors": {1, 2}},
+     [exp(3, 1, "Reserved", 0)], {"reservation_case": True, "allowances": SHARED},
      False, False, ["D.unexpected-connector"], []),
     ("not-a-reservation-case", "TC_003_CS", sns((1, "Reserved"), (2, "Reserved")),
-     [exp(3, 1, "Reserved", 0)], {"shared_evse_connectors": {1, 2}}, False, False, ["D.unexpected-connector"], []),
+     [exp(3, 1, "Reserved", 0)], {"allowances": SHARED}, False, False, ["D.unexpected-connector"], []),
 ]
 
 
@@ -178,7 +202,7 @@ def test_appendix_d_rules(case_id: str, observed: list[StatusObservation], expec
 ])
 def test_transition_table_cells(before: str, after: str, legal: bool) -> None:
     verdict = judge_statuses("TC_003_CS", sns((1, before), (1, after), (1, "Available")),
-                             [exp(1, 1, before, 0), exp(2, 1, "Available", 2)])
+                             [exp(1, 1, before, 0), exp(2, 1, "Available", 2)], allowances=WIDE)
     assert verdict.ok is legal, verdict.findings
 
 
@@ -268,3 +292,74 @@ def test_capture_to_verdict() -> None:
     assert [(f.rule, f.frames, f.fail) for f in verdict.findings] == [
         ("D.suspended-before-transaction", [2], False), ("D.duplicate", [4, 6], True)]
     assert not verdict.ok and not verdict.retest
+
+
+# ---------------------------------------------------------------------- statuses queued offline (issue 14, (a))
+RECONNECT = 1000.0  # the charger's connection of the case was accepted then (epoch seconds)
+
+
+def queued(index: int, connector: int, status: str, stamped: float, received: float = RECONNECT + 1) -> \
+        StatusObservation:
+    return StatusObservation(index, connector, status, "NoError", timestamp=stamped, received=received)
+
+
+def test_a_legal_chain_queued_offline_and_replayed_is_valid() -> None:
+    # TC_039 expects no StatusNotification; the whole offline session comes after the reconnection
+    observed = [queued(0, 1, "Preparing", 900), queued(1, 1, "Charging", 910), queued(2, 1, "Finishing", 920),
+                queued(3, 1, "Available", 930)]
+    verdict = judge_statuses("TC_039_CS", observed, [], reconnected=[RECONNECT])
+    assert verdict.ok, verdict.findings
+    assert [f.rule for f in verdict.findings] == ["D.offline-replay"] * 4
+    assert "queued while the charger was offline" in verdict.findings[0].message
+
+
+def test_without_the_reconnection_the_same_frames_are_unexpected() -> None:
+    observed = [queued(0, 1, "Preparing", 900), queued(1, 1, "Charging", 910)]
+    verdict = judge_statuses("TC_039_CS", observed, [])
+    assert [f.rule for f in verdict.findings if f.fail] == ["D.unexpected-connector"] * 2
+
+
+@pytest.mark.parametrize("observed, failing", [
+    # stamped after the connection it came on: sent live, not queued
+    ([queued(0, 1, "Preparing", RECONNECT + 0.5)], ["D.unexpected-connector"]),
+    # Available -> Finishing is no OCPP 1.6 transition, so the chain breaks there
+    ([queued(0, 1, "Finishing", 900)], ["D.unexpected-connector"]),
+    # out of time order: Charging stamped before the Preparing sent before it
+    ([queued(0, 1, "Preparing", 905), queued(1, 1, "Charging", 900)], ["D.unexpected-connector"]),
+    # a replay is no excuse for an exact duplicate
+    ([queued(0, 1, "Preparing", 900), queued(1, 1, "Preparing", 901)], ["D.duplicate"]),
+])
+def test_a_replay_must_be_queued_legal_and_in_order(observed: list[StatusObservation], failing: list[str]) -> None:
+    verdict = judge_statuses("TC_039_CS", observed, [], reconnected=[RECONNECT])
+    assert [f.rule for f in verdict.findings if f.fail] == failing, verdict.findings
+
+
+def test_replay_in_037_2_before_the_live_suspended_evse() -> None:
+    # Preparing and Charging queued offline, StartTransaction answered Invalid, then SuspendedEVSE live
+    observed = [queued(0, 1, "Preparing", 900), queued(1, 1, "Charging", 910),
+                queued(2, 1, "SuspendedEVSE", RECONNECT + 2, received=RECONNECT + 2)]
+    expected = [exp(3, 1, "Charging", 1, optional=True, waiting_for="StartTransaction"), exp(5, 1, "SuspendedEVSE", 2)]
+    verdict = judge_statuses("TC_037_2_CS", observed, expected, reconnected=[RECONNECT])
+    assert verdict.ok and [f.rule for f in verdict.findings] == ["D.offline-replay"], verdict.findings
+
+
+def test_observations_carry_the_timestamp_and_the_arrival() -> None:
+    frames = capture((TO_CSMS, status_call("s1", 1, "Preparing", timestamp="2024-01-01T00:00:01.500Z")),
+                     (TO_CSMS, status_call("s2", 1, "Charging", timestamp="not a time")))
+    first, second = observations_from_frames(frames)
+    assert first.timestamp == 1704067201.5 and first.received == frames[0].wall
+    assert second.timestamp is None
+
+
+# ---------------------------------------------------------------------- retest only where Appendix D says so (d)
+@pytest.mark.parametrize("observed, expected, retest", [
+    (sns((1, "Preparing"), (1, "Preparing"), (1, "Charging")), tc003(0, 2), False),  # duplicate
+    (sns((1, "Preparing"), (2, "Preparing"), (1, "Charging")), tc003(0, 2), False),  # another connector
+    (sns((1, "Charging")), tc003(None, 0), False),  # missing
+    (sns((1, "Preparing"), (0, "Unavailable"), (1, "Charging")), tc003(0, 2), True),  # connector 0, no error
+])
+def test_retest_is_decided_by_the_findings(observed: list[StatusObservation], expected: list[ExpectedStatus],
+                                           retest: bool) -> None:
+    verdict = judge_statuses("TC_003_CS", observed, expected)
+    assert not verdict.ok and verdict.retest is retest
+    assert all(f.retest is (f.rule == "D.connector0-without-error") for f in verdict.findings if f.fail)

@@ -1,0 +1,45 @@
+"""The offline cases (2.14) against a station that queues its status changes while offline and replays them,
+each with its own timestamp, after reconnecting (the offline-replay variant). OCPP 1.6 allows it, so Appendix D
+must not blame it: every case passes, and the replayed notifications are accepted as such in the record."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from benchctl.bench.config import load_bench
+from benchctl.paths import DEFAULT_BENCH
+from benchctl.run.results import CaseResult
+from benchctl.run.rundir import RunDir
+from benchctl.run.runner import run_cases
+from benchctl.scenario.model import Scenario
+
+from support.variants import variant
+
+OFFLINE_CASES = ["TC_037_1_CS", "TC_037_2_CS", "TC_037_3_CS", "TC_038_CS", "TC_039_CS"]
+
+
+@pytest.fixture(scope="module")
+def replay_run(tmp_path_factory: pytest.TempPathFactory, scenarios: dict[str, Scenario]) -> dict[str, CaseResult]:
+    config = variant("offline-replay").apply(load_bench(DEFAULT_BENCH))
+    run_dir = RunDir.create(Path(tmp_path_factory.mktemp("offline-replay")), "sim")
+    results = asyncio.run(run_cases(config, [scenarios[c] for c in OFFLINE_CASES], run_dir))
+    return {r.id: r for r in results}
+
+
+@pytest.mark.parametrize("case", OFFLINE_CASES)
+def test_offline_case_passes_against_a_replaying_station(case: str, replay_run: dict[str, CaseResult]) -> None:
+    result = replay_run[case]
+    assert result.verdict == "PASS", f"{result.verdict} at step {result.step}: {result.reason} ({result.where})"
+
+
+def test_the_replayed_statuses_are_judged_as_replayed(replay_run: dict[str, CaseResult]) -> None:
+    """TC_039 expects no StatusNotification at all: the station's whole offline session (Preparing, Charging,
+    Finishing, Available) arrives after the reconnection and is valid only as a replay."""
+    record = replay_run["TC_039_CS"].status_rules
+    assert record is not None
+    replayed = [f for f in record["findings"] if f["rule"] == "D.offline-replay"]
+    assert len(replayed) >= 2, record["findings"]
+    assert all(not f["fail"] for f in replayed)

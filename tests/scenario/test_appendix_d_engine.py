@@ -1,0 +1,150 @@
+"""Appendix D as the engine applies it to a case: the verdict's retest flag comes from the findings, the PICS
+allowances reach the judge, and the wide transition reading is the bench's explicit, reported choice. Each runs a
+scenario against a scripted charger on a real WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from benchctl.bench.bench import Bench
+from benchctl.bench.config import BenchConfig
+from benchctl.csms.capture import Capture
+from benchctl.csms.server import CentralSystem
+from benchctl.run.results import CaseResult
+from benchctl.plan import load_pics
+from benchctl.run.rundir import RunDir
+from benchctl.run.runner import BenchRun
+from benchctl.scenario.engine import CaseRunner
+from benchctl.scenario.model import load_scenario
+from benchctl.scenario.status_rules import Allowances
+from drivers.steplog import StepLog
+from support.pics_text import PICS_BASE
+
+HEAD = "id: TC_902_CS\ntitle: Appendix D probe\nsection: '9.9'\n"
+
+
+def status(connector: int, value: str, error: str = "NoError") -> dict[str, Any]:
+    return {"connectorId": connector, "status": value, "errorCode": error}
+
+
+async def _run(tmp_path: Path, config: BenchConfig, text: str, statuses: list[dict[str, Any]],
+               allowances: Allowances | None = None) -> CaseResult:
+    """Run the scenario while the charger sends `statuses` one after another, each answered before the next."""
+    (tmp_path / "TC_902_CS.yaml").write_text(HEAD + text)
+    scenario = load_scenario(tmp_path / "TC_902_CS.yaml")
+    csms = CentralSystem(Capture(None), config.values)
+    await csms.start()
+    try:
+        async with websockets.connect(f"{csms.url}/CP-9", subprotocols=["ocpp1.6"]) as ws:
+            link = csms.link("CP-9")
+            await link.wait_until(lambda: link.connected.is_set(), 5)
+            runner = asyncio.create_task(CaseRunner(scenario, Bench(config, {}, StepLog()), link,
+                                                    allowances=allowances).run())
+            await asyncio.sleep(0.1)
+            for n, payload in enumerate(statuses):
+                await ws.send(json.dumps([2, f"s{n}", "StatusNotification", payload]))
+                assert json.loads(await ws.recv())[1] == f"s{n}"
+            result = await asyncio.wait_for(runner, 10)
+    finally:
+        await csms.stop()
+    return result
+
+
+PREPARING = """\
+steps:
+  - expect: StatusNotification
+    step: 1
+    match: {status: Preparing}
+  - wait: 0.5
+    note: the rest of what the charger sends
+"""
+
+
+async def test_a_duplicate_fails_without_retest(tmp_path: Path, sim_config: BenchConfig) -> None:
+    result = await _run(tmp_path, sim_config, PREPARING, [status(1, "Preparing"), status(1, "Preparing")])
+    assert result.verdict == "FAIL" and "repeats frame" in result.reason
+    assert result.retest is False  # the charger broke a rule: no retest, whatever the tool validations said
+
+
+async def test_connector0_without_error_is_retested(tmp_path: Path, sim_config: BenchConfig) -> None:
+    result = await _run(tmp_path, sim_config, PREPARING, [status(1, "Preparing"), status(0, "Unavailable")])
+    assert result.verdict == "FAIL" and result.retest is True, result.reason
+
+
+RESERVED = """\
+group: Reservation
+steps:
+  - expect: StatusNotification
+    step: 3
+    match: {connectorId: 1, status: Reserved}
+  - wait: 0.5
+    note: the other connector of the EVSE reports too
+"""
+
+
+async def test_the_pics_evses_switch_on_the_reservation_allowance(tmp_path: Path, sim_config: BenchConfig) -> None:
+    statuses = [status(1, "Reserved"), status(2, "Reserved")]
+    shared = await _run(tmp_path, sim_config, RESERVED, statuses, Allowances(evses=((1, 2),)))
+    assert shared.verdict == "PASS", shared.reason
+    assert shared.status_rules and [f["rule"] for f in shared.status_rules["findings"]] == [
+        "D.reservation-other-connector"]
+    apart = await _run(tmp_path, sim_config, RESERVED, statuses, Allowances())
+    assert apart.verdict == "FAIL" and "connector 2 has no expected StatusNotification" in apart.reason
+
+
+MODE12 = """\
+steps:
+  - expect: StatusNotification
+    step: 1
+    match: {status: Preparing}
+  - any_order:
+      - expect: StatusNotification
+        step: 7
+        match: {status: Charging}
+"""
+# the engine takes the Preparing of step 1 first; the flow's Available and second Preparing are in between
+FLOW = [status(1, "Preparing"), status(1, "Available"), status(1, "Preparing"), status(1, "Charging")]
+
+
+async def test_the_pics_mode12_subtype_switches_on_its_flow(tmp_path: Path, sim_config: BenchConfig) -> None:
+    standard = await _run(tmp_path, sim_config, MODE12, FLOW, Allowances())
+    assert standard.verdict == "FAIL" and "no Appendix D allowance applies" in standard.reason
+    mode12 = await _run(tmp_path, sim_config, MODE12, FLOW, Allowances(mode12_only=True))
+    assert mode12.verdict == "PASS", mode12.reason
+
+
+async def test_wide_transitions_only_on_the_benchs_say_so_and_reported(tmp_path: Path,
+                                                                       sim_config: BenchConfig) -> None:
+    narrow = await _run(tmp_path, sim_config, MODE12, FLOW)
+    assert narrow.verdict == "FAIL" and not narrow.retest
+    wide_config = dataclasses.replace(sim_config, values={**sim_config.values, "appendix_d_wide_transitions": True})
+    wide = await _run(tmp_path, wide_config, MODE12, FLOW)
+    assert wide.verdict == "PASS", wide.reason
+    rules = [f for f in wide.status_rules["findings"]] if wide.status_rules else []
+    assert [f["rule"] for f in rules] == ["D.legal-transition", "D.legal-transition"]
+    assert all("appendix_d_wide_transitions" in f["message"] for f in rules)
+
+
+def test_the_run_takes_the_allowances_from_its_pics(tmp_path: Path, sim_config: BenchConfig) -> None:
+    pics = tmp_path / "station.yaml"
+    pics.write_text(PICS_BASE.replace("connectors: 1", "connectors: 3").replace(
+        "product_subtype: standard", "product_subtype: mode_1_2_only") + "evses: [[1, 2]]\n")
+
+    def allowances(config: BenchConfig, meta: dict[str, Any] | None = None) -> Allowances:
+        run = BenchRun(config, RunDir.create(tmp_path / "runs", "sim"), [], meta)
+        try:
+            return run.allowances
+        finally:
+            run._finish()
+
+    assert allowances(dataclasses.replace(sim_config, pics=str(pics))) == \
+        Allowances(mode12_only=True, evses=((1, 2),))
+    # a run planned with --pics judges by that PICS (the run's meta), not the bench's
+    assert allowances(sim_config, {"pics": load_pics(pics).values()}).evses == ((1, 2),)
+    assert allowances(dataclasses.replace(sim_config, pics=None)) == Allowances()
