@@ -105,7 +105,7 @@ def _details(record: RunRecord, row: CaseRow) -> str:
     if result.where:
         lines.append(f"where: {result.where}")
     if result.retest:
-        lines.append("retest: yes (Appendix D: not a tool-validation failure)")
+        lines.append("retest: yes (Appendix D: a finding it says to retest, no tool-validation failure)")
     failed = result.failed_checks
     if failed:
         lines.append("failed checks:")

@@ -78,8 +78,8 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     run.add_argument("--list", action="store_true", help="list the cases that would run and exit")
     run.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)")
     run.add_argument("--retries", type=int, default=0, metavar="N",
-                     help="retest a case up to N times when Appendix D allows it (a FAIL found only by the "
-                          "StatusNotification rules, or a bench error); default: %(default)s")
+                     help="retest a case up to N times when Appendix D allows it (a FAIL the "
+                          "StatusNotification rules mark for retest, or a bench error); default: %(default)s")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
                      help="continue a run that was stopped or killed: the cases it had not finished, with its "
                           "bench, plan and settings, into the same directory")

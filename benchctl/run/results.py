@@ -36,8 +36,8 @@ class CaseResult:
     section: str = ""
     group: str = ""
     certification: str | None = None
-    # Appendix D: every StatusNotification of the case judged; a FAIL that only these rules found (not a
-    # tool validation) is to be retested rather than counted against the charger
+    # Appendix D: every StatusNotification of the case judged; a FAIL these rules found that Appendix D says
+    # to retest (connectorId 0 without errorCode/info, nothing else failing) rather than count against the charger
     status_rules: dict[str, Any] | None = None
     retest: bool = False
     # chapter 8: response / triggered-function / Authorize times of this case (benchctl.perf.timings)

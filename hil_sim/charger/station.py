@@ -18,6 +18,7 @@ import websockets
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from websockets.asyncio.client import ClientConnection
+from websockets.protocol import State
 
 from drivers.evse_tester.iec61851 import duty_to_current
 from hil_sim.faults import FaultSet
@@ -573,7 +574,11 @@ class SimStation:
                 self.tx_queue.keep(payload)  # sent after reconnecting, with the timestamp of the change
                 delivered = True
             else:
-                delivered = await self._call(payload) is not None
+                # OCPP 1.6 promises no delivery of a status: one written to an open link counts as reported, so
+                # an answer lost when the link drops right after does not make it send the same status twice
+                # (Appendix D's duplicate rule); only one that never reached the wire is sent again
+                written = rt.ws is not None and rt.registered and rt.ws.state is State.OPEN
+                delivered = await self._call(payload) is not None or written
         if delivered:  # a status lost offline is sent again, as the current one, after reconnecting
             if connector_id:
                 self._conn(connector_id).reported = status

@@ -176,3 +176,23 @@ def test_unreadable_and_malformed_files_are_config_errors(tmp_path: Path) -> Non
         load_pics(tmp_path / "missing.yaml")
     error = error_for(tmp_path, BASE + "connectors: [1\n")
     assert error.line is not None and "YAML" in error.message
+
+
+def test_evses_group_connectors_and_default_to_one_each(tmp_path: Path) -> None:
+    assert load_pics(write(tmp_path, BASE)).evses == ()  # every connector its own EVSE
+    text = replaced("connectors", "3") + "evses:\n  - [1, 2]\n  - [3]\n"
+    assert load_pics(write(tmp_path, text)).evses == ((1, 2), (3,))
+
+
+@pytest.mark.parametrize("evses, field, message", [
+    ("  - [1, 4]\n", "evses[0]", "connector 4 does not exist"),
+    ("  - [1, 2]\n  - [2]\n", "evses[1]", "connector 2 is already on EVSE 1"),
+    ("  - []\n", "evses[0]", "at least one connector"),
+    ("  - [1, 1]\n", "evses[0]", "more than once"),
+    ("  - [1, x]\n", "evses[0][1]", "expected"),
+])
+def test_evses_mistakes_name_the_line(tmp_path: Path, evses: str, field: str, message: str) -> None:
+    text = replaced("connectors", "3") + "evses:\n" + evses
+    error = error_for(tmp_path, text)
+    assert error.field == field and message in error.message, error
+    assert error.line is not None and error.line > line_of(text, "evses")
