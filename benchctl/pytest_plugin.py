@@ -86,7 +86,8 @@ class ScenarioItem(pytest.Item):
             lines += [f"  step {c.step}: {c.description}: observed {c.observed!r} (frames {c.frames})"
                       for c in r.checks if not c.ok]
             if r.retest:
-                lines.append("Appendix D: a finding it says to retest, no tool validation failure; retest before counting it")
+                lines.append("Appendix D: only findings it says to retest (connectorId 0 without an error); retest "
+                             "before counting it")
             return "\n".join(lines)
         return str(super().repr_failure(excinfo))
 

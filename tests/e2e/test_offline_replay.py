@@ -44,8 +44,9 @@ def test_offline_case_passes_against_a_replaying_station(case: str, replay_run: 
 
 
 def test_the_replayed_statuses_are_judged_as_replayed(replay_run: dict[str, CaseResult]) -> None:
-    """TC_039 expects no StatusNotification at all: the station's whole offline session (Preparing, Charging,
-    Finishing, Available) arrives after the reconnection and is valid only as a replay."""
+    """TC_039 expects no StatusNotification after the link is cut: the station's whole offline session
+    (Preparing, SuspendedEV, Charging, Finishing, Available) arrives after the reconnection and is valid only as
+    a replay (without the allowance the Preparing alone fails: "no Appendix D allowance applies")."""
     record = replay_run["TC_039_CS"].status_rules
     assert record is not None
     replayed = [f for f in record["findings"] if f["rule"] == "D.offline-replay"]

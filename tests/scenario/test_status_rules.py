@@ -304,7 +304,7 @@ def queued(index: int, connector: int, status: str, stamped: float, received: fl
 
 
 def test_a_legal_chain_queued_offline_and_replayed_is_valid() -> None:
-    # TC_039 expects no StatusNotification; the whole offline session comes after the reconnection
+    # the offline part of TC_039: no StatusNotification expected, the whole session comes after the reconnection
     observed = [queued(0, 1, "Preparing", 900), queued(1, 1, "Charging", 910), queued(2, 1, "Finishing", 920),
                 queued(3, 1, "Available", 930)]
     verdict = judge_statuses("TC_039_CS", observed, [], reconnected=[RECONNECT])
