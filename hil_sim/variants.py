@@ -75,11 +75,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     Variant("station-operative-only", "ChangeAvailability(0, Operative) lifts only the station's own Inoperative, "
                                       "not a connector's (the return to idle makes each connector Operative)",
             {"station_operative_only": True}),
-    # PICS `evses: [[1, 2]]` (which connectors share an EVSE, for Appendix D's reservation allowance) belongs
-    # here once pics/sim.yaml knows that field; until then the PICS cannot say so
+    # the PICS says which connectors share the EVSE: Appendix D's reservation allowance follows it
     Variant("shared-evse", "two connectors on one power stage: while one is in use the other takes no session, "
                            "while one is reserved the other is Unavailable; a reservation of the station holds both",
-            {"connectors": 2, "evses": [[1, 2]]}, {"connectors": 2}, dut={"connectors": 2}),
+            {"connectors": 2, "evses": [[1, 2]]}, {"connectors": 2, "evses": [[1, 2]]}, dut={"connectors": 2}),
 ]}
 
 

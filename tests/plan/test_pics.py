@@ -54,6 +54,7 @@ def test_sim_pics_describes_the_simulator_the_sim_bench_starts() -> None:
     pics = load_pics(PICS_DIR / "sim.yaml")
     assert (pics.connectors, pics.fixed_cable, pics.rfid_readers) == (station.connectors, station.fixed_cable,
                                                                       station.rfid_readers)
+    assert [list(evse) for evse in pics.evses] == station.evses
     # what hil_sim does not simulate must not be declared, or the plan would ask for cases it cannot pass
     assert pics.reservation and "Reservation" in station.profiles  # hil_sim/charger/reservation.py
     # hil_sim/charger/smart_charging.py, with the limits its read-only keys report
