@@ -69,6 +69,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     Variant("station-status-last", "reports connectorId 0 (the whole station) after its connectors at boot, not "
                                    "before them (OCPP 1.6 fixes no order)",
             {"station_status_last": True}),
+    Variant("offline-replay", "queues its status changes while offline and sends them after it reconnects, each "
+                              "with its original timestamp (Appendix D: a legal chain, judged as a replay)",
+            {"offline_statuses": "replay"}),
+    Variant("mode-1-2-only", "a Mode 1/2-only socket without Control Pilot: it sees the plug and the current, "
+                             "offers no PWM (Appendix D's Mode 1/2 flow)",
+            {"mode_1_2_only": True}, {"product_subtype": "mode_1_2_only"}),
     Variant("card-again-ignored", "ignores the same card presented again before a cable is in: only "
                                   "ConnectionTimeOut ends the authorization (TC_061 waits it out)",
             {"same_card_withdraws": False}),

@@ -73,3 +73,20 @@ async def test_a_status_step_leaves_another_connectors_status_to_appendix_d(tmp_
     result = await run_scripted(tmp_path, fast_sim_config, one_step, charger, send)
     assert [c.observed for c in result.checks if c.step == 3 and "status" in c.description] == ["Charging"]
     assert result.reason.startswith("Appendix D"), result.reason
+
+
+async def test_a_status_replayed_from_before_the_reconnection_is_passed_over(tmp_path: Path,
+                                                                            fast_sim_config: BenchConfig) -> None:
+    """TC_037_2 on a station that queues its statuses offline: the SuspendedEV stamped while it was offline comes
+    after the reconnection, before the live SuspendedEVSE the step waits for; Appendix D judges the replay."""
+    charger = ScriptedCharger({})
+
+    async def send() -> None:
+        queued = dict(status("q1", "SuspendedEV")[3], timestamp="2020-01-01T00:00:00Z")
+        await charger.send([2, "q1", "StatusNotification", queued])
+        await charger.send(status("s1", "SuspendedEVSE"))
+
+    one_step = "steps:\n  - expect: StatusNotification\n    step: 5\n    match: {connectorId: 1, status: SuspendedEVSE}\n"
+    result = await run_scripted(tmp_path, fast_sim_config, one_step, charger, send)
+    assert [c.observed for c in result.checks if c.step == 5 and "status" in c.description] == ["SuspendedEVSE"]
+    assert result.step != 5, result.reason
