@@ -413,8 +413,8 @@ class CaseRunner:
         end = self._until(step)
         optional = step.data["optional"]
         match = substitute(step.data["match"], self.vars)
-        # a status of another connector is not this step's: Appendix D judges it (allowed or unexpected)
-        connector = match.get("connectorId") if action == "StatusNotification" else None
+        # a status (or meter values) of another connector is not this step's: Appendix D judges the statuses
+        connector = match.get("connectorId") if action in ("StatusNotification", "MeterValues") else None
 
         def next_of_action() -> tuple[int] | None:
             """The next frame of the action; for an optional step the first one that matches, or (-1,) once a

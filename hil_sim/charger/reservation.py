@@ -123,10 +123,14 @@ class Reservations:
             return "Occupied" if status in OCCUPIED else "Accepted"
         if 0 in station.unavailable:
             return "Unavailable"
-        statuses = [station._status(c) for c in range(1, station.settings.connectors + 1)]
+        # a connector whose EVSE is busy with another one (a session, a cable) is as occupied as that one, though it
+        # is reported Available
+        statuses = ["Occupied" if station._evse_taken(c) or any(station._status(m) in OCCUPIED
+                                                                for m in station.settings.evse_mates(c))
+                    else station._status(c) for c in range(1, station.settings.connectors + 1)]
         if "Available" in statuses:
             return "Accepted"
-        if any(s in OCCUPIED for s in statuses):
+        if any(s in OCCUPIED or s == "Occupied" for s in statuses):
             return "Occupied"
         return "Faulted" if "Faulted" in statuses else "Unavailable"
 

@@ -679,7 +679,8 @@ class SimStation:
         # Stop Transaction): without one, and with no connector free for a new session, the card is ignored
         grouped = [cid for cid in running
                    if self._conn(cid).transaction.parent_id_tag is not None]  # type: ignore[union-attr]
-        if len(running) == len(serves) and not grouped and not any_card:
+        free = [cid for cid in serves if cid not in running and not self._evse_taken(cid)]  # shared EVSEs count once
+        if not free and not grouped and not any_card:
             return
         rt = self._rt()
         connected = rt.cp is not None and rt.registered  # not rt.online: that is set a little later

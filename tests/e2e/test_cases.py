@@ -39,8 +39,16 @@ def _fault_targets() -> list[tuple[str, str, int]]:
 
 
 HEALTHY = "test_case_passes_against_the_healthy_charger"
+# Pairs benchctl still judges wrongly on a conforming variant: strict, so the mark must go once it is fixed.
+NOT_YET = {
+    ("shared-evse", "TC_050_1_CS"): "SetChargePointFaulted faults the configured connector only; the document's "
+                                    "'repeat for every connector and connectorId 0' is not written for two connectors",
+}
 # every variant runs every case of its plan: a legitimate implementation choice must pass them all
-PLAN_PAIRS = [(variant.name, case) for variant in VARIANTS for case in sorted(in_plan(variant) & set(CASE_IDS))]
+PLAN_PAIRS = [pytest.param(variant.name, case, marks=[pytest.mark.xfail(strict=True, reason=NOT_YET[(variant.name,
+                                                                                                        case)])]
+                           if (variant.name, case) in NOT_YET else [])
+              for variant in VARIANTS for case in sorted(in_plan(variant) & set(CASE_IDS))]
 
 
 def _run_variant_plan(variant: Variant, chosen: list[Scenario], base: Path) -> tuple[Path, list[CaseResult]]:
@@ -77,7 +85,7 @@ def healthy_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 def test_every_case_runs_on_a_variant_whose_plan_includes_it() -> None:
     """Every scenario is in the plan of some variant: its PICS file says the simulator has what the case needs,
     or the harness would be testing a case the charger is not meant to pass."""
-    assert sorted(set(CASE_IDS) - {case for _, case in PLAN_PAIRS}) == []
+    assert sorted(set(CASE_IDS) - {param.values[1] for param in PLAN_PAIRS}) == []
     rules = {rule.id: rule for rule in load_appendix_c()}
     for case, variant in VARIANT.items():
         rule = rules[case]

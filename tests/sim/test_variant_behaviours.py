@@ -217,3 +217,20 @@ async def test_a_reservation_of_the_station_holds_both_connectors(session: Sessi
     await present(session, "04A1B2C3")  # the reserved driver takes one: the reservation ends on both
     await status(session, 2, "Available", mark)
 
+
+
+@shared
+async def test_the_station_is_occupied_while_its_one_evse_serves_a_session(session: Session) -> None:
+    """TC_050_2 on a shared EVSE: the other connector is still reported Available, yet the station as a whole
+    cannot take a reservation, nor does a second card get an Authorize (TC_068)."""
+    await session.next("StatusNotification", lambda p: p["connectorId"] == 2)  # booted
+    mark = session.mark()
+    session.world.set("plugged_ev_side", True, connector_id=1)  # a cable alone (TC_050_2's SetConnectorOccupied)
+    await status(session, 1, "Preparing", mark)
+    assert await reserve(session, 0, 40) == "Occupied"
+    await session.charging(1)
+    assert await reserve(session, 0, 41) == "Occupied"
+    mark = session.mark()
+    await present(session, "04D4E5F6")
+    await asyncio.sleep(0.3)
+    assert [i for i in session.link.inbox[mark:] if i.action == "Authorize"] == []
