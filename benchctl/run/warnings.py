@@ -64,6 +64,7 @@ class _Transaction:
     last: Reading | None
     start: Reading | None = None
     start_queued: bool = False
+    live: Reading | None = None  # the latest reading sent when it was taken (the meter was read then too)
     metered: bool = False  # warned about against the reference meter already (once per transaction)
 
 
@@ -123,7 +124,7 @@ class RunWatch:
                     and frame.action == "StartTransaction":
                 found += self._started(captured, payload)
         for tx in self._transactions.values():  # still running: judged on its latest reading, once
-            found += self._against_meter(tx, tx.last)
+            found += self._against_meter(tx, tx.live)
         return _one_per_clock(found)
 
     # ------------------------------------------------------------------ the charger's requests
@@ -135,12 +136,15 @@ class RunWatch:
             warns = self._clock(captured, stamps, action)
             tx = self._transactions.get(payload.get("transactionId", -1))
             if tx is not None:
-                warns += self._advance(tx, self._readings(captured, payload.get("meterValue", []), action))
+                readings = self._readings(captured, payload.get("meterValue", []), action)
+                warns += self._advance(tx, readings)
+                if readings and not self._queued(captured, stamps):
+                    tx.live = readings[-1]
             return warns
         if action == "StartTransaction":
             start = Reading(float(payload.get("meterStart", 0)), INTEGER_WH, captured.index,
                             "StartTransaction.meterStart")
-            queued = (epoch(payload.get("timestamp")) or captured.wall) < self._connected_since(captured.wall)
+            queued = self._queued(captured, [payload.get("timestamp")])
             self._starts[captured.frame.unique_id or ""] = (int(payload.get("connectorId", 0)), start, queued)
             return []
         if action == "StopTransaction":
@@ -171,7 +175,7 @@ class RunWatch:
         warns = self._advance(tx, self._readings(captured, payload.get("transactionData", []),
                                                  "StopTransaction.transactionData") + [stop])
         self._last_stop[tx.connector] = stop
-        return warns + self._against_meter(tx, stop)
+        return warns + self._against_meter(tx, None if self._queued(captured, [payload.get("timestamp")]) else stop)
 
     # ------------------------------------------------------------------ the energy register
     @staticmethod
@@ -221,6 +225,11 @@ class RunWatch:
                      [start.frame, last.frame])]
 
     # ------------------------------------------------------------------ the charger's clock
+    def _queued(self, captured: CapturedFrame, stamps: list[Any]) -> bool:
+        """A message that waited in the charger's queue: stamped before the connection it came over started."""
+        since = self._connected_since(captured.wall)
+        return any((epoch(stamp) or captured.wall) < since for stamp in stamps)
+
     def _connected_since(self, wall: float) -> float:
         """When the connection a frame received at `wall` came over started (-inf when unknown)."""
         n = bisect.bisect_right(self.attached_at, wall)
