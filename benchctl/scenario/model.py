@@ -22,7 +22,8 @@ Values (values.py): `${name}` references; `{now_plus_s: N}` is the UTC time N se
 `{sum: "${transaction_id} + 1"}` a number (N above may be such a sum too);
 the response matcher `{composite_schedule: {...}}` compares a GetCompositeSchedule.conf with benchctl's own
 composite of the profiles the case sent;
-the matcher `{any: true}` checks nothing (a reusable state's parameter an including case leaves open).
+the matcher `{any: true}` checks nothing (a reusable state's parameter an including case leaves open);
+`warn_if: {match, reason}` on an expect or send step is a WARN finding (never a FAIL) when the message matches.
 """
 
 from __future__ import annotations
