@@ -43,7 +43,8 @@ async def _run(tmp_path: Path, config: BenchConfig, model: str) -> CaseResult:
     try:
         runner = asyncio.create_task(CaseRunner(scenario, Bench(config, {}, StepLog()), csms.link("CP-9")).run())
         async with websockets.connect(f"{csms.url}/CP-9", subprotocols=["ocpp1.6"]) as ws:
-            await ws.send(json.dumps([2, "b", "BootNotification", {"chargePointVendor": "v", "chargePointModel": model}]))
+            boot = {"chargePointVendor": "v", "chargePointModel": model}
+            await ws.send(json.dumps([2, "b", "BootNotification", boot]))
             await asyncio.wait_for(ws.recv(), 5)
             return await asyncio.wait_for(runner, 10)
     finally:
