@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, CapturedFrame
+from benchctl.csms.defaults import SAMPLED_VALUE_DEFAULTS
 from benchctl.csms.frames import CALL, CALLRESULT
 
 from .results import Warn
@@ -71,11 +72,12 @@ class _Transaction:
 def register_value(sampled: dict[str, Any]) -> tuple[float, float] | None:
     """(Wh, resolution in Wh) of a sampledValue of the station's energy register, None for any other value.
     The OCPP 1.6 defaults: measurand Energy.Active.Import.Register, unit Wh, location Outlet, format Raw."""
-    if sampled.get("measurand", ENERGY) != ENERGY or "phase" in sampled:
+    sampled = {**SAMPLED_VALUE_DEFAULTS, **sampled}
+    if sampled["measurand"] != ENERGY or "phase" in sampled:
         return None
-    if sampled.get("location", "Outlet") != "Outlet" or sampled.get("format", "Raw") != "Raw":
+    if sampled["location"] != "Outlet" or sampled["format"] != "Raw":
         return None
-    scale = UNIT_WH.get(sampled.get("unit", "Wh"))
+    scale = UNIT_WH.get(sampled["unit"])
     text = str(sampled.get("value", ""))
     try:
         value = float(text)
