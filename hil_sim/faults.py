@@ -240,6 +240,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("meter_values_transaction_energy", "reports the energy of the transaction so far as the "
           "Energy.Active.Import.Register of its sampled MeterValues, so the register seems to fall below meterStart",
           (), ("TC_070_CS energy-register-backwards",)),
+    Fault("energy_register_saved_rarely", "writes its energy register to flash every 100 Wh only: after a power "
+          "loss it resumes from the last save, below the meterStart it already reported", (),
+          ("TC_032_2_CS energy-register-backwards",)),
     Fault("rtc_not_synchronised", "stamps StatusNotification and MeterValues from a clock it never sets from "
           "BootNotification.conf's currentTime, ten minutes fast", (), ("TC_003_CS clock-skew",)),
     Fault("energy_register_overcounts", "its energy register advances 1.5 times the energy delivered (a current "

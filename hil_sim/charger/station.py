@@ -53,6 +53,7 @@ async def _wait_and_clear(event: asyncio.Event) -> None:
 
 
 OVERCOUNT_FACTOR = 1.5  # energy_register_overcounts: a current transformer ratio set wrong
+REGISTER_SAVE_WH = 100.0  # energy_register_saved_rarely: the register is written to flash every 100 Wh
 RTC_FAST_S = 600.0  # rtc_not_synchronised: the clock it was shipped with, ten minutes fast
 
 
@@ -141,6 +142,7 @@ class SimStation:
         self.rt: Runtime | None = None
         self._firmware: asyncio.Task[None] | None = None
         self.boots = 0
+        self.register_lost_wh: dict[int, float] = {}  # energy_register_saved_rarely: what reboots took off
         if settings.fixed_cable:
             for connector_id in range(1, settings.connectors + 1):
                 world.set("plugged_charger_side", True, connector_id=connector_id)
@@ -226,6 +228,10 @@ class SimStation:
         self.boots += 1
         if self.faults.active("availability_not_persistent"):
             self.unavailable.clear()  # the bug: availability was only kept in RAM
+        if self.boots > 1 and self.faults.active("energy_register_saved_rarely"):
+            for connector_id in range(1, self.settings.connectors + 1):  # the bug: back to the last save
+                self.register_lost_wh[connector_id] = self.register_lost_wh.get(connector_id, 0.0) + \
+                    self._register_exact(connector_id) % REGISTER_SAVE_WH
         self.rt = Runtime([ConnectorRuntime() for _ in range(self.settings.connectors)])
         self.tx_queue.forget(call.StatusNotification)  # statuses kept while offline were in RAM: stale now
         for connector_id in self.open_tx:
@@ -554,8 +560,11 @@ class SimStation:
     def register_wh(self, connector_id: int) -> int:
         """The station's energy register as it reports it. The world's energy_wh is what really flowed (the bench's
         reference meter reads that); the station's own meter may be miscalibrated (a fault)."""
-        wh = self.world.connector(connector_id).energy_wh
-        return int(wh * OVERCOUNT_FACTOR if self.faults.active("energy_register_overcounts") else wh)
+        return int(self._register_exact(connector_id))
+
+    def _register_exact(self, connector_id: int) -> float:
+        wh = self.world.connector(connector_id).energy_wh - self.register_lost_wh.get(connector_id, 0.0)
+        return wh * OVERCOUNT_FACTOR if self.faults.active("energy_register_overcounts") else wh
 
     def _rtc_iso(self) -> str:
         """The time StatusNotification and MeterValues are stamped with (the metering board's clock)."""
