@@ -33,14 +33,14 @@ class MeterProbe:
     def __call__(self, captured: CapturedFrame) -> None:
         f = captured.frame
         if captured.direction == TO_CSMS and f.message_type == CALL and f.action in TRIGGERS and f.error is None:
-            task = asyncio.get_running_loop().create_task(self._read(captured.index, captured.wall))
+            task = asyncio.get_running_loop().create_task(self._read(captured.index))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 
-    async def _read(self, index: int, came: float) -> None:
+    async def _read(self, index: int) -> None:
         try:
             reading = await self.meter.read()
-            self.reads[index] = MeterRead(reading.energy_wh, reading.power_w, max(0.0, time.time() - came))
+            self.reads[index] = MeterRead(reading.energy_wh, reading.power_w, time.time())
         except (DriverError, OSError) as exc:  # no reading, no comparison: never a bench error for a warning
             log.warning("reference meter not read for frame #%d: %s", index, exc)
 

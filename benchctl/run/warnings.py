@@ -44,19 +44,21 @@ class Reading:
     resolution_wh: float
     frame: int
     what: str
+    at: float  # when the charger took it: the message's own timestamp (the frame's arrival when it has none)
 
 
 @dataclass(frozen=True)
 class MeterRead:
-    """The reference meter read when a frame came: its energy, its power, and how long after the frame."""
+    """The reference meter read when a frame came: its energy, its power, and when (wall time) it was read."""
 
     energy_wh: float
     power_w: float
-    after_s: float
+    at: float
 
-    def energy_at_frame(self) -> float:
-        """The energy when the frame came: what flowed while the meter was being read taken off."""
-        return self.energy_wh - self.power_w * self.after_s / 3600.0
+    def slack_wh(self, reading: Reading) -> float:
+        """What may have flowed between the charger taking `reading` and this read (a sample sent late, a read
+        delayed): the charger's register and the meter are not read at the same instant."""
+        return self.power_w * abs(self.at - reading.at) / 3600.0
 
 
 @dataclass
@@ -145,7 +147,7 @@ class RunWatch:
             return warns
         if action == "StartTransaction":
             start = Reading(float(payload.get("meterStart", 0)), INTEGER_WH, captured.index,
-                            "StartTransaction.meterStart")
+                            "StartTransaction.meterStart", _taken(captured, payload.get("timestamp")))
             queued = self._queued(captured, [payload.get("timestamp")])
             self._starts[captured.frame.unique_id or ""] = (int(payload.get("connectorId", 0)), start, queued)
             return []
@@ -171,7 +173,8 @@ class RunWatch:
 
     def _stopped(self, captured: CapturedFrame, payload: dict[str, Any]) -> list[Warn]:
         tx = self._transactions.pop(int(payload.get("transactionId", -1)), None)
-        stop = Reading(float(payload.get("meterStop", 0)), INTEGER_WH, captured.index, "StopTransaction.meterStop")
+        stop = Reading(float(payload.get("meterStop", 0)), INTEGER_WH, captured.index, "StopTransaction.meterStop",
+                       _taken(captured, payload.get("timestamp")))
         if tx is None:
             return []
         warns = self._advance(tx, self._readings(captured, payload.get("transactionData", []),
@@ -187,7 +190,8 @@ class RunWatch:
             for sampled in value.get("sampledValue", []) if isinstance(value, dict) else []:
                 reading = register_value(sampled) if isinstance(sampled, dict) else None
                 if reading is not None:
-                    out.append(Reading(reading[0], reading[1], captured.index, what))
+                    out.append(Reading(reading[0], reading[1], captured.index, what,
+                                       _taken(captured, value.get("timestamp"))))
         return out
 
     @staticmethod
@@ -215,15 +219,17 @@ class RunWatch:
         before, after = self.meter_reads.get(start.frame), self.meter_reads.get(last.frame)
         if before is None or after is None:
             return []
-        charger, meter = last.wh - start.wh, after.energy_at_frame() - before.energy_at_frame()
-        allowed = abs(meter) * self.meter_accuracy_pct / 100.0 + max(start.resolution_wh, last.resolution_wh)
+        charger, meter = last.wh - start.wh, after.energy_wh - before.energy_wh
+        allowed = abs(meter) * self.meter_accuracy_pct / 100.0 + max(start.resolution_wh, last.resolution_wh) \
+            + before.slack_wh(start) + after.slack_wh(last)
         if abs(charger - meter) <= allowed:
             return []
         tx.metered = True
         return [Warn(METER, f"connector {tx.connector}: the charger counted {charger:g} Wh from meterStart (frame "
                             f"#{start.frame}) to {last.what} (frame #{last.frame}), the reference meter "
-                            f"{meter:.1f} Wh: {charger - meter:+.1f} Wh, more than its accuracy class "
-                            f"{self.meter_accuracy_pct:g} % (+ the register's resolution) allows",
+                            f"{meter:.1f} Wh: {charger - meter:+.1f} Wh, more than the {allowed:.1f} Wh its accuracy "
+                            f"class {self.meter_accuracy_pct:g} %, the register's resolution and the time between "
+                            f"the readings allow",
                      [start.frame, last.frame])]
 
     # ------------------------------------------------------------------ the charger's clock
@@ -253,6 +259,11 @@ class RunWatch:
                                 f"(more than {self.clock_warning_s:g} s): the charger's clock is off",
                          [captured.index])]
         return []
+
+
+def _taken(captured: CapturedFrame, stamp: Any) -> float:
+    at = epoch(stamp)
+    return captured.wall if at is None else at
 
 
 def _one_per_clock(found: list[Warn]) -> list[Warn]:

@@ -161,7 +161,8 @@ def test_a_message_queued_before_the_reconnect_is_not_a_wrong_clock() -> None:
 
 def _metered(wire: Wire, watch: RunWatch, index: int, energy_wh: float, power_w: float = 0.0,
              after_s: float = 0.0) -> None:
-    watch.meter_reads[index] = MeterRead(energy_wh, power_w, after_s)
+    """The reference meter read `after_s` after frame `index` came."""
+    watch.meter_reads[index] = MeterRead(energy_wh, power_w, wire.frames[index].wall + after_s)
 
 
 def test_charger_energy_against_the_reference_meter() -> None:
@@ -182,6 +183,16 @@ def test_energy_within_the_accuracy_class_and_the_register_resolution() -> None:
     _metered(wire, watch, start, 12345.06)
     # read 0.5 s after the frame at 7400 W: 1 Wh flowed meanwhile, which is not the charger's error
     _metered(wire, watch, sample, 12376.9, power_w=7400.0, after_s=0.5)
+    assert watch.scan(wire.frames) == []
+
+
+def test_a_sample_sent_later_than_it_was_taken_is_judged_at_its_own_timestamp() -> None:
+    """A clock-aligned sample waits behind other messages: the meter read on arrival has counted 2 s more."""
+    wire, watch = Wire(), RunWatch(meter_accuracy_pct=2.0, meter_connector=1)
+    start = wire.start(12345, 1)
+    sample = wire.meter_values(1, {"value": "12375", "context": "Sample.Clock"}, stamp=wire.t + 1 - 2.0)
+    _metered(wire, watch, start, 12345.0)
+    _metered(wire, watch, sample, 12379.1, power_w=7400.0)
     assert watch.scan(wire.frames) == []
 
 
