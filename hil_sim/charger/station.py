@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -142,6 +143,8 @@ class SimStation:
         self.rt: Runtime | None = None
         self._firmware: asyncio.Task[None] | None = None
         self.boots = 0
+        self._metered_at: float | None = None  # when the energy was last counted (monotonic)
+        world.on_settle(self._integrate)
         self.register_lost_wh: dict[int, float] = {}  # energy_register_saved_rarely: what reboots took off
         if settings.fixed_cable:
             for connector_id in range(1, settings.connectors + 1):
@@ -349,12 +352,10 @@ class SimStation:
 
     async def _main_loop(self) -> None:
         rt = self._rt()
-        last = asyncio.get_running_loop().time()
+        self._metered_at = None
         while True:
             await _wait_and_clear(rt.wake)
-            now = asyncio.get_running_loop().time()
-            self._meter(now - last)
-            last = now
+            self._integrate()
             if not rt.registered:
                 continue
             card = self.world.card_uid
@@ -557,9 +558,17 @@ class SimStation:
             connector_id=connector_id, transaction_id=c.transaction.transaction_id,
             meter_value=[{"timestamp": stamp, "sampledValue": values}]))
 
+    def _integrate(self) -> None:
+        """Count the energy up to now: the main loop, a register reading and the bench's meter see the same."""
+        now = time.monotonic()
+        if self._metered_at is not None:
+            self._meter(now - self._metered_at)
+        self._metered_at = now
+
     def register_wh(self, connector_id: int) -> int:
         """The station's energy register as it reports it. The world's energy_wh is what really flowed (the bench's
         reference meter reads that); the station's own meter may be miscalibrated (a fault)."""
+        self._integrate()
         return int(self._register_exact(connector_id))
 
     def _register_exact(self, connector_id: int) -> float:
