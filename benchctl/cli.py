@@ -189,13 +189,20 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
 def cmd_faults(args: argparse.Namespace, console: Console) -> int:
     from hil_sim.faults import FAULTS
 
-    table = Table(title="Faults of the simulated charger")
+    table = Table(title="Faults of the simulated charger (each must FAIL its case at its step)")
     for column in ("fault", "what the charger does wrong", "caught by"):
         table.add_column(column)
+    warned = Table(title="Defects beyond the document (the case still PASSes, with a WARN finding)")
+    for column in ("fault", "what the charger does wrong", "warned in"):
+        warned.add_column(column)
     for fault in FAULTS.values():
-        table.add_row(fault.name, fault.description,
-                      ", ".join(fault.caught_by) or "no case step: the return to idle must recover the station")
+        if fault.caught_by or not fault.warns:
+            table.add_row(fault.name, fault.description,
+                          ", ".join(fault.caught_by) or "no case step: the return to idle must recover the station")
+        if fault.warns:
+            warned.add_row(fault.name, fault.description, ", ".join(fault.warns))
     console.print(table)
+    console.print(warned)
     _print_variants(console)
     return EXIT_OK
 

@@ -17,13 +17,17 @@ from .settings import SimSettings
 from .world import Connector, World
 
 
+METER_DEVICE_ID = 3  # the reference meter shares the Modbus server of the EV emulator and the relay board
+
+
 class SimBench:
     """Everything a real bench has, in one process, on loopback."""
 
     def __init__(self, settings: SimSettings, csms_url: str, charge_point_id: str, host: str = "127.0.0.1",
                  csms_tls_url: str | None = None) -> None:
         self.settings = settings
-        self.world = World(connectors=[Connector() for _ in range(settings.station.connectors)])
+        self.world = World(connectors=[Connector(energy_wh=settings.station.energy_register_wh)
+                                       for _ in range(settings.station.connectors)])
         self.faults = FaultSet(settings.faults)
         self.station = SimStation(self.world, settings.station, csms_url, charge_point_id, self.faults,
                                   csms_tls_url=csms_tls_url)
@@ -38,7 +42,7 @@ class SimBench:
 
     async def start(self) -> dict[str, Any]:
         """Start the gear, then power the charger; return the endpoints for `${sim.*}` references."""
-        self.modbus = await start_modbus_gear(self.world, host=self.host)
+        self.modbus = await start_modbus_gear(self.world, host=self.host, meter_device_id=METER_DEVICE_ID)
         await self.presenter.start()
         await self.modem.start()
         await self.hilink.start()

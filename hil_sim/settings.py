@@ -71,6 +71,8 @@ SIMULATOR_SCHEMA = Schema({
                                         help="ChangeAvailability(0, Operative) lifts the station's own "
                                              "Inoperative only; a connector set Inoperative by itself stays so "
                                              "(another reading OCPP 1.6 allows)"),
+        "energy_register_wh": Field(float, default=0.0, minimum=0,
+                                    help="what the energy register (and the reference meter) read at power-on"),
         "backup_power_s": Field(float, default=0.0, minimum=0,
                                 help="hold-up time of a backup supply after mains is lost (0: none); with "
                                      "StopTransactionsBeforePowerDown the firmware stops its transactions in it"),
@@ -120,6 +122,7 @@ class StationSettings:
     meter_w: float = 7400.0
     same_card_withdraws: bool = True  # see SIMULATOR_SCHEMA
     station_operative_only: bool = False  # see SIMULATOR_SCHEMA
+    energy_register_wh: float = 0.0
     backup_power_s: float = 0.0
     profiles: list[str] = field(default_factory=lambda: list(PROFILES))
     manufacturer_root: str = ""  # PEM file; see SIMULATOR_SCHEMA

@@ -72,6 +72,16 @@ class World:
     security_reset: bool = False
     pwm_frequency_hz: float = 1000.0
     _listeners: list[Listener] = field(default_factory=list, repr=False)
+    # called before energy is read (the reference meter): the charger counts the energy up to this instant, so
+    # the meter and the charger's register never differ by a counting step
+    _settlers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def on_settle(self, settle: Callable[[], None]) -> None:
+        self._settlers.append(settle)
+
+    def settle(self) -> None:
+        for settle in list(self._settlers):
+            settle()
 
     def connector(self, connector_id: int) -> Connector:
         """Connector by OCPP connectorId (1-based)."""

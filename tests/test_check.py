@@ -12,8 +12,8 @@ async def test_every_role_of_the_sim_bench_is_healthy(sim_config: BenchConfig) -
     async with open_bench(sim_config, Capture(None), connect=False) as session:
         checks = await check_bench(session, timeout_s=5)
     rows = {c.role: c for c in checks}
-    assert set(rows) == {"ev", "card", "modem", "mains", "network", "fault", "lock_fault", "local_list_fault", "cable",
-                         "security_reset", "charger"}
+    assert set(rows) == {"ev", "card", "modem", "mains", "network", "fault", "lock_fault", "local_list_fault", "meter",
+                         "cable", "security_reset", "charger"}
     assert all(c.ok for c in checks), [(c.role, c.detail) for c in checks if not c.ok]
     assert rows["ev"].readings["measurement.state"] == "A"  # the EV emulator really measured the idle CP line
     assert rows["mains"].readings  # read back from the relay board

@@ -92,3 +92,20 @@ def test_a_variant_brings_its_plan_and_its_bench_values(tmp_path: Path) -> None:
     (run_dir,) = (tmp_path / "runs").iterdir()
     capture = (run_dir / "capture.jsonl").read_text()
     assert '"chargingRateUnit\\":\\"W\\"' in capture and '"value\\":\\"Power\\"' in capture
+
+
+def test_faults_lists_warning_faults_apart(tmp_path: Path) -> None:
+    out = benchctl("faults", cwd=tmp_path)
+    assert out.returncode == 0
+    failing, _, warning = out.stdout.partition("Defects beyond the document")
+    assert "skip_preparing" in failing and "TC_003_CS step 1" in failing
+    assert "data_transfer_accepted" in warning and "TC_062_CS document" in warning
+    assert "data_transfer_accepted" not in failing and "skip_preparing" not in warning
+
+
+def test_a_warning_is_printed_in_the_summary_and_keeps_exit_status_0(tmp_path: Path) -> None:
+    out = benchctl("run", "062", "--sim-fault", "data_transfer_accepted", "--runs", str(tmp_path / "runs"),
+                   cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 passed, 0 not passed" in out.stdout
+    assert "1 warning(s) in 1 case(s)" in out.stdout and "WARN TC_062_CS: step 2:" in out.stdout

@@ -9,6 +9,7 @@ from typing import Any
 from drivers.base import Driver
 from drivers.errors import DriverError, MissingExtraError
 from drivers.evse_tester.protocol import EVEmulatorProtocol
+from drivers.meter.protocol import EnergyMeterProtocol
 from drivers.relay.protocol import DigitalOutputProtocol, PowerSwitch
 from drivers.rfid.protocol import RFIDPresenterProtocol
 from drivers.steplog import StepLog
@@ -65,6 +66,11 @@ class Bench:
     @property
     def card(self) -> RFIDPresenterProtocol:
         return self._get("card", RFIDPresenterProtocol)
+
+    @property
+    def meter(self) -> EnergyMeterProtocol:
+        """The reference energy meter (role `meter`)."""
+        return self._get("meter", EnergyMeterProtocol)
 
     def output(self, role: str) -> DigitalOutputProtocol:
         return self._get(role, DigitalOutputProtocol)

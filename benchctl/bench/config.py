@@ -103,6 +103,14 @@ VALUES_SCHEMA = Schema({
                                      help="how far the current the PWM offers (duty -> A) may be from the limit"),
     "pwm_settle_s": Field(float, default=3.0, minimum=0,
                           help="how long the station may take to put a new limit on the PWM"),
+    # warnings (benchctl/run/warnings.py): findings beyond the document that never change a verdict
+    "clock_warning_s": Field(float, default=60.0, minimum=0,
+                             help="a MeterValues or StatusNotification timestamp further than this from the bench "
+                                  "clock is a warning (not one queued while the charger was offline)"),
+    "meter_accuracy_pct": Field(float, default=2.0, minimum=0,
+                                help="accuracy class of the charger's energy register: a transaction's energy "
+                                     "further than this (+ 1 Wh) from the reference meter's (role meter) is a "
+                                     "warning"),
     # the file server of the firmware, diagnostics and log cases (benchctl/transfer)
     "file_server_host": Field(str, default="127.0.0.1", check=check_host,
                               help="address the file server listens on: loopback for the simulator, else the "

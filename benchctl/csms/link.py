@@ -7,6 +7,7 @@ wait across a reboot for the next BootNotification.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -55,6 +56,7 @@ class ChargerLink:
         self.connected = asyncio.Event()
         self.inbox: list[Received] = []
         self.connections = 0
+        self.attached_at: list[float] = []  # wall time each connection became the link's (queued messages)
         self.statuses: dict[int, str] = {}  # connectorId -> last reported status
         self.invalid: list[CapturedFrame] = []  # frames from the charger that are not valid OCPP 1.6
         self.answers: dict[str, CapturedFrame] = {}  # the Central System's answers, by unique id
@@ -66,6 +68,7 @@ class ChargerLink:
     async def attach(self, session: "CSSession") -> None:
         self.session = session
         self.connections += 1
+        self.attached_at.append(time.time())
         self.connected.set()
         await self._notify()
 

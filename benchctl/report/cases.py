@@ -96,6 +96,9 @@ def summary(rows: list[CaseRow]) -> dict[str, int]:
         counts[row.outcome] = counts.get(row.outcome, 0) + 1
     counts["total"] = len(rows)
     counts["run"] = sum(1 for row in rows if row.result is not None)
+    # WARN findings (benchctl/run/warnings.py) are counted beside the outcomes, never as one
+    counts["warnings"] = sum(len(row.result.warnings) for row in rows if row.result is not None)
+    counts["warned_cases"] = sum(1 for row in rows if row.result is not None and row.result.warnings)
     return counts
 
 

@@ -160,8 +160,10 @@ def _summary(rows: list[CaseRow]) -> str:
     shown = [o for o in OUTCOMES if counts[o]] or ["PASS"]
     head = "".join(f"<th>{_e(_label(o))}</th>" for o in shown)
     cells = "".join(f"<td><span class=\"verdict v-{o}\">{counts[o]}</span></td>" for o in shown)
+    warned = (f" {counts['warnings']} warning(s) in {counts['warned_cases']} case(s): defects the certification "
+              f"does not test, never a verdict." if counts["warnings"] else "")
     return ("<h2>Summary</h2>\n"
-            f"<p>{counts['run']} of {counts['total']} cases run.</p>\n"
+            f"<p>{counts['run']} of {counts['total']} cases run.{_e(warned)}</p>\n"
             f"<table class=\"counts\"><tr>{head}<th>Total</th></tr>\n<tr>{cells}<td>{counts['total']}</td></tr>"
             "</table>\n")
 
@@ -179,9 +181,24 @@ def _case_table(record: RunRecord, rows: list[CaseRow], anchors: list[str | None
         duration = "" if row.duration_s is None else f"{row.duration_s:.1f} s"
         lines.append(f"<tr class=\"case-row\" data-case=\"{_e(row.id)}\"><td>{case_id}</td><td>{_e(row.title)}</td>"
                      f"<td>{_e(row.section or '')}</td><td>{_e(row.certification or '')}</td><td>{in_out}</td>"
-                     f"<td>{_badge(row.outcome)}{_retries(row)}{verdicts_cell(row.result)}</td><td>{_e(row.reason)}</td><td>{duration}</td></tr>\n")
+                     f"<td>{_badge(row.outcome)}{_warned(row)}{_retries(row)}{verdicts_cell(row.result)}</td><td>{_e(row.reason)}</td><td>{duration}</td></tr>\n")
     lines.append("</table>\n")
     return "".join(lines)
+
+
+def _warned(row: CaseRow) -> str:
+    count = len(row.result.warnings) if row.result is not None else 0
+    return f" <span class=\"verdict v-WARN\">WARN {count}</span>" if count else ""
+
+
+def _warnings(record: RunRecord, warnings: list[dict[str, Any]]) -> str:
+    """The WARN findings of a case, each with its frames (never part of the verdict)."""
+    parts = [f"<div class=\"warnings\">\n<h4>Warnings ({len(warnings)}): not part of the verdict</h4>\n"]
+    for w in warnings:
+        parts.append(f"<p><strong>{_e(w.get('kind', ''))}</strong>: {_e(w.get('message', ''))}</p>\n")
+        parts += [_raw_frame(record, i) for i in _indices(w.get("frames"))]
+    parts.append("</div>\n")
+    return "".join(parts)
 
 
 def _retries(row: CaseRow) -> str:
@@ -222,6 +239,8 @@ def _case_section(record: RunRecord, row: CaseRow, anchor: str | None) -> str:
     if failing and result is not None:
         parts.append(_evidence(record, row))
     parts.append(companion_section(result))
+    if result is not None and result.warnings:
+        parts.append(_warnings(record, result.warnings))
     if result is not None and result.status_rules is not None:
         parts.append(_findings(record, result.status_rules))
     if result is not None and result.checks:

@@ -86,6 +86,7 @@ def _case(record: RunRecord, row: CaseRow) -> dict[str, Any]:
             "retest": result.retest,
             "checks": [{**check, "cited": _cited(record, check.get("frames"))} for check in result.checks],
             "status_rules": _status_rules(record, result.status_rules),
+            "warnings": [{**w, "cited": _cited(record, w.get("frames"))} for w in result.warnings],
             "result": result.raw,
             "octt": result.raw.get("octt"),  # benchctl octt: the tool's verdict beside benchctl's
         })

@@ -94,7 +94,17 @@ def _testcase(record: RunRecord, row: CaseRow) -> ET.Element:
         # a verdict this version does not know must not pass silently
         ET.SubElement(case, "error", {"message": _clean(f"unknown verdict {row.outcome}: {row.reason}"),
                                       "type": row.outcome})
+    if result is not None and result.warnings:  # WARN: output of the case, never a failure
+        ET.SubElement(case, "system-out").text = _clean("\n".join(
+            f"WARN {w.get('kind', '')}: {w.get('message', '')}"
+            + "".join(f"\n  #{i} " + _frame_text(record, i) for i in w.get("frames") or [])
+            for w in result.warnings))
     return case
+
+
+def _frame_text(record: RunRecord, index: Any) -> str:
+    frame = record.frame(index) if isinstance(index, int) else None
+    return f"{frame.get('dir')} {frame.get('raw')}" if frame else "(not in the capture)"
 
 
 def _details(record: RunRecord, row: CaseRow) -> str:

@@ -60,6 +60,7 @@ class CaseRecord:
     timings: list[dict[str, Any]] = field(default_factory=list)
     attempts: list[dict[str, Any]] = field(default_factory=list)  # retests before the final result
     flaky: bool = False
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # WARN findings: never a verdict
 
     @property
     def ended(self) -> float | None:
@@ -98,6 +99,8 @@ class CaseRecord:
             attempts=[a for a in record.get("attempts") or [] if isinstance(a, dict)]
             if isinstance(record.get("attempts"), list) else [],
             flaky=record.get("flaky") is True,
+            warnings=[w for w in record.get("warnings") or [] if isinstance(w, dict)]
+            if isinstance(record.get("warnings"), list) else [],
         )
 
 

@@ -26,6 +26,9 @@ td code { white-space: pre-wrap; word-break: break-all; }
 .v-ERROR, .v-NO_RESULT { background: var(--error); }
 .v-NOT_RUNNABLE, .v-NOT_APPLICABLE { background: var(--skip); }
 .v-EXCLUDED, .v-NOT_SELECTED { background: #888; }
+.v-WARN { background: #e08a00; min-width: 0; }
+.warnings { background: #fff8e1; border: 1px solid #f0d48a; padding: 8px 12px; margin: 8px 0; }
+.warnings h4 { margin: 6px 0 2px; font-size: 14px; }
 .counts td { font-weight: 700; text-align: center; }
 .notes { border: 1px solid var(--skip); background: #fff8e1; padding: 6px 10px; }
 section.case { border: 1px solid var(--line); border-left: 6px solid #888; padding: 10px 14px; margin: 14px 0;

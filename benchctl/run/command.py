@@ -118,6 +118,12 @@ def _print_summary(console: Console, results: list[dict[str, Any]]) -> None:
     console.print(table)
     passed = sum(r.get("verdict") == PASS for r in results)
     console.print(f"{passed} passed, {len(results) - passed} not passed, of {len(results)}")
+    warned = [r for r in results if r.get("warnings")]
+    if warned:  # never a verdict: what the certification does not test, for the firmware team
+        console.print(f"{sum(len(r['warnings']) for r in warned)} warning(s) in {len(warned)} case(s):")
+        for r in warned:
+            for w in r["warnings"]:
+                console.print(f"  WARN {escape(str(r.get('id')))}: {escape(str(w.get('message')))}")
 
 
 def _write_reports(console: Console, run_dir: Path) -> None:

@@ -22,6 +22,16 @@ class Check:
 
 
 @dataclass
+class Warn:
+    """A defect the certification does not test (a WARN): reported with its evidence, never a verdict."""
+
+    kind: str  # energy-register-backwards, clock-skew, meter-disagrees, document
+    message: str
+    frames: list[int] = field(default_factory=list)  # capture indices of the evidence
+    step: int | None = None  # the document's step, for the warnings the document itself asks for
+
+
+@dataclass
 class CaseResult:
     id: str
     title: str
@@ -45,6 +55,8 @@ class CaseResult:
     # retests (Appendix D): the attempts before this one, oldest first; flaky = passed only on a retry
     attempts: list[dict[str, Any]] = field(default_factory=list)
     flaky: bool = False
+    # findings beyond the verdict (benchctl.run.warnings, and `warn_if` of a scenario step)
+    warnings: list[Warn] = field(default_factory=list)
 
     def as_record(self) -> dict[str, Any]:
         record = asdict(self)

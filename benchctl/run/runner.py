@@ -25,11 +25,13 @@ from benchctl.transfer.run_files import FileSetupError, RunFiles, start_run_file
 
 from .configuration import ConfigKey, read_configuration, restore_configuration
 from .idle import return_to_idle
+from .meter_probe import MeterProbe
 from .profile_check import DutProfile, ProfileContradiction, compare_profile
 from .budget import case_budget
 from .results import ERROR, FAIL, PASS, CaseResult
 from .rundir import RunDir
 from .session import BenchSession, open_bench
+from .warnings import RunWatch
 
 log = logging.getLogger("benchctl.run")
 
@@ -58,6 +60,11 @@ class BenchRun:
         self.accept_profile = False  # --accept-profile: a contradicting DUT profile is recorded, not a stop
         self._met = False  # meet_charger has just left the station idle, baseline read: the next reset is done
         self.allowances = station_allowances(self._pics())  # the Appendix D rules the PICS switches on
+        values = config.values
+        self.watch = RunWatch(float(values["clock_warning_s"]), float(values["meter_accuracy_pct"]),
+                              int(values["connector_id"]) if "meter" in config.roles else None)
+        self.meter_probe: MeterProbe | None = None  # reads the reference meter at each transaction's ends
+        self._scanned = 0  # the capture's frames the warnings have seen
 
     async def start(self) -> None:
         self.run_dir.write_meta(self.meta)
@@ -69,6 +76,10 @@ class BenchRun:
             self._finish()
             raise
         self.session.bench.steplog.listeners.append(self.run_dir.log_action)
+        self.watch.attached_at = self.session.link.attached_at
+        if self.session.bench.has("meter"):
+            self.meter_probe = MeterProbe(self.session.bench.meter, self.watch.meter_reads)
+            self.capture.listeners.append(self.meter_probe)
 
     async def run_case(self, scenario: Scenario, retries: int = 0) -> CaseResult:
         """The case, retried up to `retries` times when Appendix D allows (a FAIL found only by its status rules,
@@ -120,6 +131,7 @@ class BenchRun:
                 result.started, result.duration_s = started, time.time() - started
         records = [f.as_record() for f in self.capture.frames[first_frame:] if f.case == scenario.id]
         result.timings = [t.as_record() for t in case_timings(records, result.actions)]
+        await self._warnings(result)
         return result
 
     async def meet_charger(self, planned: list[Scenario]) -> DutProfile | None:
@@ -154,6 +166,14 @@ class BenchRun:
         if self.config.pics:
             return load_pics(self.config.pics).values()
         return None
+
+    async def _warnings(self, result: CaseResult) -> None:
+        """The run's warnings over the frames since the last case (its 000_RESET included): never a verdict."""
+        if self.meter_probe is not None:
+            await self.meter_probe.settle()
+        frames = self.capture.frames
+        result.warnings += self.watch.scan(frames[self._scanned:])
+        self._scanned = len(frames)
 
     async def _files_for(self, scenario: Scenario) -> str | None:
         """Start the file server for the first case that moves files; why it cannot be, or None."""

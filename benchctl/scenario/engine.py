@@ -25,7 +25,7 @@ from benchctl.csms.frames import CALLERROR
 from benchctl.csms.link import ChargerLink, Received, ToolRequestError
 from benchctl.csms.responder import Rule, utc_now
 from benchctl.plan.pics import scenario_variables
-from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult, Check
+from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult, Check, Warn
 from benchctl.smart.profiles import in_rate_unit
 from benchctl.smart.tracker import SmartTracker
 
@@ -102,6 +102,7 @@ class CaseRunner:
         self._connection_cursor = 0  # the next connection attempt a `connection: new` step takes
         self._connection_taken: dict[str, Any] | None = None  # the attempt the last connection step judged
         self.checks: list[Check] = []
+        self.warnings: list[Warn] = []  # `warn_if` of the steps: the document's "the vendor should be warned"
         self.frames_by_step: dict[int, CapturedFrame] = {}
         self.consumed: set[int] = set()
         self.cursor = 0
@@ -160,6 +161,7 @@ class CaseRunner:
             self.bench.steplog.listeners.remove(record)
             result.duration_s = time.monotonic() - t0
             result.checks = self.checks
+            result.warnings = self.warnings
             result.actions = actions
         return result
 
@@ -376,6 +378,7 @@ class CaseRunner:
         checks = substitute(d["response"], self.vars)
         composite = {path: checks.pop(path) for path in list(checks) if _composite_matcher(checks[path])}
         self._judge(step, number, f"{d['send']}.conf", response, checks, frame)
+        self._warn_if(step, number, response, frame)
         for path, arg in composite.items():
             self._judge_composite(step, number, payload, response, path, arg["composite_schedule"], frame)
         self._save(d["save"], response)
@@ -570,6 +573,7 @@ class CaseRunner:
                                          item.answer, [answer.index]))
         self._judge(step, step.number, f"{d['expect']}.req", item.payload, substitute(d["match"], self.vars),
                     item.frame)
+        self._warn_if(step, step.number, item.payload, item.frame)
         self._save(d["save"], item.payload)
         self._save(d["save_answer"], item.answer or {})
 
@@ -674,6 +678,13 @@ class CaseRunner:
         problems = mismatches(payload, match)
         if problems:
             raise StepFailed(step, number, f"{what}: " + "; ".join(problems) + f" (frame #{frame.index})")
+
+    def _warn_if(self, step: Step, number: int | None, payload: Any, frame: CapturedFrame) -> None:
+        """`warn_if: {match, reason}`: a message the document allows but wants the vendor warned about."""
+        warn = step.data.get("warn_if")
+        if warn and not mismatches(payload, substitute(warn["match"], self.vars)):
+            self.warnings.append(Warn("document", f"step {number}: {warn['reason']} (frame #{frame.index})",
+                                      [frame.index], number))
 
     # ------------------------------------------------------------------ smart charging (benchctl.smart)
     def _smart_tracker(self) -> SmartTracker:

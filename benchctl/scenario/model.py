@@ -22,7 +22,8 @@ Values (values.py): `${name}` references; `{now_plus_s: N}` is the UTC time N se
 `{sum: "${transaction_id} + 1"}` a number (N above may be such a sum too);
 the response matcher `{composite_schedule: {...}}` compares a GetCompositeSchedule.conf with benchctl's own
 composite of the profiles the case sent;
-the matcher `{any: true}` checks nothing (a reusable state's parameter an including case leaves open).
+the matcher `{any: true}` checks nothing (a reusable state's parameter an including case leaves open);
+`warn_if: {match, reason}` on an expect or send step is a WARN finding (never a FAIL) when the message matches.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ _COMMON = {
                                                                 "before step 7\")")}),
     "note": Field(str, default=""),
 }
+# the document's "the vendor should be warned": a WARN finding when every field matches, never a FAIL
+_WARN_IF = Schema({
+    "match": Field(dict, required=True, help="field (dotted path) -> matcher; all must hold to warn"),
+    "reason": Field(str, required=True, help="what the warning tells the vendor (in the scenario's own words)"),
+})
 _AFTER = Schema({
     "step": Field(int, required=True, help="the step whose frame the interval is measured from"),
     "seconds": Field(float, required=True, refs=True),
@@ -89,6 +95,7 @@ _EXPECT = Schema({
     "save_answer": Field(dict, default={}, help="variable -> path in the tool's answer"),
     "since_step": Field(int, help="look from the frame of this step on, not only after the previous match: "
                                   "the document lets the message come before the steps in between"),
+    "warn_if": _WARN_IF,
     "until_step": Field(int, help="only a message that came before the frame of this earlier step counts "
                                   "(\"sent before step 7\"), so nothing is waited for; no bound when that "
                                   "(optional) step has no frame"),
@@ -104,6 +111,7 @@ STEP_SCHEMAS: dict[str, Schema] = {
         "payload": Field(dict, default={}),
         "response": Field(dict, default={}, help="field (dotted path) -> expected value in the response"),
         "response_step": Field(int),
+        "warn_if": _WARN_IF,
         "save": Field(dict, default={}, help="variable -> path in the response"),
         "limit": Field(dict, default={}, help="payload field (a list) -> keep at most this many items (the "
                                               "document's \"N or the length of the list, whichever is less\")"),

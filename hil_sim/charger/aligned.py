@@ -61,7 +61,7 @@ async def _report(station: "SimStation", at: datetime) -> None:
     measurands = station.keys["MeterValuesAlignedData"].value or DEFAULT_MEASURAND
     for connector_id in range(1, station.settings.connectors + 1):
         c = station._conn(connector_id)
-        values = sampled_values(measurands, station.world.connector(connector_id), station._power_w(connector_id),
+        values = sampled_values(measurands, station.register_wh(connector_id), station._power_w(connector_id),
                                 "Sample.Clock")
         tx = c.transaction.transaction_id if c.transaction is not None else None
         payload = call.MeterValues(connector_id=connector_id, transaction_id=tx,

@@ -103,4 +103,6 @@ class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandle
     def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:
         if self.station.faults.active("data_transfer_not_implemented"):
             raise NotImplementedCallError(description="DataTransfer is not implemented")  # answered as a CALLERROR
+        if self.station.faults.active("data_transfer_accepted"):
+            return call_result.DataTransfer(status="Accepted")  # whatever the vendorId: allowed, to be warned about
         return call_result.DataTransfer(status="UnknownVendorId")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from hil_sim.world import Connector
-
 VOLTAGE_V = 230.0
 PHASES = 3
 
@@ -21,11 +19,12 @@ def split(measurands: str) -> list[str]:
     return [m.strip() for m in measurands.split(",") if m.strip()]
 
 
-def sampled_values(measurands: str, connector: Connector, power_w: float, context: str) -> list[dict[str, Any]]:
+def sampled_values(measurands: str, register_wh: float, power_w: float, context: str) -> list[dict[str, Any]]:
+    """`register_wh`: the energy register as the station reports it (SimStation.register_wh)."""
     values = []
     for measurand in split(measurands):
         if measurand == "Energy.Active.Import.Register":
-            value, unit = f"{connector.energy_wh:.0f}", "Wh"
+            value, unit = f"{register_wh:.0f}", "Wh"
         elif measurand == "Power.Active.Import":
             value, unit = f"{power_w:.0f}", "W"
         elif measurand == "Current.Import":

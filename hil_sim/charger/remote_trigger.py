@@ -67,7 +67,7 @@ async def send_triggered(station: "SimStation", requested: str, connector_id: in
         for cid in connectors:
             if not 1 <= cid <= station.settings.connectors:
                 continue  # connectorId 0 has no meter of its own; a connector it does not have, none at all
-            values = sampled_values(station.keys["MeterValuesSampledData"].value, station.world.connector(cid),
+            values = sampled_values(station.keys["MeterValuesSampledData"].value, station.register_wh(cid),
                                     station._power_w(cid), "Trigger")
             # a triggered reading is not transaction data: lost offline, never queued
             await station._deliver(call.MeterValues(connector_id=cid, meter_value=[

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import websockets
@@ -50,6 +51,11 @@ async def _wait_and_clear(event: asyncio.Event) -> None:
     """Each event has one waiter that consumes it; two loops sharing one would steal each other's wake-ups."""
     await event.wait()
     event.clear()
+
+
+OVERCOUNT_FACTOR = 1.5  # energy_register_overcounts: a current transformer ratio set wrong
+REGISTER_SAVE_WH = 100.0  # energy_register_saved_rarely: the register is written to flash every 100 Wh
+RTC_FAST_S = 600.0  # rtc_not_synchronised: the clock it was shipped with, ten minutes fast
 
 
 def now_iso() -> str:
@@ -137,6 +143,9 @@ class SimStation:
         self.rt: Runtime | None = None
         self._firmware: asyncio.Task[None] | None = None
         self.boots = 0
+        self._metered_at: float | None = None  # when the energy was last counted (monotonic)
+        world.on_settle(self._integrate)
+        self.register_lost_wh: dict[int, float] = {}  # energy_register_saved_rarely: what reboots took off
         if settings.fixed_cable:
             for connector_id in range(1, settings.connectors + 1):
                 world.set("plugged_charger_side", True, connector_id=connector_id)
@@ -222,6 +231,10 @@ class SimStation:
         self.boots += 1
         if self.faults.active("availability_not_persistent"):
             self.unavailable.clear()  # the bug: availability was only kept in RAM
+        if self.boots > 1 and self.faults.active("energy_register_saved_rarely"):
+            for connector_id in range(1, self.settings.connectors + 1):  # the bug: back to the last save
+                self.register_lost_wh[connector_id] = self.register_lost_wh.get(connector_id, 0.0) + \
+                    self._register_exact(connector_id) % REGISTER_SAVE_WH
         self.rt = Runtime([ConnectorRuntime() for _ in range(self.settings.connectors)])
         self.tx_queue.forget(call.StatusNotification)  # statuses kept while offline were in RAM: stale now
         for connector_id in self.open_tx:
@@ -339,12 +352,10 @@ class SimStation:
 
     async def _main_loop(self) -> None:
         rt = self._rt()
-        last = asyncio.get_running_loop().time()
+        self._metered_at = None
         while True:
             await _wait_and_clear(rt.wake)
-            now = asyncio.get_running_loop().time()
-            self._meter(now - last)
-            last = now
+            self._integrate()
             if not rt.registered:
                 continue
             card = self.world.card_uid
@@ -536,13 +547,40 @@ class SimStation:
         if self.faults.active("meter_values_dropped_offline") and not self._rt().online.is_set():
             return
         context = "Sample.Clock" if self.faults.active("periodic_samples_labelled_clock") else "Sample.Periodic"
-        values = sampled_values(self.keys["MeterValuesSampledData"].value, self.world.connector(connector_id),
-                                self._power_w(connector_id), context)
+        register = self.register_wh(connector_id)
+        if self.faults.active("meter_values_transaction_energy"):
+            register -= c.transaction.meter_start  # the bug: the transaction's energy, labelled as the register
+        values = sampled_values(self.keys["MeterValuesSampledData"].value, register, self._power_w(connector_id),
+                                context)
         # the bug of meter_timestamp_at_start: the reading is stamped with the transaction's start time
-        stamp = c.transaction.started if self.faults.active("meter_timestamp_at_start") else now_iso()
+        stamp = c.transaction.started if self.faults.active("meter_timestamp_at_start") else self._rtc_iso()
         await self._send_tx(call.MeterValues(
             connector_id=connector_id, transaction_id=c.transaction.transaction_id,
             meter_value=[{"timestamp": stamp, "sampledValue": values}]))
+
+    def _integrate(self) -> None:
+        """Count the energy up to now: the main loop, a register reading and the bench's meter see the same."""
+        now = time.monotonic()
+        if self._metered_at is not None:
+            self._meter(now - self._metered_at)
+        self._metered_at = now
+
+    def register_wh(self, connector_id: int) -> int:
+        """The station's energy register as it reports it. The world's energy_wh is what really flowed (the bench's
+        reference meter reads that); the station's own meter may be miscalibrated (a fault)."""
+        self._integrate()
+        return int(self._register_exact(connector_id))
+
+    def _register_exact(self, connector_id: int) -> float:
+        wh = self.world.connector(connector_id).energy_wh - self.register_lost_wh.get(connector_id, 0.0)
+        return wh * OVERCOUNT_FACTOR if self.faults.active("energy_register_overcounts") else wh
+
+    def _rtc_iso(self) -> str:
+        """The time StatusNotification and MeterValues are stamped with (the metering board's clock)."""
+        if self.faults.active("rtc_not_synchronised"):
+            return (datetime.now(timezone.utc) + timedelta(seconds=RTC_FAST_S)).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z")
+        return now_iso()
 
     def _power_w(self, connector_id: int) -> float:
         if self._status(connector_id) != "Charging":
@@ -569,7 +607,7 @@ class SimStation:
             reported_id = connector_id + 1 if wrong_id else connector_id
             payload = call.StatusNotification(
                 connector_id=reported_id, error_code=self._error_code(connector_id, status), status=status,
-                timestamp=now_iso(), info=self._status_info(connector_id, status))
+                timestamp=self._rtc_iso(), info=self._status_info(connector_id, status))
             if not force and self._replays_statuses():
                 self.tx_queue.keep(payload)  # sent after reconnecting, with the timestamp of the change
                 delivered = True
@@ -718,7 +756,7 @@ class SimStation:
     async def _start_transaction(self, connector_id: int, id_tag: str) -> None:
         c, world = self._conn(connector_id), self.world.connector(connector_id)
         c.authorized_tag = None
-        meter_start = int(world.energy_wh)
+        meter_start = self.register_wh(connector_id)
         local_id = self._next_local_tx_id
         self._next_local_tx_id -= 1
         started = now_iso()
@@ -765,14 +803,14 @@ class SimStation:
                 continue
             del self.open_tx[connector_id]
             await self._send_tx(call.StopTransaction(
-                meter_stop=int(self.world.connector(connector_id).energy_wh), timestamp=now_iso(),
+                meter_stop=self.register_wh(connector_id), timestamp=now_iso(),
                 transaction_id=tx.transaction_id, reason=self._power_loss_reason(), id_tag=tx.id_tag))
 
     def _power_loss_reason(self) -> str:
         return "Other" if self.faults.active("power_loss_reason_other") else "PowerLoss"
 
     async def _stop_transaction(self, connector_id: int) -> None:
-        c, world = self._conn(connector_id), self.world.connector(connector_id)
+        c = self._conn(connector_id)
         tx, reason = c.transaction, c.stop_reason
         assert tx is not None
         if self.faults.active("stop_reason_always_local"):
@@ -787,9 +825,9 @@ class SimStation:
         id_tag = self._stop_id_tag(tx)
         if self.faults.active("offline_stop_not_queued") and not self._rt().online.is_set():
             return  # the bug: a transaction stopped offline is never reported
-        response = await self._send_tx(call.StopTransaction(meter_stop=int(world.energy_wh), timestamp=now_iso(),
-                                                            transaction_id=tx.transaction_id, reason=reason,
-                                                            id_tag=id_tag))
+        response = await self._send_tx(call.StopTransaction(meter_stop=self.register_wh(connector_id),
+                                                            timestamp=now_iso(), transaction_id=tx.transaction_id,
+                                                            reason=reason, id_tag=id_tag))
         if response is not None:  # its idTagInfo updates the cache too (OCPP 1.6, 3.5.1)
             remember(self.auth_cache, self.keys, id_tag, getattr(response, "id_tag_info", None))
 

@@ -88,6 +88,7 @@ class EnergyMeterRegisters:
 
     def values(self) -> dict[str, float]:
         """Register name (as `MeterRegisterMap.registers` names it) -> value in the map's units."""
+        self.world.settle()
         volts = self.voltage_v if self.world.mains_on else 0.0
         amps = self.charging_current_a() if volts else 0.0
         phases = self.map.phases

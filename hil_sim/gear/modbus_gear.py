@@ -366,8 +366,10 @@ async def start_modbus_gear(
     relay_device_id: int = 2,
     relay_wiring: dict[int, str] | None = None,
     ev_register_map: RegisterMap | None = None,
+    meter_device_id: int | None = None,
 ) -> ModbusGear:
-    """Serve the EV emulator and the relay board on host:port (port 0 picks a free one; see `.port`)."""
+    """Serve the EV emulator and the relay board on host:port (port 0 picks a free one; see `.port`), and with
+    `meter_device_id` a reference energy meter (SDM630 layout) on the EV emulator's connector."""
     _check_loopback(host)
     for name, device_id in (("ev_device_id", ev_device_id), ("relay_device_id", relay_device_id)):
         if isinstance(device_id, bool) or not isinstance(device_id, int) or not 1 <= device_id <= 247:
@@ -383,8 +385,15 @@ async def start_modbus_gear(
         # the server needs its hook before the gear exists; the gear is set before any client can connect
         return gear._trace_pdu(sending, pdu) if gear is not None else pdu  # type: ignore[return-value]
 
+    devices = [ev.sim_device(ev_device_id), relay.sim_device(relay_device_id)]
+    if meter_device_id is not None:
+        from .energy_meter import EnergyMeterRegisters  # it imports this module (through modbus_rtu)
+
+        if meter_device_id in (ev_device_id, relay_device_id):
+            raise ValueError(f"meter_device_id {meter_device_id} is already taken")
+        devices.append(EnergyMeterRegisters(world, ev_connector_id).sim_device(meter_device_id))
     server = ModbusTcpServer(
-        [ev.sim_device(ev_device_id), relay.sim_device(relay_device_id)],
+        devices,
         address=(host, port),
         trace_pdu=trace_pdu,
     )

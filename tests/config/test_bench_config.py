@@ -37,6 +37,7 @@ STATION_BLOCK = """\
     fixed_cable: false
     boot_delay_s: 0.3
     backup_power_s: 3.0
+    energy_register_wh: 12345   # a meter that has counted before: a register that falls shows
 """
 
 
@@ -273,12 +274,13 @@ def test_shipped_sim_bench_loads_with_its_roles_and_drivers() -> None:
     assert {name: role.driver for name, role in config.roles.items()} == {
         "ev": "modbus_ev", "card": "chameleon", "modem": "e3372_at", "mains": "modbus_coil",
         "network": "modbus_coil", "fault": "modbus_coil", "lock_fault": "modbus_coil",
-        "local_list_fault": "modbus_coil", "cable": "modbus_coil", "security_reset": "modbus_coil"}
+        "local_list_fault": "modbus_coil", "meter": "modbus_meter", "cable": "modbus_coil",
+        "security_reset": "modbus_coil"}
     for role in config.roles.values():
         assert role.name in config.roles
         assert role.line == line_of(SIM_TEXT, f"  {role.name}:")
-        assert DRIVERS[role.driver].kind == {"ev": "ev_emulator", "card": "rfid", "modem": "dongle"}.get(
-            role.name, "digital_output")
+        kinds = {"ev": "ev_emulator", "card": "rfid", "modem": "dongle", "meter": "meter"}
+        assert DRIVERS[role.driver].kind == kinds.get(role.name, "digital_output")
     assert config.roles["mains"].settings["coil"] == 0
     assert config.roles["network"].settings["coil"] == 1
     assert config.roles["mains"].settings["safe_level"] is True
@@ -418,7 +420,7 @@ def test_cli_validate_good_bench_exits_0(capsys: pytest.CaptureFixture[str]) -> 
 
     out = capsys.readouterr().out
     assert status == 0
-    assert "bench 'sim' OK (ev, card, modem, mains, network, fault, lock_fault, local_list_fault, cable, " \
+    assert "bench 'sim' OK (ev, card, modem, mains, network, fault, lock_fault, local_list_fault, meter, cable, " \
            "security_reset)" in \
         " ".join(out.split())
 

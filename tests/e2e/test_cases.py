@@ -5,6 +5,7 @@ able to fail. A scenario no fault can fail is reported here too."""
 from __future__ import annotations
 
 import asyncio
+import json
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,6 +36,16 @@ def _fault_targets() -> list[tuple[str, str, int]]:
         for target in fault.caught_by:
             case, _, step = target.partition(" step ")
             targets.append((fault.name, case, int(step)))
+    return targets
+
+
+def _warning_targets() -> list[tuple[str, str, str]]:
+    """Every fault beyond the document with the case it must be warned about in (and the kind of warning)."""
+    targets = []
+    for fault in FAULTS.values():
+        for target in fault.warns:
+            case, _, kind = target.partition(" ")
+            targets.append((fault.name, case, kind))
     return targets
 
 
@@ -100,6 +111,7 @@ def test_case_passes_against_the_healthy_charger(variant: str, case: str,
     assert result.verdict == "PASS", f"{result.verdict} at step {result.step}: {result.reason} ({result.where})"
     assert all(c.ok for c in result.checks)
     assert result.status_rules is not None and result.status_rules["ok"], result.status_rules
+    assert result.warnings == [], [w.message for w in result.warnings]  # a healthy charger gives no WARN
     junit = ET.parse(run_dir / "report.xml").getroot()
     (testcase,) = [t for t in junit.iter("testcase") if (t.get("name") or "").startswith(case)]
     assert list(testcase) == [] or all(child.tag.startswith("system") for child in testcase)
@@ -120,6 +132,41 @@ async def test_each_fault_fails_its_case_at_its_step(fault: str, case: str, step
     assert result.step == step, result.reason
     assert result.reason
     assert result.where.startswith(scenarios[case].file) or "states" in result.where
+
+
+@pytest.mark.parametrize(("fault", "case", "kind"), _warning_targets())
+async def test_each_warning_fault_passes_its_case_with_a_warning(fault: str, case: str, kind: str,
+                                                                 fast_sim_config: BenchConfig,
+                                                                 scenarios: dict[str, Scenario],
+                                                                 tmp_path: Path) -> None:
+    """A defect the certification does not test: the verdict stays PASS, the WARN names the frames that show it,
+    in the result, the JSON and HTML reports and the JUnit output."""
+    assert fast_sim_config.simulator is not None
+    fast_sim_config.simulator.faults = [fault]
+    run_dir = RunDir.create(tmp_path, "sim")
+    (result,) = await run_cases(VARIANT[case].apply(fast_sim_config), [scenarios[case]], run_dir)
+    assert result.verdict == "PASS", f"{result.verdict}: {result.reason}"
+    warns = [w for w in result.warnings if w.kind == kind]
+    assert warns, [w.message for w in result.warnings]
+    captured = {json.loads(line)["i"]: json.loads(line) for line in
+                (run_dir.path / "capture.jsonl").read_text().splitlines()}
+    for warn in warns:
+        assert warn.frames and all(i in captured for i in warn.frames), warn
+        assert all(captured[i]["dir"] == "charger->csms" for i in warn.frames)  # the charger's own messages
+    write_reports(run_dir.path)
+    doc = json.loads((run_dir.path / "report.json").read_text())
+    (reported,) = [c for c in doc["cases"] if c["id"] == case]
+    assert reported["outcome"] == "PASS" and kind in [w["kind"] for w in reported["warnings"]]
+    assert doc["summary"]["warnings"] == len(result.warnings) and doc["summary"]["warned_cases"] == 1
+    junit = ET.parse(run_dir.path / "report.xml").getroot()
+    (testcase,) = [t for t in junit.iter("testcase") if (t.get("name") or "").startswith(case)]
+    assert [child.tag for child in testcase] == ["system-out"] and f"WARN {kind}" in (testcase[0].text or "")
+    assert f"#{warns[0].frames[0]}" in (testcase[0].text or "")
+    assert "WARN" in (run_dir.path / "report.html").read_text()
+
+
+def test_every_warning_fault_names_an_existing_scenario() -> None:
+    assert _warning_targets() and sorted({case for _, case, _ in _warning_targets()} - set(CASE_IDS)) == []
 
 
 def test_every_scenario_is_failed_by_some_fault() -> None:

@@ -222,7 +222,8 @@ def test_json_report_resolves_evidence(tmp_path: Path) -> None:
     assert [p["id"] for p in doc["plan"]] == [p["id"] for p in META["plan"]]
     assert doc["summary"] == {"PASS": 2, "FAIL": 1, "ERROR": 1, "NOT_RUNNABLE": 1, "NOT_APPLICABLE": 0,
                               "NO_RESULT": 1,
-                              "NOT_SELECTED": 1, "EXCLUDED": 1, "total": 8, "run": 5}
+                              "NOT_SELECTED": 1, "EXCLUDED": 1, "total": 8, "run": 5,
+                              "warnings": 0, "warned_cases": 0}
     assert any("results.jsonl line 6: truncated" in note for note in doc["notes"])
 
     failing = _case(doc, "TC_003_CS")
