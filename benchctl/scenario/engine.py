@@ -113,6 +113,7 @@ class CaseRunner:
         self._rules: dict[int, Rule] = {}  # id(step) -> its queued answer
         self._smart: SmartTracker | None = None  # the charging profiles the case sent (composite, pwm)
         self._after_message = False  # the last step waited for the charger: a tester would now take a moment
+        self.case_end: int | None = None  # the inbox position where the case's last step ended
 
     async def run(self) -> CaseResult:
         s = self.scenario
@@ -142,7 +143,7 @@ class CaseRunner:
             for step in s.steps:
                 await self.execute(step)
             self._check_invalid_frames(s.steps[-1] if s.steps else None)
-            self._judge_statuses(result, self.first)
+            self._judge_statuses(result, self.first, self.case_end)
         except StepFailed as failed:
             result.verdict, result.step, result.reason = FAIL, failed.number, failed.reason
             result.where = failed.step.where()
@@ -165,9 +166,11 @@ class CaseRunner:
             result.actions = actions
         return result
 
-    def _judge_statuses(self, result: CaseResult, first: int) -> None:
-        """Appendix D of the test procedure, over every StatusNotification the charger sent in the case."""
-        frames = [item.frame for item in self.link.inbox[first:]]
+    def _judge_statuses(self, result: CaseResult, first: int, end: int | None = None) -> None:
+        """Appendix D of the test procedure, over every StatusNotification the charger sent in the case: from its
+        start to its last step (a status the charger sends in answer to the case's last message is already the
+        return to idle's, e.g. Preparing after TC_061's final Authorize.conf)."""
+        frames = [item.frame for item in self.link.inbox[first:end]]
         reconnected = [t for c in self.link.security.connections[self._connections_at_start:]
                        if c.get("accepted") and (t := epoch(c.get("at"))) is not None]
         verdict = judge_statuses(self.scenario.id, observations_from_frames(frames), self.status_expectations,
@@ -287,6 +290,14 @@ class CaseRunner:
             await asyncio.sleep(float(self.vars.get("operator_pause_s", 0)))
         if step.kind != "state":
             self._after_message = step.kind in ("expect", "any_order")
+        cursor = self.cursor
+        await self._run_step(step)
+        if step.kind in ("expect", "any_order") and self.cursor > cursor:
+            self.case_end = self.cursor  # the step ended with the frame it took, not with what came after it
+        elif step.kind != "state":
+            self.case_end = len(self.link.inbox)
+
+    async def _run_step(self, step: Step) -> None:
         if step.kind == "action":
             args = substitute(step.data["with"], self.vars)
             await ACTIONS[step.data["action"]].func(self.bench, **args)
