@@ -71,6 +71,7 @@ class Transaction:
     stop_id_tag: str | None = None  # the idTag that asked to end it, when it is not id_tag
     started: str = ""  # the StartTransaction timestamp
     energy_withheld: bool = False  # the station opened its contactor (kept, but no energy offered): SuspendedEVSE
+    ev_side_seen: bool = False  # Mode 1/2: the cable's control box has had the EV on its side in this transaction
 
 
 @dataclass
@@ -414,6 +415,7 @@ class SimStation:
         if c.transaction is not None and c.deauthorized:
             await self._deauthorize(connector_id)
         if c.transaction is not None:
+            c.transaction.ev_side_seen |= world.ev_connected  # the Mode 2 control box has the EV (_ev_present)
             stop_on_disconnect = self.keys["StopTransactionOnEVSideDisconnect"].value == "true" \
                 or self.faults.active("stop_on_ev_side_disconnect_always")
             if c.stop_reason is None and not self._ev_present(connector_id) and stop_on_disconnect:
@@ -474,13 +476,15 @@ class SimStation:
 
     def _ev_present(self, connector_id: int) -> bool:
         """Whether the firmware knows an EV is there: through the Control Pilot normally. A Mode 1/2-only station
-        has no pilot: before a transaction it only sees the plug in its socket; during one, the Mode 2 cable's
-        control box (IC-CPD), which talks to the EV over its own pilot, opens when the EV side is unplugged, so
-        the station sees the current stop and the cable's EV side gone."""
+        has no pilot and sees the plug in its socket; during a transaction, the Mode 2 cable's control box
+        (IC-CPD), which talks to the EV over its own pilot, opens when the EV side is unplugged, so the station
+        sees the current stop and the cable's EV side gone. Only once the box had the EV: a transaction may
+        start a moment before the EV side is plugged (the station cannot see it yet)."""
         world = self.world.connector(connector_id)
-        if self.settings.mode_1_2_only and self._conn(connector_id).transaction is None:
-            return world.plugged_charger_side
-        return world.ev_connected
+        if not self.settings.mode_1_2_only:
+            return world.ev_connected
+        tx = self._conn(connector_id).transaction
+        return world.plugged_charger_side and (tx is None or not tx.ev_side_seen or world.plugged_ev_side)
 
     def _ev_draws(self, connector_id: int) -> bool:
         """Behind a Mode 2 cable's control box the EV asks for energy with state C/D; the station sees current."""

@@ -54,6 +54,23 @@ async def test_an_ev_side_unplug_stops_the_transaction(session: Session) -> None
 
 
 @mode12
+async def test_a_start_before_the_ev_side_is_plugged_is_no_ev_side_unplug(session: Session) -> None:
+    """The station sees only the plug in its socket: a card and that plug start the transaction before the EV side
+    is in; the control box has had no EV yet, so nothing was unplugged (TC_039's plug_in does it in that order)."""
+    session.world.set("plugged_charger_side", True, connector_id=1)
+    mark = session.mark()
+    session.world.set("card_uid", "04A1B2C3")
+    await asyncio.sleep(0.3)
+    session.world.set("card_uid", None)
+    await session.next("StartTransaction", after=mark)
+    await asyncio.sleep(1.0)
+    assert not [i for i in session.link.inbox[mark:] if i.action == "StopTransaction"]
+    session.world.set("ev_state", "C", connector_id=1)
+    session.world.set("plugged_ev_side", True, connector_id=1)
+    await session.next("StatusNotification", lambda p: p["status"] == "Charging", after=mark)
+
+
+@mode12
 async def test_an_ev_side_unplug_only_suspends_when_the_key_says_so(session: Session) -> None:
     session.world.set("plugged_charger_side", True, connector_id=1)
     await session.charging()
