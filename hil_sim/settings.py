@@ -52,8 +52,10 @@ SIMULATOR_SCHEMA = Schema({
         "firmware_version": Field(str, default="1.0.0"),
         "boot_delay_s": Field(float, default=0.3, minimum=0),
         "mode_1_2_only": Field(bool, default=False,
-                               help="a Mode 1/2-only station (PICS product subtype): a socket without Control "
-                                    "Pilot; it sees the plug and the current, not the EV side nor the CP state"),
+                               help="a Mode 1/2-only station (PICS product subtype): a domestic socket outlet without "
+                                    "Control Pilot nor lock; it sees the plug and the current, not the CP state, "
+                                    "and during a transaction the Mode 2 cable's control box opening when the EV "
+                                    "side is unplugged"),
         "rfid_readers": Field(str, default="single", choices=("none", "single", "one_per_evse"),
                               help="as the PICS says: no reader, one reader for every connector, or one per "
                                    "connector (the card presenter stands at the reader of world.card_reader)"),

@@ -73,8 +73,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
                               "with its original timestamp (Appendix D: a legal chain, judged as a replay)",
             {"offline_statuses": "replay"}),
     Variant("mode-1-2-only", "a Mode 1/2-only socket without Control Pilot: it sees the plug and the current, "
-                             "offers no PWM (Appendix D's Mode 1/2 flow)",
-            {"mode_1_2_only": True}, {"product_subtype": "mode_1_2_only"}),
+                             "offers no PWM (Appendix D's Mode 1/2 flow); a domestic socket outlet has no lock",
+            {"mode_1_2_only": True},
+            {"product_subtype": "mode_1_2_only", "can_report_lock_failure": False,
+             "can_trigger_unlock_failure": False}),
     Variant("card-again-ignored", "ignores the same card presented again before a cable is in: only "
                                   "ConnectionTimeOut ends the authorization (TC_061 waits it out)",
             {"same_card_withdraws": False}),

@@ -70,6 +70,8 @@ class Transaction:
     parent_id_tag: str | None = None  # from the idTagInfo of its idTag: other cards of that group may end it
     stop_id_tag: str | None = None  # the idTag that asked to end it, when it is not id_tag
     started: str = ""  # the StartTransaction timestamp
+    energy_withheld: bool = False  # the station opened its contactor (kept, but no energy offered): SuspendedEVSE
+    ev_side_seen: bool = False  # Mode 1/2: the cable's control box has had the EV on its side in this transaction
 
 
 @dataclass
@@ -388,7 +390,9 @@ class SimStation:
         if self._ground_fault(connector_id) or c.lock_failed:
             return "Faulted"
         if c.transaction is not None:
-            if self.settings.mode_1_2_only:  # no pilot: only the current flowing tells
+            if self.settings.mode_1_2_only:  # no pilot: its own contactor, then the current flowing tells
+                if c.transaction.energy_withheld:
+                    return "SuspendedEVSE"
                 return "Charging" if self._ev_draws(connector_id) else "SuspendedEV"
             if world.pwm_duty_pct >= 100.0:
                 return "SuspendedEVSE"
@@ -411,6 +415,7 @@ class SimStation:
         if c.transaction is not None and c.deauthorized:
             await self._deauthorize(connector_id)
         if c.transaction is not None:
+            c.transaction.ev_side_seen |= world.ev_connected  # the Mode 2 control box has the EV (_ev_present)
             stop_on_disconnect = self.keys["StopTransactionOnEVSideDisconnect"].value == "true" \
                 or self.faults.active("stop_on_ev_side_disconnect_always")
             if c.stop_reason is None and not self._ev_present(connector_id) and stop_on_disconnect:
@@ -470,10 +475,16 @@ class SimStation:
         return self.settings.offline_statuses == "replay" and not self._rt().online.is_set()
 
     def _ev_present(self, connector_id: int) -> bool:
-        """Whether the firmware knows an EV is there: through the Control Pilot normally; a Mode 1/2-only station
-        has no pilot and only sees the plug in its socket, so it cannot tell when the EV side is pulled."""
+        """Whether the firmware knows an EV is there: through the Control Pilot normally. A Mode 1/2-only station
+        has no pilot and sees the plug in its socket; during a transaction, the Mode 2 cable's control box
+        (IC-CPD), which talks to the EV over its own pilot, opens when the EV side is unplugged, so the station
+        sees the current stop and the cable's EV side gone. Only once the box had the EV: a transaction may
+        start a moment before the EV side is plugged (the station cannot see it yet)."""
         world = self.world.connector(connector_id)
-        return world.plugged_charger_side if self.settings.mode_1_2_only else world.ev_connected
+        if not self.settings.mode_1_2_only:
+            return world.ev_connected
+        tx = self._conn(connector_id).transaction
+        return world.plugged_charger_side and (tx is None or not tx.ev_side_seen or world.plugged_ev_side)
 
     def _ev_draws(self, connector_id: int) -> bool:
         """Behind a Mode 2 cable's control box the EV asks for energy with state C/D; the station sees current."""
@@ -484,12 +495,17 @@ class SimStation:
         """A socket locks the plug before energy flows; when the lock does not engage the start is cancelled and
         the connector is Faulted (ConnectorLockFailure) until the cable is taken away."""
         c, world = self._conn(connector_id), self.world.connector(connector_id)
-        if self.settings.fixed_cable or not world.lock_failure or self.faults.active("start_despite_lock_failure"):
+        if not self._has_socket_lock() or not world.lock_failure or self.faults.active("start_despite_lock_failure"):
             return True
         if self.faults.active("lock_failure_retried_late"):
             return self._late_lock_retry(c)
         c.lock_failed, c.authorized_tag = True, None
         return False
+
+    def _has_socket_lock(self) -> bool:
+        """Only a socket for a type 2 plug locks it: a tethered cable has no plug to hold, a Mode 1/2-only
+        station's domestic socket outlet has no lock."""
+        return not self.settings.fixed_cable and not self.settings.mode_1_2_only
 
     def _late_lock_retry(self, c: ConnectorRuntime) -> bool:
         """Fault lock_failure_retried_late: Faulted at first, but the start is kept and retried a little later,
@@ -526,6 +542,8 @@ class SimStation:
             stop = True
         if stop:
             c.stop_reason = c.stop_reason or "DeAuthorized"
+        elif self.settings.mode_1_2_only:
+            c.transaction.energy_withheld = True  # no PWM to withdraw: the contactor opens
         else:
             self.world.set("pwm_duty_pct", 100.0, connector_id=connector_id)
 
@@ -987,8 +1005,8 @@ class SimStation:
             connector_id = min(max(connector_id, 1), self.settings.connectors)  # the bug: no range check
         if not self._valid_connector(connector_id, allow_station=False) or self.rt is None:
             return "NotSupported"
-        if self.settings.fixed_cable and not self.faults.active("unlock_fixed_cable_as_socket"):
-            return "NotSupported"  # a tethered cable has no socket lock to open
+        if not self._has_socket_lock() and not self.faults.active("unlock_fixed_cable_as_socket"):
+            return "NotSupported"  # a tethered cable or a domestic socket outlet has no lock to open
         c, world = self._conn(connector_id), self.world.connector(connector_id)
         if c.transaction is None and self.faults.active("unlock_only_during_transaction"):
             return "NotSupported"

@@ -54,10 +54,6 @@ HEALTHY = "test_case_passes_against_the_healthy_charger"
 NOT_YET = {
     ("shared-evse", "TC_050_1_CS"): "SetChargePointFaulted faults the configured connector only; the document's "
                                     "'repeat for every connector and connectorId 0' is not written for two connectors",
-    ("mode-1-2-only", "TC_005_2_CS"): "the simulated Mode 1/2 socket does not see an EV-side unplug",
-    ("mode-1-2-only", "TC_017_2_CS"): "the simulated Mode 1/2 socket answers UnlockConnector Unlocked, not NotSupported",
-    ("mode-1-2-only", "TC_018_2_CS"): "the simulated Mode 1/2 socket answers UnlockConnector Unlocked, not NotSupported",
-    ("mode-1-2-only", "TC_037_2_CS"): "the simulated Mode 1/2 socket never reports SuspendedEVSE",
 }
 # every variant runs every case of its plan: a legitimate implementation choice must pass them all
 PLAN_PAIRS = [pytest.param(variant.name, case, marks=[pytest.mark.xfail(strict=True, reason=NOT_YET[(variant.name,
