@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Iterable
 
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, CapturedFrame
 from benchctl.csms.defaults import SAMPLED_VALUE_DEFAULTS
 from benchctl.csms.frames import CALL, CALLRESULT
+from benchctl.scenario.status_rules import epoch
 
 from .results import Warn
 
@@ -89,17 +89,6 @@ def register_value(sampled: dict[str, Any]) -> tuple[float, float] | None:
         return None
     decimals = len(text.partition(".")[2]) if "." in text and "e" not in text.lower() else 0
     return value * scale, scale * 10.0 ** -decimals
-
-
-def epoch(value: Any) -> float | None:
-    """An OCPP dateTime as seconds since the epoch; None when it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.timestamp() if parsed.tzinfo is not None else None
 
 
 class RunWatch:
