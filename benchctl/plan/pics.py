@@ -285,12 +285,14 @@ def load_performance(path: str | Path) -> PerformancePics | None:
     return None if section is None else PerformancePics(file=str(path), **section)
 
 
-def scenario_variables(path: str | Path | None) -> dict[str, Any]:
-    """The PICS answers as scenario variables, `pics.<field>` (e.g. `when: {var: pics.local_auth_list, equals:
-    "true"}`: a memory state the document marks "(If implemented)"); none without a PICS file."""
-    if path is None:
+def scenario_variables(source: str | Path | dict[str, Any] | None) -> dict[str, Any]:
+    """The PICS answers (a file, or answers already loaded) as scenario variables, `pics.<field>` (e.g. `when:
+    {var: pics.local_auth_list, equals: "true"}`: a memory state the document marks "(If implemented)"); none
+    without a PICS."""
+    if source is None:
         return {}
-    return {f"pics.{name}": value for name, value in load_pics(path).values().items()}
+    values = source if isinstance(source, dict) else load_pics(source).values()
+    return {f"pics.{name}": value for name, value in values.items()}
 
 
 def load_pics(path: str | Path) -> Pics:

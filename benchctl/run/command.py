@@ -196,7 +196,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             print_cases(console, selection.config, selection.scenarios)
             return EXIT_OK
         run_dir = None
-    config, scenarios = selection.config, selection.scenarios
+    config = selection.config
     # the lock first: a refused run leaves no run directory behind
     lock = take_bench(config.name, f"benchctl run on {config.file}", console)
     if lock is None:

@@ -59,7 +59,8 @@ class BenchRun:
         self.files: RunFiles | None = None  # the file server, started for the first case that moves files
         self.accept_profile = False  # --accept-profile: a contradicting DUT profile is recorded, not a stop
         self._met = False  # meet_charger has just left the station idle, baseline read: the next reset is done
-        self.allowances = station_allowances(self._pics())  # the Appendix D rules the PICS switches on
+        self.pics = self._pics()  # the run's PICS answers, read once: scenario `pics.<field>`, profile check
+        self.allowances = station_allowances(self.pics)  # the Appendix D rules the PICS switches on
         values = config.values
         self.watch = RunWatch(float(values["clock_warning_s"]), float(values["meter_accuracy_pct"]),
                               int(values["connector_id"]) if "meter" in config.roles else None)
@@ -121,7 +122,7 @@ class BenchRun:
                 known = {k: v.as_record() for k, v in (self.baseline or {}).items()}
                 case_runner = CaseRunner(scenario, session.bench, session.link,
                                          files=self.files if scenario.file_server else None, known_keys=known,
-                                         allowances=self.allowances)
+                                         allowances=self.allowances, pics=self.pics)
                 case_runner.on_step = self.on_step
                 result = await asyncio.wait_for(case_runner.run(), budget)
             except asyncio.TimeoutError:
@@ -150,7 +151,7 @@ class BenchRun:
         if self.baseline is None:
             profile = DutProfile(error="GetConfiguration not answered")
         else:
-            profile = compare_profile(self.meta.get("dut"), self.baseline, self.config, self._pics(), planned)
+            profile = compare_profile(self.meta.get("dut"), self.baseline, self.config, self.pics, planned)
         self.meta["dut_profile"] = profile.as_record(overridden=self.accept_profile and bool(profile.contradictions))
         self.run_dir.write_meta(self.meta)
         for row in profile.contradictions:

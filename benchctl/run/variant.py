@@ -16,7 +16,7 @@ _DERIVED = Path(tempfile.gettempdir()) / "benchctl-variant-pics"
 
 
 class VariantError(ValueError):
-    pass
+    """A variant name the catalogue does not have, or one the bench config cannot take."""
 
 
 def variant_pics(variant: Variant, base: Path, folder: Path | None = None) -> Path:

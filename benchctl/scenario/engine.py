@@ -78,7 +78,8 @@ def same_config_value(a: str | None, b: str) -> bool:
 
 class CaseRunner:
     def __init__(self, scenario: Scenario, bench: Bench, link: ChargerLink, files: RunFiles | None = None,
-                 known_keys: dict[str, dict[str, Any]] | None = None, allowances: Allowances | None = None) -> None:
+                 known_keys: dict[str, dict[str, Any]] | None = None, allowances: Allowances | None = None,
+                 pics: dict[str, Any] | None = None) -> None:
         self.on_step: Callable[[Step], None] | None = None  # live progress: the step about to run
         self.scenario = scenario
         # the station's Appendix D allowances (from the run's PICS); the bench decides the wide reading
@@ -96,7 +97,8 @@ class CaseRunner:
         for n in range(1, bench.config.connectors + 1):  # "for all unused connectors" (state UnusedConnectorsUnavailable)
             self.vars[f"connector_{n}_unused"] = n != self.vars.get("connector_id")
         self.vars["charge_point_id"] = link.charge_point_id
-        self.vars.update(scenario_variables(getattr(bench.config, "pics", None)))  # `pics.<field>`
+        # `pics.<field>`: the run's PICS answers as it loaded them, else the bench's dut.pics file
+        self.vars.update(scenario_variables(pics if pics is not None else getattr(bench.config, "pics", None)))
         self.vars.update(link.security.config.scenario_values())  # credentials, the tool's certificate store
         self._connections_at_start = 0
         self._connection_cursor = 0  # the next connection attempt a `connection: new` step takes

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchctl.bench.config import BenchConfig, load_bench
+from benchctl.bench.config import BenchConfig
 from benchctl.paths import ROOT
 from benchctl.plan import load_pics
 from benchctl.report import write_reports

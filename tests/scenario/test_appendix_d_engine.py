@@ -6,29 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
-import websockets
 
-from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig
-from benchctl.csms.capture import Capture
-from benchctl.csms.server import CentralSystem
 from benchctl.run.results import CaseResult
 from benchctl.plan import load_pics
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import BenchRun
-from benchctl.scenario.engine import CaseRunner
-from benchctl.scenario.model import load_scenario
 from benchctl.scenario.status_rules import Allowances
-from drivers.steplog import StepLog
 from support.pics_text import PICS_BASE
 from support.scripted import ScriptedCharger, run_scripted
-
-HEAD = "id: TC_902_CS\ntitle: Appendix D probe\nsection: '9.9'\n"
-
 
 def status(connector: int, value: str, error: str = "NoError") -> dict[str, Any]:
     return {"connectorId": connector, "status": value, "errorCode": error}
@@ -37,24 +26,19 @@ def status(connector: int, value: str, error: str = "NoError") -> dict[str, Any]
 async def _run(tmp_path: Path, config: BenchConfig, text: str, statuses: list[dict[str, Any]],
                allowances: Allowances | None = None) -> CaseResult:
     """Run the scenario while the charger sends `statuses` one after another, each answered before the next."""
-    (tmp_path / "TC_902_CS.yaml").write_text(HEAD + text)
-    scenario = load_scenario(tmp_path / "TC_902_CS.yaml")
-    csms = CentralSystem(Capture(None), config.values)
-    await csms.start()
-    try:
-        async with websockets.connect(f"{csms.url}/CP-9", subprotocols=["ocpp1.6"]) as ws:
-            link = csms.link("CP-9")
-            await link.wait_until(lambda: link.connected.is_set(), 5)
-            runner = asyncio.create_task(CaseRunner(scenario, Bench(config, {}, StepLog()), link,
-                                                    allowances=allowances).run())
-            await asyncio.sleep(0.1)
-            for n, payload in enumerate(statuses):
-                await ws.send(json.dumps([2, f"s{n}", "StatusNotification", payload]))
-                assert json.loads(await ws.recv())[1] == f"s{n}"
-            result = await asyncio.wait_for(runner, 10)
-    finally:
-        await csms.stop()
-    return result
+    charger = ScriptedCharger({})
+
+    async def send() -> None:
+        await asyncio.sleep(0.1)
+        for n, payload in enumerate(statuses):
+            await charger.send([2, f"s{n}", "StatusNotification", payload])
+            for _ in range(500):
+                if f"s{n}" in charger.results:
+                    break
+                await asyncio.sleep(0.01)
+            assert f"s{n}" in charger.results, f"status s{n} not answered"
+
+    return await run_scripted(tmp_path, config, text, charger, send, allowances=allowances)
 
 
 PREPARING = """\

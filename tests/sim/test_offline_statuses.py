@@ -73,7 +73,7 @@ async def test_replay_sends_every_change_with_its_own_time_in_order(session: Ses
 
 
 async def test_by_default_only_the_status_of_the_moment_is_sent(session: Session) -> None:
-    restored = await _offline_transaction(session)
+    await _offline_transaction(session)
     mark = session.mark()  # nothing arrives while the link is down
     await session.next("StopTransaction", after=mark)
     await asyncio.sleep(1.0)

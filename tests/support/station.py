@@ -8,7 +8,6 @@ from typing import Any, Callable
 
 import pytest
 
-from benchctl.csms.capture import Capture
 from benchctl.csms.link import ChargerLink, Received
 from benchctl.csms.server import CentralSystem
 from hil_sim.bench import SimBench

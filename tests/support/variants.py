@@ -53,8 +53,8 @@ class Variant:
         return variant_pics(self.entry, SIM_PICS, _DERIVED)
 
     def apply(self, config: BenchConfig) -> BenchConfig:
+        """The variant on the sim bench: its PICS is then this variant's `pics` (derived from the bench's own)."""
         apply_variant(config, self.name, _DERIVED)
-        config.pics = str(self.pics)
         return config
 
 
