@@ -17,7 +17,8 @@ class Fault:
     caught_by: tuple[str, ...]  # the test case steps that must turn FAIL ("TC_003_CS step 1"); empty for a fault
     # the bench recovers from rather than a case judges (its own test says what must happen), or one that `warns`
     # a defect the certification does not test: the case still PASSes, with this WARN finding
-    # ("TC_062_CS document": case and warning kind, benchctl/run/warnings.py)
+    # ("TC_062_CS document": case and warning kind, benchctl/run/warnings.py; "... after TC_008_CS" when the
+    # defect needs an earlier case on the same station, e.g. a transaction before the one that shows it)
     warns: tuple[str, ...] = ()
 
 
@@ -243,6 +244,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("energy_register_saved_rarely", "writes its energy register to flash every 100 Wh only: after a power "
           "loss it resumes from the last save, below the meterStart it already reported", (),
           ("TC_032_2_CS energy-register-backwards",)),
+    Fault("energy_register_per_transaction", "reports a counter that restarts from zero with every transaction as "
+          "its energy register: each meterStart is below the previous transaction's meterStop", (),
+          ("TC_046_1_CS energy-register-backwards after TC_008_CS",)),
     Fault("rtc_not_synchronised", "stamps StatusNotification and MeterValues from a clock it never sets from "
           "BootNotification.conf's currentTime, ten minutes fast", (), ("TC_003_CS clock-skew",)),
     Fault("energy_register_overcounts", "its energy register advances 1.5 times the energy delivered (a current "

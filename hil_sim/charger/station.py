@@ -771,6 +771,9 @@ class SimStation:
     async def _start_transaction(self, connector_id: int, id_tag: str) -> None:
         c, world = self._conn(connector_id), self.world.connector(connector_id)
         c.authorized_tag = None
+        if self.faults.active("energy_register_per_transaction"):
+            self._integrate()  # the bug: the register restarts from zero with every transaction
+            self.register_lost_wh[connector_id] = self.world.connector(connector_id).energy_wh
         meter_start = self.register_wh(connector_id)
         local_id = self._next_local_tx_id
         self._next_local_tx_id -= 1

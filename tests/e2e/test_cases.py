@@ -39,13 +39,15 @@ def _fault_targets() -> list[tuple[str, str, int]]:
     return targets
 
 
-def _warning_targets() -> list[tuple[str, str, str]]:
-    """Every fault beyond the document with the case it must be warned about in (and the kind of warning)."""
+def _warning_targets() -> list[tuple[str, str, str, str | None]]:
+    """Every fault beyond the document with the case it must be warned about in, the kind of warning and the case
+    run before it on the same station, if the defect needs one."""
     targets = []
     for fault in FAULTS.values():
         for target in fault.warns:
-            case, _, kind = target.partition(" ")
-            targets.append((fault.name, case, kind))
+            case, _, rest = target.partition(" ")
+            kind, _, before = rest.partition(" after ")
+            targets.append((fault.name, case, kind, before or None))
     return targets
 
 
@@ -134,8 +136,9 @@ async def test_each_fault_fails_its_case_at_its_step(fault: str, case: str, step
     assert result.where.startswith(scenarios[case].file) or "states" in result.where
 
 
-@pytest.mark.parametrize(("fault", "case", "kind"), _warning_targets())
+@pytest.mark.parametrize(("fault", "case", "kind", "before"), _warning_targets())
 async def test_each_warning_fault_passes_its_case_with_a_warning(fault: str, case: str, kind: str,
+                                                                 before: str | None,
                                                                  fast_sim_config: BenchConfig,
                                                                  scenarios: dict[str, Scenario],
                                                                  tmp_path: Path) -> None:
@@ -144,7 +147,9 @@ async def test_each_warning_fault_passes_its_case_with_a_warning(fault: str, cas
     assert fast_sim_config.simulator is not None
     fast_sim_config.simulator.faults = [fault]
     run_dir = RunDir.create(tmp_path, "sim")
-    (result,) = await run_cases(VARIANT[case].apply(fast_sim_config), [scenarios[case]], run_dir)
+    cases = ([scenarios[before]] if before else []) + [scenarios[case]]
+    *earlier, result = await run_cases(VARIANT[case].apply(fast_sim_config), cases, run_dir)
+    assert [r.verdict for r in earlier] == ["PASS"] * len(earlier) and not any(r.warnings for r in earlier)
     assert result.verdict == "PASS", f"{result.verdict}: {result.reason}"
     warns = [w for w in result.warnings if w.kind == kind]
     assert warns, [w.message for w in result.warnings]
@@ -166,7 +171,8 @@ async def test_each_warning_fault_passes_its_case_with_a_warning(fault: str, cas
 
 
 def test_every_warning_fault_names_an_existing_scenario() -> None:
-    assert _warning_targets() and sorted({case for _, case, _ in _warning_targets()} - set(CASE_IDS)) == []
+    named = {case for _, case, _, before in _warning_targets()} | {b for *_, b in _warning_targets() if b}
+    assert _warning_targets() and sorted(named - set(CASE_IDS)) == []
 
 
 def test_every_scenario_is_failed_by_some_fault() -> None:
