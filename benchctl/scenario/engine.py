@@ -264,7 +264,7 @@ class CaseRunner:
         for step in steps:
             if step.kind == "expect" and step.data["answer"] is not None:
                 payload = substitute(step.data["answer"], scope)
-                count = self.bench.config.connectors + 1 if step.data["each_connector"] else 1
+                count = len(self._connectors_of(step)) if step.data["each_connector"] else 1
                 rule = Rule(step.data["expect"], payload, count, step.data["answer_step"])
                 self.link.responder.push(rule)
                 self._rules[id(step)] = rule
@@ -550,10 +550,18 @@ class CaseRunner:
             taken.append(index)
         self.cursor = max([self.cursor, *[i + 1 for i in taken]])  # type: ignore[list-item]
 
+    def _connectors_of(self, step: Step) -> list[int]:
+        """The connectors an each_connector expectation stands for: the station's and connectorId 0, or (evse) the
+        configured connector and those sharing its power stage (a fault of the stage shows on each of them)."""
+        if step.data["each_connector"] == "evse":
+            configured = int(substitute("${connector_id}", self.vars))
+            return sorted({configured, *self.allowances.evse_peers(configured)})
+        return list(range(0, self.bench.config.connectors + 1))
+
     def _per_connector(self, step: Step) -> list[Step]:
         members = []
         configured = int(substitute("${connector_id}", self.vars))
-        for connector_id in range(0, self.bench.config.connectors + 1):
+        for connector_id in self._connectors_of(step):
             # the document's "<Configured ConnectorId> is X, the other StatusNotification messages are Y"
             own = (step.data.get("configured_connector_match") or {}) if connector_id == configured else {}
             data = dict(step.data, match={**step.data["match"], **own, "connectorId": connector_id},

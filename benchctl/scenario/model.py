@@ -45,6 +45,10 @@ def _pwm_target(value: object) -> str | None:
     ok = value == "in_force" or (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0)
     return None if ok else f"expected a current in A or in_force, got {value!r}"
 
+def _each_connector(value: object) -> str | None:
+    return None if value in (True, False, "evse") else f"expected true, false or evse, got {value!r}"
+
+
 def _seconds(value: object) -> str | None:
     """A number of seconds: a number, one `${name}`, or `{sum: "${a} + ${b}"}` (e.g. a configured timeout plus
     the timing tolerance)."""
@@ -84,8 +88,9 @@ _EXPECT = Schema({
     "after": _AFTER,
     "answer": Field(dict, default=None, help="how the tool answers this request"),
     "answer_step": Field(int, help="step number of the tool's answer"),
-    "each_connector": Field(bool, default=False,
-                            help="one message per connector and for connectorId 0, in any order"),
+    "each_connector": Field(object, default=False, check=_each_connector,
+                            help="true: one message per connector and for connectorId 0, in any order; evse: one "
+                                 "per connector of the configured connector's EVSE (PICS evses), no connectorId 0"),
     "configured_connector_match": Field(dict, default={}, help="with each_connector: what the message of the "
                                                            "configured connector (${connector_id}) must match "
                                                            "instead of `match`"),

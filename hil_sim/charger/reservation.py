@@ -235,7 +235,7 @@ class Reservations:
             return 0 in station.unavailable or all(
                 self._out_of_order(c) for c in range(1, station.settings.connectors + 1))
         c = station._conn(connector_id)
-        return station.world.connector(connector_id).ground_fault or c.lock_failed \
+        return station.ground_fault(connector_id) or c.lock_failed \
             or connector_id in station.unavailable or 0 in station.unavailable
 
     def _watch(self) -> None:

@@ -387,7 +387,7 @@ class SimStation:
         if connector_id == 0:
             return "Unavailable" if 0 in self.unavailable else "Available"
         c, world = self._conn(connector_id), self.world.connector(connector_id)
-        if world.ground_fault or c.lock_failed:
+        if self.ground_fault(connector_id) or c.lock_failed:
             return "Faulted"
         if c.transaction is not None:
             if self.settings.mode_1_2_only:  # no pilot: its own contactor, then the current flowing tells
@@ -522,7 +522,13 @@ class SimStation:
 
     def _fault_blocks(self, connector_id: int) -> bool:
         """A Faulted connector (ground fault) neither starts nor keeps a transaction."""
-        return self.world.connector(connector_id).ground_fault and not self.faults.active("charges_while_faulted")
+        return self.ground_fault(connector_id) and not self.faults.active("charges_while_faulted")
+
+    def ground_fault(self, connector_id: int) -> bool:
+        """A leakage trips the residual current monitor of the power stage: every connector it serves (`evses`)
+        is Faulted with the one where the fault is."""
+        stage = (connector_id, *self.settings.evse_mates(connector_id))
+        return any(self.world.connector(c).ground_fault for c in stage)
 
     async def _deauthorize(self, connector_id: int) -> None:
         """The Central System refused the idTag of a running transaction (e.g. one started offline). The status
@@ -684,7 +690,7 @@ class SimStation:
         return free[0] if free else serves[0]
 
     def _error_code(self, connector_id: int, status: str) -> str:
-        if connector_id and status == "Faulted" and self.world.connector(connector_id).ground_fault:
+        if connector_id and status == "Faulted" and self.ground_fault(connector_id):
             return "GroundFailure"
         if connector_id and status == "Faulted" and self._conn(connector_id).lock_failed:
             return "ConnectorLockFailure"

@@ -53,10 +53,7 @@ def _warning_targets() -> list[tuple[str, str, str, str | None]]:
 
 HEALTHY = "test_case_passes_against_the_healthy_charger"
 # Pairs benchctl still judges wrongly on a conforming variant: strict, so the mark must go once it is fixed.
-NOT_YET = {
-    ("shared-evse", "TC_050_1_CS"): "SetChargePointFaulted faults the configured connector only; the document's "
-                                    "'repeat for every connector and connectorId 0' is not written for two connectors",
-}
+NOT_YET: dict[tuple[str, str], str] = {}
 # every variant runs every case of its plan: a legitimate implementation choice must pass them all
 PLAN_PAIRS = [pytest.param(variant.name, case, marks=[pytest.mark.xfail(strict=True, reason=NOT_YET[(variant.name,
                                                                                                         case)])]

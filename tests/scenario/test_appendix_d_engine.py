@@ -9,6 +9,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
 
 from benchctl.bench.config import BenchConfig
 from benchctl.run.results import CaseResult
@@ -151,3 +152,28 @@ async def test_a_status_answering_the_cases_last_message_is_not_the_cases(tmp_pa
     for _ in range(5):  # the Preparing lands before or after the case ends: the verdict must not depend on it
         result = await run_scripted(tmp_path, fast_sim_config, steps, charger, send)
         assert (result.verdict, result.reason) == ("PASS", ""), result.reason
+
+
+FAULTED_STAGE = """\
+steps:
+  - expect: StatusNotification
+    step: 1
+    each_connector: evse
+    timeout_s: 1
+    match: {status: Faulted}
+"""
+
+
+@pytest.mark.parametrize(("evses", "statuses", "verdict"), [
+    ((), [status(1, "Faulted")], "PASS"),  # its own EVSE: only the configured connector
+    (((1, 2),), [status(2, "Faulted"), status(1, "Faulted")], "PASS"),  # one power stage: both, in any order
+    (((1, 2),), [status(1, "Faulted")], "FAIL"),  # the other connector of the stage never says it
+])
+async def test_each_connector_evse_stands_for_the_connectors_of_the_power_stage(
+        tmp_path: Path, sim_config: BenchConfig, evses: tuple[tuple[int, ...], ...], statuses: list[dict[str, Any]],
+        verdict: str) -> None:
+    config = dataclasses.replace(sim_config, connectors=2)
+    result = await _run(tmp_path, config, FAULTED_STAGE, statuses, allowances=Allowances(evses=evses))
+    assert result.verdict == verdict, result.reason
+    if verdict == "FAIL":
+        assert result.step == 1 and "'connectorId': 2" in result.reason
