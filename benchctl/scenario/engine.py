@@ -94,8 +94,6 @@ class CaseRunner:
         self.vars: dict[str, Any] = dict(bench.values) | (files.values if files is not None else {})
         self.vars["connectors"] = bench.config.connectors
         self.vars["unknown_connector_id"] = bench.config.connectors + 1  # the document's <Unknown connectorId>
-        for n in range(1, bench.config.connectors + 1):  # "for all unused connectors" (state UnusedConnectorsUnavailable)
-            self.vars[f"connector_{n}_unused"] = n != self.vars.get("connector_id")
         self.vars["charge_point_id"] = link.charge_point_id
         # `pics.<field>`: the run's PICS answers as it loaded them, else the bench's dut.pics file
         self.vars.update(scenario_variables(pics if pics is not None else getattr(bench.config, "pics", None)))
@@ -112,7 +110,7 @@ class CaseRunner:
         self.invalid_seen = 0
         self.status_expectations: list[ExpectedStatus] = []  # in the order the case reached them
         self._waiting_for: str | None = None  # the transaction / boot message expected since the last status
-        self._rules: dict[int, Rule] = {}  # id(step) -> its queued answer
+        self._rules: dict[int, list[Rule]] = {}  # id(step) -> its queued answers (one per run of its state)
         self._smart: SmartTracker | None = None  # the charging profiles the case sent (composite, pwm)
         self._after_message = False  # the last step waited for the charger: a tester would now take a moment
         self.case_end: int | None = None  # the inbox position where the case's last step ended
@@ -267,14 +265,13 @@ class CaseRunner:
                 count = len(self._connectors_of(step)) if step.data["each_connector"] else 1
                 rule = Rule(step.data["expect"], payload, count, step.data["answer_step"])
                 self.link.responder.push(rule)
-                self._rules[id(step)] = rule
-            inner = scope | substitute(step.data["with"], scope) if step.kind == "state" else scope
-            self._install_answers(step.children, inner)
+                self._rules.setdefault(id(step), []).append(rule)
+            for bound in self._state_bindings(step, scope) if step.kind == "state" else [{}]:
+                self._install_answers(step.children, scope | bound)
 
     def _withdraw_answers(self, step: Step) -> None:
         """A step skipped by its `when:` gives no answer: a later request of that action gets its own."""
-        rule = self._rules.get(id(step))
-        if rule is not None:
+        for rule in self._rules.get(id(step), []):
             rule.remaining = 0
         for child in step.children:
             self._withdraw_answers(child)
@@ -308,14 +305,8 @@ class CaseRunner:
         elif step.kind == "wait":
             await asyncio.sleep(float(substitute(step.data["wait"], self.vars)))
         elif step.kind == "state":
-            saved = dict(self.vars)
-            self.vars.update(substitute(step.data["with"], self.vars))
-            try:
-                await self._apply_configuration(step.data.get("configuration", {}))
-                for child in step.children:
-                    await self.execute(child)
-            finally:
-                self.vars = saved | {k: v for k, v in self.vars.items() if k not in step.data["with"]}
+            for bound in self._state_bindings(step, self.vars):
+                await self._run_state(step, bound)
         elif step.kind == "send":
             await self._send(step)
         elif step.kind == "expect":
@@ -339,6 +330,25 @@ class CaseRunner:
         elif step.kind == "tool":
             args = substitute(step.data["with"], self.vars)
             self.vars[step.data["save"]] = TOOLS[step.data["tool"]](self.link.security.config, **args)
+
+    async def _run_state(self, step: Step, bound: dict[str, Any]) -> None:
+        saved = dict(self.vars)
+        self.vars.update(bound)
+        try:
+            await self._apply_configuration(step.data.get("configuration", {}))
+            for child in step.children:
+                await self.execute(child)
+        finally:
+            self.vars = saved | {k: v for k, v in self.vars.items() if k not in bound}
+
+    def _state_bindings(self, step: Step, scope: dict[str, Any]) -> list[dict[str, Any]]:
+        """The parameters of each run of a state: one run with its `with`, or (each_other_connector) one per
+        connector other than the configured one, bound as its connector_id."""
+        bound = substitute(step.data["with"], scope)
+        if not step.data.get("each_other_connector"):
+            return [bound]
+        configured = int(substitute("${connector_id}", scope))
+        return [bound | {"connector_id": n} for n in range(1, self.bench.config.connectors + 1) if n != configured]
 
     def _when_holds(self, step: Step) -> bool:
         when = step.data.get("when")

@@ -142,7 +142,12 @@ STEP_SCHEMAS: dict[str, Schema] = {
     "any_order": Schema({**_COMMON, "any_order": Field(list, required=True),
                          "since_step": Field(int, help="as for expect: the members may have come since this "
                                                        "step's frame")}),
-    "state": Schema({**_COMMON, "state": Field(str, required=True), "with": Field(dict, default={})}),
+    "state": Schema({**_COMMON, "state": Field(str, required=True), "with": Field(dict, default={}),
+                     "each_other_connector": Field(bool, default=False,
+                                                   help="run the state once for every connector of the station "
+                                                        "other than the configured one, as its connector_id "
+                                                        "(\"for all unused connectors\"); none on a one-connector "
+                                                        "station")}),
     "wait": Schema({**_COMMON, "wait": Field(float, required=True, refs=True, minimum=0)}),
     "pwm": Schema({
         **_COMMON,

@@ -5,6 +5,7 @@ open: nothing is checked or reported), and the link keeping the reservations the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,10 +18,13 @@ from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.csms.server import CentralSystem
+from benchctl.paths import SCENARIOS
 from benchctl.scenario.engine import CaseRunner
 from benchctl.scenario.model import load_scenario
 from benchctl.scenario.values import describe, mismatches, satisfies, substitute
 from drivers.steplog import StepLog
+
+from support.scripted import ScriptedCharger, run_scripted
 
 
 def test_now_plus_s_is_an_ocpp_datetime_that_many_seconds_on() -> None:
@@ -113,3 +117,32 @@ async def test_a_given_parameter_is_checked(tmp_path: Path, sim_config: BenchCon
     if verdict == "FAIL":
         assert result.step == 9
     assert after == ({} if start else {5: 1})  # the start that names the reservation ends it for the tool
+
+
+class _AvailabilityCharger(ScriptedCharger):
+    """Accepts every ChangeAvailability and reports the connector it named Unavailable."""
+
+    async def serve(self, ws: Any) -> None:
+        self.ws = ws
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame[0] == 2 and frame[2] == "ChangeAvailability":
+                self.calls.append((frame[2], frame[3]))
+                await ws.send(json.dumps([3, frame[1], {"status": "Accepted"}]))
+                status = {"connectorId": frame[3]["connectorId"], "status": "Unavailable", "errorCode": "NoError"}
+                await ws.send(json.dumps([2, f"s{len(self.calls)}", "StatusNotification", status]))
+
+
+@pytest.mark.parametrize(("connectors", "configured"), [(1, 1), (2, 1), (12, 3)])
+async def test_unused_connectors_unavailable_covers_every_other_connector(
+        tmp_path: Path, sim_config: BenchConfig, connectors: int, configured: int) -> None:
+    """"SetConnectorUnavailable for all unused connectors" (each_other_connector): every connector of the station
+    but the configured one, however many the station has."""
+    (tmp_path / "states").symlink_to(SCENARIOS / "states")
+    config = dataclasses.replace(sim_config, connectors=connectors, values={**sim_config.values,
+                                                                            "connector_id": configured})
+    charger = _AvailabilityCharger({})
+    result = await run_scripted(tmp_path, config, "steps:\n  - state: UnusedConnectorsUnavailable\n", charger)
+    assert result.verdict == "PASS", result.reason
+    assert [payload["connectorId"] for _, payload in charger.calls] == \
+        [n for n in range(1, connectors + 1) if n != configured]
