@@ -30,6 +30,7 @@ from benchctl.csms.link import ToolRequestError
 from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, CaseResult, Check
 from benchctl.scenario.engine import CaseRunner, StepFailed
 from benchctl.scenario.model import Scenario, Step
+from benchctl.scenario.status_rules import Allowances
 from benchctl.scenario.values import reference
 
 from .cue import ACTION, START, Cue, CueMoment, CueUnavailable, give
@@ -45,15 +46,17 @@ UNOBSERVABLE = {"connection": "the charger's WebSocket connection attempts (TLS,
 class CaseObserver(CaseRunner):
     def __init__(self, scenario: Scenario, capture: Capture, bench: Bench, values: dict[str, Any], *,
                  act: bool = True, cue: Cue | None = None, charge_point_id: str | None = None,
-                 tool_timeout_s: float | None = None, start_timeout_s: float | None = None) -> None:
+                 tool_timeout_s: float | None = None, start_timeout_s: float | None = None,
+                 allowances: Allowances | None = None, pics: dict[str, Any] | None = None) -> None:
         """`values`: the values the tool is configured with (valid idTag, intervals...). `cue` (see cue.py) is
         awaited when the case starts, unless its first step is a tool request (the request starts it), and before
         each bench action. `tool_timeout_s`: how long the tool may take to send a request the scenario expects
         (it may wait on its operator; default: message_timeout_s); `start_timeout_s`: how long to wait for the
-        request that starts a case (None: no limit)."""
+        request that starts a case (None: no limit). `allowances` and `pics`: the station's Appendix D allowances
+        and PICS answers, as in `benchctl run`."""
         link = ObservedLink(capture, charge_point_id or bench.config.charge_point_id, values)
         needs = scenario.roles if act else (["ev"] if _has_kind(scenario.steps, "pwm") else [])
-        super().__init__(dataclasses.replace(scenario, roles=needs), bench, link)
+        super().__init__(dataclasses.replace(scenario, roles=needs), bench, link, allowances=allowances, pics=pics)
         self.link: ObservedLink = link
         self.vars.update(values)
         self.act = act

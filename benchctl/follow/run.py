@@ -15,6 +15,7 @@ from benchctl.proxy.bench import open_proxied_bench
 from benchctl.proxy.tls import UpstreamTls
 from benchctl.run.results import CaseResult
 from benchctl.run.rundir import RunDir
+from benchctl.run.runner import run_pics, station_allowances
 from benchctl.scenario.model import Scenario
 
 from .cue import FINISHED, Cue, CueMoment, give
@@ -39,6 +40,8 @@ async def follow_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: 
         "act": act, "simulator": None if config.simulator is None else {"faults": config.simulator.faults},
         **(extra_meta or {})}
     run_dir.write_meta(meta)
+    pics = run_pics(config, meta)  # the station's Appendix D allowances and `pics.<field>`, as in `benchctl run`
+    allowances = station_allowances(pics)
     results: list[CaseResult] = []
     try:
         async with open_proxied_bench(config, capture, upstream, upstream_tls) as proxied:
@@ -52,7 +55,8 @@ async def follow_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: 
                 capture.case = scenario.id
                 first_frame = len(capture.frames)
                 observer = CaseObserver(scenario, capture, proxied.bench, config.values, act=act, cue=cue,
-                                        tool_timeout_s=tool_timeout_s, start_timeout_s=start_timeout_s)
+                                        tool_timeout_s=tool_timeout_s, start_timeout_s=start_timeout_s,
+                                        allowances=allowances, pics=pics)
                 if on_case is not None:
                     on_case(n, scenario, None)
                 result = await observer.run()

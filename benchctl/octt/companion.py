@@ -23,6 +23,7 @@ from benchctl.perf.timings import case_timings
 from benchctl.proxy.bench import ProxiedBench, open_proxied_bench
 from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
 from benchctl.run.rundir import RunDir
+from benchctl.run.runner import run_pics, station_allowances
 from benchctl.scenario.model import Scenario
 
 from .callbacks import SutCallbackServer
@@ -98,7 +99,8 @@ class CompanionRun:
         cp_id = self.config.charge_point_id
         proxy = self.session.proxy
         self.evidence = Evidence(self.capture, bench, self.config.values, self.book,
-                                 connected=lambda: any(b.cp_id == cp_id for b in proxy.bridges))
+                                 connected=lambda: any(b.cp_id == cp_id for b in proxy.bridges),
+                                 allowances=station_allowances(run_pics(self.config, self.meta)))
         self.driver = CaseDriver(self.client, self.book, self.evidence, bench, poll_s=self.settings.poll_s,
                                  on_prompt=self._prompted)
         if self.settings.callbacks_host is not None:
@@ -137,6 +139,7 @@ class CompanionRun:
                            octt)
         # the case: benchctl's observer listens before the tool starts, so it sees every frame of the case
         self.capture.case = self.evidence.case = scenario.id
+        self.evidence.reservation_case = scenario.group == "Reservation"
         first_frame = len(self.capture.frames)
         values = self.config.values
         observer = CaseObserver(scenario, self.capture, self.session.bench, values, act=False,

@@ -14,7 +14,7 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
 from benchctl.bench.bench import Bench
 from benchctl.csms.capture import TO_CSMS, Capture, CapturedFrame
 from benchctl.csms.frames import CALL, CALLRESULT
-from benchctl.scenario.status_rules import ExpectedStatus, judge_statuses, observations_from_frames
+from benchctl.scenario.status_rules import Allowances, ExpectedStatus, judge_statuses, observations_from_frames
 
 from .prompts import PromptBook, PromptRule
 
@@ -116,13 +116,15 @@ class Evidence:
     """What benchctl knows about the station, for one tool case at a time (`case` labels its capture frames)."""
 
     def __init__(self, capture: Capture, bench: Bench | None, values: dict[str, Any], book: PromptBook,
-                 connected: Callable[[], bool] | None = None) -> None:
+                 connected: Callable[[], bool] | None = None, allowances: Allowances | None = None) -> None:
         self.capture = capture
+        self.allowances = allowances or Allowances()  # the station's Appendix D allowances (its PICS)
         self.bench = bench
         self.values = values
         self.book = book
         self.connected = connected  # whether the charger's connection is up (the proxy knows)
         self.case: str | None = None
+        self.reservation_case = False  # the case is one of the Reservation group (Appendix D's EVSE allowance)
 
     # ------------------------------------------------------------------ facts of the run
     def case_frames(self) -> list[CapturedFrame]:
@@ -269,7 +271,8 @@ class Evidence:
         notes += [f"frame #{i} Charging while energy flows in a started transaction: allowed" for i in sorted(allowed)]
         expected = [ExpectedStatus(None, o.connector_id, o.status, o.index) for o in observations
                     if o.index not in used or o.index in allowed]
-        verdict = judge_statuses(str(self.case or ""), observations, expected)
+        verdict = judge_statuses(str(self.case or ""), observations, expected, allowances=self.allowances,
+                                 reservation_case=self.reservation_case)
         for finding in verdict.findings:
             if not set(finding.frames) & used:
                 continue  # about a notification the tool expected; the tool judged it already

@@ -59,7 +59,8 @@ class BenchRun:
         self.files: RunFiles | None = None  # the file server, started for the first case that moves files
         self.accept_profile = False  # --accept-profile: a contradicting DUT profile is recorded, not a stop
         self._met = False  # meet_charger has just left the station idle, baseline read: the next reset is done
-        self.pics = self._pics()  # the run's PICS answers, read once: scenario `pics.<field>`, profile check
+        # the run's PICS answers, read once: scenario `pics.<field>`, the profile check
+        self.pics = run_pics(config, self.meta)
         self.allowances = station_allowances(self.pics)  # the Appendix D rules the PICS switches on
         values = config.values
         self.watch = RunWatch(float(values["clock_warning_s"]), float(values["meter_accuracy_pct"]),
@@ -160,13 +161,6 @@ class BenchRun:
             raise ProfileContradiction(profile)
         return profile
 
-    def _pics(self) -> dict[str, Any] | None:
-        """The PICS the plan was made with (run.json), or the bench's dut.pics."""
-        if isinstance(self.meta.get("pics"), dict):
-            return self.meta["pics"]
-        if self.config.pics:
-            return load_pics(self.config.pics).values()
-        return None
 
     async def _warnings(self, result: CaseResult) -> None:
         """The run's warnings over the frames since the last case (its 000_RESET included): never a verdict."""
@@ -223,6 +217,15 @@ class BenchRun:
         self.meta["configuration"] = [k.as_record() for k in baseline.values()]
         self.run_dir.write_meta(self.meta)
         return baseline
+
+
+def run_pics(config: BenchConfig, meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The PICS answers of a run, read once: those the plan was made with (run.json), or the bench's dut.pics."""
+    if isinstance(meta.get("pics"), dict):
+        return meta["pics"]
+    if config.pics:
+        return load_pics(config.pics).values()
+    return None
 
 
 def station_allowances(values: dict[str, Any] | None) -> Allowances:

@@ -123,3 +123,4 @@ async def test_a_faulty_charger_fails_where_the_fault_is_while_followed(
     assert result.verdict == FAIL
     assert result.step == 1, result.reason
     assert "StatusNotification" in result.reason
+

@@ -4,6 +4,7 @@ sim bench, tests/follow/data) fed through a Capture as the proxy feeds it, with 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
@@ -18,6 +19,7 @@ from benchctl.follow.observer import CaseObserver
 from benchctl.follow.traffic import ObservedLink
 from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS
 from benchctl.scenario.model import Scenario
+from benchctl.scenario.status_rules import Allowances
 from drivers.steplog import StepLog
 
 from follow.replay import Record, recorded, replay, with_raw
@@ -289,3 +291,30 @@ async def test_a_closed_console_is_an_error_not_a_verdict(sim_config: BenchConfi
         result = await observer.run()
     assert result.verdict == ERROR
     assert "console" in result.reason
+
+
+def _mode12_flow(case: list[Record]) -> list[Record]:
+    """A Mode 1/2-only station's first moments: the short power flow after the plug (Preparing), back to
+    Available, then Preparing again when the card is presented (Appendix D, last rule)."""
+    first = next(i for i, r in enumerate(case) if '"Preparing"' in r["raw"] and r["raw"].startswith("[2,"))
+    answer = next(i for i in range(first + 1, len(case)) if case[i]["dir"] == "csms->charger")
+    extra = []
+    for n, status in enumerate(("Available", "Preparing")):
+        payload = {"connectorId": 1, "status": status, "errorCode": "NoError"}
+        extra += [dict(case[first], raw=json.dumps([2, f"flow-{n}", "StatusNotification", payload])),
+                  dict(case[answer], raw=json.dumps([3, f"flow-{n}", {}]))]
+    return case[:answer + 1] + extra + case[answer + 1:]
+
+
+@pytest.mark.parametrize(("allowances", "verdict"), [(Allowances(mode12_only=True), PASS), (None, FAIL)])
+async def test_a_followed_case_is_judged_with_the_stations_allowances(
+        sim_config: BenchConfig, scenarios: dict[str, Scenario], allowances: Allowances | None,
+        verdict: str) -> None:
+    """The Appendix D allowances of the station's PICS (here Mode 1/2-only) hold for a followed case as for a
+    case benchctl runs itself (follow_cases derives them from the run's PICS)."""
+    before, case = tc003()
+    result, _, _ = await observe_cued(scenarios["TC_003_CS"], sim_config, before, _mode12_flow(case),
+                                      allowances=allowances)
+    assert result.verdict == verdict, f"step {result.step}: {result.reason}"
+    if verdict == FAIL:
+        assert result.reason.startswith("Appendix D") and "Available" in result.reason

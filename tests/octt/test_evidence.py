@@ -16,6 +16,7 @@ from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
 from benchctl.csms.frames import parse
 from benchctl.octt.evidence import Evidence, ListError, parse_status_list
 from benchctl.octt.prompts import load_prompts
+from benchctl.scenario.status_rules import Allowances
 from drivers.steplog import Step, StepLog
 from hil_sim.octt import prompts as tool_prompts
 
@@ -30,6 +31,7 @@ class Traffic:
         self.pending: dict[str, str] = {}
         self.t = 1000.0
         self.n = 0
+        self.case = CASE
 
     def call(self, action: str, payload: dict[str, Any], at: float | None = None) -> CapturedFrame:
         self.n += 1
@@ -48,7 +50,7 @@ class Traffic:
         frame = parse(json.dumps(message), self.pending)
         assert frame.error is None, frame.error
         captured = CapturedFrame(len(self.capture.frames), time.time() - 1000 + self.t, self.t, direction,
-                                 "SIM-CP-1", frame, CASE)
+                                 "SIM-CP-1", frame, self.case)
         self.capture.frames.append(captured)
         return captured
 
@@ -186,3 +188,24 @@ def test_header_and_footer_lines_around_the_entries_are_passed_over(traffic: Tra
     with pytest.raises(ListError, match="line 4 is not an entry benchctl can read"):
         parse_status_list(cut, load_prompts())
     assert not evidence(traffic, sim_config).expected_statuses(cut).yes
+
+
+@pytest.mark.parametrize(("evses", "reservation_case", "yes"), [
+    (((1, 2),), True, True),  # PICS: both connectors on one EVSE, in a Reservation case: Appendix D allows it
+    ((), True, False),  # the PICS does not say they share an EVSE
+    (((1, 2),), False, False),  # the allowance is the Reservation cases' only
+])
+def test_the_other_connector_of_a_reserved_evse_is_judged_with_the_pics_allowance(
+        traffic: Traffic, sim_config: BenchConfig, evses: tuple[tuple[int, ...], ...], reservation_case: bool,
+        yes: bool) -> None:
+    """TC_046_1 on a station whose two connectors share an EVSE: the tool lists connector 2's Unavailable as
+    unexpected; benchctl judges it with the Appendix D allowances of the station's PICS, as `benchctl run` does."""
+    traffic.case = "TC_046_1_CS"
+    traffic.status("Reserved", connector=1)
+    other = traffic.status("Unavailable", connector=2)
+    ev = Evidence(traffic.capture, None, sim_config.values, load_prompts(), allowances=Allowances(evses=evses))
+    ev.case, ev.reservation_case = "TC_046_1_CS", reservation_case
+    listed = tool_prompts.status_list([("", 2, "Unavailable", "NoError", True)]).replace("Expected", "UnExpected", 1)
+    answer = ev.unexpected_statuses(listed)
+    assert answer.yes is yes, answer.reason
+    assert answer.frames == [other.index]
