@@ -81,6 +81,8 @@ class ChargerLink:
         await self._notify()
 
     async def detach(self, session: "CSSession") -> None:
+        if self.contested is not None and self.contested["new"]["connection"] == session.connection.number:
+            self.contested = None  # the connection whose claim was in doubt is gone
         if self.session is session:
             self.session = None
             self.connected.clear()
