@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.csms.security import CsmsSecurity
 from benchctl.csms.server import CentralSystem
+from benchctl.report import load_run
+from benchctl.report.html import render_html
 from benchctl.run.results import CaseResult
 from benchctl.scenario.engine import CaseRunner
 from benchctl.scenario.model import load_scenario
@@ -100,6 +103,16 @@ async def test_a_second_live_connection_without_credentials_ends_the_case_as_err
     assert takeover["previous"] == 1 and takeover["contested"] is True
     assert takeover["peer"] != takeover["previous_peer"]  # each connection with its own peer
     assert [e["connection"] for e in seen if e["kind"] == "open" and e["case"] == "TC_902_CS"] == [3]
+
+    # the report's case shows both connections, in the case's timeline
+    (tmp_path / "results.jsonl").write_text(json.dumps(result.as_record()) + "\n")
+    html = render_html(load_run(tmp_path))
+    section = html[html.index('<section class="case c-ERROR"'):]
+    section = section[:section.index("</section>")]
+    assert "another connection took over charge point CP-1" in section
+    opened = re.findall(r"connection #(\d) from 127\.0\.0\.1:\d+: security profile 0, accepted", section)
+    assert opened == ["1", "2"]
+    assert "connection #1 closed: the Central System sent 1008" in section
 
 
 async def test_a_charger_back_after_a_half_open_socket_gets_through(tmp_path: Path, sim_config: BenchConfig) -> None:
