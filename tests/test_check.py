@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+import websockets
+
 from benchctl.bench.check import check_bench
 from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
@@ -29,3 +32,15 @@ async def test_a_silent_device_fails_its_row_and_the_rest_go_on(sim_config: Benc
     assert not rows["card"].ok
     assert "card" in rows["card"].detail and "serial" in rows["card"].detail
     assert rows["ev"].ok and rows["mains"].ok and rows["charger"].ok
+
+
+async def test_a_handshake_the_central_system_refused_shows_as_a_failed_row(sim_config: BenchConfig) -> None:
+    """A charger dialling with an id the Central System will never serve: the check names it, not just a timeout."""
+    async with open_bench(sim_config, Capture(None), connect=False) as session:
+        with pytest.raises(websockets.InvalidStatus):
+            await websockets.connect(f"{session.csms.url}/CP%2F..%2Fetc", subprotocols=["ocpp1.6"], open_timeout=5)
+        checks = await check_bench(session, timeout_s=5)
+    (row,) = [c for c in checks if c.role.startswith("connection #")]
+    assert not row.ok and row.address.startswith("127.0.0.1:")
+    assert row.detail.startswith("HTTP 400 for '/ocpp/CP%2F..%2Fetc': the charge point id contains a '/'")
+    assert checks[-1].role == "charger" and checks[-1].ok  # the bench's own charger still dialled in

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchctl.csms.handshake import shown
 from benchctl.run.idle import wait_connected
 from benchctl.run.session import BenchSession
 
@@ -49,7 +50,17 @@ async def check_bench(session: BenchSession, timeout_s: float = 10.0) -> list[Ro
     t0 = time.monotonic()
     cp = session.config.charge_point_id
     connected = await wait_connected(session.link, timeout_s)
+    checks += refused_handshakes(session)
     checks.append(RoleCheck("charger", "ocpp", f"{session.csms.url}/{cp}", connected,
                             "connected" if connected else f"{cp} did not connect within {timeout_s:.0f} s",
                             time.monotonic() - t0))
     return checks
+
+
+def refused_handshakes(session: BenchSession) -> list[RoleCheck]:
+    """A row for every connection the Central System refused during the check: a charger dialling a path or id
+    it will never serve (HTTP 404 / 400), or presenting the wrong credentials (401 / 403)."""
+    refused = [r for r in session.csms.refused] + [r for r in session.link.security.connections if not r["accepted"]]
+    return [RoleCheck(f"connection #{r['connection']}", "ocpp", r["peer"], False,
+                      f"HTTP {r['status']} for {shown(r['path'])}: {r['reason']}", 0.0)
+            for r in sorted(refused, key=lambda r: r["connection"])]

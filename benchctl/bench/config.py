@@ -12,7 +12,9 @@ from typing import Any
 
 from benchctl.config import ConfigError, MarkedDoc, load_marked
 from benchctl.config.schema import Field, Schema, check_value, validate
+from benchctl.csms.handshake import charge_point_id_problem
 from benchctl.csms.security import authorization_key_problem
+from benchctl.csms.server import DEFAULT_MAX_FRAME_BYTES
 from benchctl.transfer.server import check_host
 from hil_sim.settings import SIMULATOR_SCHEMA, SimSettings
 
@@ -147,6 +149,12 @@ BENCH_SCHEMA = Schema({
             "authorization_key": Field(str, default="", check=_authorization_key_format,
                                        help="the station's AuthorizationKey (hexadecimal, 16 to 20 bytes): its HTTP "
                                             "Basic password for profiles 1 and 2"),
+            "authorization_keys": Schema(values=Field(str, required=True, check=_authorization_key_format),
+                                         help="charge point id -> its own AuthorizationKey, for ids whose password "
+                                              "is not authorization_key (the dut's own id included)"),
+            "max_frame_bytes": Field(int, default=DEFAULT_MAX_FRAME_BYTES, minimum=1 << 16, maximum=1 << 30,
+                                     help="the largest WebSocket message the Central System takes from a charger; "
+                                          "a larger one closes the connection with 1009 and ends the case as ERROR"),
         }),
     }, required=True),
     "values": VALUES_SCHEMA,
@@ -182,7 +190,9 @@ class BenchConfig:
     # the OCPP security profile the station is commissioned with, the wss:// port (None: no TLS) and its password
     security_profile: int = 0
     tls_port: int | None = None
-    authorization_key: str = ""
+    authorization_key: str = ""  # the dut's own (its entry of authorization_keys when it has one)
+    authorization_keys: dict[str, str] = field(default_factory=dict)  # other charge point ids' own passwords
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
 
 
 def _validate_role(doc: MarkedDoc, name: str, raw: dict[str, Any]) -> RoleConfig:
@@ -231,7 +241,11 @@ def load_bench(path: str | Path) -> BenchConfig:
     if data["values"]["connector_id"] > dut["connectors"]:
         raise doc.error(("values", "connector_id"),
                         f"connector {data['values']['connector_id']} does not exist; dut.connectors is {dut['connectors']}")
-    _check_security(doc, csms)
+    problem = charge_point_id_problem(dut["charge_point_id"])
+    if problem is not None:  # the Central System would refuse every connection of it at the handshake
+        raise doc.error(("dut", "charge_point_id"), problem)
+    _check_security(doc, csms, dut["charge_point_id"])
+    keys = {str(cp): key.upper() for cp, key in csms["authorization_keys"].items()}
     if not data["values"]["charge_point_serial_number"]:
         data["values"]["charge_point_serial_number"] = dut["charge_point_id"]
     pics = None
@@ -245,13 +259,19 @@ def load_bench(path: str | Path) -> BenchConfig:
         charge_point_id=dut["charge_point_id"], connectors=dut["connectors"], csms_host=csms["host"],
         csms_port=csms["port"], csms_path=csms["path"], values=data["values"], cards=data["cards"], roles=roles,
         pics=pics, security_profile=csms["security_profile"], tls_port=csms["tls_port"],
-        authorization_key=csms["authorization_key"].upper())
+        authorization_key=keys.get(dut["charge_point_id"], csms["authorization_key"].upper()), authorization_keys=keys,
+        max_frame_bytes=csms["max_frame_bytes"])
 
 
-def _check_security(doc: MarkedDoc, csms: dict[str, Any]) -> None:
+def _check_security(doc: MarkedDoc, csms: dict[str, Any], charge_point_id: str) -> None:
     """What the commissioned profile needs: a password for Basic authentication, a TLS listener for 2 and 3."""
     profile = csms["security_profile"]
-    if profile in (1, 2) and not csms["authorization_key"]:
+    for cp_id in csms["authorization_keys"]:
+        problem = charge_point_id_problem(str(cp_id))
+        if problem is not None:
+            raise doc.error(("dut", "csms", "authorization_keys", cp_id), problem)
+    if profile in (1, 2) and not {str(k): v for k, v in csms["authorization_keys"].items()}.get(
+            charge_point_id, csms["authorization_key"]):
         raise doc.error(("dut", "csms", "security_profile"), f"security profile {profile} authenticates the station "
                                                              f"with HTTP Basic: give dut.csms.authorization_key")
     if profile >= 2 and csms["tls_port"] is None:

@@ -12,6 +12,7 @@ from typing import IO, Any, Callable
 from .frames import Frame
 
 TO_CSMS, TO_CHARGER = "charger->csms", "csms->charger"
+CONNECTION = "connection"  # not a frame: an event of a WebSocket connection (Frame.event)
 
 
 @dataclass
@@ -23,6 +24,8 @@ class CapturedFrame:
     charge_point_id: str
     frame: Frame
     case: str | None
+    connection: int | None = None  # the Central System's number of the WebSocket connection it passed on
+
 
     def as_record(self) -> dict[str, Any]:
         f = self.frame
@@ -39,7 +42,8 @@ class CapturedFrame:
             "valid": f.error is None,
             "error": f.error,
             "raw": f.raw,
-        }
+            "conn": self.connection,
+        } | ({"size": f.size} if f.size is not None else {}) | ({"event": f.event} if f.event is not None else {})
 
 
 def _lines(path: Path | None) -> int:
@@ -61,9 +65,9 @@ class Capture:
         self.listeners: list[Callable[[CapturedFrame], None]] = []
         self._file: IO[str] | None = path.open("a", encoding="utf-8") if path is not None else None
 
-    def add(self, direction: str, charge_point_id: str, frame: Frame) -> CapturedFrame:
+    def add(self, direction: str, charge_point_id: str, frame: Frame, connection: int | None = None) -> CapturedFrame:
         captured = CapturedFrame(self.first_index + len(self.frames), time.time(), time.monotonic(), direction,
-                                 charge_point_id, frame, self.case)
+                                 charge_point_id, frame, self.case, connection)
         self.frames.append(captured)
         if self._file is not None:
             self._file.write(json.dumps(captured.as_record()) + "\n")
@@ -71,6 +75,11 @@ class Capture:
         for listener in self.listeners:
             listener(captured)
         return captured
+
+    def event(self, charge_point_id: str, text: str, event: dict[str, Any]) -> CapturedFrame:
+        """Something that happened to a connection of the charger (opened, refused, closed, taken over), in its place
+        among the frames, so a report shows it where it happened."""
+        return self.add(CONNECTION, charge_point_id, Frame(text, event=event), event.get("connection"))
 
     def close(self) -> None:
         if self._file is not None:

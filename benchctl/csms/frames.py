@@ -27,9 +27,15 @@ class Frame:
     payload: Any = None
     error: str | None = None  # why the frame is not valid OCPP 1.6, None when it is
     oversize: bool = False  # dropped by the WebSocket size limit: a limit of the bench, not a verdict on the frame
+    size: int | None = None  # bytes of an oversize frame, as far as its header told
+    # not a frame but something that happened to a connection (opened, refused, closed, taken over): `raw` says it
+    # in words, `event` holds it as data
+    event: dict[str, Any] | None = None
 
     @property
     def type_name(self) -> str:
+        if self.event is not None:
+            return "CONNECTION"
         return TYPE_NAMES.get(self.message_type, "INVALID")  # type: ignore[arg-type]
 
 

@@ -62,10 +62,18 @@ class ChargerLink:
         self.answers: dict[str, CapturedFrame] = {}  # the Central System's answers, by unique id
         self.transactions: dict[int, int] = {}  # open transactionId -> connectorId
         self.reservations: dict[int, int] = {}  # reservationId -> connectorId the tool reserved, not yet seen ended
+        # connections that replaced one still answering (see server.py); contested: the current one did so without
+        # credentials, so which client is the charger is unknown until one connects normally again
+        self.takeovers: list[dict[str, Any]] = []
+        self.contested: dict[str, Any] | None = None
         self._changed = asyncio.Condition()
 
     # called by the session -------------------------------------------------
-    async def attach(self, session: "CSSession") -> None:
+    async def attach(self, session: "CSSession", record: dict[str, Any] | None = None) -> None:
+        taken = self.takeovers[-1] if self.takeovers else None
+        mine = taken is not None and record is not None and taken["new"]["connection"] == record.get("connection")
+        # a connection that replaced nothing alive, or proved itself with credentials, is the charger's own again
+        self.contested = taken if mine and taken["contested"] else None
         self.session = session
         self.connections += 1
         self.attached_at.append(time.time())
@@ -73,6 +81,8 @@ class ChargerLink:
         await self._notify()
 
     async def detach(self, session: "CSSession") -> None:
+        if self.contested is not None and self.contested["new"]["connection"] == session.connection.number:
+            self.contested = None  # the connection whose claim was in doubt is gone
         if self.session is session:
             self.session = None
             self.connected.clear()
@@ -89,6 +99,20 @@ class ChargerLink:
             self.reservations.pop(int(item.payload["reservationId"]), None)  # a start ends its reservation
         self.inbox.append(item)
         await self._notify()
+
+    def takeover(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """Connection `new` replaces `old`, which still answered: two clients claim this id. With credentials
+        (profile 1-3) the newcomer proved to be the station; without, nobody can tell (contested)."""
+        contested = new.get("security_profile", 0) == 0
+        text = (f"another connection took over charge point {self.charge_point_id}: connection #{new['connection']} "
+                f"from {new['peer']} at {new['at']}, while connection #{old['connection']} from {old['peer']} "
+                f"(opened {old['at']}) still answered")
+        text += (": without credentials (security profile 0) which of them is the charger is unknown" if contested
+                 else f"; the newcomer presented the station's credentials (security profile "
+                      f"{new['security_profile']})")
+        taken = {"old": old, "new": new, "contested": contested, "text": text, "mono": time.monotonic()}
+        self.takeovers.append(taken)
+        return taken
 
     async def connection_attempt(self, record: dict[str, Any]) -> None:
         """An HTTP upgrade request of the charger, as the Central System judged it (see security.py)."""

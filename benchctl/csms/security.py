@@ -64,6 +64,8 @@ class CsmsSecurity:
     authorization_key: str = ""  # hex; the password the bench knows for the station (profiles 1 and 2)
     pki: LabPki | None = None
     tls_port: int | None = None  # the wss:// listener's port (0: any free one); None: no TLS listener
+    # hex passwords of particular charge point ids (dut.csms.authorization_keys); any other id has the one above
+    authorization_keys: dict[str, str] = field(default_factory=dict)
     _store: dict[str, Any] = field(default_factory=dict, repr=False)  # the tool's certificate store, made once
 
     def server_context(self) -> ssl.SSLContext:
@@ -77,10 +79,15 @@ class CsmsSecurity:
         context.load_verify_locations(self.pki.path("csms_root"))
         return context
 
-    def scenario_values(self) -> dict[str, Any]:
+    def key_for(self, charge_point_id: str) -> str:
+        """The password (hex, upper case) the station with this id is commissioned with; empty: none."""
+        return self.authorization_keys.get(charge_point_id, self.authorization_key).upper()
+
+    def scenario_values(self, charge_point_id: str | None = None) -> dict[str, Any]:
         """The `${...}` values the security cases use: the configured credentials and the tool's certificate store
         (the PEM and the CertificateHashData of each certificate it installs)."""
-        values: dict[str, Any] = {"authorization_key": self.authorization_key.upper()}
+        key = self.authorization_key if charge_point_id is None else self.key_for(charge_point_id)
+        values: dict[str, Any] = {"authorization_key": key.upper()}
         if self.pki is None:
             return values
         if not self._store:
@@ -179,6 +186,7 @@ class StationSecurity:
     """What the Central System knows of one station's security settings, and every connection attempt."""
 
     config: CsmsSecurity
+    charge_point_id: str = ""
     minimum_profile: int = 0
     keys: list[str] = field(default_factory=list)  # accepted passwords (hex, upper case), the newest first
     connections: list[dict[str, Any]] = field(default_factory=list)
@@ -190,7 +198,12 @@ class StationSecurity:
     def reset(self) -> None:
         """Back to what the bench commissioned (after the station itself was reset to it locally)."""
         self.minimum_profile = self.config.profile
-        self.keys = [self.config.authorization_key.upper()] if self.config.authorization_key else []
+        self.keys = [self.commissioned_key] if self.commissioned_key else []
+
+    @property
+    def commissioned_key(self) -> str:
+        """The station's password as the bench commissioned it (hex, upper case; empty: none)."""
+        return self.config.key_for(self.charge_point_id)
 
     @property
     def current_profile(self) -> int | None:

@@ -18,7 +18,7 @@ from .record import RunRecord, iso_to_epoch
 
 FRAME, ACTION, EV = "frame", "action", "ev"
 RESET, CASE = "reset", "case"
-TO_CSMS = "charger->csms"
+TO_CSMS, CONNECTION = "charger->csms", "connection"  # as benchctl.csms.capture writes them
 
 
 @dataclass
@@ -58,6 +58,8 @@ def frame_payload(frame: dict[str, Any]) -> Any:
 
 
 def arrow(frame: dict[str, Any]) -> str:
+    if frame.get("dir") == CONNECTION:
+        return "connection"
     return "CP → CSMS" if frame.get("dir") == TO_CSMS else "CSMS → CP"
 
 

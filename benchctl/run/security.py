@@ -30,7 +30,7 @@ def _needs_reset(link: ChargerLink) -> bool:
     security = link.security
     config = security.config
     raised = security.current_profile is not None and security.current_profile != config.profile
-    key_changed = bool(config.authorization_key) and security.keys[:1] != [config.authorization_key.upper()]
+    key_changed = bool(security.commissioned_key) and security.keys[:1] != [security.commissioned_key]
     return raised or key_changed or "SecurityProfile" in security.touched
 
 
@@ -76,7 +76,7 @@ async def restore_security(bench: Bench, link: ChargerLink, timeout: float) -> s
 
 async def _restore_key(link: ChargerLink, timeout: float) -> str | None:
     security = link.security
-    wanted = security.config.authorization_key.upper()
+    wanted = security.commissioned_key
     if not wanted or security.keys[:1] == [wanted]:
         return None
     await link.wait_until(lambda: link.connected.is_set(), timeout)

@@ -60,9 +60,11 @@ async def open_bench(config: BenchConfig, capture: Capture, connect: bool = True
     if pki is None:
         scratch = tempfile.TemporaryDirectory(prefix="benchctl-pki-")
         pki = LabPki.create(Path(scratch.name), cpo_name=values["cpo_name"])
-    security = CsmsSecurity(config.security_profile, config.authorization_key, pki, config.tls_port)
+    security = CsmsSecurity(config.security_profile, config.authorization_key, pki, config.tls_port,
+                            authorization_keys=dict(config.authorization_keys))
     csms = CentralSystem(capture, values, config.csms_host, config.csms_port, config.csms_path,
-                         response_timeout=values["message_timeout_s"], security=security)
+                         response_timeout=values["message_timeout_s"], security=security,
+                         max_frame_bytes=config.max_frame_bytes)
     sim: SimBench | None = None
     bench: Bench | None = None
     try:

@@ -54,6 +54,10 @@ class BenchLimit(Exception):
     """The bench itself could not take what the charger sent (a frame over the WebSocket size limit)."""
 
 
+class ChargerContested(Exception):
+    """Another client took over the charger's id without credentials: whose messages the case sees is unknown."""
+
+
 class StepFailed(Exception):
     def __init__(self, step: Step, number: int | None, reason: str) -> None:
         super().__init__(reason)
@@ -97,7 +101,7 @@ class CaseRunner:
         self.vars["charge_point_id"] = link.charge_point_id
         # `pics.<field>`: the run's PICS answers as it loaded them, else the bench's dut.pics file
         self.vars.update(scenario_variables(pics if pics is not None else getattr(bench.config, "pics", None)))
-        self.vars.update(link.security.config.scenario_values())  # credentials, the tool's certificate store
+        self.vars.update(link.security.config.scenario_values(link.charge_point_id))  # credentials, the tool's certificate store
         self._connections_at_start = 0
         self._connection_cursor = 0  # the next connection attempt a `connection: new` step takes
         self._connection_taken: dict[str, Any] | None = None  # the attempt the last connection step judged
@@ -108,6 +112,7 @@ class CaseRunner:
         self.cursor = 0
         self.first = 0  # the inbox position where the case's messages start (Appendix D judges from there)
         self.invalid_seen = 0
+        self.takeovers_seen = 0
         self.status_expectations: list[ExpectedStatus] = []  # in the order the case reached them
         self._waiting_for: str | None = None  # the transaction / boot message expected since the last status
         self._rules: dict[int, list[Rule]] = {}  # id(step) -> its queued answers (one per run of its state)
@@ -135,10 +140,13 @@ class CaseRunner:
         self._connection_cursor = len(self.link.security.connections)
         self._connections_at_start = self._connection_cursor  # reconnections of the case (Appendix D replays)
         self.invalid_seen = len(self.link.invalid)
+        self.takeovers_seen = len(self.link.takeovers)
         self.vars["case_start"] = utc_now()  # e.g. a retrieveDate of "now" in UpdateFirmware
         self.files_seen = len(self.files.log) if self.files is not None else 0
         self.link.responder.clear()
         try:
+            if self.link.contested is not None:
+                raise ChargerContested(self.link.contested["text"] + " (before the case started)")
             await self._before_steps()
             for step in s.steps:
                 await self.execute(step)
@@ -151,6 +159,8 @@ class CaseRunner:
             result.verdict, result.reason = ERROR, f"bench: {exc}"
         except BenchLimit as exc:
             result.verdict, result.reason = ERROR, f"bench: {exc}"
+        except ChargerContested as exc:
+            result.verdict, result.reason = ERROR, str(exc)
         except ConfigurationNotApplicable as exc:
             result.verdict, result.reason = NOT_APPLICABLE, str(exc)
         except ConfigurationStateError as exc:
@@ -158,6 +168,10 @@ class CaseRunner:
         except (UnknownVariable, TypeError, ValueError) as exc:
             result.verdict, result.reason = ERROR, f"scenario: {exc}"
         finally:
+            taken = self._contested_since_start()
+            if taken is not None and result.verdict != ERROR:
+                # whatever the case concluded rests on messages of a client that may not be the charger
+                result.verdict, result.step, result.where, result.reason = ERROR, None, "", taken["text"]
             self.link.responder.clear()
             self.bench.steplog.listeners.remove(record)
             result.duration_s = time.monotonic() - t0
@@ -793,8 +807,15 @@ class CaseRunner:
                                                 f", expected {seconds:g} ± {tolerance:g} s (frames #{ref.index}, "
                                                 f"#{frame.index})")
 
+    def _contested_since_start(self) -> dict[str, Any] | None:
+        return next((t for t in self.link.takeovers[self.takeovers_seen:] if t["contested"]), None)
+
     def _check_invalid_frames(self, step: Step | None) -> None:
-        """Section 1.2 of the test case document: every message must comply with the OCPP 1.6 schemas."""
+        """Section 1.2 of the test case document: every message must comply with the OCPP 1.6 schemas (and, first,
+        the messages must still be the charger's: a case ends at a takeover without credentials)."""
+        taken = self._contested_since_start()
+        if taken is not None:
+            raise ChargerContested(taken["text"])
         if len(self.link.invalid) > self.invalid_seen:
             bad = self.link.invalid[self.invalid_seen]
             self.invalid_seen += 1
