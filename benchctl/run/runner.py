@@ -130,6 +130,10 @@ class BenchRun:
                 result = _error(scenario, f"the case exceeded its time budget of {budget:.0f} s (derived from its "
                                           f"steps) and was ended")
                 result.started, result.duration_s = started, time.time() - started
+        if result.verdict == ERROR:
+            # a gear fault, a case past its budget: whatever the case left plugged in or presented goes now, not
+            # at the next case's 000_RESET after its waits
+            await self.make_safe(f"{scenario.id} ended in ERROR")
         records = [f.as_record() for f in self.capture.frames[first_frame:] if f.case == scenario.id]
         result.timings = [t.as_record() for t in case_timings(records, result.actions)]
         await self._warnings(result)
