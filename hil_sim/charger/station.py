@@ -893,8 +893,11 @@ class SimStation:
             await asyncio.wait({request, lost}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             lost.cancel()
-        if not request.done():
-            request.cancel()
+            if not request.done():
+                # also when this call is cancelled (a power down, the station stopped): the request must not go on
+                # waiting for its answer after the firmware that sent it is gone
+                request.cancel()
+        if request.cancelled() or not request.done():
             log.info("%s not delivered: the link was lost", type(payload).__name__)
             return None
         try:
