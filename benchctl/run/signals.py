@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import signal
+import stat
 import time
 from typing import Iterator
 
@@ -54,7 +55,9 @@ def _leave_hung_up_terminal() -> None:
     try:
         for fd in (1, 2):
             with contextlib.suppress(OSError):
-                if os.isatty(fd):
+                # a character device, not isatty(): a hung-up terminal no longer answers isatty(); files and pipes
+                # (a CI log, `| tee`) are kept
+                if stat.S_ISCHR(os.fstat(fd).st_mode):
                     os.dup2(devnull, fd)
     finally:
         os.close(devnull)
