@@ -1,4 +1,6 @@
-"""SIGTERM during a run: the gear ends in its safe state, the run directory keeps what happened."""
+"""A run stopped by a signal (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT): the gear goes to its safe state first, within a
+second even while a cut network keeps the charger offline, the lock is released and the run directory keeps what
+happened."""
 
 from __future__ import annotations
 
@@ -9,34 +11,84 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchctl.run.lock import LockRecord, default_lock_dir
 
 
-def test_sigterm_mid_case_leaves_the_gear_safe(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "benchctl.cli", "run", "003", "--runs", str(tmp_path)],
+def _start_run(tmp_path: Path, case: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "benchctl.cli", "run", case, "--runs", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "COLUMNS": "200"})
+
+
+def _wait_for_action(proc: subprocess.Popen[str], tmp_path: Path, case_id: str, role: str, command: str,
+                     args: dict[str, Any]) -> Path:
+    """Wait until the case has done `command` with `args` (its actions.jsonl says so); the run directory."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    for line in proc.stdout:
+        if case_id in line and "..." in line:
+            break
+        assert time.monotonic() < deadline, "the case never started"
+    (run_dir,) = tmp_path.iterdir()
+    actions = run_dir / "actions.jsonl"
+    deadline = time.monotonic() + 20
+    while not any(a["role"] == role and a["command"] == command and a["args"] == args for a in _actions(run_dir)):
+        assert time.monotonic() < deadline, f"{command} {args} never happened"
+        time.sleep(0.02)
+    assert actions.exists()
+    return run_dir
+
+
+def _actions(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "actions.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT], ids=lambda s: s.name)
+def test_a_stop_signal_mid_case_leaves_the_gear_safe_and_the_lock_free(tmp_path: Path, sig: signal.Signals) -> None:
+    proc = _start_run(tmp_path / "runs", "003")
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 30
-        for line in proc.stdout:
-            if "TC_003_CS" in line and "..." in line:
-                break
-            assert time.monotonic() < deadline, "the case never started"
-        (run_dir,) = tmp_path.iterdir()
-        actions = run_dir / "actions.jsonl"
-        deadline = time.monotonic() + 10
-        while '"set_plug"' not in actions.read_text():  # the cable is in: the gear is not in its safe state
-            assert time.monotonic() < deadline, "plug_in never happened"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=30)[0]
+        run_dir = _wait_for_action(proc, tmp_path / "runs", "TC_003_CS", "ev", "set_plug", {"connected": True})
+        proc.send_signal(sig)
+        output = proc.communicate(timeout=40)[0]
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 143, output
-    assert "safe state" in output
-    logged = [json.loads(line) for line in actions.read_text().splitlines()]
+    assert proc.returncode == 128 + int(sig), output
+    assert f"stopped by {sig.name}" in output and "safe state" in output, output
+    logged = _actions(run_dir)
     plug_in = max(i for i, a in enumerate(logged) if a["command"] == "set_plug" and a["args"] == {"connected": True})
     after = logged[plug_in + 1:]
     assert any(a["role"] == "ev" and a["command"] == "safe_state" and a["error"] is None for a in after), after
     assert any(a["role"] == "card" and a["command"] == "safe_state" for a in after)
+    assert not (default_lock_dir() / "sim.lock").exists(), LockRecord.read(default_lock_dir() / "sim.lock")
+    assert (run_dir / "report.html").exists()
+
+
+def test_the_gear_goes_safe_within_a_second_while_the_network_is_cut(tmp_path: Path) -> None:
+    """TC_036_CS cuts the charger's network: the end of the run must not first wait for the charger to come back
+    (10 s) with the network relay still cut; the gear goes safe first."""
+    proc = _start_run(tmp_path / "runs", "036")
+    try:
+        run_dir = _wait_for_action(proc, tmp_path / "runs", "TC_036_CS", "network", "set", {"level": False})
+        signalled = time.time()
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, output
+    logged = [a for a in _actions(run_dir) if a["ts"] >= signalled]
+    safe: dict[str, dict[str, Any]] = {}
+    for a in logged:  # the first safe state of each role after the signal
+        if a["command"] == "safe_state" and a["error"] is None:
+            safe.setdefault(a["role"], a)
+    assert {"ev", "network", "card"} <= set(safe), logged
+    ends = {role: a["ts"] + a["duration_s"] - signalled for role, a in safe.items()}
+    assert max(ends[r] for r in ("ev", "network", "card")) < 1.0, ends

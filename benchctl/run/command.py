@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from .lock import BenchLock, hold_bench, take_bench
 from .progress import VERDICT_STYLE, RunProgress
 from .results import PASS, CaseResult
 from .rundir import RunDir, read_results
+from .signals import RunStop, stop_on_signals
 from .selection import Selection, SelectionError, choose_cases, run_log
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BENCH = 0, 1, 2, 3
@@ -57,7 +57,8 @@ Exit status: 0 when every selected case passes, 1 otherwise, 2 for a usage or co
 3 when the bench could not be brought up (a device that does not answer, a missing hardware library),
 4 when the bench is in use by another run, 5 when the charger contradicts the bench config or the PICS (the DUT
 profile check before the first case: NumberOfConnectors, SupportedFeatureProfiles, the charging rate unit, a
-required Core key; see docs/real-charger.md; --accept-profile runs anyway), 143 when stopped by SIGTERM."""
+required Core key; see docs/real-charger.md; --accept-profile runs anyway), 130/143/129/131 when stopped by
+Ctrl-C/SIGTERM/SIGHUP/SIGQUIT (the gear is put in its safe state first; --resume goes on)."""
 
 
 def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -231,24 +232,28 @@ def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_d
     from benchctl.run.profile_check import ProfileContradiction, profile_table
     from benchctl.run.runner import run_cases
 
+    stop: RunStop | None = None
+
     async def run_until_signalled() -> list[CaseResult]:
-        # SIGTERM (a CI job cancelled, a service stopped) ends the run like Ctrl-C does: the task is
-        # cancelled, and leaving the bench session puts every role in its safe state
+        # Ctrl-C, SIGTERM, SIGHUP and SIGQUIT end the run alike: the task is cancelled, the gear goes to its safe
+        # state first (run_cases), then the run ends in order and leaving the bench session closes it
+        nonlocal stop
         task = asyncio.current_task()
         assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        async with hold_bench(lock):
-            with RunProgress(console, total, done_before) as progress:
-                return await run_cases(config, scenarios, run_dir, progress.on_case, extra_meta=meta,
-                                       retries=retries, on_step=progress.on_step, accept_profile=accept_profile)
+        with stop_on_signals(asyncio.get_running_loop(), task) as stop:
+            async with hold_bench(lock):
+                with RunProgress(console, total, done_before) as progress:
+                    return await run_cases(config, scenarios, run_dir, progress.on_case, extra_meta=meta,
+                                           retries=retries, on_step=progress.on_step, accept_profile=accept_profile)
 
     try:
         asyncio.run(run_until_signalled())
     except asyncio.CancelledError:
         _write_reports(console, run_dir.path)
-        console.print(f"[yellow]stopped by SIGTERM; the bench was put in its safe state; finished cases are in "
+        name = stop.signal.name if stop is not None and stop.signal is not None else "a signal"
+        console.print(f"[yellow]stopped by {name}; the bench was put in its safe state; finished cases are in "
                       f"{escape(str(run_dir.path))} (benchctl run --resume {escape(str(run_dir.path))} goes on)[/]")
-        return EXIT_TERMINATED
+        return stop.exit_status if stop is not None else EXIT_TERMINATED
     except ProfileContradiction as exc:
         console.print(profile_table(exc.profile, "DUT profile: the charger contradicts the bench or the PICS"))
         _write_reports(console, run_dir.path)

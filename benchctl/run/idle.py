@@ -116,7 +116,9 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str
     if problem is not None:
         return problem
     if not await wait_connected(link, timeout):
-        return f"the charger is not connected to the Central System after {timeout:.0f} s"
+        problem = await _bring_back_offline(bench, link, timeout)
+        if problem is not None:
+            return problem
     for transaction_id in list(link.transactions):  # 000_STOPTX
         try:
             response, _ = await link.call("RemoteStopTransaction", {"transactionId": transaction_id})
@@ -142,12 +144,33 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str
     # a firmware that hangs (not Available, or every request left unanswered) comes back only with its power: left
     # alone it would make every following case wait out its timeouts
     log.warning("station not idle (%s); power cycling it", why)
-    await bench.power("mains").cycle()
+    await bench.power("mains").cycle(reason=f"return to idle: {why}")
     if not await _settled(link, connectors, timeout * 2):
         return f"{why}; after a power cycle, " + \
             f"connectors did not all become Available within {timeout * 2:.0f} s (last statuses: {link.statuses})"
     silent = await _cleared(link)
     return None if silent is None else f"{why}; after a power cycle it still answers no request ({silent})"
+
+
+async def _bring_back_offline(bench: Bench, link: ChargerLink, timeout: float) -> str | None:
+    """A charger that is not connected: the gear goes safe first (a network relay a killed run left cut is the
+    usual cause) and it gets `timeout` more to dial in; then a power cycle through `mains`, and the boot is waited
+    for. None once it is connected, or why it is not."""
+    why = f"the charger is not connected to the Central System after {timeout:.0f} s"
+    errors = await bench.safe_state()
+    if errors:
+        return f"{why}; bench safe state failed: " + "; ".join(map(str, errors))
+    if await wait_connected(link, timeout):
+        return None
+    why = f"the charger is not connected to the Central System after {timeout * 2:.0f} s, the gear safe"
+    if not bench.has("mains"):
+        return why
+    log.warning("%s; power cycling it", why)
+    await bench.power("mains").cycle(reason=f"return to idle: {why}")
+    if not await wait_connected(link, timeout * 2):
+        return f"{why}; after a power cycle it did not connect within {timeout * 2:.0f} s"
+    log.info("the charger connected again after the power cycle")
+    return None
 
 
 async def _cleared(link: ChargerLink) -> str | None:

@@ -131,6 +131,10 @@ class BenchRun:
                 result = _error(scenario, f"the case exceeded its time budget of {budget:.0f} s (derived from its "
                                           f"steps) and was ended")
                 result.started, result.duration_s = started, time.time() - started
+        if result.verdict == ERROR:
+            # a gear fault, a case past its budget: whatever the case left plugged in or presented goes now, not
+            # at the next case's 000_RESET after its waits
+            await self.make_safe(f"{scenario.id} ended in ERROR")
         records = [f.as_record() for f in self.capture.frames[first_frame:] if f.case == scenario.id]
         result.timings = [t.as_record() for t in case_timings(records, result.actions)]
         await self._warnings(result)
@@ -182,6 +186,16 @@ class BenchRun:
             return f"file server: {exc}"
         self._stack.push_async_callback(self.files.stop)  # stopped at the end of the run, before the bench
         return None
+
+    async def make_safe(self, why: str) -> None:
+        """Every role in its safe state now (a stop, a gear fault), before whatever else the run still does."""
+        session = self.session
+        if session is None:
+            return
+        t0 = time.monotonic()
+        errors = await session.bench.safe_state()
+        log.warning("%s: gear in its safe state after %.2f s%s", why, time.monotonic() - t0,
+                    "" if not errors else " (failed: " + "; ".join(map(str, errors)) + ")")
 
     async def close(self) -> None:
         """Leave the charger as the run found it, then the bench in its safe state (whatever happened)."""
@@ -278,6 +292,11 @@ async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: Run
             results.append(result)
             if on_case:
                 on_case(n, scenario, result)
+    except asyncio.CancelledError:
+        # stopped (Ctrl-C, SIGTERM, SIGHUP, an agent's job stopped): the gear goes safe before anything else, not
+        # after the return to idle has waited for a charger that a cut network keeps offline
+        await run.make_safe("the run was stopped")
+        raise
     finally:
         await run.close()
     return results

@@ -40,7 +40,8 @@ class PowerSwitch:
         await self.output.set(False)
 
     @step
-    async def cycle(self, off_time_s: float | None = None) -> None:
+    async def cycle(self, off_time_s: float | None = None, reason: str | None = None) -> None:
+        """`reason` is only recorded (the action log, a case's timeline): why benchctl cut the power itself."""
         await self.output.set(False)
         await asyncio.sleep(self.off_time_s if off_time_s is None else off_time_s)
         await self.output.set(True)

@@ -252,7 +252,10 @@ class SimStation:
 
     async def _link_loop(self) -> None:
         rt = self._rt()
+        connected_before = False
         while True:
+            if connected_before and self.faults.active("reconnect_stuck_until_power_cycle"):
+                await asyncio.Future()  # the bug: the client is stuck until the power goes (this task is cancelled)
             if not self.world.network_up:
                 await _wait_and_clear(rt.network_changed)
                 continue
@@ -266,6 +269,7 @@ class SimStation:
                 await asyncio.sleep(0.5)
                 continue
             self.link_security.connected()
+            connected_before = True
             rt.ws, rt.cp = ws, SimChargePoint(self.charge_point_id, ws, self)
             rt.connection_lost = lost = asyncio.Event()
             reader = asyncio.get_running_loop().create_task(rt.cp.start())
@@ -889,8 +893,11 @@ class SimStation:
             await asyncio.wait({request, lost}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             lost.cancel()
-        if not request.done():
-            request.cancel()
+            if not request.done():
+                # also when this call is cancelled (a power down, the station stopped): the request must not go on
+                # waiting for its answer after the firmware that sent it is gone
+                request.cancel()
+        if request.cancelled() or not request.done():
             log.info("%s not delivered: the link was lost", type(payload).__name__)
             return None
         try:

@@ -315,7 +315,8 @@ def _check_loopback(host: str) -> None:
 
 
 class ModbusGear:
-    """A running simulated Modbus server. Set `silent` to make it swallow requests without answering."""
+    """A running simulated Modbus server. Set `silent` to make it swallow requests without answering, or put a
+    device id in `silent_devices` to hang that device alone (the EV emulator, say, while the relays answer)."""
 
     def __init__(self, server: ModbusTcpServer, host: str, port: int,
                  relay: RelayBoardCoils | None = None) -> None:
@@ -324,13 +325,14 @@ class ModbusGear:
         self.port = port
         self.relay = relay
         self.silent = False
+        self.silent_devices: set[int] = set()
         self._stopped = False
 
     def _trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU | None:
         # Dropping the decoded request (the frame is still consumed) leaves the client waiting until it times
         # out, exactly like a device that hangs; closing the socket instead would look like a refusal.
         # pymodbus handles a request only when this hook returns one, so None silently drops it.
-        if self.silent and not sending:
+        if not sending and (self.silent or pdu.dev_id in self.silent_devices):
             return None
         return pdu
 
