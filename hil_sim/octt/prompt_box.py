@@ -37,6 +37,7 @@ class PromptBox:
         self.sticky_s = sticky_s
         self.text: str | None = None
         self.shown: list[str] = []  # every prompt of the current case, in order
+        self.answers: list[PromptAnswer] = []  # every answer taken, in order
         self.late_answers: list[str] = []  # answers given to a prompt already answered (its flag still up)
         self._stale: str | None = None  # the answered prompt whose flag is still up (sticky_s)
         self._stale_timer: asyncio.TimerHandle | None = None
@@ -96,7 +97,9 @@ class PromptBox:
             return
         if self._on_answer is not None:
             self._on_answer()
-        answer.set_result(PromptAnswer(self.text, yes, transaction_id, self._opened, time.monotonic(), by))
+        taken = PromptAnswer(self.text, yes, transaction_id, self._opened, time.monotonic(), by)
+        self.answers.append(taken)
+        answer.set_result(taken)
         if self.sticky_s > 0:
             self._stale = self.text
             self._stale_timer = asyncio.get_running_loop().call_later(self.sticky_s, self._drop_stale)
