@@ -116,7 +116,7 @@ async def test_a_frame_through_the_proxy_makes_the_idle_poll_look_again_quickly(
 
         async def tool_side() -> None:
             for _ in range(3):
-                await asyncio.sleep(2.5)  # idle: the poll is at its slow pace
+                await asyncio.sleep(3.0)  # idle: the poll is at its slow pace, its next look about 0.6 s off
                 await ACTIONS["plug_in"].func(bench, ready=False)  # the charger reports Preparing
                 await _until(lambda: tool.central.statuses.get(1) == "Preparing")
                 delays.append(time.monotonic())
