@@ -19,7 +19,7 @@ from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.csms.capture import Capture
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.run.command import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, print_cases
-from benchctl.run.lock import BenchLock, hold_bench, take_bench
+from benchctl.run.lock import BenchLock, hold_bench, take_bench_for
 from benchctl.run.progress import VERDICT_STYLE
 from benchctl.run.results import PASS
 from benchctl.run.rundir import RunDir, read_results
@@ -125,7 +125,7 @@ def cmd_octt_run(args: argparse.Namespace, console: Console) -> int:
     settings = CompanionSettings(args.tool, args.upstream, poll_s=args.poll_interval,
                                  idle_poll_s=args.idle_poll_interval, run_timeout_s=args.run_timeout,
                                  callbacks_host=args.callbacks_host, callbacks_port=args.callbacks_port)
-    lock = take_bench(config.name, f"benchctl octt run on {config.file}", console)
+    lock = take_bench_for(config, f"benchctl octt run on {config.file}", console)
     if lock is None:
         return EXIT_BUSY
     try:
