@@ -210,6 +210,7 @@ class CaseDriver:
             self._pending_answers.add(call)
         else:  # the case ended before the tool took the answer: nothing to act for
             call.cancel()
+            record.reason += "; the case ended before the tool took the answer"
             return False
         record.answered_mono = time.monotonic()
         return True
@@ -228,7 +229,8 @@ class CaseDriver:
         self._pending_answers.discard(call)
         if call.cancelled() or call.exception() is None:
             return
-        why = f"prompt {record.rule or record.text!r}: the tool took the answer, then its call failed: {call.exception()}"
+        why = (f"prompt {record.rule or record.text!r}: the tool took the answer, then its call failed: "
+               f"{call.exception()}")
         log.error("%s: %s", record.case, why)
         self._late.append(why)
 
