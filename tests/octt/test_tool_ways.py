@@ -11,6 +11,7 @@ from pathlib import Path
 from benchctl.bench.actions import ACTIONS
 from benchctl.octt.client import OcttClient
 from benchctl.octt.driver import PromptRecord
+from benchctl.octt.pace import CASE_CHANGE_HOLD_S, Answered
 from benchctl.run.results import PASS
 from hil_sim.octt import StandInTool
 from hil_sim.octt import prompts as tool_prompts
@@ -137,3 +138,13 @@ async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-u
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.01)
+
+
+def test_a_prompt_answered_in_the_previous_case_is_the_same_one_only_for_a_moment() -> None:
+    text = tool_prompts.SETUP
+    now = time.monotonic()
+    assert Answered("TC_CP_V16_000_RESET", text, now).same_prompt("TC_CP_V16_003", text)
+    assert not Answered("TC_CP_V16_000_RESET", text, now - CASE_CHANGE_HOLD_S - 1).same_prompt("TC_CP_V16_003", text)
+    # in its own case it stays the same prompt until its flag drops, however long that takes
+    assert Answered("TC_CP_V16_003", text, now - 60).same_prompt("TC_CP_V16_003", text)
+    assert not Answered("TC_CP_V16_003", text, now).same_prompt("TC_CP_V16_003", tool_prompts.PLUG_IN)
