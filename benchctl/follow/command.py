@@ -17,7 +17,7 @@ from benchctl.bench.config import load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.run.command import (EXIT_BUSY, EXIT_OK, EXIT_USAGE, _exit_status, _print_summary, _write_reports,
                                   print_cases)
-from benchctl.run.lock import take_bench
+from benchctl.run.lock import take_bench_for
 from benchctl.run.progress import VERDICT_STYLE
 from benchctl.run.results import CaseResult
 from benchctl.run.rundir import RunDir, read_results
@@ -119,7 +119,7 @@ def cmd_follow(args: argparse.Namespace, console: Console) -> int:
     except ValueError as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_USAGE
-    lock = take_bench(config.name, f"benchctl follow on {config.file}", console)
+    lock = take_bench_for(config, f"benchctl follow on {config.file}", console)
     if lock is None:
         return EXIT_BUSY
     try:

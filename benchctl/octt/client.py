@@ -1,7 +1,8 @@
 """A client for the desktop OCTT's HTTP API (OCPP 1.6): list the cases, run one, read and answer its prompts.
 
-Running a case blocks until the case ends, minutes later, so it has a timeout of its own; every other call is
-short. An error names the URL, the HTTP status and the body the tool answered with.
+Running a case blocks until the case ends, minutes later, so it has a timeout of its own; answering a prompt may
+block for minutes too (public scripts give it minutes), so it has another; the other calls are short. An error
+names the URL, the HTTP status and the body the tool answered with.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import aiohttp
 DEFAULT_TOOL_URL = "http://127.0.0.1:63341"
 LIST_CASES, RUN_CASE = "/ocpp/getTestcases", "/ocpp/autoExecTestcase"
 IS_WAITING, GET_PROMPT, ANSWER_PROMPT = "/ocpp/isWaitingOnPrompt", "/ocpp/getPrompt", "/ocpp/autoExecPrompt"
+NO_TRANSACTION = -1  # the transactionID public scripts send before any transaction exists
+DEFAULT_ANSWER_TIMEOUT_S = 600.0
 
 
 class OcttError(Exception):
@@ -43,10 +46,11 @@ class ToolVerdict:
 
 class OcttClient:
     def __init__(self, base_url: str = DEFAULT_TOOL_URL, *, run_timeout_s: float = 3600.0,
-                 call_timeout_s: float = 10.0) -> None:
+                 call_timeout_s: float = 10.0, answer_timeout_s: float = DEFAULT_ANSWER_TIMEOUT_S) -> None:
         self.base_url = base_url.rstrip("/")
         self.run_timeout_s = run_timeout_s
         self.call_timeout_s = call_timeout_s
+        self.answer_timeout_s = answer_timeout_s
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "OcttClient":
@@ -86,11 +90,12 @@ class OcttClient:
         return ToolVerdict(case, result, data)
 
     async def is_waiting_on_prompt(self) -> bool:
-        url, body = await self._call("GET", IS_WAITING)
-        data = _json(url, "GET", body)
-        if not isinstance(data, bool):
-            raise OcttError("GET", url, "expected a JSON boolean", 200, body)
-        return data
+        """True only for a bare JSON `true`: anything else the tool says is "no prompt", as public scripts read it."""
+        _, body = await self._call("GET", IS_WAITING)
+        try:
+            return json.loads(body) is True
+        except json.JSONDecodeError:
+            return False
 
     async def get_prompt(self) -> str:
         _, body = await self._call("GET", GET_PROMPT)
@@ -102,8 +107,11 @@ class OcttClient:
         return data if isinstance(data, str) else body
 
     async def answer_prompt(self, yes: bool, transaction_id: int | None) -> None:
-        await self._call("POST", ANSWER_PROMPT, {"continuePrompt": yes, "auto": "api",
-                                                 "transactionID": transaction_id})
+        """Answer the open prompt; the tool may hold the call long after taking the answer."""
+        await self._call("POST", ANSWER_PROMPT, {
+            "continuePrompt": yes, "auto": "api",
+            "transactionID": NO_TRANSACTION if transaction_id is None else transaction_id},
+            timeout=self.answer_timeout_s)
 
     async def _call(self, method: str, path: str, payload: dict[str, Any] | None = None,
                     timeout: float | None = None) -> tuple[str, str]:

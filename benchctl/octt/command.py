@@ -19,7 +19,7 @@ from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.csms.capture import Capture
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.run.command import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, print_cases
-from benchctl.run.lock import BenchLock, hold_bench, take_bench
+from benchctl.run.lock import BenchLock, hold_bench, take_bench_for
 from benchctl.run.progress import VERDICT_STYLE
 from benchctl.run.results import PASS
 from benchctl.run.rundir import RunDir, read_results
@@ -27,7 +27,8 @@ from benchctl.run.selection import SelectionError, choose_cases, run_log
 from benchctl.scenario.model import load_scenarios
 
 from .client import DEFAULT_TOOL_URL, OcttClient, OcttError
-from .driver import DEFAULT_POLL_S, PromptRecord
+from .driver import PromptRecord
+from .pace import DEFAULT_IDLE_POLL_S, DEFAULT_POLL_S
 from .prompts import PROMPTS_FILE, load_prompts
 
 DEFAULT_UPSTREAM = "ws://127.0.0.1:8080/ocpp"
@@ -70,7 +71,9 @@ def add_octt_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     run.add_argument("--group", help="only cases of this group of the test case document")
     run.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)")
     run.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_S, metavar="S",
-                     help="how often the tool's prompt is polled while a case runs (default: %(default)s s)")
+                     help="the prompt poll's quick pace, right after a prompt or a frame (default: %(default)s s)")
+    run.add_argument("--idle-poll-interval", type=float, default=DEFAULT_IDLE_POLL_S, metavar="S",
+                     help="the pace the prompt poll backs off to while nothing happens (default: %(default)s s)")
     run.add_argument("--run-timeout", type=float, default=3600.0, metavar="S",
                      help="longest a case may run in the tool (default: %(default)s s)")
     run.add_argument("--prompts", type=Path, default=PROMPTS_FILE, help="prompt data (default: the built-in)")
@@ -119,9 +122,10 @@ def cmd_octt_run(args: argparse.Namespace, console: Console) -> int:
     if args.list:
         print_cases(console, config, scenarios)
         return EXIT_OK
-    settings = CompanionSettings(args.tool, args.upstream, poll_s=args.poll_interval, run_timeout_s=args.run_timeout,
+    settings = CompanionSettings(args.tool, args.upstream, poll_s=args.poll_interval,
+                                 idle_poll_s=args.idle_poll_interval, run_timeout_s=args.run_timeout,
                                  callbacks_host=args.callbacks_host, callbacks_port=args.callbacks_port)
-    lock = take_bench(config.name, f"benchctl octt run on {config.file}", console)
+    lock = take_bench_for(config, f"benchctl octt run on {config.file}", console)
     if lock is None:
         return EXIT_BUSY
     try:

@@ -28,8 +28,9 @@ from benchctl.scenario.model import Scenario
 
 from .callbacks import SutCallbackServer
 from .client import OcttClient
-from .driver import DEFAULT_POLL_S, CaseDriver, DrivenCase, PromptRecord
+from .driver import CaseDriver, DrivenCase, PromptRecord
 from .evidence import Evidence
+from .pace import DEFAULT_IDLE_POLL_S, DEFAULT_POLL_S
 from .prompts import PromptBook, load_prompts
 
 log = logging.getLogger("benchctl.octt")
@@ -49,7 +50,8 @@ class CompanionResult(CaseResult):
 class CompanionSettings:
     tool_url: str
     upstream: str
-    poll_s: float = DEFAULT_POLL_S
+    poll_s: float = DEFAULT_POLL_S  # the quick pace, after a prompt or a frame
+    idle_poll_s: float = DEFAULT_IDLE_POLL_S  # the pace it backs off to while nothing happens
     run_timeout_s: float = 3600.0
     callbacks_host: str | None = None  # serve the SUT callbacks there too (None: not served)
     callbacks_port: int = 0
@@ -102,7 +104,7 @@ class CompanionRun:
                                  connected=lambda: any(b.cp_id == cp_id for b in proxy.bridges),
                                  allowances=station_allowances(run_pics(self.config, self.meta)))
         self.driver = CaseDriver(self.client, self.book, self.evidence, bench, poll_s=self.settings.poll_s,
-                                 on_prompt=self._prompted)
+                                 idle_poll_s=self.settings.idle_poll_s, on_prompt=self._prompted)
         if self.settings.callbacks_host is not None:
             self.callbacks = SutCallbackServer(bench, self.book, host=self.settings.callbacks_host,
                                                port=self.settings.callbacks_port, variables=self.evidence.variables)

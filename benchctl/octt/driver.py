@@ -8,6 +8,7 @@ An unknown prompt is answered No, so the tool ends the case, and the case is an 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,11 +20,10 @@ from benchctl.scenario.values import UnknownVariable, substitute
 
 from .client import OcttClient, OcttError, ToolVerdict
 from .evidence import Evidence
+from .pace import DEFAULT_IDLE_POLL_S, DEFAULT_POLL_S, Answered, Pace
 from .prompts import ACT_THEN_ANSWER, ANSWER_THEN_ACT, PromptBook
 
 log = logging.getLogger("benchctl.octt")
-
-DEFAULT_POLL_S = 0.2
 
 
 @dataclass
@@ -68,13 +68,18 @@ class DrivenCase:
 
 class CaseDriver:
     def __init__(self, client: OcttClient, book: PromptBook, evidence: Evidence, bench: Bench | None, *,
-                 poll_s: float = DEFAULT_POLL_S, on_prompt: Callable[[PromptRecord], None] | None = None) -> None:
+                 poll_s: float = DEFAULT_POLL_S, idle_poll_s: float = DEFAULT_IDLE_POLL_S,
+                 on_prompt: Callable[[PromptRecord], None] | None = None) -> None:
         self.client = client
         self.book = book
         self.evidence = evidence
         self.bench = bench
         self.poll_s = poll_s
+        self.idle_poll_s = idle_poll_s
         self.on_prompt = on_prompt
+        self.answered: Answered | None = None  # kept across cases: a flag left up must not be answered again
+        self._late: list[str] = []  # answer calls that failed after the tool had taken the answer
+        self._pending_answers: set[asyncio.Future[None]] = set()  # answer calls the tool still holds
 
     async def drive(self, case: str) -> DrivenCase:
         """Run one tool case to its end; its verdict, every prompt handled, and what went wrong on our side."""
@@ -95,33 +100,61 @@ class CaseDriver:
                                    prompts: list[PromptRecord]) -> str | None:
         """Poll and handle the tool's prompts until `running` (the blocking case call) is done; what went wrong
         on benchctl's side, or None. Each handled prompt is appended to `prompts` as it is done."""
+        pace = Pace(self.poll_s, self.idle_poll_s)
+        listeners = self.evidence.capture.listeners
+        listeners.append(pace.busy)  # a frame through the proxy: a prompt may follow
+        self._late = []
+        try:
+            problem = await self._poll(case, running, prompts, pace)
+        finally:
+            listeners.remove(pace.busy)
+            for call in list(self._pending_answers):  # the case is over: its answers are of no more use
+                call.cancel()
+        return problem or (self._late[0] if self._late else None)
+
+    async def _poll(self, case: str, running: "asyncio.Future[Any]", prompts: list[PromptRecord],
+                    pace: Pace) -> str | None:
         problem: str | None = None
         while not running.done():
             try:
-                waiting = await self.client.is_waiting_on_prompt()
-                text = await self.client.get_prompt() if waiting else None
+                text = await self._prompt_up()
             except OcttError:
                 if running.done():
                     break  # the case ended while we asked; its own answer says how
                 raise
-            if text is not None:
-                record = await self.handle(case, text, [p.rule for p in prompts if p.rule])
-                prompts.append(record)
-                if record.rule is None:
-                    problem = problem or f"unknown prompt, never guessed: the case was ended with No: {text!r}"
-                elif record.error is not None:
-                    problem = problem or f"prompt {record.rule!r}: {record.error}"
-                continue  # the next prompt may be open already
-            await asyncio.wait({running}, timeout=self.poll_s)
+            if text is not None and self.answered is not None and self.answered.same_prompt(case, text):
+                await pace.sleep(running)  # its flag is still up after our answer: the same prompt
+                continue
+            self.answered = None  # the flag dropped or the text changed: what shows next is a new prompt
+            if text is None:
+                await pace.sleep(running)
+                continue
+            record = await self.handle(case, text, [p.rule for p in prompts if p.rule], running)
+            self.answered = Answered(case, text, record.answered_mono or time.monotonic())
+            prompts.append(record)
+            if record.rule is None:
+                problem = problem or f"unknown prompt, never guessed: the case was ended with No: {text!r}"
+            elif record.error is not None:
+                problem = problem or f"prompt {record.rule!r}: {record.error}"
+            pace.busy()  # the next prompt may be open already
         return problem
 
-    async def handle(self, case: str, text: str, shown: list[str]) -> PromptRecord:
+    async def _prompt_up(self) -> str | None:
+        """The text of the prompt up now, or None."""
+        if not await self.client.is_waiting_on_prompt():
+            return None
+        return await self.client.get_prompt()
+
+    async def handle(self, case: str, text: str, shown: list[str],
+                     running: "asyncio.Future[Any] | None" = None) -> PromptRecord:
+        """Answer one prompt and do its bench action, in its order; `running` is the case, whose end stops a
+        wait for the tool to take the answer."""
         record = PromptRecord(case, text, time.time(), time.monotonic())
         found = self.book.find(case, text, shown)
         if found is None:
             log.error("%s: unknown prompt %r: answering No so the tool ends the case", case, text)
             record.answer, record.reason = False, "unknown prompt: not in prompts.yaml, so not answered Yes"
-            await self._answer(record, False)
+            await self._answer(record, False, running)
             self._report(record)
             return record
         rule, match = found
@@ -146,22 +179,60 @@ class CaseDriver:
             record.action = rule.action
         if rule.order == ACT_THEN_ANSWER and record.error is None:
             yes = await self._act(record) and yes
-            await self._answer(record, yes)
+            await self._answer(record, yes, running)
         elif rule.order == ANSWER_THEN_ACT:
             # resume first: the tool starts watching only once answered, and would miss what happens before
-            await self._answer(record, yes and record.error is None)
-            if yes and record.error is None:
+            taken = await self._answer(record, yes and record.error is None, running)
+            if yes and record.error is None and taken:
                 await self._act(record)
         else:
-            await self._answer(record, yes and record.error is None)
+            await self._answer(record, yes and record.error is None, running)
         record.answer = yes and record.error is None
         self._report(record)
         return record
 
-    async def _answer(self, record: PromptRecord, yes: bool) -> None:
+    async def _answer(self, record: PromptRecord, yes: bool, running: "asyncio.Future[Any] | None") -> bool:
+        """Answer, and return once the tool has taken the answer: its call returned, or the prompt went down or
+        changed (the call may block for minutes). False when the case ended first; a call that fails before
+        the answer was taken raises OcttError."""
         transaction_id = self.evidence.last_transaction()[0]
-        await self.client.answer_prompt(yes, transaction_id)
+        call = asyncio.ensure_future(self.client.answer_prompt(yes, transaction_id))
+        gone = asyncio.ensure_future(self._prompt_gone(record.text))
+        waited: set[asyncio.Future[Any]] = {call, gone} | ({running} if running is not None else set())
+        try:
+            await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if call.done():
+            call.result()
+        elif gone.done() and not gone.cancelled():
+            call.add_done_callback(lambda done: self._late_answer(record, done))
+            self._pending_answers.add(call)
+        else:  # the case ended before the tool took the answer: nothing to act for
+            call.cancel()
+            record.reason += "; the case ended before the tool took the answer"
+            return False
         record.answered_mono = time.monotonic()
+        return True
+
+    async def _prompt_gone(self, text: str) -> None:
+        """Return once the prompt `text` is no longer up (the tool took its answer)."""
+        pace = Pace(self.poll_s, self.idle_poll_s)
+        never = asyncio.get_running_loop().create_future()
+        while True:
+            await pace.sleep(never)
+            with contextlib.suppress(OcttError):  # a poll that fails proves nothing: ask again
+                if await self._prompt_up() != text:
+                    return
+
+    def _late_answer(self, record: PromptRecord, call: "asyncio.Future[None]") -> None:
+        self._pending_answers.discard(call)
+        if call.cancelled() or call.exception() is None:
+            return
+        why = (f"prompt {record.rule or record.text!r}: the tool took the answer, then its call failed: "
+               f"{call.exception()}")
+        log.error("%s: %s", record.case, why)
+        self._late.append(why)
 
     async def _act(self, record: PromptRecord) -> bool:
         assert record.action is not None

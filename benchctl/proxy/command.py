@@ -16,7 +16,7 @@ from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.csms.capture import Capture
 from benchctl.paths import DEFAULT_BENCH
 from benchctl.run.command import EXIT_BUSY, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
-from benchctl.run.lock import BenchLock, hold_bench, take_bench
+from benchctl.run.lock import BenchLock, hold_bench, take_bench_for
 from benchctl.run.rundir import RunDir
 
 from .bench import open_proxied_bench
@@ -63,7 +63,7 @@ def cmd_proxy(args: argparse.Namespace, console: Console) -> int:
     except (ValueError, OSError) as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_USAGE
-    lock = take_bench(config.name, f"benchctl proxy on {config.file} to {args.upstream}", console)
+    lock = take_bench_for(config, f"benchctl proxy on {config.file} to {args.upstream}", console)
     if lock is None:
         return EXIT_BUSY
     try:

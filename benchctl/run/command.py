@@ -21,7 +21,7 @@ from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.scenario.model import Scenario, load_scenarios
 
-from .lock import BenchLock, hold_bench, take_bench
+from .lock import BenchLock, hold_bench, take_bench_for
 from .progress import VERDICT_STYLE, RunProgress
 from .results import PASS, CaseResult
 from .rundir import RunDir, read_results
@@ -52,7 +52,8 @@ the bench's dut.pics); without a PICS, every scenario. `benchctl plan` shows the
 Each run writes a directory (runs/<time>-<bench>/) with capture.jsonl (every OCPP frame),
 actions.jsonl (every bench action), results.jsonl (one record per case, written as each case ends),
 benchctl.log, run.json and the reports: report.xml (JUnit), report.json and report.html.
-A run holds the bench's lock (BENCHCTL_LOCK_DIR, default ~/.local/state/benchctl/locks) while it runs.
+A run holds the bench's lock (BENCHCTL_LOCK_DIR, default ~/.local/state/benchctl/locks) while it runs; a bench
+whose gear is all simulated in the run (the sim bench) locks nothing, so several sim runs share a host.
 Exit status: 0 when every selected case passes, 1 otherwise, 2 for a usage or config error,
 3 when the bench could not be brought up (a device that does not answer, a missing hardware library),
 4 when the bench is in use by another run, 5 when the charger contradicts the bench config or the PICS (the DUT
@@ -199,7 +200,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         run_dir = None
     config = selection.config
     # the lock first: a refused run leaves no run directory behind
-    lock = take_bench(config.name, f"benchctl run on {config.file}", console)
+    lock = take_bench_for(config, f"benchctl run on {config.file}", console)
     if lock is None:
         return EXIT_BUSY
     try:

@@ -5,6 +5,10 @@ bench's lock first. The holder renews the expiry while it runs; a crashed holder
 renewing, so its lock expires instead of blocking the bench forever, and on the same host a holder whose
 process is gone is recognised at once. A lock file is created atomically (O_EXCL) under a guard flock and
 renewed atomically (rename), so two runs starting together cannot both win.
+
+The lock protects physical gear. A bench whose gear is all simulated inside the run (the simulator block, every
+role reaching hil_sim through a `${sim.*}` endpoint) drives nothing another run could touch - each run starts its
+own simulator - so it takes no lock: two sim runs on one host, or two CI jobs, run side by side.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import socket
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 from rich.console import Console
 from rich.markup import escape
+
+if TYPE_CHECKING:
+    from benchctl.bench.config import BenchConfig, RoleConfig
 
 DEFAULT_TTL_S = 120.0
 
@@ -181,3 +188,33 @@ def take_bench(name: str, purpose: str, console: Console) -> BenchLock | None:
         console.print(f"[red]{escape(str(exc))}[/]")
         return None
     return lock
+
+
+class NoLock(BenchLock):
+    """What a run on an all-simulated bench holds: nothing to take, renew or release."""
+
+    def acquire(self) -> None:
+        pass
+
+    def renew(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
+def _simulated_role(role: "RoleConfig") -> bool:
+    return any(isinstance(v, str) and v.startswith("${sim.") for v in role.settings.values())
+
+
+def all_gear_simulated(config: "BenchConfig") -> bool:
+    """Does a run on this bench drive only gear it simulates itself (the charger and every role)?"""
+    return config.simulator is not None and all(_simulated_role(role) for role in config.roles.values())
+
+
+def take_bench_for(config: "BenchConfig", purpose: str, console: Console) -> BenchLock | None:
+    """take_bench for the bench `config` describes: one with physical gear is locked by its name; one whose gear is
+    all simulated in the run locks nothing (each run has its own simulator)."""
+    if all_gear_simulated(config):
+        return NoLock(config.name, purpose=purpose)
+    return take_bench(config.name, purpose, console)

@@ -26,12 +26,18 @@ class StandInTool:
     unknown_prompts: case name -> a prompt text no client knows, shown before that case's first prompt.
     auto_answer: answer every prompt Yes this many seconds after it opens (an operator clicking).
     sut_api: base URL of the system under test's callbacks; physical steps call it instead of prompting.
+    The real tool's ways seen in public automation scripts, each on demand:
+    sticky_prompt_s: the prompt flag (and text) stays up this long after the answer; an answer then is ignored.
+    answer_delay_s: autoExecPrompt takes the answer at once but answers the call this much later.
+    idle_waiting: what isWaitingOnPrompt answers with no prompt up (default false; e.g. null or "").
+    `.calls` holds (monotonic time, path) of every HTTP call, to bound a client's poll rate.
     """
 
     def __init__(self, values: dict[str, Any], *, host: str = "127.0.0.1", http_port: int = 0, ocpp_port: int = 0,
                  unknown_prompts: dict[str, str] | None = None, auto_answer: float | None = None,
                  sut_api: str | None = None, prompt_timeout_s: float = 120.0,
-                 case_time_limit_s: float = 300.0) -> None:
+                 case_time_limit_s: float = 300.0, sticky_prompt_s: float = 0.0, answer_delay_s: float = 0.0,
+                 idle_waiting: Any = False) -> None:
         self.values = dict(values)
         self.host = host
         self.http_port = http_port
@@ -45,7 +51,10 @@ class StandInTool:
         self.case_time_limit_s = case_time_limit_s
         self.central = ToolCentral(self.values, host=host, port=ocpp_port,
                                    response_timeout=float(self.values.get("message_timeout_s", 30)))
-        self.box = PromptBox(auto_answer)
+        self.box = PromptBox(auto_answer, sticky_prompt_s)
+        self.answer_delay_s = answer_delay_s
+        self.idle_waiting = idle_waiting
+        self.calls: list[tuple[float, str]] = []
         self.results: list[dict[str, Any]] = []  # every case's verdict, in the order they ran
         self.running: str | None = None
         self._task: asyncio.Task[dict[str, Any]] | None = None

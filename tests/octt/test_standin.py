@@ -117,7 +117,8 @@ class Operator:
                 return await resp.json()
 
     async def answer(self, http: aiohttp.ClientSession, yes: bool) -> None:
-        body = {"continuePrompt": yes, "auto": "api", "transactionID": self.rig.tool.central.last_transaction_id}
+        last = self.rig.tool.central.last_transaction_id
+        body = {"continuePrompt": yes, "auto": "api", "transactionID": -1 if last is None else last}
         async with http.post(f"{self.rig.tool.http_url}/ocpp/autoExecPrompt", json=body) as resp:
             assert resp.status == 200, await resp.text()
 
@@ -164,7 +165,8 @@ async def test_case_list_and_http_errors(rig: Rig) -> None:
             assert resp.status == 404 and "TC_CP_V16_999" in (await resp.json())["error"]
         async with http.post(f"{url}/ocpp/autoExecTestcase", data="{not json") as resp:
             assert resp.status == 400 and "not JSON" in (await resp.json())["error"]
-        async with http.post(f"{url}/ocpp/autoExecPrompt", json={"continuePrompt": True, "auto": "api"}) as resp:
+        async with http.post(f"{url}/ocpp/autoExecPrompt",
+                             json={"continuePrompt": True, "auto": "api", "transactionID": -1}) as resp:
             assert resp.status == 409
         async with http.get(f"{url}/ocpp/isWaitingOnPrompt") as resp:
             assert await resp.json() is False
@@ -179,7 +181,12 @@ async def test_case_list_and_http_errors(rig: Rig) -> None:
             assert await resp.text() == SETUP
         async with http.post(f"{url}/ocpp/autoExecPrompt", json={"continuePrompt": "yes"}) as resp:
             assert resp.status == 400
-        async with http.post(f"{url}/ocpp/autoExecPrompt", json={"continuePrompt": False, "auto": "api"}) as resp:
+        # public scripts send -1 before any transaction, never null
+        async with http.post(f"{url}/ocpp/autoExecPrompt",
+                             json={"continuePrompt": False, "auto": "api", "transactionID": None}) as resp:
+            assert resp.status == 400 and "transactionID must be an integer" in (await resp.json())["error"]
+        async with http.post(f"{url}/ocpp/autoExecPrompt",
+                             json={"continuePrompt": False, "auto": "api", "transactionID": -1}) as resp:
             assert resp.status == 200
         async with await first as resp:
             result = await resp.json()

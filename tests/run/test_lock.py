@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from benchctl.run.lock import BenchBusy, BenchLock, LockRecord, hold_bench
+from benchctl.bench.config import load_bench
+from benchctl.paths import DEFAULT_BENCH, ROOT
+from benchctl.run.lock import BenchBusy, BenchLock, LockRecord, all_gear_simulated, hold_bench
+from support.bench_text import sim_bench_text
 
 HOLD = """
 import sys, time
@@ -106,3 +109,66 @@ def test_two_runs_starting_together_get_one_lock(tmp_path: Path) -> None:
                               stdout=subprocess.PIPE, text=True) for _ in range(4)]
     outputs = [p.communicate(timeout=30)[0].strip() for p in procs]
     assert sorted(outputs) == ["busy", "busy", "busy", "held"]
+
+
+# ------------------------------------------------------------------------------------- which benches lock
+def _benchctl(*args: str, lock_dir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "benchctl.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "COLUMNS": "200", "BENCHCTL_LOCK_DIR": str(lock_dir)})
+
+
+def _bench_with_a_real_card_reader(tmp_path: Path) -> Path:
+    """The sim bench, but its card presenter a physical one on a serial port: physical gear to protect."""
+    text = sim_bench_text().replace("name: sim\n", "name: sim-real-card\n", 1)
+    assert "port: ${sim.rfid.port}" in text
+    path = tmp_path / "real-card.yaml"
+    path.write_text(text.replace("port: ${sim.rfid.port}", "port: /dev/ttyACM7"))
+    return path
+
+
+def test_which_benches_hold_a_lock(tmp_path: Path) -> None:
+    assert all_gear_simulated(load_bench(DEFAULT_BENCH))
+    assert not all_gear_simulated(load_bench(_bench_with_a_real_card_reader(tmp_path)))
+    assert not all_gear_simulated(load_bench(ROOT / "bench_configs" / "modbus-lab.yaml"))
+
+
+def test_two_sim_runs_at_once_on_one_host_both_run(tmp_path: Path) -> None:
+    """Each starts its own simulator: nothing physical is shared, so neither refuses the other."""
+    locks = tmp_path / "locks"
+    first = _benchctl("run", "003", "013", "--runs", str(tmp_path / "first"), lock_dir=locks)
+    second = None
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "first").exists() or not list((tmp_path / "first").iterdir()):
+            assert time.monotonic() < deadline and first.poll() is None, first.communicate()[0]
+            time.sleep(0.05)
+        second = _benchctl("run", "003", "--runs", str(tmp_path / "second"), lock_dir=locks)
+        output = second.communicate(timeout=180)[0]
+        assert second.returncode == 0, output
+        assert first.wait(timeout=180) == 0, first.communicate()[0]
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    (first_dir,) = (tmp_path / "first").iterdir()
+    (second_dir,) = (tmp_path / "second").iterdir()
+    first_meta = json.loads((first_dir / "run.json").read_text())
+    second_meta = json.loads((second_dir / "run.json").read_text())
+    assert second_meta["started"] < first_meta["finished"]  # the two ran at the same time
+    assert not locks.exists() or not list(locks.glob("*.lock"))
+
+
+def test_a_bench_with_physical_gear_is_still_locked(tmp_path: Path) -> None:
+    bench = _bench_with_a_real_card_reader(tmp_path)
+    locks = tmp_path / "locks"
+    holder = BenchLock("sim-real-card", purpose="nightly plan", lock_dir=locks, owner="lab@bench1")
+    holder.acquire()
+    try:
+        second = _benchctl("run", "003", "--bench", str(bench), "--runs", str(tmp_path / "runs"), lock_dir=locks)
+        output = second.communicate(timeout=60)[0]
+    finally:
+        holder.release()
+    assert second.returncode == 4, output
+    assert "bench 'sim-real-card' is in use by lab@bench1" in output and "nightly plan" in output
+    assert not (tmp_path / "runs").exists()  # refused before anything: no run directory, no gear opened

@@ -1,5 +1,5 @@
-"""Overnight safety on the command line: a run killed with SIGKILL resumes with nothing lost or repeated, and
-a second run cannot take a bench that is in use."""
+"""Overnight safety on the command line: a run killed with SIGKILL resumes with nothing lost or repeated (the
+lock on the command line is tested in tests/run/test_lock.py)."""
 
 from __future__ import annotations
 
@@ -58,23 +58,3 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_a_case(tm
     html = (run_dir / "report.html").read_text()
     assert all(f"TC_{c}_CS" in html for c in CASES)
     assert "INFO" in (run_dir / "benchctl.log").read_text()
-
-
-def test_a_bench_in_use_is_refused_with_its_holder_named(tmp_path: Path) -> None:
-    first = _benchctl("run", "003", "013", "--runs", str(tmp_path / "first"))
-    try:
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "first").exists() or not list((tmp_path / "first").iterdir()):
-            assert time.monotonic() < deadline and first.poll() is None
-            time.sleep(0.05)
-        second = _benchctl("run", "003", "--runs", str(tmp_path / "second"))
-        output = second.communicate(timeout=60)[0]
-        assert second.returncode == 4, output
-        assert "bench 'sim' is in use by" in output and f"pid {first.pid}" in output
-        assert not (tmp_path / "second").exists()  # a refused run leaves nothing behind
-        assert first.wait(timeout=120) == 0
-    finally:
-        if first.poll() is None:
-            first.kill()
-    after = _benchctl("run", "003", "--runs", str(tmp_path / "third"))
-    assert after.wait(timeout=120) == 0  # released at the end of the first run
