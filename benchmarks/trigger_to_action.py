@@ -8,7 +8,8 @@ Triggers:
           figure includes the Yes going back to the tool.
   frame   benchctl's follow observer (act=True) has seen the frame that completes the steps before an action
           (TC_003_CS: StatusNotification Preparing, then present the valid card). The action is due at that
-          frame or when the action before it ended (plug_in waits for the EV to be ready), whichever is later.
+          frame or when the action before it ended (plug_in waits for the EV to be ready), whichever is later,
+          plus the bench's operator_pause_s (a pause it asks for, not latency).
 The action's command "on the wire" is stamped where the simulated gear takes it: the Modbus write that changes
 the world (cable relay, EV plug relay) or the presenter's complete command line (CONFIG=<card type>).
 
@@ -147,7 +148,8 @@ async def frame_samples(session: ProxiedBench, capture: Capture, clock: GearCloc
         plugged = [s for s in session.bench.steplog.steps if s.role == "ev" and s.command == "set_cp_state"
                    and s.args.get("state") == "C" and s.started <= frame.wall + 5]
         done = plugged[-1].started + plugged[-1].duration_s - WALL_TO_MONO if plugged else frame.mono
-        due = max(frame.mono, done)
+        # and after the bench's operator_pause_s, a wait it asks for (a tester reads the screen before acting)
+        due = max(frame.mono, done) + float(session.config.values.get("operator_pause_s", 0))
         at = clock.first(CARD, due)
         if at is None:
             raise RuntimeError("no presenter command after the Preparing frame")
