@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import pytest
+
 from benchctl.bench.config import BenchConfig
 from benchctl.run.budget import case_budget
 from benchctl.run.results import CaseResult
@@ -50,30 +52,25 @@ async def _run_with_fault(config: BenchConfig, scenario: Scenario, tmp_path: Pat
     return result, world
 
 
-async def test_an_ev_emulator_that_hangs_mid_case(fast_sim_config: BenchConfig, scenarios: dict[str, Scenario],
-                                                  tmp_path: Path) -> None:
-    def hang(sim: SimBench, step: Step) -> None:
-        if step.role == "ev" and step.command == "set_plug" and step.args == {"connected": True}:
-            assert sim.modbus is not None
-            sim.modbus.silent_devices.add(EV_DEVICE_ID)  # plug_in's next request (state C) gets no answer
+def _hang_ev(sim: SimBench, step: Step) -> None:
+    if step.role == "ev" and step.command == "set_plug" and step.args == {"connected": True}:
+        assert sim.modbus is not None
+        sim.modbus.silent_devices.add(EV_DEVICE_ID)  # plug_in's next request (state C) gets no answer
 
+
+def _hang_presenter(sim: SimBench, step: Step) -> None:
+    if step.role == "ev" and step.command == "set_cp_state" and step.args == {"state": "C"}:
+        sim.presenter.silent = True  # the cable is in: the card step that follows gets no answer
+
+
+@pytest.mark.parametrize(("role", "hang"), [("ev", _hang_ev), ("card", _hang_presenter)])
+async def test_gear_that_hangs_mid_case_ends_it_as_error_with_the_gear_safe(
+        fast_sim_config: BenchConfig, scenarios: dict[str, Scenario], tmp_path: Path, role: str,
+        hang: Callable[[SimBench, Step], None]) -> None:
+    """The EV emulator or the card presenter stops answering inside the case's own bench step."""
     scenario = scenarios["TC_003_CS"]
     result, world = await _run_with_fault(fast_sim_config, scenario, tmp_path, hang)
     assert result.verdict == "ERROR", result.reason
-    assert "bench" in (result.reason or "") and "ev" in (result.reason or ""), result.reason
-    assert result.duration_s < case_budget(scenario, fast_sim_config.values)
-    assert world == {"plugged_ev_side": False, "ev_state": "A", "card_uid": None, "cable": False}, world
-
-
-async def test_a_card_presenter_that_hangs_mid_case(fast_sim_config: BenchConfig, scenarios: dict[str, Scenario],
-                                                    tmp_path: Path) -> None:
-    def hang(sim: SimBench, step: Step) -> None:
-        if step.role == "ev" and step.command == "set_cp_state" and step.args == {"state": "C"}:
-            sim.presenter.silent = True  # the cable is in: the card step that follows gets no answer
-
-    scenario = scenarios["TC_003_CS"]
-    result, world = await _run_with_fault(fast_sim_config, scenario, tmp_path, hang)
-    assert result.verdict == "ERROR", result.reason
-    assert "bench" in (result.reason or "") and "card" in (result.reason or ""), result.reason
+    assert "bench" in (result.reason or "") and role in (result.reason or ""), result.reason
     assert result.duration_s < case_budget(scenario, fast_sim_config.values)
     assert world == {"plugged_ev_side": False, "ev_state": "A", "card_uid": None, "cable": False}, world
