@@ -99,3 +99,21 @@ def test_nesting_just_within_the_bound_loads(tmp_path: Path) -> None:
     while value:
         value, depth = value[0], depth + 1
     assert depth == MAX_DEPTH - 1
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=lambda h: h.name)
+def test_without_libyaml_the_same_error(tmp_path: Path, hostile: Hostile, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyYAML built without libyaml parses in pure Python: the bounds hold there too."""
+    import yaml
+
+    from benchctl.config import marked
+
+    path = write(tmp_path, hostile)
+    monkeypatch.setattr(marked, "_FAST", yaml.SafeLoader)
+
+    started = time.perf_counter()
+    with pytest.raises(ConfigError) as caught:
+        load_marked(path)
+
+    assert (caught.value.line, hostile.fragment in caught.value.message) == (hostile.line, True)
+    assert time.perf_counter() - started < MAX_SECONDS * 2  # the pure-Python parser is slower
