@@ -6,6 +6,7 @@ fills in defaults so the code that consumes the result never guesses.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -13,6 +14,7 @@ from typing import Any, Callable
 from .marked import MarkedDoc, Path_
 
 REF = re.compile(r"^\$\{[A-Za-z_][\w.]*\}$")
+NOT_FINITE = "expected a finite number, got .nan or .inf"
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
                list: "a list", dict: "a mapping"}
 
@@ -109,6 +111,8 @@ def check_value(spec: Field, value: Any, fail: Callable[[str], Exception],
         value, ok = float(value), True
     if not ok:
         raise fail(f"expected {_TYPE_NAMES.get(expected, expected.__name__)}, got {_describe(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise fail(NOT_FINITE)
     if spec.choices is not None and value not in spec.choices:
         raise fail(f"{value!r} is not one of: {', '.join(map(str, spec.choices))}")
     if spec.minimum is not None and value < spec.minimum:

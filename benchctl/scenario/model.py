@@ -28,12 +28,13 @@ the matcher `{any: true}` checks nothing (a reusable state's parameter an includ
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchctl.config import ConfigError, MarkedDoc, load_marked
-from benchctl.config.schema import REF, Field, Schema, validate
+from benchctl.config.schema import NOT_FINITE, REF, Field, Schema, validate
 
 STEP_KINDS = ("action", "expect", "absent", "send", "any_order", "state", "wait", "file", "pwm", "connection",
               "tool")
@@ -42,8 +43,15 @@ CERTIFICATION = ("M", "O", "C")
 
 
 def _pwm_target(value: object) -> str | None:
-    ok = value == "in_force" or (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0)
-    return None if ok else f"expected a current in A or in_force, got {value!r}"
+    if value == "in_force":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            return NOT_FINITE
+        if value >= 0:
+            return None
+    return f"expected a current in A or in_force, got {value!r}"
+
 
 def _each_connector(value: object) -> str | None:
     return None if value in (True, False, "evse") else f"expected true, false or evse, got {value!r}"
@@ -53,6 +61,8 @@ def _seconds(value: object) -> str | None:
     """A number of seconds: a number, one `${name}`, or `{sum: "${a} + ${b}"}` (e.g. a configured timeout plus
     the timing tolerance)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            return NOT_FINITE
         return None if value >= 0 else f"{value} is below the minimum 0"
     if isinstance(value, str) and REF.match(value):
         return None
