@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.config import ConfigError, MarkedDoc, load_marked
+from benchctl.config.names import unsafe_name
 from benchctl.config.schema import Field, Schema, check_value, validate
 from benchctl.csms.handshake import charge_point_id_problem
 from benchctl.csms.security import authorization_key_problem
@@ -127,7 +128,8 @@ VALUES_SCHEMA = Schema({
 
 BENCH_SCHEMA = Schema({
     "bench": Schema({
-        "name": Field(str, required=True),
+        "name": Field(str, required=True, check=unsafe_name,
+                      help="names the bench's run directories and lock file, so a safe file name"),
         "description": Field(str, default=""),
     }, required=True),
     "simulator": Field(dict, default=None, help="present: start hil_sim inside the run"),

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchctl.config.names import path_part, unsafe_name
 from drivers.steplog import Step
 
 from .results import CaseResult
@@ -29,6 +30,8 @@ class RunDir:
 
     @classmethod
     def create(cls, parent: Path, bench_name: str) -> "RunDir":
+        if not path_part(bench_name):  # load_bench refuses such a name; a run must never escape --runs
+            raise ValueError(unsafe_name(bench_name))
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         path = parent / f"{stamp}-{bench_name}"
         n = 1

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.config import ConfigError, MarkedDoc, load_marked
+from benchctl.config.names import unsafe_name
 from benchctl.config.schema import NOT_FINITE, REF, Field, Schema, validate
 
 STEP_KINDS = ("action", "expect", "absent", "send", "any_order", "state", "wait", "file", "pwm", "connection",
@@ -152,7 +153,9 @@ STEP_SCHEMAS: dict[str, Schema] = {
     "any_order": Schema({**_COMMON, "any_order": Field(list, required=True),
                          "since_step": Field(int, help="as for expect: the members may have come since this "
                                                        "step's frame")}),
-    "state": Schema({**_COMMON, "state": Field(str, required=True), "with": Field(dict, default={}),
+    "state": Schema({**_COMMON, "state": Field(str, required=True, check=unsafe_name,
+                                               help="a file of the states folder, without .yaml"),
+                     "with": Field(dict, default={}),
                      "each_other_connector": Field(bool, default=False,
                                                    help="run the state once for every connector of the station "
                                                         "other than the configured one, as its connector_id "
