@@ -15,6 +15,7 @@ from rich.table import Table
 from benchctl import __version__
 from benchctl.bench.config import load_bench
 from benchctl.config import ConfigError, load_marked
+from benchctl.config.errors import each_error
 from drivers.errors import DriverError, MissingExtraError
 from benchctl.paths import DEFAULT_BENCH
 from benchctl.run.command import EXIT_BENCH, EXIT_FAILED, EXIT_OK, EXIT_PROFILE, EXIT_USAGE, add_run_parser
@@ -62,8 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a named behaviour variant (a conforming implementation choice; see `benchctl faults`)")
     sim.set_defaults(func=cmd_sim)
 
-    validate = sub.add_parser("validate", help="check bench configs and scenario files without running anything",
-                              description="Load and validate files; errors name the file, line and field.")
+    validate = sub.add_parser("validate", help="check bench configs, PICS, scenarios and states without running "
+                                               "anything",
+                              description="Load and validate files, each as what it is (a bench config, a PICS, a "
+                                          "scenario or a reusable state); every error of a file is printed, one "
+                                          "line each, naming the file, line and field.")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.set_defaults(func=cmd_validate)
 
@@ -173,17 +177,53 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     failed = False
     for file in args.files:
         try:
-            top = load_marked(file).data
-            if isinstance(top, dict) and "bench" in top:
-                config = load_bench(file)
-                console.print(escape(f"{file}: bench '{config.name}' OK ({', '.join(config.roles)})"))
-            else:
-                scenario = load_scenario(file)
-                console.print(escape(f"{file}: {scenario.id} OK ({len(scenario.steps)} steps)"))
-        except (ConfigError, OSError) as exc:
-            console.print(f"[red]{escape(str(exc))}[/]")
+            console.print(escape(validate_file(file)), highlight=False)
+        except ConfigError as exc:
+            for error in each_error(exc):
+                console.print(f"[red]{escape(str(error))}[/]", highlight=False)
             failed = True
     return EXIT_USAGE if failed else EXIT_OK
+
+
+# The top-level keys that tell the kinds of file apart (the rest of each schema counts too)
+_FILE_KINDS = ("bench config (bench:, dut:, roles:)", "PICS (dut_type:, product_subtype:, ...)",
+               "scenario (id:, title:, steps:)", "reusable state (state:, steps:)")
+
+
+def file_kind(top: object) -> str | None:
+    """bench, pics, scenario or state: the kind whose top-level keys the file shares most; None for none."""
+    from benchctl.plan.pics import PICS_FILE_SCHEMA
+    from benchctl.bench.config import BENCH_SCHEMA
+    from benchctl.scenario.model import SCENARIO_SCHEMA, STATE_SCHEMA
+
+    if not isinstance(top, dict):
+        return None
+    schemas = {"bench": BENCH_SCHEMA, "pics": PICS_FILE_SCHEMA, "scenario": SCENARIO_SCHEMA, "state": STATE_SCHEMA}
+    score = {kind: len(set(top) & set(schema.fields)) for kind, schema in schemas.items()}
+    best = max(score, key=lambda kind: score[kind])  # on a tie the first: a bench's or a PICS's keys are its own
+    return best if score[best] else None
+
+
+def validate_file(file: Path) -> str:
+    """Load and validate a bench config, PICS, scenario or reusable state, whichever `file` is; the line saying
+    it is valid, or a ConfigError (ConfigErrors: every problem of the file)."""
+    from benchctl.plan.pics import load_pics
+    from benchctl.scenario.model import load_state
+
+    kind = file_kind(load_marked(file).data)
+    if kind == "bench":
+        config = load_bench(file)
+        return f"{file}: bench '{config.name}' OK ({', '.join(config.roles)})"
+    if kind == "pics":
+        pics = load_pics(file)
+        return f"{file}: PICS OK ({pics.product_subtype}, {pics.connectors} connector(s))"
+    if kind == "state":
+        steps = load_state(file.parent, file.stem, set())
+        return f"{file}: reusable state {file.stem} OK ({len(steps)} steps)"
+    if kind == "scenario":
+        scenario = load_scenario(file)
+        return f"{file}: {scenario.id} OK ({len(scenario.steps)} steps)"
+    raise ConfigError(str(file), None, "", f"not a {', '.join(_FILE_KINDS[:-1])} or {_FILE_KINDS[-1]}")
 
 
 def cmd_faults(args: argparse.Namespace, console: Console) -> int:
@@ -234,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args, console))
     except ConfigError as exc:
-        console.print(f"[red]config error:[/] {escape(str(exc))}", highlight=False)
+        for error in each_error(exc):
+            console.print(f"[red]config error:[/] {escape(str(error))}", highlight=False)
         return EXIT_USAGE
     except (DriverError, MissingExtraError) as exc:
         console.print(f"[red]bench error:[/] {escape(str(exc))}", highlight=False)

@@ -2,8 +2,8 @@
 
 Each file of tests/support/hostile_files.py is loaded as benchctl loads a bench config, a scenario or a PICS
 (benchctl.config.marked.load_marked), in a fresh process: the wall time of the load, the peak of Python's
-allocations during it (tracemalloc, in a second load) and how much the process's peak resident size grew (ru_maxrss, which also
-sees libyaml's C allocations).
+allocations during it (tracemalloc, in a second load) and how much the process's peak
+resident size grew (ru_maxrss, which also sees libyaml's C allocations).
 
     .venv/bin/python benchmarks/hostile_files.py
 

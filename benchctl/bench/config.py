@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.config import ConfigError, MarkedDoc, load_marked
+from benchctl.config.errors import Collector
 from benchctl.config.names import unsafe_name
+from benchctl.config.suggest import did_you_mean
 from benchctl.config.schema import Field, Schema, check_value, validate
 from benchctl.csms.handshake import charge_point_id_problem
 from benchctl.csms.security import authorization_key_problem
@@ -208,7 +210,9 @@ def _validate_role(doc: MarkedDoc, name: str, raw: dict[str, Any]) -> RoleConfig
     driver = raw["driver"]
     spec = DRIVERS.get(driver) if isinstance(driver, str) else None
     if spec is None:
-        raise doc.error(path + ("driver",), f"unknown driver {driver!r}; known drivers: {', '.join(sorted(DRIVERS))}")
+        hint = did_you_mean(driver, DRIVERS) if isinstance(driver, str) else ""
+        raise doc.error(path + ("driver",), f"unknown driver {driver!r}{hint}; known drivers: "
+                                            f"{', '.join(sorted(DRIVERS))}")
     if spec.kind != kind:
         raise doc.error(path + ("driver",), f"role '{name}' needs {KIND_NAMES[kind]}, but {driver} is "
                                             f"{KIND_NAMES[spec.kind]} (use one of: {', '.join(driver_names_for(kind))})")
@@ -223,39 +227,46 @@ def _validate_role(doc: MarkedDoc, name: str, raw: dict[str, Any]) -> RoleConfig
 
 
 def load_bench(path: str | Path) -> BenchConfig:
+    """Load and validate a bench config; every problem of the file is reported, each a ConfigError naming file,
+    line and field (several: ConfigErrors). The checks across sections run once the sections are valid."""
     doc = load_marked(path)
     data = validate(doc, BENCH_SCHEMA)
+    errors = Collector()
     sim = None
     if data["simulator"] is not None:
-        sim = SimSettings.from_validated(validate(doc, SIMULATOR_SCHEMA, data["simulator"], ("simulator",)))
-        if sim.station.mode_1_2_only and sim.station.fixed_cable:
-            raise doc.error(("simulator", "station", "mode_1_2_only"),
-                            "a Mode 1/2-only station has a socket: set fixed_cable: false")
-    roles = {name: _validate_role(doc, name, raw) for name, raw in data["roles"].items()}
+        with errors:
+            sim = _simulator(doc, data["simulator"])
+    roles = {}
+    for name, raw in data["roles"].items():
+        with errors:
+            roles[name] = _validate_role(doc, name, raw)
     for required in REQUIRED_ROLES:
-        if required not in roles:
-            raise doc.error(("roles",), f"missing role '{required}' ({KIND_NAMES[role_kind(required)]}); "
-                                        f"every bench needs it")
+        if required not in data["roles"]:
+            errors.add(doc.error(("roles",), f"missing role '{required}' ({KIND_NAMES[role_kind(required)]}); "
+                                             f"every bench needs it"))
     dut, csms = data["dut"], data["dut"]["csms"]
     if sim is not None and sim.station.connectors != dut["connectors"]:
-        raise doc.error(("dut", "connectors"), f"dut.connectors is {dut['connectors']} but the simulated station "
-                                              f"has {sim.station.connectors} (simulator.station.connectors)")
+        errors.add(doc.error(("dut", "connectors"), f"dut.connectors is {dut['connectors']} but the simulated "
+                                                    f"station has {sim.station.connectors} "
+                                                    f"(simulator.station.connectors)"))
     if data["values"]["connector_id"] > dut["connectors"]:
-        raise doc.error(("values", "connector_id"),
-                        f"connector {data['values']['connector_id']} does not exist; dut.connectors is {dut['connectors']}")
+        errors.add(doc.error(("values", "connector_id"), f"connector {data['values']['connector_id']} does not "
+                                                         f"exist; dut.connectors is {dut['connectors']}"))
     problem = charge_point_id_problem(dut["charge_point_id"])
     if problem is not None:  # the Central System would refuse every connection of it at the handshake
-        raise doc.error(("dut", "charge_point_id"), problem)
-    _check_security(doc, csms, dut["charge_point_id"])
+        errors.add(doc.error(("dut", "charge_point_id"), problem))
+    with errors:
+        _check_security(doc, csms, dut["charge_point_id"])
     keys = {str(cp): key.upper() for cp, key in csms["authorization_keys"].items()}
-    if not data["values"]["charge_point_serial_number"]:
-        data["values"]["charge_point_serial_number"] = dut["charge_point_id"]
     pics = None
     if dut["pics"] is not None:
         pics_path = Path(path).parent / dut["pics"]
         if not pics_path.is_file():
-            raise doc.error(("dut", "pics"), f"PICS file {pics_path} does not exist")
+            errors.add(doc.error(("dut", "pics"), f"PICS file {pics_path} does not exist"))
         pics = str(pics_path.resolve())
+    errors.raise_any()
+    if not data["values"]["charge_point_serial_number"]:
+        data["values"]["charge_point_serial_number"] = dut["charge_point_id"]
     return BenchConfig(
         file=str(path), name=data["bench"]["name"], description=data["bench"]["description"], simulator=sim,
         charge_point_id=dut["charge_point_id"], connectors=dut["connectors"], csms_host=csms["host"],
@@ -263,6 +274,14 @@ def load_bench(path: str | Path) -> BenchConfig:
         pics=pics, security_profile=csms["security_profile"], tls_port=csms["tls_port"],
         authorization_key=keys.get(dut["charge_point_id"], csms["authorization_key"].upper()), authorization_keys=keys,
         max_frame_bytes=csms["max_frame_bytes"])
+
+
+def _simulator(doc: MarkedDoc, raw: dict[str, Any]) -> SimSettings:
+    sim = SimSettings.from_validated(validate(doc, SIMULATOR_SCHEMA, raw, ("simulator",)))
+    if sim.station.mode_1_2_only and sim.station.fixed_cable:
+        raise doc.error(("simulator", "station", "mode_1_2_only"),
+                        "a Mode 1/2-only station has a socket: set fixed_cable: false")
+    return sim
 
 
 def _check_security(doc: MarkedDoc, csms: dict[str, Any], charge_point_id: str) -> None:
@@ -292,7 +311,8 @@ def resolve_refs(role: RoleConfig, endpoints: dict[str, Any], file: str) -> dict
             name = value[2:-1]
             if name not in endpoints:
                 raise ConfigError(file, role.setting_lines.get(key, role.line), f"roles.{role.name}.{key}",
-                                  f"unknown reference {value}; available: {', '.join(sorted(endpoints)) or 'none (no simulator)'}")
+                                  f"unknown reference {value}{did_you_mean(name, endpoints)}; available: "
+                                  f"{', '.join(sorted(endpoints)) or 'none (no simulator)'}")
             value = check_value(spec.settings[key], endpoints[name],
                                 lambda m: ConfigError(file, role.setting_lines.get(key, role.line),
                                                       f"roles.{role.name}.{key}", m))

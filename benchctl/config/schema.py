@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .errors import Collector
 from .marked import MarkedDoc, Path_
+from .suggest import did_you_mean
 
 REF = re.compile(r"^\$\{[A-Za-z_][\w.]*\}$")
 NOT_FINITE = "expected a finite number, got .nan or .inf"
@@ -55,26 +57,33 @@ def _describe(value: Any) -> str:
 
 
 def _mapping(doc: MarkedDoc, schema: Schema, data: Any, path: Path_) -> dict[str, Any]:
+    """The mapping with its defaults; every problem in it is reported together (ConfigErrors)."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise doc.error(path, f"expected a mapping, got {_describe(data)}")
     out: dict[str, Any] = {}
+    errors = Collector()
     if schema.values is not None:
         for key, value in data.items():
-            out[key] = _node(doc, schema.values, value, path + (key,))
+            with errors:
+                out[key] = _node(doc, schema.values, value, path + (key,))
+        errors.raise_any()
         return out
     for key in data:
         if key not in schema.fields:
             known = ", ".join(sorted(schema.fields)) or "none"
-            raise doc.error(path + (key,), f"unknown key (known keys here: {known})")
+            errors.add(doc.error(path + (key,), f"unknown key{did_you_mean(key, schema.fields)} "
+                                                f"(known keys here: {known})"))
     for key, sub in schema.fields.items():
-        if key not in data:
-            if sub.required:
-                raise doc.error(path, f"missing required key '{key}'")
-            out[key] = _absent(doc, sub, path + (key,))
-            continue
-        out[key] = _node(doc, sub, data[key], path + (key,))
+        with errors:
+            if key not in data:
+                if sub.required:
+                    raise doc.error(path, f"missing required key '{key}'")
+                out[key] = _absent(doc, sub, path + (key,))
+                continue
+            out[key] = _node(doc, sub, data[key], path + (key,))
+    errors.raise_any()
     return out
 
 
@@ -114,15 +123,27 @@ def check_value(spec: Field, value: Any, fail: Callable[[str], Exception],
     if isinstance(value, float) and not math.isfinite(value):
         raise fail(NOT_FINITE)
     if spec.choices is not None and value not in spec.choices:
-        raise fail(f"{value!r} is not one of: {', '.join(map(str, spec.choices))}")
+        hint = did_you_mean(value, [str(c) for c in spec.choices]) if isinstance(value, str) else ""
+        raise fail(f"{value!r} is not one of: {', '.join(map(str, spec.choices))}{hint}")
     if spec.minimum is not None and value < spec.minimum:
         raise fail(f"{value} is below the minimum {spec.minimum}")
     if spec.maximum is not None and value > spec.maximum:
         raise fail(f"{value} is above the maximum {spec.maximum}")
     if expected is list and spec.items is not None and item is not None:
-        value = [item(spec.items, v, i) for i, v in enumerate(value)]
+        value = _items(spec.items, value, item)
     if spec.check is not None:
         message = spec.check(value)
         if message:
             raise fail(message)
     return value
+
+
+def _items(spec: Any, values: list[Any], item: Callable[[Any, Any, int], Any]) -> list[Any]:
+    """Every item checked; the problems of all of them reported together."""
+    out = []
+    errors = Collector()
+    for i, v in enumerate(values):
+        with errors:
+            out.append(item(spec, v, i))
+    errors.raise_any()
+    return out

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.config import MarkedDoc, load_marked
+from benchctl.config.errors import Collector
 from benchctl.config.schema import Field, Schema, validate
 
 MODE_1_2_ONLY = "mode_1_2_only"
@@ -212,42 +213,45 @@ class Pics:
 
 
 def _cross_check(doc: MarkedDoc, data: dict[str, Any]) -> None:
-    """Answers that contradict each other; each error points at the answer that cannot stand."""
-    raw = doc.data
+    """Answers that contradict each other, all of them; each error points at the answer that cannot stand."""
+    errors = Collector()
+
+    def problem(key: str | tuple[str, int], message: str) -> None:
+        errors.add(doc.error(key if isinstance(key, tuple) else (key,), message))
+
     for profile, limits in PROFILE_LIMITS.items():
         if not data[profile]:
             continue
         for limit in limits:
-            if limit not in raw:
-                raise doc.error((profile,), f"{profile} is true, so declare {limit} as well "
-                                            f"({PICS_SCHEMA.fields[limit].help})")
+            if limit not in doc.data:
+                problem(profile, f"{profile} is true, so declare {limit} as well ({PICS_SCHEMA.fields[limit].help})")
         if profile == "firmware_management" and not data["file_transfer_protocols"]:
-            raise doc.error(("file_transfer_protocols",), "name at least one protocol the station downloads with")
+            problem("file_transfer_protocols", "name at least one protocol the station downloads with")
         if profile == "smart_charging" and not data["charging_rate_units"]:
-            raise doc.error(("charging_rate_units",), "name at least one unit (A or W)")
+            problem("charging_rate_units", "name at least one unit (A or W)")
     if data["reservation_charge_point"] and not data["reservation"]:
-        raise doc.error(("reservation_charge_point",), "reserving the whole station needs reservation: true")
+        problem("reservation_charge_point", "reserving the whole station needs reservation: true")
     if data["can_trigger_local_list_failure"] and not data["local_auth_list"]:
-        raise doc.error(("can_trigger_local_list_failure",), "a local list failure needs local_auth_list: true")
+        problem("can_trigger_local_list_failure", "a local list failure needs local_auth_list: true")
     if data["rejects_reserve_now"] and data["reservation"]:
-        raise doc.error(("rejects_reserve_now",), "this is about stations without the Reservation profile; "
-                                                  "with reservation: true leave it out")
+        problem("rejects_reserve_now", "this is about stations without the Reservation profile; with "
+                                       "reservation: true leave it out")
     if data["can_report_lock_failure"] and data["fixed_cable"]:
-        raise doc.error(("can_report_lock_failure",), "a fixed cable has no socket lock to fail; "
-                                                      "set fixed_cable: false or this to false")
+        problem("can_report_lock_failure", "a fixed cable has no socket lock to fail; set fixed_cable: false or "
+                                           "this to false")
     seen: dict[int, int] = {}
     for i, evse in enumerate(data["evses"]):
         for connector in evse:
             if connector > data["connectors"]:
-                raise doc.error(("evses", i), f"connector {connector} does not exist: connectors is "
-                                              f"{data['connectors']}")
-            if connector in seen:
-                raise doc.error(("evses", i), f"connector {connector} is already on EVSE {seen[connector] + 1}: "
-                                              "a connector belongs to one EVSE")
+                problem(("evses", i), f"connector {connector} does not exist: connectors is {data['connectors']}")
+            elif connector in seen:
+                problem(("evses", i), f"connector {connector} is already on EVSE {seen[connector] + 1}: a connector "
+                                      "belongs to one EVSE")
             seen[connector] = i
     if data["security_certification"] and not {2, 3} & set(data["security_profiles"]):
-        raise doc.error(("security_certification",), "the security certificate needs security profile 2 or 3 in "
-                                                     "security_profiles (App. A.2)")
+        problem("security_certification", "the security certificate needs security profile 2 or 3 in "
+                                          "security_profiles (App. A.2)")
+    errors.raise_any()
 
 
 @dataclass(frozen=True)

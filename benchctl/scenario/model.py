@@ -34,8 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.config import ConfigError, MarkedDoc, load_marked
+from benchctl.config.errors import Collector
 from benchctl.config.names import unsafe_name
+from benchctl.config.suggest import did_you_mean
 from benchctl.config.schema import NOT_FINITE, REF, Field, Schema, validate
+
+from .ocpp_actions import action_problem
 
 STEP_KINDS = ("action", "expect", "absent", "send", "any_order", "state", "wait", "file", "pwm", "connection",
               "tool")
@@ -264,58 +268,93 @@ class Scenario:
 
 def _parse_steps(doc: MarkedDoc, raw: list[Any], path: tuple[Any, ...], states_dir: Path,
                  roles: set[str], seen_states: tuple[str, ...]) -> list[Step]:
+    """The steps; the problems of every one of them are reported together."""
     steps = []
+    errors = Collector()
     for i, item in enumerate(raw):
-        p = path + (i,)
-        if not isinstance(item, dict):
-            raise doc.error(p, f"a step must be a mapping with one of: {', '.join(STEP_KINDS)}")
-        kinds = [k for k in STEP_KINDS if k in item]
-        if len(kinds) != 1:
-            raise doc.error(p, f"a step needs exactly one of {', '.join(STEP_KINDS)}; found "
-                               f"{', '.join(kinds) or 'none'} (keys: {', '.join(item)})")
-        kind = kinds[0]
-        data = validate(doc, STEP_SCHEMAS[kind], item, p)
-        if "when" not in item:
-            data["when"] = None  # the schema fills an absent section with its (all-empty) defaults
-        when = data.get("when")
-        if when is not None and when.get("order") is not None:
-            if when.get("var") is not None or len(when["order"]) < 2:
-                raise doc.error(p + ("when",), "`when: {order: [a, b, ...]}` takes two or more step numbers and no var")
-        elif when is not None and (when.get("var") is None
-                                   or (when["equals"] is None) == (when["not_equals"] is None)):
-            raise doc.error(p + ("when",), "`when` needs var and exactly one of equals, not_equals (or order)")
-        step = Step(kind, data, doc.file, doc.line(p))
-        if kind == "any_order":
-            step.children = _parse_steps(doc, data["any_order"], p + ("any_order",), states_dir, roles, seen_states)
-            for j, child in enumerate(step.children):
-                if child.kind != "expect":
-                    raise doc.error(p + ("any_order", j), f"only expect steps may be reordered, not {child.kind}")
-        elif kind == "state":
-            params: dict[str, Any] = {}
-            before: dict[str, Any] = {}
-            step.children = load_state(states_dir, data["state"], roles, seen_states, doc, p, params, before)
-            data["configuration"] = before
-            unknown = sorted(set(data["with"]) - set(params))
-            if unknown:
-                raise doc.error(p + ("with",), f"state {data['state']} has no parameter {', '.join(unknown)}; "
-                                               f"its parameters: {', '.join(sorted(params)) or 'none'}")
-            data["with"] = {**params, **data["with"]}
-        elif kind == "action":
-            from benchctl.bench.actions import ACTIONS  # the action vocabulary lives with the bench
-
-            if data["action"] not in ACTIONS:
-                raise doc.error(p + ("action",), f"unknown bench action {data['action']!r}; known: "
-                                                 f"{', '.join(sorted(ACTIONS))}")
-            roles.update(ACTIONS[data["action"]].roles)
-        elif kind == "tool":
-            from .tools import TOOLS
-
-            if data["tool"] not in TOOLS:
-                raise doc.error(p + ("tool",), f"unknown tool {data['tool']!r}; known: {', '.join(sorted(TOOLS))}")
-        elif kind == "pwm":
-            roles.add("ev")  # the EV emulator measures the Control Pilot
-        steps.append(step)
+        with errors:
+            steps.append(_parse_step(doc, item, path + (i,), states_dir, roles, seen_states))
+    errors.raise_any()
     return steps
+
+
+def _parse_step(doc: MarkedDoc, item: Any, p: tuple[Any, ...], states_dir: Path, roles: set[str],
+                seen_states: tuple[str, ...]) -> Step:
+    if not isinstance(item, dict):
+        raise doc.error(p, f"a step must be a mapping with one of: {', '.join(STEP_KINDS)}")
+    kinds = [k for k in STEP_KINDS if k in item]
+    if len(kinds) != 1:
+        hint = "" if kinds else next((h for key in item if (h := did_you_mean(key, STEP_KINDS))), "")
+        raise doc.error(p, f"a step needs exactly one of {', '.join(STEP_KINDS)}; found "
+                           f"{', '.join(kinds) or 'none'} (keys: {', '.join(item)}){hint}")
+    kind = kinds[0]
+    data = validate(doc, STEP_SCHEMAS[kind], item, p)
+    if "when" not in item:
+        data["when"] = None  # the schema fills an absent section with its (all-empty) defaults
+    _check_when(doc, data["when"], p)
+    step = Step(kind, data, doc.file, doc.line(p))
+    if kind == "any_order":
+        step.children = _parse_steps(doc, data["any_order"], p + ("any_order",), states_dir, roles, seen_states)
+        for j, child in enumerate(step.children):
+            if child.kind != "expect":
+                raise doc.error(p + ("any_order", j), f"only expect steps may be reordered, not {child.kind}")
+    elif kind == "state":
+        _include_state(doc, step, p, states_dir, roles, seen_states)
+    elif kind in ("expect", "absent", "send"):
+        _check_actions(doc, data, kind, p)
+    elif kind == "action":
+        from benchctl.bench.actions import ACTIONS  # the action vocabulary lives with the bench
+
+        if data["action"] not in ACTIONS:
+            raise doc.error(p + ("action",), f"unknown bench action {data['action']!r}"
+                                             f"{did_you_mean(data['action'], ACTIONS)}; known: "
+                                             f"{', '.join(sorted(ACTIONS))}")
+        roles.update(ACTIONS[data["action"]].roles)
+    elif kind == "tool":
+        from .tools import TOOLS
+
+        if data["tool"] not in TOOLS:
+            raise doc.error(p + ("tool",), f"unknown tool {data['tool']!r}{did_you_mean(data['tool'], TOOLS)}; "
+                                           f"known: {', '.join(sorted(TOOLS))}")
+    elif kind == "pwm":
+        roles.add("ev")  # the EV emulator measures the Control Pilot
+    return step
+
+
+def _check_when(doc: MarkedDoc, when: dict[str, Any] | None, p: tuple[Any, ...]) -> None:
+    if when is not None and when.get("order") is not None:
+        if when.get("var") is not None or len(when["order"]) < 2:
+            raise doc.error(p + ("when",), "`when: {order: [a, b, ...]}` takes two or more step numbers and no var")
+    elif when is not None and (when.get("var") is None
+                               or (when["equals"] is None) == (when["not_equals"] is None)):
+        raise doc.error(p + ("when",), "`when` needs var and exactly one of equals, not_equals (or order)")
+
+
+def _check_actions(doc: MarkedDoc, data: dict[str, Any], kind: str, p: tuple[Any, ...]) -> None:
+    """The OCPP actions the step names exist in OCPP 1.6 and go the way the step says."""
+    named: list[tuple[tuple[Any, ...], str]] = [((kind,), data[kind])]
+    named += [(("also", i), action) for i, action in enumerate(data.get("also") or [])]
+    errors = Collector()
+    for where, action in named:
+        problem = action_problem(action, from_charger=kind != "send")
+        if problem:
+            errors.add(doc.error(p + where, problem))
+    errors.raise_any()
+
+
+def _include_state(doc: MarkedDoc, step: Step, p: tuple[Any, ...], states_dir: Path, roles: set[str],
+                   seen_states: tuple[str, ...]) -> None:
+    data = step.data
+    params: dict[str, Any] = {}
+    before: dict[str, Any] = {}
+    step.children = load_state(states_dir, data["state"], roles, seen_states, doc, p, params, before)
+    data["configuration"] = before
+    unknown = sorted(set(data["with"]) - set(params))
+    if unknown:
+        hint = "".join(did_you_mean(name, params) for name in unknown)
+        raise doc.error(p + ("with",), f"state {data['state']} has no parameter {', '.join(unknown)}{hint}; "
+                                       f"its parameters: {', '.join(sorted(params)) or 'none'}")
+    data["with"] = {**params, **data["with"]}
 
 
 def load_state(states_dir: Path, name: str, roles: set[str], seen: tuple[str, ...] = (),
@@ -324,8 +363,9 @@ def load_state(states_dir: Path, name: str, roles: set[str], seen: tuple[str, ..
                configuration: dict[str, Any] | None = None) -> list[Step]:
     file = states_dir / f"{name}.yaml"
     if not file.exists():
-        known = ", ".join(sorted(p.stem for p in states_dir.glob("*.yaml"))) or "none"
-        message = f"unknown reusable state {name!r} (no {file}); known states: {known}"
+        names = sorted(p.stem for p in states_dir.glob("*.yaml"))
+        message = (f"unknown reusable state {name!r} (no {file}){did_you_mean(name, names)}; known states: "
+                   f"{', '.join(names) or 'none'}")
         if parent is not None:
             raise parent.error(path + ("state",), message)
         raise ConfigError(str(file), None, "state", message)
@@ -342,18 +382,29 @@ def load_state(states_dir: Path, name: str, roles: set[str], seen: tuple[str, ..
 
 
 def load_scenario(file: str | Path, states_dir: Path | None = None) -> Scenario:
+    """Load and validate a scenario; every problem of the file (and of the states it includes) is reported, each a
+    ConfigError naming file, line and field (several: ConfigErrors)."""
     file = Path(file)
     states_dir = states_dir or file.parent / "states"
     doc = load_marked(file)
-    data = validate(doc, SCENARIO_SCHEMA)
-    roles = set(data["roles"])
-    steps = _parse_steps(doc, data["steps"], ("steps",), states_dir, roles, ())
-    if file.stem != data["id"]:
-        raise doc.error(("id",), f"id {data['id']} does not match the file name {file.name}")
+    errors = Collector()
+    data: dict[str, Any] | None = None
+    with errors:
+        data = validate(doc, SCENARIO_SCHEMA)
+    raw = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    roles = set(data["roles"]) if data else set()
+    steps: list[Step] = []
+    if isinstance(raw, list):  # the steps are checked even when the metadata above them is wrong
+        with errors:
+            steps = _parse_steps(doc, raw, ("steps",), states_dir, roles, ())
+    if data is not None and file.stem != data["id"]:
+        errors.add(doc.error(("id",), f"id {data['id']} does not match the file name {file.name}"))
     transfer = _first_file_step(steps)
-    if transfer is not None and not data["file_server"]:
-        raise ConfigError(transfer.file, transfer.line, "file",
-                          "a `file` step judges the run's file server: set `file_server: true` in the scenario")
+    if data is not None and transfer is not None and not data["file_server"]:
+        errors.add(ConfigError(transfer.file, transfer.line, "file",
+                               "a `file` step judges the run's file server: set `file_server: true` in the scenario"))
+    errors.raise_any()
+    assert data is not None
     return Scenario(data["id"], data["title"], data["section"], data["group"], data["certification"],
                     data["condition"], sorted(roles), steps, str(file), data["configuration"], data["file_server"])
 
