@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, AsyncIterator
 from rich.console import Console
 from rich.markup import escape
 
+from benchctl.config import ConfigError
+
 if TYPE_CHECKING:
     from benchctl.bench.config import BenchConfig, RoleConfig
 
@@ -52,6 +54,24 @@ class BenchBusy(Exception):
         super().__init__(f"bench '{bench}' is in use by {holder.owner} (pid {holder.pid} on {holder.host}, "
                          f"{holder.purpose or 'a run'}) since {time.strftime('%H:%M:%S', time.localtime(holder.acquired))}; "
                          f"its lock expires in {left:.0f} s unless renewed")
+
+
+class LockDirError(ConfigError):
+    """The lock directory cannot hold locks (a file is in its place, or it cannot be made): a setting to fix."""
+
+    def __init__(self, directory: Path, problem: str) -> None:
+        super().__init__(str(directory), None, "lock directory",
+                         f"{problem}; set BENCHCTL_LOCK_DIR to a directory benchctl may write")
+
+
+def _make_lock_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        in_the_way = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), directory)
+        raise LockDirError(directory, f"{in_the_way} is a file, not a directory") from None
+    except OSError as exc:
+        raise LockDirError(directory, f"cannot be created: {exc.strerror or exc}") from None
 
 
 @dataclass
@@ -101,7 +121,7 @@ class BenchLock:
 
     def acquire(self) -> None:
         """Take the lock or raise BenchBusy; a stale lock (expired, or its process gone) is taken over."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_lock_dir(self.path.parent)
         # the check-then-replace of a stale lock must not interleave with another process doing the same
         with open(self.path.with_suffix(".guard"), "a") as guard:
             fcntl.flock(guard, fcntl.LOCK_EX)
