@@ -144,14 +144,14 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_sim(args: argparse.Namespace, console: Console) -> int:
-    from hil_sim.faults import unknown_faults
+    from hil_sim.faults import unknown_faults_message
     from hil_sim.serve import serve
     from hil_sim.settings import SimSettings, StationSettings
     from hil_sim.variants import VARIANTS, apply_station, unknown_variant
 
-    bad = unknown_faults(args.fault)
-    if bad:
-        console.print(f"[red]unknown fault(s): {escape(', '.join(bad))}; see `benchctl faults`[/]")
+    problem = unknown_faults_message(args.fault)
+    if problem:
+        console.print(f"[red]{escape(problem)}[/]")
         return EXIT_USAGE
     settings = SimSettings(StationSettings(connectors=args.connectors, fixed_cable=not args.socket), args.fault)
     if args.sim_variant:

@@ -108,6 +108,10 @@ class _BenchThread:
         if config.getoption("sim_fault"):
             if bench.simulator is None:
                 raise pytest.UsageError(f"--sim-fault needs a bench with a simulator; {bench.file} has none")
+            from hil_sim.faults import unknown_faults_message
+
+            if problem := unknown_faults_message(config.getoption("sim_fault")):
+                raise pytest.UsageError(problem)
             bench.simulator.faults = sorted(set(bench.simulator.faults) | set(config.getoption("sim_fault")))
         items = [i for i in config.stash[_ITEMS] if isinstance(i, ScenarioItem)]
         meta: dict[str, Any] = {}

@@ -262,13 +262,25 @@ def unknown_faults(names: list[str]) -> list[str]:
     return [n for n in names if n not in FAULTS]
 
 
+def unknown_faults_message(names: list[str]) -> str | None:
+    """What is wrong with fault names the simulator does not have, each with the fault it probably means; None
+    when it has them all."""
+    from benchctl.config.suggest import did_you_mean_aside  # words only: no checking code of the tool side
+
+    bad = unknown_faults(names)
+    if not bad:
+        return None
+    return (f"unknown fault{'s' if len(bad) > 1 else ''} "
+            + ", ".join(f"{name!r}{did_you_mean_aside(name, FAULTS)}" for name in bad) + "; see `benchctl faults`")
+
+
 class FaultSet:
     """The faults switched on for one simulated station."""
 
     def __init__(self, names: list[str] | tuple[str, ...] = ()) -> None:
-        bad = unknown_faults(list(names))
-        if bad:
-            raise ValueError(f"unknown fault(s): {', '.join(bad)}; known: {', '.join(sorted(FAULTS))}")
+        problem = unknown_faults_message(list(names))
+        if problem:
+            raise ValueError(problem)
         self.names = set(names)
 
     def active(self, name: str) -> bool:

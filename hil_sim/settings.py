@@ -7,7 +7,7 @@ from typing import Any
 
 from benchctl.config.schema import Field, Schema
 
-from .faults import FAULTS, unknown_faults
+from .faults import FAULTS, unknown_faults, unknown_faults_message
 
 # OCPP 1.6 feature profiles (section 3 of the spec) as SupportedFeatureProfiles names them
 PROFILES = ("Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging",
@@ -22,9 +22,7 @@ def _profiles_known(names: list[str]) -> str | None:
 
 
 def _fault_known(name: str) -> str | None:
-    if unknown_faults([name]):
-        return f"unknown fault {name!r}; known faults: {', '.join(sorted(FAULTS))}"
-    return None
+    return unknown_faults_message([name])
 
 
 def _fixed_keys_known(keys: dict[str, Any]) -> str | None:

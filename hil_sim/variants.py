@@ -94,7 +94,10 @@ def unknown_variant(name: str) -> str | None:
     """The error message for a variant name the catalogue does not have, None when it has it."""
     if name in VARIANTS:
         return None
-    return f"unknown simulator variant {name!r}; known: {', '.join(VARIANTS)} (see `benchctl faults`)"
+    from benchctl.config.suggest import did_you_mean  # words only: no checking code of the tool side
+
+    return (f"unknown simulator variant {name!r}{did_you_mean(name, VARIANTS)}; known: {', '.join(VARIANTS)} "
+            f"(see `benchctl faults`)")
 
 
 def apply_station(variant: Variant, station: Any) -> None:

@@ -43,7 +43,11 @@ def test_list_shows_the_cases_without_running(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("run", "999"), "no case matches"),
+    (("run", "999"), "unknown case '999'"),
+    (("run", "003", "TC_03_CS"), "unknown case 'TC_03_CS' (did you mean 'TC_003_CS'?)"),
+    (("run", "--sim-fault", "skip_prepring", "003"), "unknown fault 'skip_prepring' (did you mean 'skip_preparing'?)"),
+    (("sim", "--fault", "skip_prepring"), "unknown fault 'skip_prepring' (did you mean 'skip_preparing'?)"),
+    (("run", "--sim-variant", "offline-replai", "003"), "did you mean 'offline-replay'?"),
     (("run", "--sim-fault", "gremlins", "003"), "unknown fault"),
     (("run", "--sim-variant", "gremlins", "003"), "unknown simulator variant 'gremlins'"),
     (("sim", "--sim-variant", "gremlins"), "unknown simulator variant 'gremlins'"),

@@ -19,3 +19,9 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
     """'; did you mean 'X'?' for the closest known name, '' when none is close."""
     close = close_names(str(word), known, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def did_you_mean_aside(word: str, known: Iterable[str]) -> str:
+    """" (did you mean 'X'?)" for a name in a list of names, '' when none is close."""
+    close = close_names(str(word), known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -4,11 +4,13 @@ a bench chooses and logs exactly as the command line does."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchctl.bench.config import BenchConfig
+from benchctl.config.suggest import did_you_mean_aside
 from benchctl.scenario.model import Scenario, load_scenarios
 
 
@@ -41,6 +43,28 @@ def select(scenarios: list[Scenario], ids: list[str], keyword: str | None,
     return [s for s in scenarios if wanted(s)]
 
 
+def unknown_cases(scenarios: list[Scenario], ids: list[str]) -> str | None:
+    """What is wrong with case ids no scenario has, each with the case it probably means; None when all are
+    known."""
+    bad = [i for i in ids if not select(scenarios, [i], None)]
+    if not bad:
+        return None
+    return f"unknown case{'s' if len(bad) > 1 else ''} " + ", ".join(f"{i!r}{_case_meant(i, scenarios)}" for i in bad)
+
+
+def _case_meant(case: str, scenarios: list[Scenario]) -> str:
+    """' (did you mean ...)' for an unknown case id: the case with its number written out (TC_37_2 is
+    TC_037_2_CS), else the closest id."""
+    ids = [s.id for s in scenarios]
+    number = re.search(r"\d+", case)
+    if number:
+        padded = case[:number.start()] + number.group().zfill(3) + case[number.end():]
+        written_out = "TC_" + padded.upper().removeprefix("TC_").removesuffix("_CS") + "_CS"
+        if written_out in ids:
+            return f" (did you mean {written_out!r}?)"
+    return did_you_mean_aside(case, ids)
+
+
 def choose_cases(config: BenchConfig, scenarios_dir: Path, cases: list[str], keyword: str | None,
                  group: str | None, pics_file: Path | None, sim_faults: list[str], retries: int,
                  include_uncertified: bool = False, sim_variant: str | None = None) -> Selection:
@@ -58,13 +82,16 @@ def choose_cases(config: BenchConfig, scenarios_dir: Path, cases: list[str], key
         if config.simulator is None:
             raise SelectionError(f"simulator faults ({', '.join(sim_faults)}) need a bench with a simulator; "
                                  f"{config.file} has none")
-        from hil_sim.faults import unknown_faults
+        from hil_sim.faults import unknown_faults_message
 
-        bad = unknown_faults(sim_faults)
-        if bad:
-            raise SelectionError(f"unknown fault(s): {', '.join(bad)}; see `benchctl faults`")
+        problem = unknown_faults_message(sim_faults)
+        if problem:
+            raise SelectionError(problem)
         config.simulator.faults = sorted(set(config.simulator.faults) | set(sim_faults))
     available = load_scenarios(scenarios_dir)
+    unknown = unknown_cases(available, cases)
+    if unknown:
+        raise SelectionError(unknown)
     scenarios = select(available, cases, keyword, group)
     meta: dict[str, Any] = {"scenarios_dir": str(Path(scenarios_dir).resolve()), "retries": retries}
     if sim_variant:

@@ -16,7 +16,6 @@ from benchctl.bench.config import load_bench, resolve_refs
 from benchctl.cli import main
 from benchctl.config import ConfigError
 from benchctl.paths import BENCH_CONFIGS, DEFAULT_BENCH
-from hil_sim.faults import FAULTS
 from support.bench_text import sim_bench_text
 
 # the copies are written elsewhere, so the PICS path must not be relative
@@ -144,7 +143,10 @@ BAD_BENCHES = [
      ["0 is below the minimum 1"]),
     ("unknown-simulator-fault",
      "  faults: []", "  faults: [skip_preparing, melt_down]", "faults: [skip_preparing, melt_down]",
-     "simulator.faults[1]", ["unknown fault 'melt_down'", "known faults: " + ", ".join(sorted(FAULTS))]),
+     "simulator.faults[1]", ["unknown fault 'melt_down'", "see `benchctl faults`"]),
+    ("misspelled-simulator-fault",
+     "  faults: []", "  faults: [skip_prepraing]", "faults: [skip_prepraing]",
+     "simulator.faults[0]", ["unknown fault 'skip_prepraing' (did you mean 'skip_preparing'?)"]),
     ("non-string-simulator-fault",
      "  faults: []", "  faults:\n    - skip_preparing\n    - 7", "    - 7", "simulator.faults[1]",
      ["expected a string", "got int 7"]),

@@ -276,7 +276,7 @@ def test_a_job_the_bench_cannot_run_as_asked_ends_with_exit_2_and_why(fleet: Fle
     agent = fleet.start_agent("sim-a", "--scenarios", str(scenarios))
     out = fleet.submit("--cases", "003", "--wait")
     assert out.returncode == 2, out.stdout + fleet.logs()
-    assert f"no case matches the selection (003) in {scenarios}" in out.stdout
+    assert f"unknown case '003' (003) in {scenarios}" in out.stdout
     assert agent.run_dirs() == []
     (job,) = fleet.fleet_json()["jobs"]
     assert (job["state"], job["exit_status"]) == ("done", 2)
