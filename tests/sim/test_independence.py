@@ -18,12 +18,14 @@ ALLOWED = {
     "benchctl.config.schema": {"hil_sim/settings.py"},
     # the two direction names of a captured frame, shared with the reports the simulated OCTT writes
     "benchctl.csms.capture": {"hil_sim/octt/central.py"},
+    # did-you-mean hints for a misspelled fault or variant name: words, nothing judged
+    "benchctl.config.suggest": {"hil_sim/faults.py", "hil_sim/variants.py"},
     # `python -m hil_sim` is `benchctl sim`: the command line, never imported by the simulator itself
     "benchctl.cli": {"hil_sim/__main__.py"},
 }
 # what importing the simulator loads from benchctl through the modules above (their packages and helpers)
 LOADED_WITH_THEM = {"benchctl", "benchctl.config", "benchctl.config.errors", "benchctl.config.marked",
-                    "benchctl.config.schema", "benchctl.csms", "benchctl.csms.capture", "benchctl.csms.frames"}
+                    "benchctl.config.schema", "benchctl.config.suggest", "benchctl.csms", "benchctl.csms.capture", "benchctl.csms.frames"}
 
 
 def benchctl_imports(source: str) -> set[str]:
