@@ -36,6 +36,14 @@ def test_a_faulty_charger_fails_the_item_at_the_step(tmp_path: Path) -> None:
     assert "TC_003_CS.yaml:" in out.stdout  # the scenario line of the failing step
 
 
+def test_a_misspelled_fault_is_a_usage_error_naming_the_fault_meant(tmp_path: Path) -> None:
+    out = pytest_run(tmp_path, "--bench", str(DEFAULT_BENCH), str(SCENARIOS / "TC_003_CS.yaml"),
+                     "--sim-fault", "skip_prepring")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "UsageError: unknown fault 'skip_prepring' (did you mean 'skip_preparing'?)" in out.stdout
+    assert not (tmp_path / "runs").exists()  # refused before the session opened its run directory
+
+
 def test_a_charger_contradicting_the_pics_stops_the_session_before_the_first_case(tmp_path: Path) -> None:
     anchor = "    backup_power_s: 3.0\n"
     bench = tmp_path / "bench.yaml"  # a build without the Reservation profile the PICS claims
