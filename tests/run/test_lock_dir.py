@@ -12,6 +12,7 @@ import pytest
 
 from benchctl.cli import main
 from benchctl.config import ConfigError
+from benchctl.paths import ROOT
 from benchctl.run.lock import BenchLock, LockDirError
 
 
@@ -39,7 +40,9 @@ def test_run_says_so_in_one_line(a_file: Path, tmp_path: Path, monkeypatch: pyte
                                  capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("BENCHCTL_LOCK_DIR", str(a_file))
 
-    status = main(["run", "--runs", str(tmp_path / "runs"), "001"])
+    # a bench with physical gear: it is locked (a bench all simulated in the run takes no lock)
+    status = main(["run", "--bench", str(ROOT / "bench_configs" / "modbus-lab.yaml"), "--runs",
+                   str(tmp_path / "runs"), "001"])
 
     out = capsys.readouterr().out
     assert status == 2
