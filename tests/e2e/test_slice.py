@@ -31,7 +31,10 @@ async def test_healthy_charger_passes_the_three_cases(sim_config: BenchConfig, s
     assert {3, 6, 11, 12, 13} <= steps_checked["TC_010_CS"]
     assert all(c["ok"] for r in records for c in r["checks"])
 
-    capture = [json.loads(line) for line in run_dir.capture_path.read_text().splitlines()]
+    lines = [json.loads(line) for line in run_dir.capture_path.read_text().splitlines()]
+    # the charger's connections in their place among the frames: the first, and one after each power cycle
+    assert [r["event"]["kind"] for r in lines if r["dir"] == "connection"][:1] == ["open"]
+    capture = [r for r in lines if r["dir"] != "connection"]
     assert {f["dir"] for f in capture} == {"charger->csms", "csms->charger"}
     assert all(f["valid"] for f in capture), [f for f in capture if not f["valid"]]
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", f["ts"]) for f in capture)
