@@ -104,8 +104,9 @@ _EXPECT = Schema({
     "answer": Field(dict, default=None, help="how the tool answers this request"),
     "answer_step": Field(int, help="step number of the tool's answer"),
     "each_connector": Field(object, default=False, check=_each_connector,
-                            help="true: one message per connector and for connectorId 0, in any order; evse: one "
-                                 "per connector of the configured connector's EVSE (PICS evses), no connectorId 0"),
+                            help="true: one message per connector and for connectorId 0, in any order; evse: the "
+                                 "configured connector's, and one per connector sharing its EVSE (PICS evses) if "
+                                 "the charger sends it"),
     "configured_connector_match": Field(dict, default={}, help="with each_connector: what the message of the "
                                                            "configured connector (${connector_id}) must match "
                                                            "instead of `match`"),

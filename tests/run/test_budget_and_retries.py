@@ -30,7 +30,7 @@ def _scenario(tmp_path: Path, name: str, steps: str) -> Scenario:
 
 def test_budget_is_the_steps_bounds_doubled_plus_slack(tmp_path: Path) -> None:
     s = _scenario(tmp_path, "B1", "  - wait: 5\n  - action: power_cycle\n  - expect: BootNotification\n"
-                                  "    timeout_s: 30\n  - send: Heartbeat\n")
+                                  "    timeout_s: 30\n  - send: ClearCache\n")
     assert case_budget(s, VALUES) == FACTOR * (5 + 90 + 30 + 10) + SLACK_S
 
 
