@@ -176,9 +176,8 @@ class CertificateStore:
 
     def certificate_signed(self, chain: str) -> str:
         problem = self.chain_problem(chain)
-        loop = asyncio.get_running_loop()
         if problem is not None:
-            loop.create_task(self._event_after_conf("InvalidChargePointCertificate", problem))
+            self.station.spawn(self._event_after_conf("InvalidChargePointCertificate", problem))
             return "Rejected"
         self.client_chain, self._client_key, self._pending_key = chain, self._pending_key, None
         if not self.faults.active("certificate_signed_without_reconnect"):
@@ -202,7 +201,7 @@ class CertificateHandlers:
         store = self.station.certificates
         status = store.install(certificate_type, certificate)
         if status == "Rejected" and certificate_type == "CentralSystemRootCertificate":
-            asyncio.get_running_loop().create_task(store._event_after_conf(
+            self.station.spawn(store._event_after_conf(
                 "InvalidCentralSystemCertificate", "InstallCertificate: not a valid root certificate"))
         return call_result.InstallCertificate(status=status)
 
@@ -231,16 +230,15 @@ class CertificateHandlers:
             return call_result.ExtendedTriggerMessage(status="Rejected")
         if requested_message not in TRIGGERABLE:
             return call_result.ExtendedTriggerMessage(status="NotImplemented")
-        loop = asyncio.get_running_loop()
         if requested_message == "SignChargePointCertificate":
-            loop.create_task(station.certificates.request_signing())
+            station.spawn(station.certificates.request_signing())
         elif requested_message == "FirmwareStatusNotification":  # the security extension's signed variant
-            loop.create_task(_after_conf(station, call.SignedFirmwareStatusNotification(
+            station.spawn(_after_conf(station, call.SignedFirmwareStatusNotification(
                 status=current_status(station.firmware_status, FIRMWARE_BUSY))))
         elif requested_message == "LogStatusNotification":
-            loop.create_task(_after_conf(station, call.LogStatusNotification(status="Idle")))
+            station.spawn(_after_conf(station, call.LogStatusNotification(status="Idle")))
         else:
-            loop.create_task(_triggered(station, requested_message, connector_id))
+            station.spawn(_triggered(station, requested_message, connector_id))
         return call_result.ExtendedTriggerMessage(status="Accepted")
 
 

@@ -204,7 +204,7 @@ class Transfers:
     def _spawn(self, old: asyncio.Task[None] | None, job: Any) -> asyncio.Task[None]:
         if old is not None and not old.done():
             old.cancel()
-        return asyncio.get_running_loop().create_task(job)
+        return self.station.spawn(job)
 
     async def _send(self, payload: Any) -> None:
         await asyncio.sleep(0.05)  # a status never overtakes the .conf of the request it is about
@@ -227,7 +227,7 @@ class Transfers:
         certificate = firmware.get("signing_certificate", "")
         problem = self.signing_certificate_problem(certificate)
         if problem is not None:
-            asyncio.get_running_loop().create_task(self.station.security_event(
+            self.station.spawn(self.station.security_event(
                 "InvalidFirmwareSigningCertificate", f"the signing certificate: {problem}"))
             return "InvalidCertificate"
         busy = self._update is not None and not self._update.done()
@@ -312,7 +312,7 @@ class Transfers:
         if signed is not None:
             await self._firmware_status("InstallRebooting", signed)
         self.station.firmware_status = "Installing"
-        asyncio.get_running_loop().create_task(self.station._reboot())
+        self.station.spawn(self.station._reboot())
 
     def _charging(self) -> bool:
         rt = self.station.rt
@@ -326,7 +326,7 @@ class Transfers:
             self.station.firmware_status = "Idle"
             return  # the bug: the result was only kept in RAM, so the reboot forgot it
         if installed is not None:
-            asyncio.get_running_loop().create_task(self._report_installed(installed))
+            self.station.spawn(self._report_installed(installed))
 
     async def _report_installed(self, installed: InstalledImage) -> None:
         if installed.signed is not None:

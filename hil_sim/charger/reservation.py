@@ -240,7 +240,7 @@ class Reservations:
 
     def _watch(self) -> None:
         if self._watcher is None or self._watcher.done():
-            self._watcher = asyncio.get_running_loop().create_task(self._end_loop(self.station._rt()))
+            self._watcher = self.station.spawn(self._end_loop(self.station._rt()))
 
     async def _end_loop(self, rt: "Runtime") -> None:
         """End reservations at their expiryDate, or when their connector goes out of order."""

@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Coroutine
 
 import websockets
 from ocpp.exceptions import OCPPError
@@ -144,6 +144,7 @@ class SimStation:
         self._next_local_tx_id = -1
         self.rt: Runtime | None = None
         self._firmware: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()  # spawn(): ended by stop()
         self.boots = 0
         self._metered_at: float | None = None  # when the energy was last counted (monotonic)
         world.on_settle(self._integrate)
@@ -161,6 +162,19 @@ class SimStation:
     async def stop(self) -> None:
         self.world.unsubscribe(self._on_world)
         await self._power_down()
+        # what the firmware left running (a reboot, an event after a .conf) ends with the station, not after it
+        left = [t for t in self._background if t is not asyncio.current_task()]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> "asyncio.Task[Any]":
+        """Work the station does beside its loops (a reboot, a message after its .conf): kept until done, so the
+        station's stop ends it."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
 
     def requests_hung(self) -> bool:
         """requests_hang_until_power_cycle: the firmware's first boot hangs its request handler; a power cycle (the
@@ -185,12 +199,11 @@ class SimStation:
             self.world.set("pwm_duty_pct", 100.0, connector_id=connector_id)
 
     def _on_world(self, event: str, value: Any) -> None:
-        loop = asyncio.get_running_loop()
         if event == "mains_on":
             if value:
                 self._power_up()
             else:
-                loop.create_task(self._mains_lost())
+                self.spawn(self._mains_lost())
             return
         if self.rt is None:
             return
@@ -937,7 +950,7 @@ class SimStation:
                 or self.reservations.refuses_remote_start(connector_id, id_tag):
             return "Rejected"
         if self.keys["AuthorizeRemoteTxRequests"].value == "true" and not self._pre_authorized(id_tag):
-            asyncio.get_running_loop().create_task(self._authorize_then_arm(connector_id, id_tag))
+            self.spawn(self._authorize_then_arm(connector_id, id_tag))
         else:
             self._arm(connector_id, id_tag, remote=True)
         return "Accepted"
@@ -968,7 +981,7 @@ class SimStation:
         return "Rejected"
 
     def reset(self, kind: str) -> str:
-        asyncio.get_running_loop().create_task(self._request_reset("HardReset" if kind == "Hard" else "SoftReset"))
+        self.spawn(self._request_reset("HardReset" if kind == "Hard" else "SoftReset"))
         return "Accepted"
 
     async def _request_reset(self, reason: str) -> None:
@@ -987,7 +1000,7 @@ class SimStation:
                     await self._stop_transaction(connector_id)  # the bug: goes down before reporting the status
                 else:
                     await self._run_connector(connector_id)
-        asyncio.get_running_loop().create_task(self._reboot())
+        self.spawn(self._reboot())
 
     async def _reboot(self) -> None:
         await self._power_down()

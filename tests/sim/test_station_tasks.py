@@ -55,3 +55,36 @@ async def test_a_request_in_flight_is_cancelled_when_the_station_stops() -> None
         await asyncio.sleep(0.2)
         left = [t for t in asyncio.all_tasks() - before if not t.done() and t is not asyncio.current_task()]
     assert left == [], [t.get_coro() for t in left]
+
+
+async def test_a_reset_under_way_ends_with_the_station() -> None:
+    """A Reset the station accepted reboots it a moment after its Reset.conf; stopped in that moment, the station
+    leaves nothing behind (neither the pending reset nor the reboot)."""
+    answered = asyncio.Event()
+
+    async def central_system(ws: websockets.ServerConnection) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in ws:
+                msg = json.loads(raw)
+                if msg[0] == 3 and msg[1] == "reset-1":
+                    answered.set()
+                if msg[0] != 2:
+                    continue
+                answer = {"status": "Accepted", "currentTime": _now(), "interval": 300} \
+                    if msg[2] == "BootNotification" else {}
+                await ws.send(json.dumps([3, msg[1], answer]))
+                if msg[2] == "BootNotification":
+                    await ws.send(json.dumps([2, "reset-1", "Reset", {"type": "Hard"}]))
+
+    async with websockets.serve(central_system, "127.0.0.1", 0, subprotocols=["ocpp1.6"]) as server:
+        port = server.sockets[0].getsockname()[1]
+        before = asyncio.all_tasks()
+        sim = SimBench(SimSettings(), f"ws://127.0.0.1:{port}/ocpp", "TASKS-2")
+        await sim.start()
+        try:
+            await asyncio.wait_for(answered.wait(), 10)
+        finally:
+            await sim.stop()
+        left = [t for t in asyncio.all_tasks() - before if not t.done() and t is not asyncio.current_task()]
+        await asyncio.sleep(0.5)  # long enough for a left-over reset to have rebooted the station
+    assert left == [], [t.get_coro() for t in left]
