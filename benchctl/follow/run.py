@@ -59,7 +59,11 @@ async def follow_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: 
                                         allowances=allowances, pics=pics)
                 if on_case is not None:
                     on_case(n, scenario, None)
-                result = await observer.run()
+                proxied.proxy.connection_listeners.append(observer.link.connection_opened)
+                try:
+                    result = await observer.run()
+                finally:
+                    proxied.proxy.connection_listeners.remove(observer.link.connection_opened)
                 records = [f.as_record() for f in capture.frames[first_frame:] if f.case == scenario.id]
                 result.timings = [t.as_record() for t in case_timings(records, result.actions)]
                 run_dir.append_result(result)

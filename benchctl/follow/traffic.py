@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
@@ -51,6 +52,14 @@ class ObservedLink(ChargerLink):
         if self._listening:
             self.capture.listeners.remove(self.feed)
             self._listening = False
+
+    def connection_opened(self, charge_point_id: str, wall: float) -> None:
+        """A proxy listener: the charger (re)connected at `wall`, kept as benchctl's own server keeps it, so a status
+        it queued offline and stamped before is judged as a replay (Appendix D)."""
+        if charge_point_id == self.charge_point_id:
+            at = datetime.fromtimestamp(wall, timezone.utc).isoformat()
+            self.security.connections.append({"accepted": True, "at": at})
+            self._wake()
 
     def feed(self, captured: CapturedFrame) -> None:
         """A capture listener: called synchronously for every frame the capture gets, in order."""

@@ -10,7 +10,9 @@ import email.utils
 import gc
 import logging
 import ssl
+import time
 from http import HTTPStatus
+from typing import Callable
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -65,6 +67,9 @@ class OcppProxy:
         self.downstream_ssl = downstream_ssl
         self.open_timeout = open_timeout
         self.bridges: set[Bridge] = set()
+        # told (charge point id, wall time) of each connection bridged: a follow run's Appendix D judges a status
+        # queued before it as a replay; the capture stays frames only
+        self.connection_listeners: list[Callable[[str, float], None]] = []
         self._server: Server | None = None
         self._until_freeze = FREEZE_EVERY
 
@@ -154,6 +159,9 @@ class OcppProxy:
         ws.bridged = True
         bridge = Bridge(self.capture, ws.charge_point_id, ws, upstream)
         self.bridges.add(bridge)
+        opened = time.time()
+        for listener in list(self.connection_listeners):
+            listener(bridge.cp_id, opened)
         log.info("%s: connected through the proxy to %s", bridge.cp_id, self.upstream)
         try:
             await bridge.run()

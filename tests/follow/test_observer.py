@@ -6,19 +6,24 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig
-from benchctl.csms.capture import Capture
+from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture
+from benchctl.csms.frames import parse
 from benchctl.follow.cue import START, CueMoment, KeypressCue
 from benchctl.csms.link import ToolRequestError
 from benchctl.follow.observer import CaseObserver
 from benchctl.follow.traffic import ObservedLink
 from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS
-from benchctl.scenario.model import Scenario
+from benchctl.paths import SCENARIOS
+from benchctl.scenario.model import Scenario, load_scenario
 from benchctl.scenario.status_rules import Allowances
 from drivers.steplog import StepLog
 
@@ -318,3 +323,48 @@ async def test_a_followed_case_is_judged_with_the_stations_allowances(
     assert result.verdict == verdict, f"step {result.step}: {result.reason}"
     if verdict == FAIL:
         assert result.reason.startswith("Appendix D") and "Available" in result.reason
+
+
+OFFLINE_PART = """\
+id: TC_039_CS
+title: the offline part, followed
+section: '2.14.6'
+steps:
+  - wait: 1
+    note: the charger reconnects and sends what it queued while offline
+"""
+
+
+@pytest.mark.parametrize(("told", "verdict"), [(True, PASS), (False, FAIL)])
+async def test_statuses_queued_offline_are_a_replay_once_the_proxy_told_the_reconnection(
+        sim_config: BenchConfig, tmp_path: Path, told: bool, verdict: str) -> None:
+    """A charger that queued its statuses offline sends them after reconnecting, stamped before the connection:
+    followed, that is a legal replay (Appendix D) once the proxy told benchctl of the reconnection."""
+    (tmp_path / "TC_039_CS.yaml").write_text(OFFLINE_PART)
+    scenario = load_scenario(tmp_path / "TC_039_CS.yaml", SCENARIOS / "states")
+    capture, pending = Capture(None), dict[str, str]()
+    cp_id = sim_config.charge_point_id
+    tasks: list[asyncio.Task[None]] = []
+
+    async def cue(moment: CueMoment) -> None:
+        if moment.kind == START:
+            tasks.append(asyncio.create_task(reconnect()))
+
+    async def reconnect() -> None:  # once the case has started
+        await asyncio.sleep(0.1)
+        reconnected = time.time()
+        if told:
+            observer.link.connection_opened(cp_id, reconnected)
+        for n, status in enumerate(("Preparing", "Charging")):
+            stamped = datetime.fromtimestamp(reconnected - 60 + n, timezone.utc).isoformat()
+            payload = {"connectorId": 1, "status": status, "errorCode": "NoError", "timestamp": stamped}
+            capture.add(TO_CSMS, cp_id, parse(json.dumps([2, f"q{n}", "StatusNotification", payload]), pending))
+            capture.add(TO_CHARGER, cp_id, parse(json.dumps([3, f"q{n}", {}]), pending))
+
+    observer = CaseObserver(scenario, capture, watching_bench(sim_config), quick(sim_config), act=False, cue=cue)
+    result = await observer.run()
+    await asyncio.gather(*tasks)
+    assert result.verdict == verdict, result.reason
+    assert result.status_rules is not None
+    rules = {f["rule"] for f in result.status_rules["findings"]}
+    assert ("D.offline-replay" in rules) is told

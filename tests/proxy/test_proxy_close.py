@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from websockets.asyncio.client import connect
@@ -80,3 +81,17 @@ async def _eventually(condition: object, timeout: float = 5.0) -> bool:
         while not condition():  # type: ignore[operator]
             await asyncio.sleep(0.01)
     return True
+
+
+async def test_each_bridged_connection_is_told_to_the_listeners(proxy: OcppProxy,
+                                                                upstream: RecordingUpstream) -> None:
+    """A follow run learns when the charger (re)connected: each connection through the proxy, with its time."""
+    told: list[tuple[str, float]] = []
+    proxy.connection_listeners.append(lambda cp_id, wall: told.append((cp_id, wall)))
+    for _ in range(2):  # a connection and a reconnection
+        before = time.time()
+        async with connect(f"{proxy.url}/CP-1", subprotocols=["ocpp1.6"]) as charger:
+            await upstream.side("CP-1")
+            await charger.send('[2,"h","Heartbeat",{}]')
+        assert told and told[-1][0] == "CP-1" and before <= told[-1][1] <= time.time()
+    assert len(told) == 2
