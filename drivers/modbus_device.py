@@ -6,7 +6,7 @@ from typing import Any
 
 from .modbus_link import ModbusLink
 from .modbus_transport import ModbusTransport, resolve_transport
-from .steplog import step
+from .steplog import StepLog, step
 
 
 def register_runs(addresses: dict[str, int], width: int = 1) -> list[tuple[int, list[str]]]:
@@ -25,6 +25,8 @@ class ModbusDevice:
     """Mixin for a Driver that talks to one Modbus device id. Call `_init_modbus` from `__init__`."""
 
     link: ModbusLink
+    role: str  # the Driver's, which this mixin is combined with
+    steplog: StepLog
 
     def _init_modbus(self, role: str, steplog: Any, *, transport: str | ModbusTransport, host: str | None,
                      port: int, serial_port: str | None, baudrate: int, parity: str, stopbits: int,

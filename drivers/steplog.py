@@ -8,9 +8,10 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Concatenate, Coroutine, ParamSpec, Protocol, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass
@@ -60,12 +61,23 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def step(func: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+class _Stepping(Protocol):
+    role: str
+    steplog: StepLog
+
+
+S = TypeVar("S", bound=_Stepping)
+
+
+def step(
+    func: Callable[Concatenate[S, P], Awaitable[T]],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
     """Decorate an async driver method so each call is logged as a step on the driver's `steplog`."""
 
     @functools.wraps(func)
-    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> T:
-        names = func.__code__.co_varnames[1 : func.__code__.co_argcount]
+    async def wrapper(self: S, *args: P.args, **kwargs: P.kwargs) -> T:
+        code = func.__code__
+        names = code.co_varnames[1 : code.co_argcount]
         call_args = {**dict(zip(names, args)), **kwargs}
         started = time.time()
         t0 = time.monotonic()

@@ -7,7 +7,7 @@ from typing import Any
 
 from benchctl.config.schema import Field, Schema
 
-from .faults import FAULTS, unknown_faults, unknown_faults_message
+from .faults import unknown_faults_message
 
 # OCPP 1.6 feature profiles (section 3 of the spec) as SupportedFeatureProfiles names them
 PROFILES = ("Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging",

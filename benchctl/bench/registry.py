@@ -7,7 +7,7 @@ hardware libraries (GPIO) are needed only on the bench that has that hardware.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from benchctl.config.schema import Field

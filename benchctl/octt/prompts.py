@@ -177,23 +177,23 @@ def load_prompts(path: str | Path = PROMPTS_FILE) -> PromptBook:
     quirks: dict[str, list[PromptRule]] = {}
     checks: list[CaseCheck] = []
     for n, item in enumerate(top["quirks"]):
-        path: Path_ = ("quirks", n)
-        quirk = validate(doc, QUIRK_SCHEMA, item, path)
+        at: Path_ = ("quirks", n)
+        quirk = validate(doc, QUIRK_SCHEMA, item, at)
         if not quirk["case"].startswith(tool["case_prefix"]):
-            raise doc.error(path + ("case",), f"not a tool case name like {tool['case_prefix']}005_2")
-        where = f"{doc.file}:{doc.line(path)}"
+            raise doc.error(at + ("case",), f"not a tool case name like {tool['case_prefix']}005_2")
+        where = f"{doc.file}:{doc.line(at)}"
         if quirk["check"] is not None:
             if quirk["prompt"] is not None:
-                raise doc.error(path, "a quirk either changes a prompt or adds a check, not both")
+                raise doc.error(at, "a quirk either changes a prompt or adds a check, not both")
             checks.append(CaseCheck(quirk["case"], quirk["check"], quirk["why"], where))
             continue
         names = quirk["prompt"] if isinstance(quirk["prompt"], list) else [quirk["prompt"]]
         if not names or not all(isinstance(n, str) for n in names):
-            raise doc.error(path, "a quirk needs `prompt` (the entry or entries it changes) or `check`")
+            raise doc.error(at, "a quirk needs `prompt` (the entry or entries it changes) or `check`")
         for name in names:
             base = by_name.get(name)
             if base is None:
-                raise doc.error(path + ("prompt",), f"no prompt named {name!r}; known: {', '.join(by_name)}")
+                raise doc.error(at + ("prompt",), f"no prompt named {name!r}; known: {', '.join(by_name)}")
             changed = {k: quirk[k] for k in ("order", "action", "with", "answer") if quirk[k] is not None}
             merged = {"name": base.name, "text": base.text,
                       "pattern": base.pattern.pattern if base.pattern else None, "order": base.order,
@@ -201,7 +201,7 @@ def load_prompts(path: str | Path = PROMPTS_FILE) -> PromptBook:
                       "with": {} if "action" in changed or changed.get("order") == ANSWER_ONLY else base.args,
                       "answer": _answer_back(base)}
             merged.update(changed)
-            rule = replace(_prompt(doc, path, merged), where=where, quirk=quirk["why"],
+            rule = replace(_prompt(doc, at, merged), where=where, quirk=quirk["why"],
                            occurrence=quirk["occurrence"], counted=tuple(names))
             quirks.setdefault(quirk["case"], []).append(rule)
     entry = _compile(doc, ("status_list", "entry"), top["status_list"]["entry"])

@@ -76,7 +76,7 @@ def _seconds(value: object) -> str | None:
     return f"expected seconds (a number, ${{name}} or {{sum: \"${{a}} + ${{b}}\"}}), got {value!r}"
 
 
-_COMMON = {
+_COMMON: dict[str, Field | Schema] = {
     "step": Field(int, minimum=0, help="step number in the test case document"),
     "when": Schema({"var": Field(str), "equals": Field(str),
                     "not_equals": Field(str, help="run only if the saved value differs (a branch's other side)"),

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
-import os
 import signal
 import socket
 import sys

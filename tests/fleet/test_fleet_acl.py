@@ -57,7 +57,7 @@ async def test_the_documented_acl(acl_broker: Mosquitto, tmp_path: Path) -> None
                 await bench_b.publish(bench_b.topics.status("bench-a"),
                                       {"state": "offline", "session": "forged", "tags": []}, True)
                 await bench_b.publish(bench_b.topics.seen("bench-b"), 12345.0, True)
-                await watcher.until(lambda l: l.seen.get("bench-b") == 12345.0, 10, "bench-b's own heartbeat")
+                await watcher.until(lambda led: led.seen.get("bench-b") == 12345.0, 10, "bench-b's own heartbeat")
                 await bench_b.sync()
             await viewer.sync()
             await asyncio.sleep(0.2)

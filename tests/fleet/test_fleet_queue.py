@@ -58,7 +58,7 @@ async def test_two_agents_share_one_queue_and_run_each_job_once(fleet: Fleet, wa
         out = fleet.submit("--cases", "003")
         assert out.returncode == 0, out.stdout + out.stderr
         jobs.append(job_id(out))
-    await watcher.until(lambda l: all(l.state(j).state == DONE for j in jobs), 120, "every job done", fleet.logs)
+    await watcher.until(lambda led: all(led.state(j).state == DONE for j in jobs), 120, "every job done", fleet.logs)
 
     ran: dict[str, list[tuple[str, Path]]] = {}
     for agent in agents:
@@ -84,18 +84,18 @@ async def test_a_killed_agent_goes_offline_and_the_other_finishes_its_job(fleet:
     fleet.start_agent("sim-a")
     fleet.start_agent("sim-b")
     waiting = fleet.submit_in_background("--cases", KILL_CASE, "--wait")
-    job = await watcher.until(lambda l: next(iter(l.specs), None), 20, "the job on the queue", fleet.logs)
-    victim_name = await watcher.until(lambda l: running_case(l, job, "TC_001_CS"), 60, "the case running",
+    job = await watcher.until(lambda led: next(iter(led.specs), None), 20, "the job on the queue", fleet.logs)
+    victim_name = await watcher.until(lambda led: running_case(led, job, "TC_001_CS"), 60, "the case running",
                                       fleet.logs)
     victim = fleet.agents[victim_name]
     survivor = next(a for a in fleet.agents.values() if a is not victim)
     victim.process.send_signal(signal.SIGKILL)
     victim.process.wait(timeout=10)
 
-    status = await watcher.until(lambda l: l.statuses[victim_name].state == "offline" and l.statuses[victim_name],
+    status = await watcher.until(lambda led: led.statuses[victim_name].state == "offline" and led.statuses[victim_name],
                                  20, "the last will", fleet.logs)
     assert "last will" in status.data["reason"]
-    await watcher.until(lambda l: l.state(job).state == DONE, 90, "the job done by the survivor", fleet.logs)
+    await watcher.until(lambda led: led.state(job).state == DONE, 90, "the job done by the survivor", fleet.logs)
     final = watcher.ledger.state(job)
     assert final.holder is not None and final.holder.bench == survivor.name and final.attempt == 2
 
@@ -118,21 +118,21 @@ async def test_a_killed_agent_goes_offline_and_the_other_finishes_its_job(fleet:
 async def test_with_on_death_report_the_job_of_a_killed_agent_is_lost(fleet: Fleet, watcher: Watcher) -> None:
     agent = fleet.start_agent("sim-a", "--on-death", "report")
     waiting = fleet.submit_in_background("--cases", KILL_CASE, "--wait")
-    job = await watcher.until(lambda l: next(iter(l.specs), None), 20, "the job on the queue", fleet.logs)
-    await watcher.until(lambda l: running_case(l, job, "TC_001_CS"), 60, "the case running", fleet.logs)
+    job = await watcher.until(lambda led: next(iter(led.specs), None), 20, "the job on the queue", fleet.logs)
+    await watcher.until(lambda led: running_case(led, job, "TC_001_CS"), 60, "the case running", fleet.logs)
     agent.process.send_signal(signal.SIGKILL)
     agent.process.wait(timeout=10)
 
     out, _ = waiting.communicate(timeout=30)
     assert waiting.returncode == 5, out
     assert f"job {job} lost: bench sim-a went offline" in out and "partial run directory" in out
-    await watcher.until(lambda l: l.state(job).state == LOST, 10, "the job lost for the watcher too", fleet.logs)
+    await watcher.until(lambda led: led.state(job).state == LOST, 10, "the job lost for the watcher too", fleet.logs)
 
     # back under the same name, the bench says so itself and does not run the job again
     old_session = watcher.ledger.statuses["sim-a"].session
     fleet.start_agent("sim-a", "--on-death", "report")
     record = await watcher.until(
-        lambda l: (r := l.records.get(("sim-a", job))) and r.status == LOST and r.session != old_session and r,
+        lambda led: (r := led.records.get(("sim-a", job))) and r.status == LOST and r.session != old_session and r,
         20, "the restarted agent's lost record", fleet.logs)
     assert "went offline" in record.data["reason"]
     assert watcher.ledger.state(job).state == LOST
@@ -239,13 +239,13 @@ async def test_a_bench_held_by_another_run_takes_no_job_until_it_is_free(fleet: 
     try:
         job = job_id(fleet.submit("--cases", "003"))
         status = await watcher.until(
-            lambda l: (s := l.statuses.get("sim-a")) is not None and "in use by" in str(s.data.get("note")) and s,
+            lambda led: (s := led.statuses.get("sim-a")) is not None and "in use by" in str(s.data.get("note")) and s,
             20, "the agent noticing the lock", fleet.logs)
         assert "benchctl run by hand" in status.data["note"]
         assert watcher.ledger.state(job).state == QUEUED and watcher.ledger.job_records(job) == []
     finally:
         manual.release()
-    await watcher.until(lambda l: l.state(job).state == DONE, 30, "the job run once the bench is free", fleet.logs)
+    await watcher.until(lambda led: led.state(job).state == DONE, 30, "the job run once the bench is free", fleet.logs)
     assert len(agent.run_dirs()) == 1
 
 
