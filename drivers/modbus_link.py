@@ -26,7 +26,7 @@ from pymodbus.exceptions import ModbusException, ModbusIOException
 from pymodbus.pdu import ModbusPDU
 
 from .errors import DriverError
-from .modbus_transport import RTU_SERIAL, TCP, ModbusTransport
+from .modbus_transport import RTU_SERIAL, ModbusTransport
 
 # Exception codes of the Modbus application protocol, for messages a bench operator can act on.
 EXCEPTION_NAMES = {
@@ -126,32 +126,21 @@ def _check_reply(request: ModbusPDU | None, response: ModbusPDU) -> None:
 
 
 class ModbusLink:
-    """Requests to one device; `retries` is the total number of tries per request.
-
-    `ModbusLink(host, port, ...)` is Modbus TCP as before; `ModbusLink(transport=..., ...)` takes any transport.
-    """
+    """Requests to one device over `transport`; `retries` is the total number of tries per request."""
 
     def __init__(
         self,
-        host: str | None = None,
-        port: int | None = None,
         *,
-        transport: ModbusTransport | None = None,
+        transport: ModbusTransport,
         device_id: int,
         timeout_s: float,
         retries: int,
         error: ErrorFactory,
     ) -> None:
-        if transport is None:
-            transport = ModbusTransport(TCP, host=host, port=port)
-        elif host is not None or port is not None:
-            raise ValueError("give host/port or a transport, not both")
         validate_link_settings(device_id, timeout_s, retries)
         if transport.rtu and device_id == 0:
             raise ValueError("device_id 0 is the RTU broadcast address, which no device answers; use 1..247")
         self.transport = transport
-        self.host = transport.host
-        self.port = transport.port
         self.device_id = device_id
         self.timeout_s = timeout_s
         self.retries = retries

@@ -33,8 +33,6 @@ from cryptography.x509.oid import NameOID
 from benchctl.security.pki import LabPki, fingerprint_ids, make_ca
 
 PROFILES = (0, 1, 2, 3)
-# the configuration keys whose change makes the station reconnect with other credentials
-RECONNECTING_KEYS = ("SecurityProfile", "AuthorizationKey")
 
 
 def key_bytes(hex_key: str) -> bytes | None:

@@ -126,23 +126,23 @@ class _Checker:
                 raise self.error(right_node, f"'{symbol}' needs a list on its right, but this is {right.describe()}")
             if right.item is not None:
                 self.same_kind(node, left, right.item, symbol)
-                self.known_choices(left_node, left, right.item)
+                self.known_choices(left_node, right.item)
                 if isinstance(right_node, (ast.List, ast.Tuple)):
                     for element in right_node.elts:
-                        self.known_choices(element, right.item, left)
+                        self.known_choices(element, left)
             return _Type("bool")
         self.same_kind(node, left, right, symbol)
         if isinstance(op, _ORDERING) and left.kind != "int":
             raise self.error(node, f"'{symbol}' compares numbers, not {left.describe()}")
-        self.known_choices(left_node, left, right)
-        self.known_choices(right_node, right, left)
+        self.known_choices(left_node, right)
+        self.known_choices(right_node, left)
         return _Type("bool")
 
     def same_kind(self, node: ast.AST, left: _Type, right: _Type, symbol: str) -> None:
         if left.kind != right.kind:
             raise self.error(node, f"'{symbol}' between {left.describe()} and {right.describe()}")
 
-    def known_choices(self, literal: ast.AST, literal_type: _Type, other: _Type) -> None:
+    def known_choices(self, literal: ast.AST, other: _Type) -> None:
         """A literal compared with a choice field must be one of its choices, or the comparison is a typo."""
         if isinstance(literal, ast.Constant) and other.choices is not None and literal.value not in other.choices:
             raise self.error(literal, f"{literal.value!r} is not a possible value; the choices are "
