@@ -1,9 +1,9 @@
 """The companion run's part of a report (benchctl octt): the official tool's verdict beside benchctl's own, the
-disagreement flag, and every prompt of the tool with benchctl's answer and why."""
+disagreement flag, and every prompt of the tool with benchctl's answer and why. The markup is in
+templates/companion.html.j2."""
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from .record import CaseRecord
@@ -14,55 +14,31 @@ def octt_of(result: CaseRecord | None) -> dict[str, Any] | None:
     return octt if isinstance(octt, dict) and octt else None
 
 
-def verdicts_cell(result: CaseRecord | None) -> str:
+def verdicts(result: CaseRecord | None) -> dict[str, Any] | None:
     """For the case table, after the verdict: 'tool PASS · benchctl FAIL', flagged when they differ."""
     octt = octt_of(result)
     if octt is None or "tool_verdict" not in octt:
-        return ""
-    text = f"tool {_e(octt.get('tool_verdict') or '-')} · benchctl {_e(octt.get('benchctl_verdict') or '-')}"
-    if octt.get("disagreement"):
-        return f" <small class=\"disagreement\"><strong>DISAGREE</strong>: {text}</small>"
-    return f" <small>{text}</small>"
+        return None
+    return {"tool": octt.get("tool_verdict") or "-", "benchctl": octt.get("benchctl_verdict") or "-",
+            "disagreement": bool(octt.get("disagreement"))}
 
 
-def companion_section(result: CaseRecord | None) -> str:
+def companion(result: CaseRecord | None) -> dict[str, Any] | None:
     octt = octt_of(result)
     if octt is None:
-        return ""
-    flag = "<strong class=\"disagreement\">yes: the tool and benchctl disagree</strong>" if octt.get(
-        "disagreement") else "no"
-    rows = [("Tool case", _e(octt.get("tool_case") or "")),
-            ("Tool verdict", _e(octt.get("tool_verdict") or "-") + _raw(octt.get("tool_result"))),
-            ("benchctl verdict", _e(octt.get("benchctl_verdict") or "-")
-             + (f" at step {_e(octt['benchctl_step'])}" if octt.get("benchctl_step") is not None else "")
-             + (f": {_e(octt['benchctl_reason'])}" if octt.get("benchctl_reason") else "")),
-            ("Disagreement", flag)]
-    if octt.get("problem"):
-        rows.append(("Driving the tool", _e(octt["problem"])))
-    reset = octt.get("reset")
-    if isinstance(reset, dict):
-        rows.append((f"{_e(octt.get('reset_case') or 'reset')}", _e(reset.get("tool_result") or "-")
-                     + (f": {_e(reset['problem'])}" if reset.get("problem") else "")))
-    facts = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>\n" for k, v in rows)
+        return None
+    reset = octt.get("reset") if isinstance(octt.get("reset"), dict) else None
     prompts = [p for p in ((reset or {}).get("prompts") or []) + (octt.get("prompts") or []) if isinstance(p, dict)]
-    body = "".join(
-        f"<tr class=\"{'bad' if p.get('rule') is None or p.get('error') else ''}\"><td>{_e(p.get('case', ''))}</td>"
-        f"<td><pre class=\"raw\">{_e(p.get('text', ''))}</pre></td>"
-        f"<td>{_e(p.get('rule') or 'UNKNOWN PROMPT')}</td><td>{'Yes' if p.get('answer') else 'No'}</td>"
-        f"<td>{_e(p.get('action') or '')} {_e(p.get('args') or '')}</td>"
-        f"<td>{_e(p.get('error') or p.get('reason') or '')}"
-        + (f" <span class=\"muted\">(quirk: {_e(p['quirk'])})</span>" if p.get("quirk") else "") + "</td></tr>\n"
-        for p in prompts)
-    table = ("<table class=\"checks\"><tr><th>Tool case</th><th>Prompt</th><th>Entry</th><th>Answer</th>"
-             "<th>Bench action</th><th>Why</th></tr>\n" + body + "</table>\n") if prompts else ""
-    return ("<h4>Official tool (companion run)</h4>\n<table class=\"facts\">\n" + facts + "</table>\n"
-            + (f"<details><summary>Prompts of the tool ({len(prompts)})</summary>\n{table}</details>\n"
-               if table else ""))
-
-
-def _raw(result: Any) -> str:
-    return f" <span class=\"muted\">(testCase_Result {_e(result)})</span>" if result else ""
-
-
-def _e(value: Any) -> str:
-    return escape(value if isinstance(value, str) else str(value), quote=True)
+    return {
+        "tool_case": octt.get("tool_case") or "", "tool_verdict": octt.get("tool_verdict") or "-",
+        "tool_result": octt.get("tool_result"), "benchctl_verdict": octt.get("benchctl_verdict") or "-",
+        "benchctl_step": octt.get("benchctl_step"), "benchctl_reason": octt.get("benchctl_reason"),
+        "disagreement": bool(octt.get("disagreement")), "problem": octt.get("problem"),
+        "reset": None if reset is None else {"case": octt.get("reset_case") or "reset",
+                                             "result": reset.get("tool_result") or "-",
+                                             "problem": reset.get("problem")},
+        "prompts": [{"bad": p.get("rule") is None or bool(p.get("error")), "case": p.get("case", ""),
+                     "text": p.get("text", ""), "rule": p.get("rule") or "UNKNOWN PROMPT",
+                     "answer": "Yes" if p.get("answer") else "No", "action": p.get("action") or "",
+                     "args": p.get("args") or "", "why": p.get("error") or p.get("reason") or "",
+                     "quirk": p.get("quirk")} for p in prompts]}
