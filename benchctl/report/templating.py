@@ -17,7 +17,7 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 OVERRIDE_VARIABLE = "BENCHCTL_REPORT_TEMPLATES"
@@ -31,7 +31,7 @@ def render(name: str, **context: Any) -> str:
 def environment(override: str | None = None) -> Environment:
     package = PackageLoader("benchctl.report", "templates")
     loader = ChoiceLoader([FileSystemLoader(override), package]) if override else package
-    env = Environment(loader=loader, autoescape=select_autoescape(["html", "html.j2", "j2"], default=True),
+    env = Environment(loader=loader, autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       finalize=_as_text)
     env.filters.update(value=value_text, when=when, clock=clock, label=label, frame_list=frame_list)
