@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchctl.plan.plan import PlanEntry
 from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS
 
-from .record import CaseRecord, PlanEntry, RunRecord
+from .record import CaseRecord, RunRecord
 
 # Outcomes of a row that has no result record.
 EXCLUDED = "EXCLUDED"  # the plan leaves the case out (the DUT does not support it, ...)

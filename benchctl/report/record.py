@@ -13,28 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from benchctl.csms.config_key import ConfigKey
+from benchctl.plan.plan import PlanEntry
+
 RUN_META, RESULTS, CAPTURE, ACTIONS = "run.json", "results.jsonl", "capture.jsonl", "actions.jsonl"
-
-
-@dataclass
-class PlanEntry:
-    """One case of the test plan (Appendix C), run or not, with why it is in or out."""
-
-    id: str
-    title: str = ""
-    section: str | None = None
-    certification: str | None = None  # M / O / C
-    included: bool = True
-    reason: str = ""
-
-
-@dataclass
-class ConfigKey:
-    """One configuration key the charger reported with GetConfiguration at the start of the run."""
-
-    key: str
-    readonly: bool
-    value: str | None
 
 
 @dataclass
@@ -172,19 +154,14 @@ class RunRecord:
         keys = self.meta.get("configuration")
         if not isinstance(keys, list):
             return None
-        return [ConfigKey(str(k.get("key", "")), bool(k.get("readonly", False)),
-                          None if k.get("value") is None else str(k.get("value")))
-                for k in keys if isinstance(k, dict)]
+        return [ConfigKey.from_record(k) for k in keys if isinstance(k, dict)]
 
     @property
     def plan(self) -> list[PlanEntry] | None:
         plan = self.meta.get("plan")
         if not isinstance(plan, list):
             return None
-        return [PlanEntry(str(p.get("id", "?")), str(p.get("title") or ""), _text_or_none(p.get("section")),
-                          _text_or_none(p.get("certification")), bool(p.get("included", True)),
-                          str(p.get("reason") or ""))
-                for p in plan if isinstance(p, dict)]
+        return [PlanEntry.from_record(p) for p in plan if isinstance(p, dict)]
 
     @property
     def last_activity(self) -> float | None:

@@ -5,9 +5,8 @@ every case, so a key one case changes never leaks into the next."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any
 
+from benchctl.csms.config_key import ConfigKey
 from benchctl.csms.link import ChargerLink, ToolRequestError
 
 log = logging.getLogger("benchctl.configuration")
@@ -17,22 +16,12 @@ log = logging.getLogger("benchctl.configuration")
 LOCAL_ONLY = ("SecurityProfile",)
 
 
-@dataclass(frozen=True)
-class ConfigKey:
-    key: str
-    readonly: bool
-    value: str | None
-
-    def as_record(self) -> dict[str, Any]:
-        return {"key": self.key, "readonly": self.readonly, "value": self.value}
-
-
 async def read_configuration(link: ChargerLink) -> dict[str, ConfigKey]:
     """Every key the charger reports for a GetConfiguration without keys."""
     response, _ = await link.call("GetConfiguration", {})
     keys = {}
     for item in response.get("configurationKey", []) or []:
-        keys[item["key"]] = ConfigKey(item["key"], bool(item.get("readonly")), item.get("value"))
+        keys[item["key"]] = ConfigKey.from_record(item)
     return keys
 
 
