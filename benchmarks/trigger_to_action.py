@@ -44,8 +44,8 @@ from benchctl.proxy.bench import ProxiedBench, open_proxied_bench  # noqa: E402
 from benchctl.run.results import PASS  # noqa: E402
 from benchctl.scenario.model import load_scenarios  # noqa: E402
 from hil_sim.bench import SimBench  # noqa: E402
-from hil_sim.octt import StandInTool  # noqa: E402
-from hil_sim.octt import prompts as tool_prompts  # noqa: E402
+from octt_standin import StandInTool  # noqa: E402
+from octt_standin import prompts as tool_prompts  # noqa: E402
 
 TARGET_MS = 20.0
 WALL_TO_MONO = time.time() - time.monotonic()  # the step log stamps wall-clock time; the rest is monotonic

@@ -11,9 +11,9 @@ import aiohttp
 
 from benchctl.bench.config import BenchConfig
 from benchctl.cli import main
-from hil_sim.octt import prompts
-from hil_sim.octt.catalogue import RESET_CASE
-from hil_sim.octt.tool import StandInTool
+from octt_standin import prompts
+from octt_standin.catalogue import RESET_CASE
+from octt_standin.tool import StandInTool
 
 
 def test_follow_needs_the_tools_url(capsys: object) -> None:

@@ -1,5 +1,5 @@
 """`benchctl follow` end to end: the simulated charger dials benchctl's proxy, the proxy dials the stand-in tool
-(hil_sim.octt), an operator played by the test starts each case in the tool over its HTTP API and cues benchctl
+(octt_standin), an operator played by the test starts each case in the tool over its HTTP API and cues benchctl
 when the tool's prompt is answered (the stand-in clicks 'Yes' itself after a moment), and benchctl does the
 physical steps with the sim bench and gives its own verdict beside the tool's."""
 
@@ -18,9 +18,9 @@ from benchctl.report import write_reports
 from benchctl.run.results import FAIL, PASS, CaseResult
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.scenario.model import Scenario
-from hil_sim.octt import prompts
-from hil_sim.octt.catalogue import RESET_CASE
-from hil_sim.octt.tool import StandInTool
+from octt_standin import prompts
+from octt_standin.catalogue import RESET_CASE
+from octt_standin.tool import StandInTool
 
 PHYSICAL = {prompts.POWER_CYCLE, prompts.PLUG_IN, prompts.PRESENT_VALID, prompts.PRESENT_INVALID, prompts.UNPLUG,
             prompts.UNPLUG_EV_SIDE}

@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.octt.companion import CompanionRun, CompanionSettings, companion_run
 from benchctl.run.rundir import RunDir
-from hil_sim.octt import StandInTool
+from octt_standin import StandInTool
 from support.bench_text import sim_bench_text
 
 # short intervals and timeouts, the same for the bench and the tool, so a case takes seconds

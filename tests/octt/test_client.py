@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from benchctl.octt.client import OcttClient, OcttError
-from hil_sim.octt import StandInTool
+from octt_standin import StandInTool
 
 from octt_harness import free_port
 

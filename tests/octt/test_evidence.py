@@ -18,7 +18,7 @@ from benchctl.octt.evidence import Evidence, ListError, parse_status_list
 from benchctl.octt.prompts import load_prompts
 from benchctl.scenario.status_rules import Allowances
 from drivers.steplog import Step, StepLog
-from hil_sim.octt import prompts as tool_prompts
+from octt_standin import prompts as tool_prompts
 
 CASE = "TC_010_CS"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from hil_sim.octt import StandInTool
+from octt_standin import StandInTool
 
 from octt_harness import fast_config, free_port
 

@@ -9,7 +9,7 @@ import pytest
 
 from benchctl.config import ConfigError
 from benchctl.octt.prompts import ANSWER_ONLY, ANSWER_THEN_ACT, PROMPTS_FILE, load_prompts
-from hil_sim.octt import prompts as tool_prompts
+from octt_standin import prompts as tool_prompts
 
 SHIPPED = PROMPTS_FILE.read_text(encoding="utf-8")
 

@@ -18,7 +18,7 @@ from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS
 from hil_sim.bench import SimBench
-from hil_sim.octt import StandInTool
+from octt_standin import StandInTool
 
 # The prompt texts as OCTT-AUTOMATION.md records them, typed out again here on purpose: the stand-in's data
 # module must show exactly these.

@@ -13,8 +13,8 @@ from benchctl.octt.client import OcttClient
 from benchctl.octt.driver import PromptRecord
 from benchctl.octt.pace import CASE_CHANGE_HOLD_S, Answered
 from benchctl.run.results import PASS
-from hil_sim.octt import StandInTool
-from hil_sim.octt import prompts as tool_prompts
+from octt_standin import StandInTool
+from octt_standin import prompts as tool_prompts
 
 from octt_harness import companion
 

@@ -1,5 +1,6 @@
-"""The simulator is an oracle independent of the tool: nothing under hil_sim/ may import benchctl's checking code
-(status rules, schedules, PKI verification), or a defect there would pass unnoticed, checked by itself.
+"""The simulator and the stand-in of the official tool are oracles independent of benchctl: nothing under hil_sim/
+or octt_standin/ may import benchctl's checking code (status rules, schedules, PKI verification), or a defect there
+would pass unnoticed, checked by itself.
 
 What hil_sim may still import from benchctl, and why (none of it decides whether something is right):"""
 
@@ -12,12 +13,13 @@ import sys
 from pathlib import Path
 
 HIL_SIM = Path(__file__).resolve().parents[2] / "hil_sim"
+STAND_IN = HIL_SIM.parent / "octt_standin"
 
 ALLOWED = {
     # the YAML settings schema: loading with errors naming file / line / field
     "benchctl.config.schema": {"hil_sim/settings.py"},
-    # the two direction names of a captured frame, shared with the reports the simulated OCTT writes
-    "benchctl.csms.capture": {"hil_sim/octt/central.py"},
+    # the two direction names of a captured frame, shared with the reports the stand-in tool writes
+    "benchctl.csms.capture": {"octt_standin/central.py"},
     # did-you-mean hints for a misspelled fault or variant name: words, nothing judged
     "benchctl.config.suggest": {"hil_sim/faults.py", "hil_sim/variants.py"},
     # `python -m hil_sim` is `benchctl sim`: the command line, never imported by the simulator itself
@@ -25,7 +27,7 @@ ALLOWED = {
 }
 # what importing the simulator loads from benchctl through the modules above (their packages and helpers)
 LOADED_WITH_THEM = {"benchctl", "benchctl.config", "benchctl.config.errors", "benchctl.config.marked",
-                    "benchctl.config.schema", "benchctl.config.suggest", "benchctl.csms", "benchctl.csms.capture", "benchctl.csms.frames"}
+                    "benchctl.config.schema", "benchctl.config.suggest"}
 
 
 def benchctl_imports(source: str) -> set[str]:
@@ -49,9 +51,9 @@ def test_the_scan_sees_every_form_of_import() -> None:
                                         "benchctl.smart.schedule"}
 
 
-def test_hil_sim_imports_nothing_from_benchctl_outside_the_allow_list() -> None:
+def test_the_oracles_import_nothing_from_benchctl_outside_the_allow_list() -> None:
     offending = []
-    for path in sorted(HIL_SIM.rglob("*.py")):
+    for path in sorted([*HIL_SIM.rglob("*.py"), *STAND_IN.rglob("*.py")]):
         where = str(path.relative_to(HIL_SIM.parent))
         for module in sorted(benchctl_imports(path.read_text())):
             if where not in ALLOWED.get(module, set()):

@@ -24,7 +24,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS
 
-log = logging.getLogger("hil_sim.octt")
+log = logging.getLogger("octt_standin")
 
 CALL = 2  # OCPP-J message type of a request
 
