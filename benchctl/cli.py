@@ -17,6 +17,7 @@ from benchctl.bench.config import load_bench
 from benchctl.config import ConfigError, load_marked
 from benchctl.config.errors import each_error
 from drivers.errors import DriverError, MissingExtraError
+from hil_sim.command import DESCRIPTION as SIM_DESCRIPTION, add_arguments as add_sim_arguments, run as run_sim
 from benchctl.paths import DEFAULT_BENCH
 from benchctl.run.command import EXIT_BENCH, EXIT_FAILED, EXIT_OK, EXIT_PROFILE, EXIT_USAGE, add_run_parser
 from benchctl.scenario.model import load_scenario
@@ -50,17 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     sim = sub.add_parser("sim", help="start the simulated charger and gear on their own and print the endpoints",
-                         description="Start hil_sim (charger, EV emulator, relay board, card presenter) without a "
-                                     "run, so a real Central System or the real drivers can be pointed at it. The "
-                                     "simulated charger dials the Central System at --csms. Ctrl-C stops it.")
-    sim.add_argument("--csms", default="ws://127.0.0.1:9000/ocpp",
-                     help="Central System URL the charger dials, without the charge point id (default: %(default)s)")
-    sim.add_argument("--cp-id", default="SIM-CP-1", help="charge point id (default: %(default)s)")
-    sim.add_argument("--connectors", type=int, choices=(1, 2), default=1)
-    sim.add_argument("--socket", action="store_true", help="a socket outlet instead of a fixed cable")
-    sim.add_argument("--fault", action="append", default=[], metavar="FAULT", help="switch on a named fault")
-    sim.add_argument("--sim-variant", metavar="VARIANT",
-                     help="a named behaviour variant (a conforming implementation choice; see `benchctl faults`)")
+                         description=SIM_DESCRIPTION)
+    add_sim_arguments(sim)
     sim.set_defaults(func=cmd_sim)
 
     validate = sub.add_parser("validate", help="check bench configs, PICS, scenarios and states without running "
@@ -144,33 +136,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_sim(args: argparse.Namespace, console: Console) -> int:
-    from hil_sim.faults import unknown_faults_message
-    from hil_sim.serve import serve
-    from hil_sim.settings import SimSettings, StationSettings
-    from hil_sim.variants import VARIANTS, apply_station, unknown_variant
-
-    problem = unknown_faults_message(args.fault)
-    if problem:
-        console.print(f"[red]{escape(problem)}[/]")
-        return EXIT_USAGE
-    settings = SimSettings(StationSettings(connectors=args.connectors, fixed_cable=not args.socket), args.fault)
-    if args.sim_variant:
-        problem = unknown_variant(args.sim_variant)
-        if problem:
-            console.print(f"[red]{escape(problem)}[/]")
-            return EXIT_USAGE
-        apply_station(VARIANTS[args.sim_variant], settings.station)  # its settings win over --connectors/--socket
-
-    def announce(endpoints: dict[str, object]) -> None:
-        table = Table(title="hil_sim is running (Ctrl-C stops it)")
-        table.add_column("endpoint")
-        table.add_column("value")
-        for name, value in endpoints.items():
-            table.add_row(name, str(value))
-        console.print(table)
-
-    asyncio.run(serve(settings, args.csms, args.cp_id, announce))
-    return EXIT_OK
+    return run_sim(args, console)
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:

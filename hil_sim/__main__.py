@@ -1,7 +1,7 @@
-"""`python -m hil_sim`: the same as `benchctl sim`."""
+"""`python -m hil_sim`: the simulator on its own (what `benchctl sim` runs)."""
 
 import sys
 
-from benchctl.cli import main
+from .command import main
 
-sys.exit(main(["sim", *sys.argv[1:]]))
+sys.exit(main())
