@@ -177,7 +177,9 @@ async def until_ev_safe(port: int, since: float, limit_s: float) -> float | None
 def drill(sig: str, bench: Path, work: Path, modbus_port: int, rfid_port: str, lock_dir: Path) -> bool:
     runs = work / f"runs-{sig}"
     env = {**os.environ, "BENCHCTL_LOCK_DIR": str(lock_dir), "COLUMNS": "120"}
-    argv = [PYTHON, "-m", "benchctl.cli", "run", "003", "--bench", str(bench), "--runs", str(runs)]
+    # TC_068 charges for seconds after the EV is ready (it watches 3 s that a second card stops nothing), so the
+    # signal lands mid-case; TC_003 could end in the moment between state C and the signal (exit 0, not 128+N)
+    argv = [PYTHON, "-m", "benchctl.cli", "run", "068", "--bench", str(bench), "--runs", str(runs)]
     master: int | None = None
     if sig == "HUP":
         proc, master = in_new_terminal(argv, env)
