@@ -31,6 +31,7 @@ from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, CaseResult, Check
 from benchctl.scenario.engine import CaseRunner, StepFailed
 from benchctl.scenario.model import Scenario, Step
 from benchctl.scenario.status_rules import Allowances
+from benchctl.scenario.steps.send import Exchanged
 from benchctl.scenario.values import reference
 
 from .cue import ACTION, START, Cue, CueMoment, CueUnavailable, give
@@ -118,7 +119,7 @@ class CaseObserver(CaseRunner):
         except CueUnavailable as exc:
             raise self._stop(moment.step, str(exc)) from exc
 
-    async def _apply_configuration(self, configuration: dict[str, Any]) -> None:
+    async def apply_configuration(self, configuration: dict[str, Any]) -> None:
         """The configuration states are the tool's to set; benchctl sends nothing."""
 
     # ------------------------------------------------------------------ steps
@@ -130,7 +131,9 @@ class CaseObserver(CaseRunner):
                 await self._cue(CueMoment(self.scenario.id, ACTION, step))
         await super().execute(step)
 
-    async def _send(self, step: Step) -> None:
+    async def exchange(self, step: Step) -> Exchanged:
+        """The tool's request of the step's action (the next one with the scenario's fixed fields) and the
+        charger's response to it; a tool request never observed stops the case without a verdict."""
         d = step.data
         action = d["send"]
         number = d.get("response_step") or step.number
@@ -153,21 +156,16 @@ class CaseObserver(CaseRunner):
                                            f"#{request.index}) within {timeout:g} s")
         frame = exchange.response
         assert frame is not None
-        self._check_invalid_frames(step)
+        self.check_invalid_frames(step)
         if frame.frame.message_type == CALLERROR:
             error = frame.frame.payload or {}
-            exc = ToolRequestError(f"{action}: the charger answered CALLERROR {error.get('errorCode')}: "
+            raise ToolRequestError(f"{action}: the charger answered CALLERROR {error.get('errorCode')}: "
                                    f"{error.get('errorDescription')} (frame #{frame.index})", frame)
-            if not self._call_error_allowed(step, number, exc):
-                raise StepFailed(step, number, str(exc))
-            return
-        self._took_response(step, number, payload, frame.frame.payload, frame, exchange.inbox_at)
+        return Exchanged(payload, frame.frame.payload, frame, exchange.inbox_at)
 
-    def _take(self, step: Step, index: int) -> None:
-        answer = self.link.inbox[index].answer
+    def answered(self, step: Step, answer: dict[str, Any] | None) -> None:
         if step.data.get("answer") is not None and answer is not None:
             self._learn(step.data["answer"], answer)
-        super()._take(step, index)
 
     def _learn(self, template: Any, observed: Any) -> None:
         """`${name}` where the scenario has the tool put a value: the value the tool really put there."""
