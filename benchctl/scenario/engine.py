@@ -27,13 +27,12 @@ from benchctl.plan.pics import scenario_variables
 from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult, Check, Warn
 from benchctl.smart.tracker import SmartTracker
 
-from .configuration import apply_configuration
 from .errors import (BenchLimit, ChargerContested, ConfigurationNotApplicable, ConfigurationStateError,
                      StepFailed)
+from .mode import Act, RunMode
 from .model import Scenario, Step
 from .status_rules import Allowances, ExpectedStatus, epoch, judge_statuses, observations_from_frames
 from .steps import EXECUTORS
-from .steps.send import Exchanged, request_payload
 from .values import UnknownVariable, describe, get_path, is_missing, mismatches, operator, satisfies, substitute
 from .values import number as to_number  # `number` is a step number everywhere else here
 
@@ -44,7 +43,8 @@ if TYPE_CHECKING:
 class CaseRunner:
     def __init__(self, scenario: Scenario, bench: Bench, link: ChargerLink, files: RunFiles | None = None,
                  known_keys: dict[str, dict[str, Any]] | None = None, allowances: Allowances | None = None,
-                 pics: dict[str, Any] | None = None) -> None:
+                 pics: dict[str, Any] | None = None, mode: RunMode | None = None) -> None:
+        self.mode: RunMode = mode or Act()  # who plays the tool's part: benchctl (Act) or another (follow's)
         self.on_step: Callable[[Step], None] | None = None  # live progress: the step about to run
         self.scenario = scenario
         # the station's Appendix D allowances (from the run's PICS); the bench decides the wide reading
@@ -108,7 +108,7 @@ class CaseRunner:
         try:
             if self.link.contested is not None:
                 raise ChargerContested(self.link.contested["text"] + " (before the case started)")
-            await self._before_steps()
+            await self.mode.start(self)
             for step in s.steps:
                 await self.execute(step)
             self.check_invalid_frames(s.steps[-1] if s.steps else None)
@@ -159,30 +159,7 @@ class CaseRunner:
             result.reason = "Appendix D: " + "; ".join(f.message for f in failing)
 
     # ------------------------------------------------------------------ setup
-    async def _before_steps(self) -> None:
-        """The case's Before: its configuration state set and the tool's answers queued. (benchctl.follow waits
-        for the case to start here instead, and moves `first` and `cursor` to where it did.)"""
-        await self.apply_configuration(self.scenario.configuration)
-        self._install_answers(self.scenario.steps)
-
-    async def apply_configuration(self, configuration: dict[str, Any]) -> None:
-        """Hook: a Configuration State, the case's or a reusable state's, set on the charger (benchctl.follow leaves
-        it to the tool)."""
-        await apply_configuration(self, configuration)
-
-    async def exchange(self, step: Step) -> Exchanged:
-        """Hook: how a `send` step's request reaches the charger: benchctl sends it (benchctl.follow observes the
-        tool's instead). A CALLERROR or no answer is a ToolRequestError."""
-        payload = request_payload(step, self.vars)
-        sent_at = len(self.link.inbox)  # a charger may act on a request before its answer reaches us
-        response, frame = await self.link.call(step.data["send"], payload)
-        return Exchanged(payload, response, frame, sent_at)
-
-    def answered(self, step: Step, answer: dict[str, Any] | None) -> None:
-        """Hook: the tool's answer to the charger message `step` took, before the step is judged. Here it is
-        benchctl's own answer, nothing to learn from (benchctl.follow learns the values the tool put in it)."""
-
-    def _install_answers(self, steps: list[Step], scope: dict[str, Any] | None = None) -> None:
+    def install_answers(self, steps: list[Step], scope: dict[str, Any] | None = None) -> None:
         """The tool's answers must be ready before the request arrives, so they are queued up front, in order.
         An answer inside a reusable state sees the state's parameters, as its other fields do."""
         scope = self.vars if scope is None else scope
@@ -194,7 +171,7 @@ class CaseRunner:
                 self.link.responder.push(rule)
                 self._rules.setdefault(id(step), []).append(rule)
             for bound in self.state_bindings(step, scope) if step.kind == "state" else [{}]:
-                self._install_answers(step.children, scope | bound)
+                self.install_answers(step.children, scope | bound)
 
     def _withdraw_answers(self, step: Step) -> None:
         """A step skipped by its `when:` gives no answer: a later request of that action gets its own."""
@@ -205,7 +182,9 @@ class CaseRunner:
 
     # ------------------------------------------------------------------ steps
     async def execute(self, step: Step) -> None:
-        if not self._when_holds(step):
+        if step.kind == "action" and self.when_holds(step) and not await self.mode.before_action(self, step):
+            return
+        if not self.when_holds(step):
             self._withdraw_answers(step)
             return
         if self.on_step is not None:
@@ -232,7 +211,7 @@ class CaseRunner:
         configured = int(substitute("${connector_id}", scope))
         return [bound | {"connector_id": n} for n in range(1, self.bench.config.connectors + 1) if n != configured]
 
-    def _when_holds(self, step: Step) -> bool:
+    def when_holds(self, step: Step) -> bool:
         when = step.data.get("when")
         if when is None:
             return True

@@ -39,7 +39,7 @@ class Exchanged:
 async def send(runner: CaseRunner, step: Step) -> None:
     number = step.data.get("response_step") or step.number
     try:
-        exchanged = await runner.exchange(step)
+        exchanged = await runner.mode.exchange(runner, step)
     except ToolRequestError as exc:
         if not call_error_allowed(runner, step, number, exc):
             raise StepFailed(step, number, str(exc)) from exc

@@ -23,7 +23,7 @@ async def _run_state(runner: CaseRunner, step: Step, bound: dict[str, Any]) -> N
     saved = dict(runner.vars)
     runner.vars.update(bound)
     try:
-        await runner.apply_configuration(step.data.get("configuration", {}))
+        await runner.mode.apply_configuration(runner, step.data.get("configuration", {}))
         for child in step.children:
             await runner.execute(child)
     finally:

@@ -22,7 +22,7 @@ def take(runner: CaseRunner, step: Step, index: int) -> None:
     runner.consumed.add(index)
     item = runner.link.inbox[index]
     d = step.data
-    runner.answered(step, item.answer)
+    runner.mode.answered(runner, step, item.answer)
     after = d.get("after")
     if after:
         _judge_timing(runner, step, item.frame, after)  # before this step's own frame replaces an earlier one
