@@ -31,6 +31,7 @@ from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, CaseResult, Check
 from benchctl.scenario.engine import CaseRunner, StepFailed
 from benchctl.scenario.model import Scenario, Step
 from benchctl.scenario.status_rules import Allowances
+from benchctl.scenario.steps.send import Exchanged
 from benchctl.scenario.values import reference
 
 from .cue import ACTION, START, Cue, CueMoment, CueUnavailable, give
@@ -43,7 +44,9 @@ UNOBSERVABLE = {"connection": "the charger's WebSocket connection attempts (TLS,
                 "tool": "the tool computes its own certificates and hashes"}
 
 
-class CaseObserver(CaseRunner):
+class CaseObserver:
+    """A case judged on observed traffic: benchctl's engine (CaseRunner) given the Observe mode."""
+
     def __init__(self, scenario: Scenario, capture: Capture, bench: Bench, values: dict[str, Any], *,
                  act: bool = True, cue: Cue | None = None, charge_point_id: str | None = None,
                  tool_timeout_s: float | None = None, start_timeout_s: float | None = None,
@@ -54,18 +57,20 @@ class CaseObserver(CaseRunner):
         (it may wait on its operator; default: message_timeout_s); `start_timeout_s`: how long to wait for the
         request that starts a case (None: no limit). `allowances` and `pics`: the station's Appendix D allowances
         and PICS answers, as in `benchctl run`."""
-        link = ObservedLink(capture, charge_point_id or bench.config.charge_point_id, values)
+        self.scenario = scenario
+        self.link = ObservedLink(capture, charge_point_id or bench.config.charge_point_id, values)
+        self.mode = Observe(scenario, self.link, act=act, cue=cue, start_timeout_s=start_timeout_s,
+                            tool_timeout_s=float(tool_timeout_s if tool_timeout_s is not None
+                                                 else values["message_timeout_s"]))
         needs = scenario.roles if act else (["ev"] if _has_kind(scenario.steps, "pwm") else [])
-        super().__init__(dataclasses.replace(scenario, roles=needs), bench, link, allowances=allowances, pics=pics)
-        self.link: ObservedLink = link
-        self.vars.update(values)
-        self.act = act
-        self.cue = cue
-        self.tool_timeout_s = float(tool_timeout_s if tool_timeout_s is not None else values["message_timeout_s"])
-        self.start_timeout_s = start_timeout_s
-        self.tool_cursor = 0  # the next tool request a send step may take
-        self._start_step = first_step(scenario)
-        self._not_judged = False  # the case stopped for a reason that is not the charger's (ERROR, not FAIL)
+        self.runner = CaseRunner(dataclasses.replace(scenario, roles=needs), bench, self.link, allowances=allowances,
+                                 pics=pics, mode=self.mode)
+        self.runner.vars.update(values)
+
+    @property
+    def vars(self) -> dict[str, Any]:
+        """The case's values, as the tool's requests and answers taught them."""
+        return self.runner.vars
 
     async def run(self) -> CaseResult:
         unobservable = sorted({kind for kind in UNOBSERVABLE if _has_kind(self.scenario.steps, kind)})
@@ -77,21 +82,39 @@ class CaseObserver(CaseRunner):
                                                                         for k in unobservable))
         self.link.listen()
         try:
-            result = await super().run()
+            result = await self.runner.run()
         finally:
             await self.link.close()
-        if result.verdict == FAIL and self._not_judged:
+        if result.verdict == FAIL and self.mode.not_judged:
             result.verdict = ERROR
         return result
 
+
+class Observe:
+    """The engine's mode when another Central System does the tool's part (see the module's docstring)."""
+
+    def __init__(self, scenario: Scenario, link: ObservedLink, *, act: bool, cue: Cue | None, tool_timeout_s: float,
+                 start_timeout_s: float | None) -> None:
+        self.scenario = scenario
+        self.link = link
+        self.act = act
+        self.cue = cue
+        self.tool_timeout_s = tool_timeout_s
+        self.start_timeout_s = start_timeout_s
+        self.tool_cursor = 0  # the next tool request a send step may take
+        self.start_step = first_step(scenario)
+        self.not_judged = False  # the case stopped for a reason that is not the charger's (ERROR, not FAIL)
+
     def _stop(self, step: Step | None, reason: str) -> StepFailed:
         """A stop that is no verdict on the charger: the tool did not do its part, or no cue can come."""
-        self._not_judged = True
+        self.not_judged = True
         return StepFailed(step or Step("wait", {}, self.scenario.file, None), step.number if step else None, reason)
 
     # ------------------------------------------------------------------ the start of the case
-    async def _before_steps(self) -> None:
-        first = self._start_step
+    async def start(self, runner: CaseRunner) -> None:
+        """The case starts with the tool's first request, or (a case that starts with a bench action or a
+        charger message) at the start cue."""
+        first = self.start_step
         if first is not None and first.kind == "send":
             action = first.data["send"]
             fixed = fixed_fields(first.data["payload"])
@@ -102,13 +125,13 @@ class CaseObserver(CaseRunner):
                                         f"{first.number}) within {self.start_timeout_s:g} s")
             begins = self.link.tool_requests[found[0]]
             self.tool_cursor = found[0]
-            self.cursor = self.first = begins.inbox_at
-            self.invalid_seen = sum(1 for f in self.link.invalid if f.index < begins.request.index)
+            runner.cursor = runner.first = begins.inbox_at
+            runner.invalid_seen = sum(1 for f in self.link.invalid if f.index < begins.request.index)
             return
         await self._cue(CueMoment(self.scenario.id, START, first))
-        self.cursor = self.first = len(self.link.inbox)
+        runner.cursor = runner.first = len(self.link.inbox)
         self.tool_cursor = len(self.link.tool_requests)
-        self.invalid_seen = len(self.link.invalid)
+        runner.invalid_seen = len(self.link.invalid)
 
     async def _cue(self, moment: CueMoment) -> None:
         if self.cue is None:
@@ -118,19 +141,20 @@ class CaseObserver(CaseRunner):
         except CueUnavailable as exc:
             raise self._stop(moment.step, str(exc)) from exc
 
-    async def _apply_configuration(self, configuration: dict[str, Any]) -> None:
+    async def apply_configuration(self, runner: CaseRunner, configuration: dict[str, Any]) -> None:
         """The configuration states are the tool's to set; benchctl sends nothing."""
 
     # ------------------------------------------------------------------ steps
-    async def execute(self, step: Step) -> None:
-        if step.kind == "action" and self._when_holds(step):
-            if not self.act:
-                return
-            if step is not self._start_step:  # the start cue already covered the case's first action
-                await self._cue(CueMoment(self.scenario.id, ACTION, step))
-        await super().execute(step)
+    async def before_action(self, runner: CaseRunner, step: Step) -> bool:
+        if not self.act:
+            return False
+        if step is not self.start_step:  # the start cue already covered the case's first action
+            await self._cue(CueMoment(self.scenario.id, ACTION, step))
+        return True
 
-    async def _send(self, step: Step) -> None:
+    async def exchange(self, runner: CaseRunner, step: Step) -> Exchanged:
+        """The tool's request of the step's action (the next one with the scenario's fixed fields) and the
+        charger's response to it; a tool request never observed stops the case without a verdict."""
         d = step.data
         action = d["send"]
         number = d.get("response_step") or step.number
@@ -145,40 +169,36 @@ class CaseObserver(CaseRunner):
         self.tool_cursor = found[0] + 1
         request = exchange.request
         payload = request.frame.payload
-        self._learn(d["payload"], payload)
-        self.checks.append(Check(step.number, f"{action}.req sent by the tool", True, payload, [request.index]))
-        timeout = float(self.vars["message_timeout_s"])
+        _learn(runner.vars, d["payload"], payload)
+        runner.checks.append(Check(step.number, f"{action}.req sent by the tool", True, payload, [request.index]))
+        timeout = float(runner.vars["message_timeout_s"])
         if not await self.link.wait_until(lambda: exchange.response is not None, timeout):
             raise StepFailed(step, number, f"the charger did not respond to the tool's {action}.req (frame "
                                            f"#{request.index}) within {timeout:g} s")
         frame = exchange.response
         assert frame is not None
-        self._check_invalid_frames(step)
+        runner.check_invalid_frames(step)
         if frame.frame.message_type == CALLERROR:
             error = frame.frame.payload or {}
-            exc = ToolRequestError(f"{action}: the charger answered CALLERROR {error.get('errorCode')}: "
+            raise ToolRequestError(f"{action}: the charger answered CALLERROR {error.get('errorCode')}: "
                                    f"{error.get('errorDescription')} (frame #{frame.index})", frame)
-            if not self._call_error_allowed(step, number, exc):
-                raise StepFailed(step, number, str(exc))
-            return
-        self._took_response(step, number, payload, frame.frame.payload, frame, exchange.inbox_at)
+        return Exchanged(payload, frame.frame.payload, frame, exchange.inbox_at)
 
-    def _take(self, step: Step, index: int) -> None:
-        answer = self.link.inbox[index].answer
+    def answered(self, runner: CaseRunner, step: Step, answer: dict[str, Any] | None) -> None:
         if step.data.get("answer") is not None and answer is not None:
-            self._learn(step.data["answer"], answer)
-        super()._take(step, index)
+            _learn(runner.vars, step.data["answer"], answer)
 
-    def _learn(self, template: Any, observed: Any) -> None:
-        """`${name}` where the scenario has the tool put a value: the value the tool really put there."""
-        name = reference(template)
-        if name is not None:
-            if observed is not None:
-                self.vars[name] = observed
-            return
-        if isinstance(template, dict) and isinstance(observed, dict):
-            for key, value in template.items():
-                self._learn(value, observed.get(key))
+
+def _learn(values: dict[str, Any], template: Any, observed: Any) -> None:
+    """`${name}` where the scenario has the tool put a value: the value the tool really put there."""
+    name = reference(template)
+    if name is not None:
+        if observed is not None:
+            values[name] = observed
+        return
+    if isinstance(template, dict) and isinstance(observed, dict):
+        for key, value in template.items():
+            _learn(values, value, observed.get(key))
 
 
 def fixed_fields(template: dict[str, Any], prefix: str = "") -> dict[str, Any]:

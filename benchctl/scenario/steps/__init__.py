@@ -1,0 +1,10 @@
+"""The step kinds of the scenario language, one module each, registered with `@step_kind` (registry.py).
+
+Importing this package imports every kind's module, which is what registers it; the engine only dispatches.
+"""
+
+from . import (absent, action, any_order, connection, expect, file, pwm, send, state,  # noqa: F401
+               tool, wait)  # (registration is their import)
+from .registry import EXECUTORS, StepExecutor, step_kind
+
+__all__ = ["EXECUTORS", "StepExecutor", "step_kind"]

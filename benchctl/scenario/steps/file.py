@@ -1,0 +1,47 @@
+"""`file`: a transfer over the run's file server that must have happened, judged on the server's record."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from benchctl.run.results import Check
+
+from ..errors import StepFailed
+from ..model import Step
+from ..values import describe, get_path, mismatches, substitute
+from .registry import step_kind
+
+if TYPE_CHECKING:
+    from ..engine import CaseRunner
+
+
+@step_kind("file")
+async def file(runner: CaseRunner, step: Step) -> None:
+    """The first transfer since the case started that matches; none within the timeout fails the step, naming what
+    the server did see."""
+    if runner.files is None:
+        raise ValueError("a `file` step needs the run's file server (file_server: true)")
+    direction = step.data["file"]
+    match = substitute(step.data["match"], runner.vars)
+    timeout = float(substitute(step.data["timeout_s"], runner.vars)) if step.data.get("timeout_s") is not None \
+        else float(runner.vars["message_timeout_s"])
+    deadline = time.monotonic() + timeout
+    while True:
+        records = [r.as_record() for r in runner.files.log.since(runner.files_seen) if r.direction == direction]
+        found = next((r for r in records if not mismatches(r, match)), None)
+        if found is not None or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.05)
+    what = f"file {direction} by the file server"
+    if found is None:
+        seen = "; ".join(f"{r['path']} ({r['size']} bytes, complete={r['complete']}"
+                         + (f", {r['error']}" if r["error"] else "") + ")" for r in records) or "nothing"
+        runner.checks.append(Check(step.number, f"{what} matching {match}", False, seen))
+        raise StepFailed(step, step.number, f"no {what} matching {match} within {timeout:.1f} s; it {direction} "
+                                            f"{seen}")
+    for path, expected in match.items():
+        runner.checks.append(Check(step.number, f"{what}: {path} is {describe(expected)}", True,
+                                   get_path(found, path)))
+    runner.save(step.data["save"], found)
