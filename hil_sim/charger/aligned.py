@@ -35,7 +35,7 @@ def _iso(at: datetime) -> str:
 
 async def clock_aligned_loop(station: "SimStation") -> None:
     """One of the firmware's loops: sleeps until the next boundary and reports every connector then."""
-    rt = station._rt()
+    rt = station.runtime()
     last: datetime | None = None
     while True:
         interval = int(station.keys["ClockAlignedDataInterval"].value)
@@ -60,13 +60,13 @@ async def clock_aligned_loop(station: "SimStation") -> None:
 async def _report(station: "SimStation", at: datetime) -> None:
     measurands = station.keys["MeterValuesAlignedData"].value or DEFAULT_MEASURAND
     for connector_id in range(1, station.settings.connectors + 1):
-        c = station._conn(connector_id)
-        values = sampled_values(measurands, station.register_wh(connector_id), station._power_w(connector_id),
-                                "Sample.Clock")
+        c = station.connector_runtime(connector_id)
+        values = sampled_values(measurands, station.energy.register_wh(connector_id),
+                                station.energy.power_w(connector_id), "Sample.Clock")
         tx = c.transaction.transaction_id if c.transaction is not None else None
         payload = call.MeterValues(connector_id=connector_id, transaction_id=tx,
                                    meter_value=[{"timestamp": _iso(at), "sampledValue": values}])
         if tx is not None:
-            await station._send_tx(payload)
-        else:  # not transaction data: sent if online, else dropped (_call keeps MeterValues out on purpose)
-            await station._deliver(payload)
+            await station.transactions.send(payload)
+        else:  # not transaction data: sent if online, else dropped (call keeps MeterValues out on purpose)
+            await station.deliver(payload)

@@ -150,7 +150,7 @@ class CertificateStore:
         await asyncio.sleep(0.05)
         self._pending_key = new_key()
         csr = make_csr(self._pending_key, self.common_name(), self.station.keys["CpoName"].value or None)
-        response = await self.station._call(call.SignCertificate(csr=csr))
+        response = await self.station.call(call.SignCertificate(csr=csr))
         if response is None or response.status != "Accepted":
             self._pending_key = None
             log.info("SignCertificate not accepted: %s", None if response is None else response.status)
@@ -226,7 +226,7 @@ class CertificateHandlers:
     def on_extended_trigger_message(self, requested_message: str, connector_id: int | None = None,
                                     **_: Any) -> call_result.ExtendedTriggerMessage:
         station = self.station
-        if station.rt is None or (connector_id is not None and not station._valid_connector(connector_id, True)):
+        if station.rt is None or (connector_id is not None and not station.valid_connector(connector_id, True)):
             return call_result.ExtendedTriggerMessage(status="Rejected")
         if requested_message not in TRIGGERABLE:
             return call_result.ExtendedTriggerMessage(status="NotImplemented")
@@ -244,7 +244,7 @@ class CertificateHandlers:
 
 async def _after_conf(station: "SimStation", payload: Any) -> None:
     await asyncio.sleep(0.05)
-    await station._call(payload)
+    await station.call(payload)
 
 
 async def _triggered(station: "SimStation", requested: str, connector_id: int | None) -> None:

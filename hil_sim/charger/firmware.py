@@ -208,7 +208,7 @@ class Transfers:
 
     async def _send(self, payload: Any) -> None:
         await asyncio.sleep(0.05)  # a status never overtakes the .conf of the request it is about
-        await self.station._call(payload)
+        await self.station.call(payload)
 
     def _alive(self, rt: Any) -> bool:
         """A task belongs to the boot that started it: a reboot or a power loss ends it, as RAM is lost."""
@@ -312,7 +312,7 @@ class Transfers:
         if signed is not None:
             await self._firmware_status("InstallRebooting", signed)
         self.station.firmware_status = "Installing"
-        self.station.spawn(self.station._reboot())
+        self.station.spawn(self.station.reboot())
 
     def _charging(self) -> bool:
         rt = self.station.rt

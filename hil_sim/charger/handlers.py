@@ -79,7 +79,7 @@ class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandle
 
     @on("RemoteStopTransaction")
     def on_remote_stop(self, transaction_id: int, **_: Any) -> call_result.RemoteStopTransaction:
-        return call_result.RemoteStopTransaction(status=self.station.remote_stop(transaction_id))
+        return call_result.RemoteStopTransaction(status=self.station.authorization.remote_stop(transaction_id))
 
     @on("Reset")
     def on_reset(self, type: str, **_: Any) -> call_result.Reset:
@@ -87,16 +87,15 @@ class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandle
 
     @on("ChangeAvailability")
     def on_change_availability(self, connector_id: int, type: str, **_: Any) -> call_result.ChangeAvailability:
-        return call_result.ChangeAvailability(status=self.station.change_availability(connector_id, type))
+        return call_result.ChangeAvailability(status=self.station.availability.change(connector_id, type))
 
     @on("UnlockConnector")
     def on_unlock_connector(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
-        return call_result.UnlockConnector(status=self.station.unlock_connector(connector_id))
+        return call_result.UnlockConnector(status=self.station.hardware.unlock_connector(connector_id))
 
     @on("ClearCache")
     def on_clear_cache(self, **_: Any) -> call_result.ClearCache:
-        if not self.station.faults.active("clear_cache_ignored"):
-            self.station.auth_cache.clear()
+        self.station.authorization.clear_cache()
         return call_result.ClearCache(status="Accepted")
 
     @on("DataTransfer")

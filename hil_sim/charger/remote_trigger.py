@@ -31,7 +31,7 @@ def trigger_status(station: "SimStation", requested: str, connector_id: int | No
     if station.rt is None:
         return "Rejected"
     unchecked = station.faults.active("trigger_connector_id_unchecked")
-    if connector_id is not None and not unchecked and not station._valid_connector(connector_id, allow_station=True):
+    if connector_id is not None and not unchecked and not station.valid_connector(connector_id, allow_station=True):
         return "Rejected"
     known = MESSAGES
     if station.faults.active("trigger_core_messages_only"):
@@ -48,29 +48,29 @@ async def send_triggered(station: "SimStation", requested: str, connector_id: in
     everything = range(0, station.settings.connectors + 1)
     connectors = [connector_id] if connector_id is not None else list(everything)
     if requested == "BootNotification":
-        await station._call(call.BootNotification(charge_point_vendor=station.settings.vendor,
+        await station.call(call.BootNotification(charge_point_vendor=station.settings.vendor,
                                                   charge_point_model=station.settings.model,
                                                   firmware_version=station.firmware_version))  # in flash (firmware.py)
     elif requested == "Heartbeat":
-        await station._call(call.Heartbeat())
+        await station.call(call.Heartbeat())
     elif requested == "FirmwareStatusNotification":
-        await station._call(call.FirmwareStatusNotification(
+        await station.call(call.FirmwareStatusNotification(
             status=current_status(station.firmware_status, FIRMWARE_BUSY)))
     elif requested == "DiagnosticsStatusNotification":
-        await station._call(call.DiagnosticsStatusNotification(
+        await station.call(call.DiagnosticsStatusNotification(
             status=current_status(station.diagnostics_status, DIAGNOSTICS_BUSY)))
     elif requested == "StatusNotification":
         for cid in connectors:
             if cid in everything:
-                await station._send_status(cid, station._status(cid), force=True)
+                await station.statuses.send(cid, station.status(cid), force=True)
     else:
         for cid in connectors:
             if not 1 <= cid <= station.settings.connectors:
                 continue  # connectorId 0 has no meter of its own; a connector it does not have, none at all
-            values = sampled_values(station.keys["MeterValuesSampledData"].value, station.register_wh(cid),
-                                    station._power_w(cid), "Trigger")
+            values = sampled_values(station.keys["MeterValuesSampledData"].value, station.energy.register_wh(cid),
+                                    station.energy.power_w(cid), "Trigger")
             # a triggered reading is not transaction data: lost offline, never queued
-            await station._deliver(call.MeterValues(connector_id=cid, meter_value=[
+            await station.deliver(call.MeterValues(connector_id=cid, meter_value=[
                 {"timestamp": _now(), "sampledValue": values}]))
 
 

@@ -28,7 +28,8 @@ from ocpp.v16 import call_result
 from .config_keys import Key
 
 if TYPE_CHECKING:
-    from .station import Runtime, SimStation
+    from .runtime import Runtime
+    from .station import SimStation
 
 PROFILE = "Reservation"
 POLL_S = 0.25  # how often the firmware looks for ended reservations (expiry is met to the moment regardless)
@@ -98,7 +99,7 @@ class Reservations:
             return status
         entries[reservation_id] = Reservation(reservation_id, connector_id, id_tag, parent_id_tag, expiry)
         self._watch()
-        station._rt().wake.set()  # report the connector Reserved
+        station.runtime().wake.set()  # report the connector Reserved
         return "Accepted"
 
     def cancel(self, reservation_id: int) -> str:
@@ -110,24 +111,24 @@ class Reservations:
             return "Rejected"
         if not faults.active("cancel_reservation_not_applied"):  # the bug: says Accepted, keeps the reservation
             del entries[reservation_id]
-            self.station._rt().wake.set()
+            self.station.runtime().wake.set()
         return "Accepted"
 
     def _availability(self, connector_id: int) -> str:
         """Whether the connector (connectorId 0: the station) can take a reservation now: Accepted, or why not."""
         station = self.station
         if connector_id:
-            status = station._status(connector_id)
+            status = station.status(connector_id)
             if status in ("Faulted", "Unavailable"):
                 return status
             return "Occupied" if status in OCCUPIED else "Accepted"
-        if 0 in station.unavailable:
+        if station.availability.inoperative(0):
             return "Unavailable"
         # a connector whose EVSE is busy with another one (a session, a cable) is as occupied as that one, though it
         # is reported Available
-        statuses = ["Occupied" if station._evse_taken(c) or any(station._status(m) in OCCUPIED
+        statuses = ["Occupied" if station.hardware.evse_taken(c) or any(station.status(m) in OCCUPIED
                                                                 for m in station.settings.evse_mates(c))
-                    else station._status(c) for c in range(1, station.settings.connectors + 1)]
+                    else station.status(c) for c in range(1, station.settings.connectors + 1)]
         if "Available" in statuses:
             return "Accepted"
         if any(s in OCCUPIED or s == "Occupied" for s in statuses):
@@ -138,7 +139,7 @@ class Reservations:
     def shows_reserved(self, connector_id: int) -> bool:
         """Whether an otherwise Available (or only plugged-in) connector is reported Reserved. Once its reserved
         driver is authorized it is Preparing; a cable alone does not say who plugged it in."""
-        if self.station._conn(connector_id).authorized_tag is not None or not self.entries \
+        if self.station.connector_runtime(connector_id).authorized_tag is not None or not self.entries \
                 or self.station.faults.active("reservation_not_reported"):
             return False
         if any(r.connector_id == connector_id for r in self.entries.values()):
@@ -212,10 +213,10 @@ class Reservations:
         held = {r.connector_id for r in self.entries.values()}
         free = []
         for connector_id in range(1, station.settings.connectors + 1):
-            c = station._conn(connector_id)
+            c = station.connector_runtime(connector_id)
             if c.transaction is None and not c.finishing and c.authorized_tag is None \
                     and not self._out_of_order(connector_id) and connector_id not in held \
-                    and not station._evse_taken(connector_id):
+                    and not station.hardware.evse_taken(connector_id):
                 free.append(connector_id)
         return free
 
@@ -232,15 +233,15 @@ class Reservations:
         """Faulted or Unavailable: a reservation there ends (OCPP 1.6, 5.13)."""
         station = self.station
         if connector_id == 0:
-            return 0 in station.unavailable or all(
+            return station.availability.inoperative(0) or all(
                 self._out_of_order(c) for c in range(1, station.settings.connectors + 1))
-        c = station._conn(connector_id)
-        return station.ground_fault(connector_id) or c.lock_failed \
-            or connector_id in station.unavailable or 0 in station.unavailable
+        c = station.connector_runtime(connector_id)
+        return station.hardware.ground_fault(connector_id) or c.lock_failed \
+            or station.availability.inoperative(connector_id)
 
     def _watch(self) -> None:
         if self._watcher is None or self._watcher.done():
-            self._watcher = self.station.spawn(self._end_loop(self.station._rt()))
+            self._watcher = self.station.spawn(self._end_loop(self.station.runtime()))
 
     async def _end_loop(self, rt: "Runtime") -> None:
         """End reservations at their expiryDate, or when their connector goes out of order."""

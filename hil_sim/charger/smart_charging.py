@@ -27,7 +27,8 @@ from .config_keys import Key
 from .metering import PHASES, VOLTAGE_V
 
 if TYPE_CHECKING:
-    from .station import SimStation, Transaction
+    from .runtime import Transaction
+    from .station import SimStation
 
 PROFILE = "SmartCharging"
 # the limits pics/sim.yaml declares; TC_066 needs 3 profiles of 5 periods, TC_072 stack level 1
@@ -233,7 +234,8 @@ class SmartCharging:
         transaction to come (OCPP 1.6, 5.11), held until that transaction starts."""
         station = self.station
         if raw is None or not station.settings.supports(PROFILE):
-            return station.remote_start(id_tag, connector_id)  # without the profile the field means nothing
+            # without the profile the field means nothing
+            return station.authorization.remote_start(id_tag, connector_id)
         try:
             profile = Stored.parse(connector_id or 0, raw)
         except (KeyError, TypeError, ValueError):
@@ -242,7 +244,7 @@ class SmartCharging:
         if not purpose_ok or profile.problem() is not None or profile.transaction_id is not None \
                 or not self.takes_unit(profile.unit):
             return "Rejected"
-        status = station.remote_start(id_tag, connector_id)
+        status = station.authorization.remote_start(id_tag, connector_id)
         if status == "Accepted" and not station.faults.active("remote_start_profile_ignored"):
             self.waiting = [w for w in self.waiting if w[0] != id_tag] + [(id_tag, connector_id or 0, profile)]
         return status

@@ -216,7 +216,7 @@ async def test_a_listed_status_other_than_accepted_is_no_local_start(session: Se
 
 async def test_offline_the_list_decides_and_takes_precedence_over_the_cache(session: Session) -> None:
     await configure(session, AllowOfflineTxForUnknownId="true")  # would let an UNKNOWN tag through
-    session.sim.station.auth_cache[OTHER] = "Accepted"  # the cache says yes, the list says no
+    session.sim.station.authorization.cache[OTHER] = "Accepted"  # the cache says yes, the list says no
     past = "2020-01-01T00:00:00Z"
     assert await send_list(session, 1, "Full", entry(OTHER, "Blocked"), entry(UNKNOWN, "Accepted", expiryDate=past),
                            entry(VALID)) == "Accepted"

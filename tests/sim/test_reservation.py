@@ -157,7 +157,7 @@ async def test_a_reservation_ends_when_its_connector_goes_faulted(session: Sessi
 
 async def test_a_group_card_uses_the_reservation_once_authorize_names_the_parent(session: Session) -> None:
     await session.call("ChangeConfiguration", {"key": "LocalPreAuthorize", "value": "true"})
-    session.sim.station.auth_cache[OTHER] = "Accepted"  # cached without a parent: the station must still ask
+    session.sim.station.authorization.cache[OTHER] = "Accepted"  # cached without a parent: the station must still ask
     mark = session.mark()
     assert await reserve(session, 1, 25, parent=GROUP) == "Accepted"
     await status(session, 1, "Reserved", mark)

@@ -124,7 +124,7 @@ async def test_the_pwm_and_the_meter_follow_the_limit_in_force(session: Session)
     assert await set_profile(session, 1, profile(1, "TxProfile", [(0, 10)], transactionId=tx)) == "Accepted"
     await asyncio.sleep(0.2)
     assert offered_a(session) == pytest.approx(10, abs=0.1)
-    assert session.sim.station._power_w(1) == pytest.approx(10 * 690, rel=0.01)
+    assert session.sim.station.energy.power_w(1) == pytest.approx(10 * 690, rel=0.01)
     await set_profile(session, 0, profile(2, "ChargePointMaxProfile", [(0, 8)]))  # a lower cap
     await asyncio.sleep(0.2)
     assert offered_a(session) == pytest.approx(8, abs=0.1)
