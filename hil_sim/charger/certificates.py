@@ -44,6 +44,11 @@ TRIGGERABLE = ("BootNotification", "LogStatusNotification", "FirmwareStatusNotif
                "MeterValues", "SignChargePointCertificate", "StatusNotification")
 
 
+def _spki(public_key: Any) -> bytes:
+    """A public key as its SubjectPublicKeyInfo: two keys are the same key when these are equal, whatever the
+    algorithm."""
+    return bytes(public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+
 @dataclass
 class Installed:
     type: str
@@ -167,7 +172,7 @@ class CertificateStore:
             return "no certificate in the chain"
         if self._pending_key is None:
             return "no certificate signing request is pending"
-        if certs[0].public_key().public_numbers() != self._pending_key.public_key().public_numbers():
+        if _spki(certs[0].public_key()) != _spki(self._pending_key.public_key()):
             return "the certificate is not for the key of the last certificate signing request"
         if self.faults.active("certificate_chain_not_verified"):
             return None  # the bug: the chain is never checked against the trusted roots

@@ -46,7 +46,7 @@ class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandle
     def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> call_result.GetConfiguration:
         keys = self.station.keys
         names = key if key else list(keys)
-        known = [{"key": n, "readonly": keys[n].readonly, "value": keys[n].value} for n in names if n in keys]
+        known: list[dict[str, Any]] = [{"key": n, "readonly": keys[n].readonly, "value": keys[n].value} for n in names if n in keys]
         for item in known:
             if keys[item["key"]].write_only:
                 del item["value"]  # write-only (security whitepaper): the secret never leaves the station
@@ -64,7 +64,7 @@ class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandle
             return call_result.ChangeConfiguration(status="Accepted")
         before = keys[key].value if key in keys else None
         status = change(keys, key, value)
-        if status == "Accepted" and self.station.faults.active("configuration_not_stored"):
+        if status == "Accepted" and before is not None and self.station.faults.active("configuration_not_stored"):
             keys[key].value = before  # the bug: answered Accepted, but the new value never reaches the store
         elif status == "Accepted":
             self.station.configuration_changed(key)

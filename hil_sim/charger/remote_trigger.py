@@ -33,7 +33,7 @@ def trigger_status(station: "SimStation", requested: str, connector_id: int | No
     unchecked = station.faults.active("trigger_connector_id_unchecked")
     if connector_id is not None and not unchecked and not station.valid_connector(connector_id, allow_station=True):
         return "Rejected"
-    known = MESSAGES
+    known: tuple[str, ...] = MESSAGES
     if station.faults.active("trigger_core_messages_only"):
         known = ("BootNotification", "Heartbeat", "MeterValues", "StatusNotification")  # the bug: no profile ones
     return "Accepted" if requested in known else "NotImplemented"

@@ -121,7 +121,7 @@ class LinkSecurity:
 
     def connect_args(self, ws_url: str) -> tuple[str, dict[str, Any]]:
         """The URL and the websockets.connect options of the active profile."""
-        profile, extra = self.profile, {}
+        profile, extra = self.profile, dict[str, Any]()
         if profile in (1, 2):
             extra["additional_headers"] = {"Authorization": self._basic()}
         if profile < 2:
