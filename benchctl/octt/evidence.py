@@ -45,7 +45,7 @@ class ListedStatus:
 
 
 class ListError(ValueError):
-    pass
+    """The tool's status list has a line benchctl cannot read as an entry."""
 
 
 def parse_status_list(prompt: str, book: PromptBook) -> list[ListedStatus]:

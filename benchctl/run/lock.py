@@ -214,13 +214,13 @@ class NoLock(BenchLock):
     """What a run on an all-simulated bench holds: nothing to take, renew or release."""
 
     def acquire(self) -> None:
-        pass
+        """Nothing to take: no other run can reach gear this run simulates itself."""
 
     def renew(self) -> None:
-        pass
+        """Nothing held, so nothing to keep fresh."""
 
     def release(self) -> None:
-        pass
+        """Nothing held, so nothing to give back."""
 
 
 def _simulated_role(role: "RoleConfig") -> bool:
