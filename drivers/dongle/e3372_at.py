@@ -185,7 +185,9 @@ class E3372ATDongle(DongleProtocol):
         self.baudrate = baudrate
         self.timeout_s = timeout_s
         self.retries = retries
-        self.probe_timeout_s = min(timeout_s, 0.5)
+        # a modem answers AT in milliseconds, but a loaded host or a USB hub waking up can take over half a second
+        # (the sim bench's pseudo-terminal modem did, once, on a busy 2-core CI): a silent port costs this once
+        self.probe_timeout_s = min(timeout_s, 2.0)
         self._serial: serial.Serial | None = None
         self._lock = asyncio.Lock()  # keeps command sequences whole
         self._connect_lock = asyncio.Lock()
