@@ -185,9 +185,11 @@ class E3372ATDongle(DongleProtocol):
         self.baudrate = baudrate
         self.timeout_s = timeout_s
         self.retries = retries
-        # a modem answers AT in milliseconds, but a loaded host or a USB hub waking up can take over half a second
-        # (the sim bench's pseudo-terminal modem did, once, on a busy 2-core CI): a silent port costs this once
-        self.probe_timeout_s = min(timeout_s, 2.0)
+        # a modem answers AT in milliseconds; a silent candidate costs this on every connect
+        self.probe_timeout_s = min(timeout_s, 0.5)
+        # when no candidate answered in time, one more round with this: a loaded host or a USB hub waking up can
+        # take over half a second (the sim bench's pseudo-terminal modem did, once, on a busy 2-core CI)
+        self.slow_probe_timeout_s = min(timeout_s, 2.0)
         self._serial: serial.Serial | None = None
         self._lock = asyncio.Lock()  # keeps command sequences whole
         self._connect_lock = asyncio.Lock()
@@ -226,34 +228,36 @@ class E3372ATDongle(DongleProtocol):
         """The first of `candidates` that answers AT with OK; DriverError telling what each port did."""
         if not candidates:
             raise ValueError("no candidate ports to probe")
-        outcomes = await asyncio.gather(*(asyncio.to_thread(self._probe_one, name) for name in candidates))
-        for name, (ok, _) in zip(candidates, outcomes):
-            if ok:
-                return name
+        for wait_s in (self.probe_timeout_s, self.slow_probe_timeout_s):
+            outcomes = await asyncio.gather(*(asyncio.to_thread(self._probe_one, name, wait_s)
+                                              for name in candidates))
+            for name, (ok, _) in zip(candidates, outcomes):
+                if ok:
+                    return name
         what = "; ".join(f"{name}: {text}" for name, (_, text) in zip(candidates, outcomes))
         raise DriverError(self.role, self.backend, ",".join(candidates),
                           f"no port answered AT with OK ({what})")
 
-    def _probe_one(self, name: str) -> tuple[bool, str]:
+    def _probe_one(self, name: str, wait_s: float) -> tuple[bool, str]:
         try:
-            port = open_port(name, self.baudrate, min(_POLL_S, self.probe_timeout_s),
+            port = open_port(name, self.baudrate, min(_POLL_S, wait_s),
                              lambda message: DriverError(self.role, self.backend, name, message),
-                             write_timeout_s=self.probe_timeout_s)
+                             write_timeout_s=wait_s)
         except DriverError as exc:
             return False, exc.message
         try:
             port.write(b"AT" + EOL)
             port.flush()
-            deadline = time.monotonic() + self.probe_timeout_s
+            deadline = time.monotonic() + wait_s
             heard: list[str] = []
             while True:
                 try:
                     line = self._read_line(port, deadline)
                 except _NoAnswer as exc:
                     if heard:
-                        return False, f"no OK within {self.probe_timeout_s:g} s, heard {heard!r}"
+                        return False, f"no OK within {wait_s:g} s, heard {heard!r}"
                     partial = "" if "got nothing" in str(exc) else f" ({exc})"
-                    return False, f"no answer within {self.probe_timeout_s:g} s{partial}"
+                    return False, f"no answer within {wait_s:g} s{partial}"
                 if line == "OK":
                     return True, "answered OK"
                 if _is_final_error(line):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import AsyncIterator
 
 import pytest
@@ -254,6 +256,26 @@ async def test_probe_finds_the_modem_among_silent_ports(world: World, modem_inde
 async def test_probe_port_directly(sim: SimE3372AT) -> None:
     drv = E3372ATDongle("modem", sim.port_names, timeout_s=TIMEOUT_S)
     assert await drv.probe_port(sim.port_names) == sim.modem_port
+
+
+async def test_probe_asks_once_more_with_more_patience_when_no_port_answered(world: World) -> None:
+    """A loaded host (or a USB hub waking up) answers after the first round's half second: a second round finds
+    the modem, and a bench opens where one round would have failed."""
+    stick = SimE3372AT(world, ports=2)
+    await stick.start()
+    stick.silent = True  # the first round's AT goes unanswered
+
+    async def wake() -> None:
+        await asyncio.sleep(0.2)
+        stick.silent = False
+
+    drv = E3372ATDongle("modem", stick.port_names, timeout_s=3.0)  # rounds of 0.5 s, then 2 s
+    waking = asyncio.create_task(wake())
+    try:
+        assert await drv.probe_port(stick.port_names) == stick.modem_port
+    finally:
+        await waking
+        await stick.stop()
 
 
 async def test_probe_tells_what_each_port_did(world: World, tmp_path) -> None:
