@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -142,11 +143,9 @@ def in_new_terminal(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Po
     os.close(slave)
 
     def drain() -> None:  # a terminal someone reads: the run never blocks on its progress line
-        try:
+        with contextlib.suppress(OSError):  # the terminal closed: nothing left to read
             while os.read(master, 4096):
-                pass
-        except OSError:
-            pass
+                continue  # the bytes are dropped: only that someone reads them matters
     threading.Thread(target=drain, daemon=True).start()
     return proc, master
 
@@ -165,11 +164,9 @@ def wait_for_ready_ev(run_dir_parent: Path, deadline_s: float = 40) -> Path:
 
 async def until_ev_safe(port: int, since: float, limit_s: float) -> float | None:
     while time.monotonic() - since < limit_s:
-        try:
+        with contextlib.suppress(Exception):  # the device is read again until the limit
             if (await read_gear(port)).ev_safe:
                 return time.monotonic() - since
-        except Exception:  # noqa: BLE001 - the device is read again until the limit
-            pass
         await asyncio.sleep(0.01)
     return None
 
