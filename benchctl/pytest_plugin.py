@@ -18,7 +18,7 @@ from typing import Any, Coroutine, Iterator, TypeVar
 
 import pytest
 
-from benchctl.run.results import NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult
+from benchctl.record.case import NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult
 from benchctl.scenario.model import Scenario, load_scenario
 
 T = TypeVar("T")

@@ -41,7 +41,7 @@ from benchctl.octt.pace import DEFAULT_POLL_S  # noqa: E402
 from benchctl.octt.prompts import load_prompts  # noqa: E402
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS  # noqa: E402
 from benchctl.proxy.bench import ProxiedBench, open_proxied_bench  # noqa: E402
-from benchctl.run.results import PASS  # noqa: E402
+from benchctl.record.case import PASS  # noqa: E402
 from benchctl.scenario.model import load_scenarios  # noqa: E402
 from hil_sim.bench import SimBench  # noqa: E402
 from octt_standin import StandInTool  # noqa: E402

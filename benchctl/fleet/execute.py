@@ -21,7 +21,7 @@ from benchctl.run.command import EXIT_BENCH, EXIT_BUSY, EXIT_FAILED, EXIT_OK, EX
 from benchctl.run.lock import BenchBusy, BenchLock, hold_bench
 from benchctl.run.profile_check import ProfileContradiction
 from benchctl.run.progress import RunProgress, describe_step
-from benchctl.run.results import PASS, CaseResult
+from benchctl.record.case import PASS, CaseResult
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.selection import SelectionError, choose_cases, run_log
 from benchctl.scenario.model import Scenario, Step

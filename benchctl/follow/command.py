@@ -19,7 +19,7 @@ from benchctl.run.command import (EXIT_BUSY, EXIT_OK, EXIT_USAGE, _exit_status, 
                                   print_cases)
 from benchctl.run.lock import take_bench_for
 from benchctl.run.progress import VERDICT_STYLE
-from benchctl.run.results import CaseResult
+from benchctl.record.case import CaseResult
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.selection import SelectionError, choose_cases, run_log
 from benchctl.scenario.model import Scenario

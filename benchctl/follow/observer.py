@@ -27,7 +27,7 @@ from benchctl.bench.bench import Bench
 from benchctl.csms.capture import Capture
 from benchctl.csms.frames import CALLERROR
 from benchctl.csms.link import ToolRequestError
-from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, CaseResult, Check
+from benchctl.record.case import ERROR, FAIL, NOT_RUNNABLE, CaseResult, Check
 from benchctl.scenario.engine import CaseRunner, StepFailed
 from benchctl.scenario.model import Scenario, Step
 from benchctl.scenario.status_rules import Allowances

@@ -13,7 +13,7 @@ from benchctl.csms.capture import Capture
 from benchctl.perf.timings import case_timings
 from benchctl.proxy.bench import open_proxied_bench
 from benchctl.proxy.tls import UpstreamTls
-from benchctl.run.results import CaseResult
+from benchctl.record.case import CaseResult
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import run_pics, station_allowances
 from benchctl.scenario.model import Scenario

@@ -21,7 +21,7 @@ from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.run.command import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, print_cases
 from benchctl.run.lock import BenchLock, hold_bench, take_bench_for
 from benchctl.run.progress import VERDICT_STYLE
-from benchctl.run.results import PASS
+from benchctl.record.case import PASS
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.selection import SelectionError, choose_cases, run_log
 from benchctl.scenario.model import load_scenarios

@@ -21,7 +21,7 @@ from benchctl.csms.capture import Capture
 from benchctl.follow.observer import CaseObserver
 from benchctl.perf.timings import case_timings
 from benchctl.proxy.bench import ProxiedBench, open_proxied_bench
-from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
+from benchctl.record.case import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import run_pics, station_allowances
 from benchctl.scenario.model import Scenario

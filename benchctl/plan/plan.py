@@ -12,10 +12,10 @@ file stays in: the runner reports it as not runnable rather than the plan hiding
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from benchctl.config import ConfigError
+from benchctl.record.plan_entry import PlanEntry
 from benchctl.scenario.model import Scenario
 
 from .appendix_c import APPENDIX_C, CaseRule, load_appendix_c, section_key
@@ -23,35 +23,6 @@ from .pics import Pics
 
 CERTIFICATION_WORDS = {"M": "mandatory", "C": "conditional", "O": "optional"}
 NO_SCENARIO = "no scenario file yet"
-
-
-@dataclass(frozen=True)
-class PlanEntry:
-    """One case of the test plan (Appendix C), run or not, with why it is in or out. run.json keeps it
-    (as_record); a report reads it back (from_record), tolerating a hand-edited or older file."""
-
-    id: str
-    title: str
-    section: str | None
-    group: str | None
-    certification: str | None  # M / O / C
-    included: bool
-    reason: str
-    has_scenario: bool | None  # None: not recorded
-
-    def as_record(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "section": self.section, "certification": self.certification,
-                "included": self.included, "reason": self.reason}
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "PlanEntry":
-        return cls(str(record.get("id", "?")), str(record.get("title") or ""), _text(record.get("section")),
-                   _text(record.get("group")), _text(record.get("certification")),
-                   bool(record.get("included", True)), str(record.get("reason") or ""), None)
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
 
 
 def _decide(rule: CaseRule, values: dict[str, Any], include_uncertified: bool) -> tuple[bool, str]:

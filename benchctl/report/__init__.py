@@ -7,7 +7,7 @@ from pathlib import Path
 from .html import write_html
 from .json_report import write_json
 from .junit import write_junit
-from .record import RunRecord, load_run
+from benchctl.record.run import RunRecord, load_run
 
 JUNIT_FILE, JSON_FILE, HTML_FILE = "report.xml", "report.json", "report.html"
 

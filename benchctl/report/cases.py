@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchctl.plan.plan import PlanEntry
-from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS
+from benchctl.record.plan_entry import PlanEntry
+from benchctl.record.case import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS
 
-from .record import CaseRecord, RunRecord
+from benchctl.record.run import CaseResult, RunRecord
 
 # Outcomes of a row that has no result record.
 EXCLUDED = "EXCLUDED"  # the plan leaves the case out (the DUT does not support it, ...)
@@ -27,7 +27,7 @@ class CaseRow:
     outcome: str  # a verdict when `result` is set, else EXCLUDED / NOT_SELECTED / NO_RESULT
     reason: str
     plan: PlanEntry | None  # None: the case was run without being in the plan (or the run has no plan)
-    result: CaseRecord | None
+    result: CaseResult | None
 
     @property
     def certification(self) -> str | None:
@@ -57,7 +57,7 @@ class CaseRow:
 
 def case_rows(record: RunRecord) -> list[CaseRow]:
     """Plan order first, then cases run outside the plan in run order, then selected cases never finished."""
-    by_id: dict[str, list[CaseRecord]] = {}
+    by_id: dict[str, list[CaseResult]] = {}
     for result in record.results:
         by_id.setdefault(result.id, []).append(result)
     selected = set(record.selected)
@@ -106,6 +106,6 @@ def summary(rows: list[CaseRow]) -> dict[str, int]:
 _NO_RESULT_REASON = "no result: the run ended before this case finished"
 
 
-def _run_row(result: CaseRecord, entry: PlanEntry | None) -> CaseRow:
+def _run_row(result: CaseResult, entry: PlanEntry | None) -> CaseRow:
     return CaseRow(result.id, result.title or (entry.title if entry else ""), result.verdict, result.reason, entry,
                    result)

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .record import CaseRecord
+from benchctl.record.run import CaseResult
 
 
-def octt_of(result: CaseRecord | None) -> dict[str, Any] | None:
+def octt_of(result: CaseResult | None) -> dict[str, Any] | None:
     octt = result.raw.get("octt") if result is not None else None
     return octt if isinstance(octt, dict) and octt else None
 
 
-def verdicts(result: CaseRecord | None) -> dict[str, Any] | None:
+def verdicts(result: CaseResult | None) -> dict[str, Any] | None:
     """For the case table, after the verdict: 'tool PASS · benchctl FAIL', flagged when they differ."""
     octt = octt_of(result)
     if octt is None or "tool_verdict" not in octt:
@@ -23,7 +23,7 @@ def verdicts(result: CaseRecord | None) -> dict[str, Any] | None:
             "disagreement": bool(octt.get("disagreement"))}
 
 
-def companion(result: CaseRecord | None) -> dict[str, Any] | None:
+def companion(result: CaseResult | None) -> dict[str, Any] | None:
     octt = octt_of(result)
     if octt is None:
         return None

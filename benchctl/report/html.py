@@ -15,12 +15,12 @@ from typing import Any
 from jinja2 import TemplateError
 from markupsafe import Markup
 
-from benchctl.run.results import ERROR, FAIL
+from benchctl.record.case import ERROR, FAIL
 
 from .cases import NO_RESULT, OUTCOMES, CaseRow, case_rows, summary
 from .companion import companion, verdicts
-from .record import RunRecord
-from .templating import frame_list, indices, render, value_text
+from benchctl.record.run import RunRecord
+from .templating import frame_list, render, value_text
 from .timeline import EV, FRAME, RESET, Event, arrow, case_timeline, ev_change, frame_payload
 
 _FRAME_REF = re.compile(r"frame #(\d+)")
@@ -112,18 +112,18 @@ def _case(record: RunRecord, row: CaseRow, anchor: str) -> dict[str, Any]:
             + (f" ({a.get('reason')})" if a.get("reason") else "") for a in result.attempts)
         if failing:
             case["evidence"] = _evidence(record, row)
-        case["warnings"] = [{"kind": w.get("kind", ""), "message": w.get("message", ""),
-                             "frames": [_frame_ref(record, i) for i in indices(w.get("frames"))]}
+        case["warnings"] = [{"kind": w.kind, "message": w.message,
+                             "frames": [_frame_ref(record, i) for i in w.frames]}
                             for w in result.warnings]
         case["findings"] = _findings(result.status_rules)
-        case["checks"] = [{"ok": bool(c.get("ok")), "step": c.get("step"), "description": c.get("description", ""),
-                           "observed": value_text(c.get("observed")), "frames": frame_list(c.get("frames"))}
+        case["checks"] = [{"ok": c.ok, "step": c.step, "description": c.description,
+                           "observed": value_text(c.observed), "frames": frame_list(c.frames)}
                           for c in result.checks]
         case["timings"] = [{"kind": t.get("kind"), "name": t.get("name"), "ms": t.get("ms"),
                             "frames": frame_list(t.get("frames"))} for t in result.timings]
     events = case_timeline(record, row)
     if events:
-        cited = {i for c in (result.failed_checks if result else []) for i in indices(c.get("frames"))}
+        cited = {i for c in (result.failed_checks if result else []) for i in c.frames}
         if failing and result is not None:
             cited |= {int(i) for i in _FRAME_REF.findall(result.reason)}
         case["timeline"] = _timeline(events, cited, result.started if result is not None else None)
@@ -137,11 +137,10 @@ def _evidence(record: RunRecord, row: CaseRow) -> dict[str, Any]:
     failed = result.failed_checks
     # verdicts decided outside a check (a timeout, an unexpected message) name their frame in the reason
     cited = [] if failed else [int(i) for i in dict.fromkeys(_FRAME_REF.findall(result.reason))]
-    return {"step": result.step if result.step is not None else next((c.get("step") for c in failed), None),
+    return {"step": result.step if result.step is not None else next((c.step for c in failed), None),
             "reason": result.reason,
-            "failed": [{"step": c.get("step"), "description": c.get("description", ""),
-                        "observed": value_text(c.get("observed")),
-                        "frames": [_frame_ref(record, i) for i in indices(c.get("frames"))]} for c in failed],
+            "failed": [{"step": c.step, "description": c.description, "observed": value_text(c.observed),
+                        "frames": [_frame_ref(record, i) for i in c.frames]} for c in failed],
             "cited": [_frame_ref(record, i) for i in cited]}
 
 

@@ -7,12 +7,13 @@ so a reader of report.json never needs capture.jsonl to see what the verdict was
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from .cases import CaseRow, case_rows, summary
-from .record import RunRecord
+from benchctl.record.run import RunRecord
 from .timeline import RESET, case_timeline
 
 FORMAT = "benchctl-report/1"
@@ -84,9 +85,9 @@ def _case(record: RunRecord, row: CaseRow) -> dict[str, Any]:
             "started_iso": iso(result.started),
             "duration_s": result.duration_s,
             "retest": result.retest,
-            "checks": [{**check, "cited": _cited(record, check.get("frames"))} for check in result.checks],
+            "checks": [{**asdict(check), "cited": _cited(record, check.frames)} for check in result.checks],
             "status_rules": _status_rules(record, result.status_rules),
-            "warnings": [{**w, "cited": _cited(record, w.get("frames"))} for w in result.warnings],
+            "warnings": [{**asdict(w), "cited": _cited(record, w.frames)} for w in result.warnings],
             "result": result.raw,
             "octt": result.raw.get("octt"),  # benchctl octt: the tool's verdict beside benchctl's
         })

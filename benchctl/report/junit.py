@@ -13,10 +13,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchctl.run.results import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS
+from benchctl.record.case import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS
 
 from .cases import EXCLUDED, NO_RESULT, NOT_SELECTED, CaseRow, case_rows
-from .record import RunRecord
+from benchctl.record.run import RunRecord
 
 SUITE = "benchctl"
 # Characters XML 1.0 cannot hold at all, escaped or not; a garbage frame from a charger may contain them.
@@ -96,8 +96,7 @@ def _testcase(record: RunRecord, row: CaseRow) -> ET.Element:
                                       "type": row.outcome})
     if result is not None and result.warnings:  # WARN: output of the case, never a failure
         ET.SubElement(case, "system-out").text = _clean("\n".join(
-            f"WARN {w.get('kind', '')}: {w.get('message', '')}"
-            + "".join(f"\n  #{i} " + _frame_text(record, i) for i in w.get("frames") or [])
+            f"WARN {w.kind}: {w.message}" + "".join(f"\n  #{i} " + _frame_text(record, i) for i in w.frames)
             for w in result.warnings))
     return case
 
@@ -120,9 +119,8 @@ def _details(record: RunRecord, row: CaseRow) -> str:
     if failed:
         lines.append("failed checks:")
     for check in failed:
-        frames = check.get("frames") if isinstance(check.get("frames"), list) else []
-        lines.append(f"  step {check.get('step')}: {check.get('description', '')}"
-                     f" (observed: {_text(check.get('observed'))})"
+        frames = check.frames
+        lines.append(f"  step {check.step}: {check.description} (observed: {_text(check.observed)})"
                      + (f" frames {', '.join(f'#{i}' for i in frames)}" if frames else ""))
         for index in frames:
             frame = record.frame(index) if isinstance(index, int) else None

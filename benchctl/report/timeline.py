@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cases import CaseRow
-from .record import RunRecord, iso_to_epoch
+from benchctl.record.run import RunRecord, iso_to_epoch
 
 FRAME, ACTION, EV = "frame", "action", "ev"
 RESET, CASE = "reset", "case"

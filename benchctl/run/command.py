@@ -23,7 +23,7 @@ from benchctl.scenario.model import Scenario, load_scenarios
 
 from .lock import BenchLock, hold_bench, take_bench_for
 from .progress import VERDICT_STYLE, RunProgress
-from .results import PASS, CaseResult
+from benchctl.record.case import PASS, CaseResult
 from .rundir import RunDir, read_results
 from .signals import RunStop, stop_on_signals
 from .selection import Selection, SelectionError, choose_cases, run_log

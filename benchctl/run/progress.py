@@ -17,7 +17,7 @@ from rich.text import Text
 
 from benchctl.scenario.model import Scenario, Step
 
-from .results import CaseResult
+from benchctl.record.case import CaseResult
 
 VERDICT_STYLE = {"PASS": "green", "FAIL": "red", "ERROR": "magenta", "NOT_RUNNABLE": "yellow", "NOT_APPLICABLE": "yellow"}
 

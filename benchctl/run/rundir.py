@@ -11,7 +11,7 @@ from typing import Any
 from benchctl.config.names import path_part, unsafe_name
 from drivers.steplog import Step
 
-from .results import CaseResult
+from benchctl.record.case import CaseResult
 
 
 JSONL_FILES = ("results.jsonl", "capture.jsonl", "actions.jsonl")

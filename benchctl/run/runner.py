@@ -28,7 +28,7 @@ from .idle import return_to_idle
 from .meter_probe import MeterProbe
 from .profile_check import DutProfile, ProfileContradiction, compare_profile
 from .budget import case_budget
-from .results import ERROR, FAIL, PASS, CaseResult
+from benchctl.record.case import ERROR, FAIL, PASS, CaseResult
 from .rundir import RunDir
 from .session import BenchSession, open_bench
 from .warnings import RunWatch
@@ -258,7 +258,7 @@ def _error(scenario: Scenario, reason: str) -> CaseResult:
 def retestable(result: CaseResult) -> bool:
     """Appendix D: a FAIL of a tool validation stands; one found only by the status rules may be retested, and
     an ERROR is the bench's or the run's, not a verdict on the charger."""
-    return result.verdict == ERROR or (result.verdict == FAIL and result.retest)
+    return result.verdict == ERROR or (result.verdict == FAIL and result.retest is True)
 
 
 def attempt_summary(result: CaseResult) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from benchctl.csms.defaults import SAMPLED_VALUE_DEFAULTS
 from benchctl.csms.frames import CALL, CALLRESULT
 from benchctl.scenario.status_rules import epoch
 
-from .results import Warn
+from benchctl.record.case import Warn
 
 ENERGY = "Energy.Active.Import.Register"
 BACKWARDS, CLOCK, METER, DOCUMENT = "energy-register-backwards", "clock-skew", "meter-disagrees", "document"

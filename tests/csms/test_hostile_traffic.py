@@ -21,7 +21,7 @@ from benchctl.csms.security import CsmsSecurity
 from benchctl.csms.server import CentralSystem
 from benchctl.report import load_run
 from benchctl.report.html import render_html
-from benchctl.run.results import CaseResult
+from benchctl.record.case import CaseResult
 from benchctl.scenario.engine import CaseRunner
 from benchctl.scenario.model import load_scenario
 from drivers.steplog import StepLog

@@ -17,7 +17,7 @@ from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.plan import load_pics
 from benchctl.plan.appendix_c import load_appendix_c
 from benchctl.report import write_reports
-from benchctl.run.results import CaseResult
+from benchctl.record.case import CaseResult
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import run_cases
 from benchctl.scenario.model import Scenario

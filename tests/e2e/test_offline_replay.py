@@ -11,7 +11,7 @@ import pytest
 
 from benchctl.bench.config import load_bench
 from benchctl.paths import DEFAULT_BENCH
-from benchctl.run.results import CaseResult
+from benchctl.record.case import CaseResult
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import run_cases
 from benchctl.scenario.model import Scenario

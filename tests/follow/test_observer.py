@@ -21,7 +21,7 @@ from benchctl.follow.cue import START, CueMoment, KeypressCue
 from benchctl.csms.link import ToolRequestError
 from benchctl.follow.observer import CaseObserver
 from benchctl.follow.traffic import ObservedLink
-from benchctl.run.results import ERROR, FAIL, NOT_RUNNABLE, PASS
+from benchctl.record.case import ERROR, FAIL, NOT_RUNNABLE, PASS
 from benchctl.paths import SCENARIOS
 from benchctl.scenario.model import Scenario, load_scenario
 from benchctl.scenario.status_rules import Allowances

@@ -14,7 +14,7 @@ from benchctl.csms.capture import Capture
 from benchctl.octt.callbacks import ROLE, SutCallbackServer
 from benchctl.octt.prompts import load_prompts
 from benchctl.proxy.bench import ProxiedBench, open_proxied_bench
-from benchctl.run.results import PASS
+from benchctl.record.case import PASS
 from octt_standin import StandInTool
 
 from octt_harness import companion, fast_config, free_port

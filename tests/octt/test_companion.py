@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS
-from benchctl.run.results import ERROR, FAIL, PASS
+from benchctl.record.case import ERROR, FAIL, PASS
 
 from octt_harness import companion, fast_config
 

@@ -12,7 +12,7 @@ from benchctl.bench.actions import ACTIONS
 from benchctl.octt.client import OcttClient
 from benchctl.octt.driver import PromptRecord
 from benchctl.octt.pace import CASE_CHANGE_HOLD_S, Answered
-from benchctl.run.results import PASS
+from benchctl.record.case import PASS
 from octt_standin import StandInTool
 from octt_standin import prompts as tool_prompts
 

@@ -4,7 +4,7 @@ configuration key survive the round trip, and a hand-edited record is read as fa
 from __future__ import annotations
 
 from benchctl.csms.config_key import ConfigKey
-from benchctl.plan.plan import PlanEntry
+from benchctl.record.plan_entry import PlanEntry
 
 
 def test_a_plan_entry_reads_back_what_the_run_wrote() -> None:

@@ -13,7 +13,7 @@ from benchctl.bench.config import BenchConfig
 from benchctl.paths import SCENARIOS
 from benchctl.report import write_reports
 from benchctl.run.budget import FACTOR, SLACK_S, case_budget
-from benchctl.run.results import ERROR, FAIL, PASS, CaseResult
+from benchctl.record.case import ERROR, FAIL, PASS, CaseResult
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import BenchRun, run_cases
 from benchctl.scenario.model import Scenario, load_scenario

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchctl.bench.config import BenchConfig
 from benchctl.paths import ROOT
-from benchctl.run.results import ERROR, PASS
+from benchctl.record.case import ERROR, PASS
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import BenchRun
 from benchctl.scenario.model import Scenario

@@ -11,7 +11,7 @@ import pytest
 
 from benchctl.bench.config import BenchConfig
 from benchctl.run.budget import case_budget
-from benchctl.run.results import CaseResult
+from benchctl.record.case import CaseResult
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import BenchRun
 from benchctl.scenario.model import Scenario

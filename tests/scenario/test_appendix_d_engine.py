@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from benchctl.bench.config import BenchConfig
-from benchctl.run.results import CaseResult
+from benchctl.record.case import CaseResult
 from benchctl.plan import load_pics
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import BenchRun

@@ -14,7 +14,7 @@ from benchctl.bench.config import BenchConfig
 from benchctl.config import ConfigError
 from benchctl.csms.capture import Capture
 from benchctl.csms.server import CentralSystem
-from benchctl.run.results import CaseResult
+from benchctl.record.case import CaseResult
 from benchctl.scenario.engine import CaseRunner
 from benchctl.scenario.model import load_scenario
 from drivers.steplog import StepLog

@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from benchctl.run.results import Check
+from benchctl.record.case import Check
 
 from ..errors import StepFailed
 from ..model import Step

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from drivers.evse_tester.iec61851 import MIN_PWM_CURRENT_A
 
-from benchctl.run.results import Check
+from benchctl.record.case import Check
 
 from ..errors import StepFailed
 from ..model import Step

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from benchctl.csms.capture import CapturedFrame
 from benchctl.csms.frames import CALLERROR
 from benchctl.csms.link import ToolRequestError
-from benchctl.run.results import Check
+from benchctl.record.case import Check
 from benchctl.smart.profiles import in_rate_unit
 from benchctl.smart.tracker import SmartTracker
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from benchctl.csms.capture import CapturedFrame
-from benchctl.run.results import Check
+from benchctl.record.case import Check
 
 from ..errors import StepFailed
 from ..model import Step

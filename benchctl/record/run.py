@@ -14,83 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.csms.config_key import ConfigKey
-from benchctl.plan.plan import PlanEntry
+
+from .case import CaseResult, number
+from .plan_entry import PlanEntry
 
 RUN_META, RESULTS, CAPTURE, ACTIONS = "run.json", "results.jsonl", "capture.jsonl", "actions.jsonl"
-
-
-@dataclass
-class CaseRecord:
-    """One line of results.jsonl; `raw` keeps the whole record, keys this version does not know included."""
-
-    id: str
-    title: str
-    verdict: str
-    started: float | None
-    duration_s: float
-    step: int | None
-    reason: str
-    where: str
-    checks: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
-    retest: bool | None
-    status_rules: dict[str, Any] | None
-    section: str | None
-    group: str | None
-    certification: str | None
-    raw: dict[str, Any]
-    timings: list[dict[str, Any]] = field(default_factory=list)
-    attempts: list[dict[str, Any]] = field(default_factory=list)  # retests before the final result
-    flaky: bool = False
-    warnings: list[dict[str, Any]] = field(default_factory=list)  # WARN findings: never a verdict
-
-    @property
-    def ended(self) -> float | None:
-        return None if self.started is None else self.started + self.duration_s
-
-    @property
-    def failed_checks(self) -> list[dict[str, Any]]:
-        return [c for c in self.checks if not c.get("ok", False)]
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "CaseRecord":
-        checks = record.get("checks")
-        actions = record.get("actions")
-        rules = record.get("status_rules")
-        retest = record.get("retest")
-        return cls(
-            id=str(record.get("id", "?")),
-            title=str(record.get("title") or ""),
-            # a record without a verdict is damaged; it must not be counted as anything but a problem
-            verdict=str(record.get("verdict") or "ERROR"),
-            started=_number(record.get("started")),
-            duration_s=_number(record.get("duration_s")) or 0.0,
-            step=record.get("step") if isinstance(record.get("step"), int) else None,
-            reason=str(record.get("reason") or ("" if record.get("verdict") else "result record has no verdict")),
-            where=str(record.get("where") or ""),
-            checks=[c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else [],
-            actions=[a for a in actions if isinstance(a, dict)] if isinstance(actions, list) else [],
-            retest=retest if isinstance(retest, bool) else None,
-            status_rules=rules if isinstance(rules, dict) else None,
-            section=_text_or_none(record.get("section")),
-            group=_text_or_none(record.get("group")),
-            certification=_text_or_none(record.get("certification")),
-            raw=record,
-            timings=[t for t in record.get("timings") or [] if isinstance(t, dict)]
-            if isinstance(record.get("timings"), list) else [],
-            attempts=[a for a in record.get("attempts") or [] if isinstance(a, dict)]
-            if isinstance(record.get("attempts"), list) else [],
-            flaky=record.get("flaky") is True,
-            warnings=[w for w in record.get("warnings") or [] if isinstance(w, dict)]
-            if isinstance(record.get("warnings"), list) else [],
-        )
 
 
 @dataclass
 class RunRecord:
     path: Path
     meta: dict[str, Any]
-    results: list[CaseRecord]
+    results: list[CaseResult]
     frames: list[dict[str, Any]]  # capture.jsonl records, in capture order
     actions: list[dict[str, Any]]  # actions.jsonl records, in the order they were logged
     notes: list[str] = field(default_factory=list)  # what could not be read, for the report to show
@@ -115,11 +50,11 @@ class RunRecord:
 
     @property
     def started(self) -> float | None:
-        return _number(self.meta.get("started"))
+        return number(self.meta.get("started"))
 
     @property
     def finished(self) -> float | None:
-        return _number(self.meta.get("finished"))
+        return number(self.meta.get("finished"))
 
     @property
     def selected(self) -> list[str]:
@@ -168,7 +103,7 @@ class RunRecord:
         """The latest moment anything was recorded: stands in for the finish time a killed run never wrote."""
         moments = [r.ended for r in self.results if r.ended is not None]
         moments += [t for t in (iso_to_epoch(f.get("ts")) for f in self.frames[-1:]) if t is not None]
-        moments += [t for t in (_number(a.get("ts")) for a in self.actions) if t is not None]
+        moments += [t for t in (number(a.get("ts")) for a in self.actions) if t is not None]
         return max(moments, default=None)
 
 
@@ -188,7 +123,7 @@ def load_run(path: Path) -> RunRecord:
                 meta = loaded
             else:
                 notes.append(f"{RUN_META} is not a JSON object; run metadata unknown")
-    results = [CaseRecord.from_record(r) for r in read_jsonl(path / RESULTS, notes)]
+    results = [CaseResult.from_record(r) for r in read_jsonl(path / RESULTS, notes)]
     return RunRecord(path, meta, results, read_jsonl(path / CAPTURE, notes), read_jsonl(path / ACTIONS, notes),
                      notes)
 
@@ -229,9 +164,6 @@ def iso_to_epoch(ts: Any) -> float | None:
         return None  # a naive time could be any zone; placing it would be a guess
     return moment.timestamp()
 
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _text_or_none(value: Any) -> str | None:
