@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     from benchctl.fleet.command import add_fleet_parsers
 
     add_fleet_parsers(sub)
-    from benchctl.perf.command import add_perf_parser
+    from benchctl.run.perf_command import add_perf_parser
 
     add_perf_parser(sub)
     from benchctl.proxy.command import add_proxy_parser
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from benchctl.bench.check import check_bench
+    from benchctl.run.check import check_bench
     from benchctl.csms.capture import Capture
     from benchctl.paths import SCENARIOS
     from benchctl.run.profile_check import DutProfile, profile_table, read_profile
@@ -158,7 +158,7 @@ _FILE_KINDS = ("bench config (bench:, dut:, roles:)", "PICS (dut_type:, product_
 
 def file_kind(top: object) -> str | None:
     """bench, pics, scenario or state: the kind whose top-level keys the file shares most; None for none."""
-    from benchctl.plan.pics import PICS_FILE_SCHEMA
+    from benchctl.config.pics import PICS_FILE_SCHEMA
     from benchctl.bench.config import BENCH_SCHEMA
     from benchctl.scenario.model import SCENARIO_SCHEMA, STATE_SCHEMA
 
@@ -173,7 +173,7 @@ def file_kind(top: object) -> str | None:
 def validate_file(file: Path) -> str:
     """Load and validate a bench config, PICS, scenario or reusable state, whichever `file` is; the line saying
     it is valid, or a ConfigError (ConfigErrors: every problem of the file)."""
-    from benchctl.plan.pics import load_pics
+    from benchctl.config.pics import load_pics
     from benchctl.scenario.model import load_state
 
     kind = file_kind(load_marked(file).data)

@@ -100,7 +100,8 @@ class _BenchThread:
 
     def __init__(self, config: pytest.Config) -> None:
         from benchctl.bench.config import load_bench
-        from benchctl.plan import load_pics, make_plan, plan_as_records
+        from benchctl.config.pics import load_pics
+        from benchctl.plan import make_plan, plan_as_records
         from benchctl.run.rundir import RunDir
         from benchctl.run.runner import BenchRun
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import websockets
 
-from benchctl.bench.check import check_bench
+from benchctl.run.check import check_bench
 from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.run.session import open_bench

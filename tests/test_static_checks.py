@@ -41,3 +41,22 @@ def test_mypy() -> None:
 
 def test_import_contracts() -> None:
     run(tool("lint-imports"), "--no-cache")
+
+
+@pytest.mark.parametrize("module, upward", [
+    ("benchctl/record/case.py", "benchctl.run.runner"),  # the bottom layer reaching for the run
+    ("benchctl/scenario/model.py", "benchctl.plan.plan"),  # the engine's layer reaching for the plan above it
+    ("benchctl/perf/timings.py", "benchctl.report.html"),
+])
+def test_an_import_that_points_up_breaks_the_layer_contract(tmp_path: Path, module: str, upward: str) -> None:
+    """The contract is not vacuous: one upward import in a copy of the tree fails lint-imports, naming it."""
+    for top in ("benchctl", "hil_sim", "drivers", "octt_standin"):
+        shutil.copytree(ROOT / top, tmp_path / top, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    target = tmp_path / module
+    target.write_text(target.read_text(encoding="utf-8") + f"\nimport {upward}  # noqa\n", encoding="utf-8")
+    result = subprocess.run([tool("lint-imports"), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=600, env={"PATH": str(BIN), "PYTHONPATH": str(tmp_path)})
+    assert result.returncode != 0, result.stdout
+    assert "benchctl's layers only point down BROKEN" in result.stdout
+    assert upward in result.stdout

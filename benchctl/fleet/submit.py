@@ -30,7 +30,7 @@ def make_spec(cases: list[str], keyword: str | None, group: str | None, pics: Pa
     are checked here against this checkout's scenarios, so a typo fails at submit time, not at night."""
     pics_payload = None
     if pics is not None:
-        from benchctl.plan import load_pics
+        from benchctl.config.pics import load_pics
 
         load_pics(pics)  # ConfigError with file, line and field
         pics_payload = {"name": pics.name, "text": pics.read_text(encoding="utf-8")}

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from benchctl.plan.pics import PerformancePics
+from benchctl.config.pics import PerformancePics
 
 from .a4 import A4, FigureSpec, TriggeredPair, a4
 from .timings import TO_CHARGER, TO_CSMS, Exchange, Fulfilment, OcppFrame, exchanges, frames_of, fulfilments

@@ -8,10 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchctl.plan.pics import PerformancePics
+from benchctl.config.pics import PerformancePics
 
 from .figures import acceptance, capture_facts, measure_figures
-from .html import perf_page
 from .network import LinkReport
 
 PERF_JSON, PERF_HTML = "perf.json", "perf.html"
@@ -86,14 +85,6 @@ def perf_record(source: Path | None, performance: PerformancePics | None, pics_f
         "link": link.as_record() if link is not None else None,
         "notes": notes,
     }
-
-
-def write_perf(perf: dict[str, Any], out: Path) -> dict[str, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    json_path, html_path = out / PERF_JSON, out / PERF_HTML
-    json_path.write_text(json.dumps(perf, indent=2) + "\n", encoding="utf-8")
-    html_path.write_text(perf_page(perf), encoding="utf-8", errors="backslashreplace")
-    return {"json": json_path, "html": html_path}
 
 
 def load_perf(run_dir: Path) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from benchctl.config import load_marked
 from benchctl.config.schema import Field, Schema, validate
 
 from .conditions import Condition, compile_condition
-from .pics import PICS_SCHEMA
+from benchctl.config.pics import PICS_SCHEMA
 
 APPENDIX_C = Path(__file__).with_name("appendix_c.yaml")
 CASE_ID = re.compile(r"^TC_\d{3}(_\d)?_CS$")

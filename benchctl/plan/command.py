@@ -14,8 +14,10 @@ from benchctl.config import ConfigError
 from benchctl.paths import SCENARIOS
 from benchctl.scenario.model import load_scenarios
 
-from .pics import load_pics
-from .plan import PlanEntry, make_plan, plan_as_records
+from benchctl.config.pics import load_pics
+from benchctl.record.plan_entry import PlanEntry
+
+from .plan import make_plan, plan_as_records
 
 EXIT_OK, EXIT_USAGE = 0, 2  # the exit statuses of benchctl.cli
 

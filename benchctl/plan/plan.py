@@ -19,7 +19,7 @@ from benchctl.record.plan_entry import PlanEntry
 from benchctl.scenario.model import Scenario
 
 from .appendix_c import APPENDIX_C, CaseRule, load_appendix_c, section_key
-from .pics import Pics
+from benchctl.config.pics import Pics
 
 CERTIFICATION_WORDS = {"M": "mandatory", "C": "conditional", "O": "optional"}
 NO_SCENARIO = "no scenario file yet"

@@ -49,7 +49,7 @@ def write_html(record: RunRecord, path: Path) -> Path:
 
 def _performance(record: RunRecord) -> dict[str, Any] | None:
     """The chapter 8 section, once `benchctl perf` has left perf.json in the run directory."""
-    from benchctl.perf.html import perf_section
+    from benchctl.report.perf_section import perf_section
     from benchctl.perf.record import load_perf
 
     perf = load_perf(record.path)

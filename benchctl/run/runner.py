@@ -16,12 +16,14 @@ from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.perf.timings import case_timings
-from benchctl.plan.pics import MODE_1_2_ONLY, load_pics
+from benchctl.config.pics import MODE_1_2_ONLY, load_pics
 from benchctl.scenario.engine import CaseRunner
 from benchctl.scenario.model import Scenario, Step
 from benchctl.scenario.status_rules import Allowances
 from benchctl.security.pki import LabPki
-from benchctl.transfer.run_files import FileSetupError, RunFiles, start_run_files
+from benchctl.transfer.run_files import FileSetupError, RunFiles
+
+from .files import start_run_files
 
 from .configuration import ConfigKey, read_configuration, restore_configuration
 from .idle import return_to_idle

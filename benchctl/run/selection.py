@@ -99,7 +99,8 @@ def choose_cases(config: BenchConfig, scenarios_dir: Path, cases: list[str], key
     missing: list[str] = []
     pics_file = pics_file or (Path(config.pics) if config.pics else None)
     if pics_file is not None:
-        from benchctl.plan import load_pics, make_plan, plan_as_records
+        from benchctl.config.pics import load_pics
+        from benchctl.plan import make_plan, plan_as_records
 
         pics = load_pics(pics_file)
         config.pics = str(Path(pics_file).resolve())  # the scenarios' `pics.<field>` come from the same file

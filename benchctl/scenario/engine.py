@@ -23,7 +23,7 @@ from benchctl.bench.bench import Bench
 from benchctl.csms.capture import CapturedFrame
 from benchctl.csms.link import ChargerLink
 from benchctl.csms.responder import Rule, utc_now
-from benchctl.plan.pics import scenario_variables
+from benchctl.config.pics import scenario_variables
 from benchctl.record.case import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult, Check, Warn
 from benchctl.smart.tracker import SmartTracker
 

@@ -22,18 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from benchctl.security.pki import LabPki, issue, make_ca, sign_firmware
 
 from .area import BEHAVIOURS, UPLOAD_AREAS
 from .records import TransferLog
 from .server import PROTOCOLS, FileServer
-
-if TYPE_CHECKING:
-    from benchctl.bench.config import BenchConfig
-    from benchctl.run.configuration import ConfigKey
-    from hil_sim.bench import SimBench
 
 NOT_FIRMWARE = b"This file is not a firmware image for any charging station.\n" * 64
 
@@ -114,38 +109,3 @@ class RunFiles:
 
     async def stop(self) -> None:
         await self.server.stop()
-
-
-# ------------------------------------------------------------------------- a run's setup
-def firmware_images(config: "BenchConfig", sim: "SimBench | None") -> FirmwareImages:
-    """The bench's images (values firmware_image / unsupported_firmware_image), else the simulator's: the next
-    version of its firmware, and that image corrupted."""
-    values, base = config.values, Path(config.file).parent
-    if values.get("firmware_image"):
-        valid = (base / values["firmware_image"]).read_bytes()
-        other = values.get("unsupported_firmware_image")
-        return FirmwareImages(valid, (base / other).read_bytes() if other else NOT_FIRMWARE)
-    if sim is not None:
-        from hil_sim.charger.firmware_image import build_image, corrupted, next_version
-
-        station = sim.settings.station
-        version = next_version(station.firmware_version)
-        image = build_image(station.vendor, station.model, version)
-        return FirmwareImages(image, corrupted(image), version)
-    raise FileSetupError("no firmware image for this bench: set values.firmware_image to the vendor's dummy "
-                         "firmware (the test case document's prerequisite)")
-
-
-async def start_run_files(run_dir: Path, config: "BenchConfig", sim: "SimBench | None",
-                          baseline: "dict[str, ConfigKey] | None", pki: LabPki) -> RunFiles:
-    """The file server for the first case that needs it; FileSetupError names what is missing."""
-    from benchctl.plan import load_pics
-
-    key = (baseline or {}).get("SupportedFileTransferProtocols")
-    pics = load_pics(config.pics).file_transfer_protocols if config.pics else ()
-    protocol = choose_protocol(pics, key.value if key is not None else None)
-    images = firmware_images(config, sim)
-    name = f"{sim.settings.station.model}-{images.version}.fwi" if sim is not None and images.version else \
-        "firmware.fwi"
-    return await RunFiles.start(run_dir / "files", config.values["file_server_host"], protocol, images, pki, name)
-

@@ -17,7 +17,7 @@ from benchctl.bench.config import load_bench
 from benchctl.cli import main
 from benchctl.config import ConfigError
 from benchctl.config.marked import load_marked
-from benchctl.plan.pics import load_pics
+from benchctl.config.pics import load_pics
 from benchctl.scenario.model import load_scenario
 from support.hostile_files import HOSTILE, Hostile
 

@@ -17,7 +17,7 @@ from benchctl.cli import main
 from benchctl.config import ConfigError
 from benchctl.config.errors import ConfigErrors
 from benchctl.paths import DEFAULT_BENCH, ROOT, SCENARIOS
-from benchctl.plan.pics import load_pics
+from benchctl.config.pics import load_pics
 from benchctl.scenario.model import load_scenario
 from support.bench_text import sim_bench_text
 from support.pics_text import PICS_BASE

@@ -14,7 +14,7 @@ import pytest
 
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
-from benchctl.plan import load_pics
+from benchctl.config.pics import load_pics
 from benchctl.plan.appendix_c import load_appendix_c
 from benchctl.report import write_reports
 from benchctl.record.case import CaseResult

@@ -12,7 +12,7 @@ from benchctl.perf.a4 import a4, load_a4
 from benchctl.perf.figures import (EXCEEDED, NOT_DECLARED, NOT_MEASURED, WITHIN, Figure, acceptance,
                                    measure_figures)
 from benchctl.perf.timings import TRIGGERED, case_timings
-from benchctl.plan.pics import PerformancePics
+from benchctl.config.pics import PerformancePics
 
 PAIRS = [p.request for p in a4().pairs]
 

@@ -10,7 +10,7 @@ import pytest
 
 from benchctl.config import ConfigError
 from benchctl.paths import ROOT
-from benchctl.plan.pics import load_performance, load_pics
+from benchctl.config.pics import load_performance, load_pics
 from support.pics_text import PICS_BASE as BASE  # the tests below break one line of it at a time
 
 SECTION = """\

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from benchctl.perf.plot import distribution_svg
+from benchctl.report.plot import distribution_svg
 
 NS = "{http://www.w3.org/2000/svg}"
 

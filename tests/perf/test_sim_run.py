@@ -15,7 +15,7 @@ from benchctl.paths import ROOT
 from benchctl.perf.a4 import a4
 from benchctl.perf.figures import NOT_DECLARED, NOT_MEASURED, WITHIN, measure_figures
 from benchctl.perf.record import perf_record, read_capture
-from benchctl.plan.pics import load_performance
+from benchctl.config.pics import load_performance
 
 SIM_PICS = ROOT / "pics" / "sim.yaml"
 # one case per A.4 pair: local start (Authorize), remote start / stop, availability, reservation and its

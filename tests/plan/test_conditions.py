@@ -11,7 +11,7 @@ import pytest
 from benchctl.config import ConfigError
 from benchctl.plan.appendix_c import load_appendix_c
 from benchctl.plan.conditions import Condition, compile_condition
-from benchctl.plan.pics import PICS_SCHEMA
+from benchctl.config.pics import PICS_SCHEMA
 
 VALUES: dict[str, Any] = {name: spec.default for name, spec in PICS_SCHEMA.fields.items()}
 VALUES.update(dut_type="charging_station", product_subtype="standard", connectors=2, fixed_cable=False,

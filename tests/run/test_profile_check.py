@@ -16,7 +16,7 @@ import pytest
 
 from benchctl.bench.config import BenchConfig
 from benchctl.paths import ROOT
-from benchctl.plan import load_pics
+from benchctl.config.pics import load_pics
 from benchctl.report import write_reports
 from benchctl.run.configuration import ConfigKey
 from benchctl.run.profile_check import NOTE, OK, STOP, REQUIRED_CORE_KEYS, ProfileContradiction, compare_profile

@@ -13,7 +13,7 @@ import pytest
 
 from benchctl.bench.config import BenchConfig
 from benchctl.record.case import CaseResult
-from benchctl.plan import load_pics
+from benchctl.config.pics import load_pics
 from benchctl.run.rundir import RunDir
 from benchctl.run.runner import BenchRun
 from benchctl.scenario.status_rules import Allowances

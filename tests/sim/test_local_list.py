@@ -16,7 +16,7 @@ from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.csms.link import ToolRequestError
 from benchctl.paths import ROOT
-from benchctl.plan import load_pics
+from benchctl.config.pics import load_pics
 from benchctl.run.idle import return_to_idle
 from benchctl.run.session import open_bench
 from hil_sim.charger import local_list

@@ -19,7 +19,7 @@ from typing import Any
 
 from benchctl.bench.config import BenchConfig
 from benchctl.paths import ROOT
-from benchctl.plan import load_pics
+from benchctl.config.pics import load_pics
 from benchctl.plan.appendix_c import load_appendix_c
 from benchctl.run.variant import apply_variant, variant_pics
 from hil_sim import variants as catalogue

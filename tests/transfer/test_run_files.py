@@ -12,8 +12,8 @@ import pytest
 
 from benchctl.bench.config import BenchConfig
 from benchctl.security.pki import LabPki, firmware_signature_valid, issued_by
-from benchctl.transfer.run_files import (NOT_FIRMWARE, FileSetupError, FirmwareImages, RunFiles, choose_protocol,
-                                         firmware_images)
+from benchctl.run.files import firmware_images
+from benchctl.transfer.run_files import NOT_FIRMWARE, FileSetupError, FirmwareImages, RunFiles, choose_protocol
 from hil_sim.charger.firmware_image import ImageRejected, check_image
 
 

@@ -4,9 +4,13 @@ shapes the record for them."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from benchctl.report.templating import render
+
+from benchctl.perf.record import PERF_HTML, PERF_JSON
 
 from .plot import distribution_svg
 
@@ -84,3 +88,11 @@ def _link(link: dict[str, Any]) -> dict[str, Any]:
             "restored_to": link.get("restored_to") or "unknown",
             "limits": {"bandwidth": f"{limits['bandwidth_kB_s_min']:g}", "latency": f"{limits['latency_ms_max']:g}",
                        "rssi": f"{limits['rssi_dbm_min']:g}", "csq": limits["csq_min"]}}
+
+
+def write_perf(perf: dict[str, Any], out: Path) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out / PERF_JSON, out / PERF_HTML
+    json_path.write_text(json.dumps(perf, indent=2) + "\n", encoding="utf-8")
+    html_path.write_text(perf_page(perf), encoding="utf-8", errors="backslashreplace")
+    return {"json": json_path, "html": html_path}
