@@ -71,7 +71,7 @@ class ScenarioItem(pytest.Item):
         reason = bench.plan_excludes.get(self.scenario.id)
         if reason is not None:
             pytest.skip(f"not in the plan of {bench.pics_file}: {reason}")
-        result = bench.call(bench.run.run_case(self.scenario))
+        result = bench.call(bench.run.case(self.scenario))
         if result.verdict in (NOT_RUNNABLE, NOT_APPLICABLE):
             pytest.skip(result.reason)
         if result.verdict != PASS:
@@ -103,7 +103,8 @@ class _BenchThread:
         from benchctl.config.pics import load_pics
         from benchctl.plan import make_plan, plan_as_records
         from benchctl.run.rundir import RunDir
-        from benchctl.run.runner import BenchRun
+        from benchctl.run.pipeline import Run
+        from benchctl.run.standalone import Standalone
 
         bench = load_bench(config.getoption("bench"))
         if config.getoption("sim_fault"):
@@ -124,17 +125,17 @@ class _BenchThread:
             meta = {"pics_file": str(pics), "pics": load_pics(pics).values(), "plan": plan_as_records(plan)}
             self.plan_excludes = {e.id: e.reason for e in plan if not e.included}
         self.run_dir = RunDir.create(config.getoption("bench_runs"), bench.name)
-        self.run = BenchRun(bench, self.run_dir, [i.scenario.id for i in items], meta)
+        source = Standalone(bench, accept_profile=bool(config.getoption("accept_profile")))
+        self.run = Run(bench, self.run_dir, source, [i.scenario.id for i in items], extra_meta=meta)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="benchctl-bench", daemon=True)
         self.thread.start()
         self.call(self.run.start())
         from benchctl.run.profile_check import ProfileContradiction
 
-        self.run.accept_profile = bool(config.getoption("accept_profile"))
         self.contradiction: ProfileContradiction | None = None
         try:
-            self.call(self.run.meet_charger([i.scenario for i in items if i.scenario.id not in self.plan_excludes]))
+            self.call(self.run.first_case([i.scenario for i in items if i.scenario.id not in self.plan_excludes]))
         except ProfileContradiction as exc:
             self.contradiction = exc
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from benchctl.bench.config import BenchConfig
 from benchctl.paths import ROOT
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_cases
+from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import load_scenario
 
 from test_cli import benchctl

@@ -44,7 +44,7 @@ def test_import_contracts() -> None:
 
 
 @pytest.mark.parametrize("module, upward", [
-    ("benchctl/record/case.py", "benchctl.run.runner"),  # the bottom layer reaching for the run
+    ("benchctl/record/case.py", "benchctl.run.standalone"),  # the bottom layer reaching for the run
     ("benchctl/scenario/model.py", "benchctl.plan.plan"),  # the engine's layer reaching for the plan above it
     ("benchctl/perf/timings.py", "benchctl.report.html"),
 ])

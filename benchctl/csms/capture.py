@@ -61,9 +61,25 @@ class Capture:
         # a resumed run appends to its capture: indices go on from the frames already there, so every index
         # a report cites stays unique
         self.first_index = _lines(path)
-        self.case: str | None = None
+        self._case: str | None = None
+        self._label_starts: dict[str | None, int] = {}  # where the frames of each label last began
         self.listeners: list[Callable[[CapturedFrame], None]] = []
         self._file: IO[str] | None = path.open("a", encoding="utf-8") if path is not None else None
+
+    @property
+    def case(self) -> str | None:
+        """The label the frames get from now on: a case id, or `<id>:reset` and the like around it."""
+        return self._case
+
+    @case.setter
+    def case(self, label: str | None) -> None:
+        if label != self._case:
+            self._label_starts[label] = len(self.frames)
+        self._case = label
+
+    def frames_of_case(self, label: str) -> list[CapturedFrame]:
+        """The frames of `label` since it was last given: a case run again (a retry) is its last attempt only."""
+        return [f for f in self.frames[self._label_starts.get(label, 0):] if f.case == label]
 
     def add(self, direction: str, charge_point_id: str, frame: Frame, connection: int | None = None) -> CapturedFrame:
         captured = CapturedFrame(self.first_index + len(self.frames), time.time(), time.monotonic(), direction,

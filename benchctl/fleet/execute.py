@@ -19,6 +19,7 @@ from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.config import ConfigError
 from benchctl.run.command import EXIT_BENCH, EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_PROFILE, EXIT_USAGE
 from benchctl.run.lock import BenchBusy, BenchLock, hold_bench
+from benchctl.run.pipeline import RunOutput
 from benchctl.run.profile_check import ProfileContradiction
 from benchctl.run.progress import RunProgress, describe_step
 from benchctl.record.case import PASS, CaseResult
@@ -87,7 +88,7 @@ def prepare(spec: JobSpec, bench_file: Path, scenarios_dir: Path, fleet_meta: di
     return Prepared(selection.config, selection.scenarios, selection.meta, spec.pics["text"] if spec.pics else None)
 
 
-class CaseEvents:
+class CaseEvents(RunOutput):
     """The run's case and step callbacks: the console (as `benchctl run` shows them) and the agent's publisher."""
 
     def __init__(self, console: Console, total: int, publish: Callable[[dict[str, Any], dict[str, Any] | None], None]
@@ -129,7 +130,7 @@ async def execute(prepared: Prepared, runs: Path, lock: BenchLock, console: Cons
                   on_run_dir: Callable[[Path], None]) -> Outcome:
     """Run the prepared job into a new run directory while holding `lock` (taken by the caller, released here),
     then write the reports. Cancelled: the bench goes to its safe state and the reports cover what ran."""
-    from benchctl.run.runner import run_cases
+    from benchctl.run.standalone import run_cases
 
     run_dir: RunDir | None = None
     try:
@@ -145,9 +146,8 @@ async def execute(prepared: Prepared, runs: Path, lock: BenchLock, console: Cons
         with run_log(run_dir.path):
             async with hold_bench(lock):
                 with events.progress:
-                    await run_cases(prepared.config, prepared.scenarios, run_dir, events.on_case,
-                                    extra_meta=prepared.meta, retries=int(prepared.meta["retries"]),
-                                    on_step=events.on_step)
+                    await run_cases(prepared.config, prepared.scenarios, run_dir, [events],
+                                    extra_meta=prepared.meta, retries=int(prepared.meta["retries"]))
         results = read_results(run_dir.path)
         status = EXIT_OK if results and all(r.get("verdict") == PASS for r in results) else EXIT_FAILED
         return Outcome(status, "", str(run_dir.path.resolve()), _reports(run_dir.path), results)

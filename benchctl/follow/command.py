@@ -20,6 +20,7 @@ from benchctl.run.command import (EXIT_BUSY, EXIT_OK, EXIT_USAGE, _exit_status, 
 from benchctl.run.lock import take_bench_for
 from benchctl.run.progress import VERDICT_STYLE
 from benchctl.record.case import CaseResult
+from benchctl.run.pipeline import CaseCallback
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.selection import SelectionError, choose_cases, run_log
 from benchctl.scenario.model import Scenario
@@ -131,7 +132,8 @@ def cmd_follow(args: argparse.Namespace, console: Console) -> int:
             from .run import follow_cases
 
             asyncio.run(follow_cases(config, scenarios, run_dir, args.upstream, cue=cue,
-                                     on_case=announce(console, len(scenarios)), tool_timeout_s=args.tool_timeout,
+                                     outputs=[CaseCallback(announce(console, len(scenarios)))],
+                                     tool_timeout_s=args.tool_timeout,
                                      start_timeout_s=args.start_timeout, upstream_tls=tls,
                                      extra_meta=selection.meta))
     finally:

@@ -1,78 +1,102 @@
 """A followed run: the charger dials benchctl's proxy, the proxy dials the tool, and each case of the plan is
-observed in turn while the operator runs it in the tool. The run directory is the one `benchctl run` writes
-(capture.jsonl from the proxy, actions.jsonl, results.jsonl, run.json), so the reports read it the same way."""
+observed in turn while the operator runs it in the tool. It goes through the one run pipeline
+(benchctl.run.pipeline) with `Followed` as its case source, so the run directory is the one `benchctl run` writes
+(capture.jsonl from the proxy, actions.jsonl, results.jsonl, run.json) and the reports read it the same way."""
 
 from __future__ import annotations
 
+import contextlib
 import ssl
-import time
-from typing import Any, Callable
+from typing import Any, Sequence
 
 from benchctl.bench.config import BenchConfig
-from benchctl.csms.capture import Capture
-from benchctl.perf.timings import case_timings
-from benchctl.proxy.bench import open_proxied_bench
+from benchctl.proxy.bench import ProxiedBench, open_proxied_bench
 from benchctl.proxy.tls import UpstreamTls
 from benchctl.record.case import CaseResult
+from benchctl.run.allowances import run_pics, station_allowances
+from benchctl.run.pipeline import Run, RunOutput
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_pics, station_allowances
 from benchctl.scenario.model import Scenario
+from benchctl.scenario.status_rules import Allowances
 
 from .cue import FINISHED, Cue, CueMoment, give
 from .observer import CaseObserver
 
-CaseCallback = Callable[[int, Scenario, CaseResult | None], None]
+
+class Followed:
+    """The CaseSource of `benchctl follow`. Between cases, with act, the gear goes back to idle after the cue's
+    FINISHED moment, so the tool's reset case finds the connector free."""
+
+    def __init__(self, config: BenchConfig, upstream: str, *, cue: Cue | None, act: bool = True,
+                 tool_timeout_s: float | None = None, start_timeout_s: float | None = None,
+                 upstream_tls: UpstreamTls | ssl.SSLContext | None = None) -> None:
+        self.config = config
+        self.upstream = upstream
+        self.cue = cue
+        self.act = act
+        self.tool_timeout_s = tool_timeout_s
+        self.start_timeout_s = start_timeout_s
+        self.upstream_tls = upstream_tls
+        self.proxied: ProxiedBench | None = None
+        self.pics: dict[str, Any] | None = None
+        self.allowances = Allowances()
+        self._previous: str | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    def meta(self) -> dict[str, Any]:
+        return {"mode": "follow", "upstream": self.upstream, "act": self.act}
+
+    async def open(self, run: Run) -> None:
+        # the station's Appendix D allowances and `pics.<field>`, as in `benchctl run`
+        self.pics = run_pics(self.config, run.meta)
+        self.allowances = station_allowances(self.pics)
+        self.proxied = await self._stack.enter_async_context(
+            open_proxied_bench(self.config, run.capture, self.upstream, self.upstream_tls))
+        self.proxied.bench.steplog.listeners.append(run.run_dir.log_action)
+
+    async def before_case(self, run: Run, scenario: Scenario) -> None:
+        """The gear idle again after the previous case, before the next is announced to the operator."""
+        assert self.proxied is not None, "open() first"
+        if self._previous is not None and self.act:
+            if self.cue is not None:
+                await give(self.cue, CueMoment(self._previous, FINISHED, None))
+            run.capture.case = f"{self._previous}:idle"
+            await self.proxied.bench.safe_state()
+        self._previous = scenario.id
+
+    async def first_case(self, run: Run, planned: list[Scenario]) -> None:
+        """Nothing before the first case: the tool's own reset case brings the station to idle."""
+
+    async def run_case(self, run: Run, scenario: Scenario) -> CaseResult:
+        proxied = self.proxied
+        assert proxied is not None, "open() first"
+        run.capture.case = scenario.id
+        observer = CaseObserver(scenario, run.capture, proxied.bench, self.config.values, act=self.act, cue=self.cue,
+                                tool_timeout_s=self.tool_timeout_s, start_timeout_s=self.start_timeout_s,
+                                allowances=self.allowances, pics=self.pics)
+        observer.runner.on_step = run.step_started
+        proxied.proxy.connection_listeners.append(observer.link.connection_opened)
+        try:
+            return await observer.run()
+        finally:
+            proxied.proxy.connection_listeners.remove(observer.link.connection_opened)
+
+    async def make_safe(self, why: str) -> None:
+        if self.proxied is not None:
+            await self.proxied.bench.safe_state()
+
+    async def close(self, run: Run) -> None:
+        await self._stack.aclose()
 
 
 async def follow_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: RunDir, upstream: str, *,
-                       cue: Cue | None, act: bool = True, on_case: CaseCallback | None = None,
+                       cue: Cue | None, act: bool = True, outputs: Sequence[RunOutput] = (),
                        tool_timeout_s: float | None = None, start_timeout_s: float | None = None,
                        upstream_tls: UpstreamTls | ssl.SSLContext | None = None,
                        extra_meta: dict[str, Any] | None = None) -> list[CaseResult]:
-    """Each case observed in order; `on_case(n, scenario, None)` just before benchctl starts watching it (the
-    operator may start it in the tool from then on), `on_case(n, scenario, result)` once judged. Between cases,
-    with act, the gear goes back to idle after the cue's FINISHED moment, so the tool's reset case finds the
-    connector free."""
-    capture = Capture(run_dir.capture_path)
-    meta: dict[str, Any] = {
-        "bench": config.name, "bench_file": config.file, "charge_point_id": config.charge_point_id,
-        "cases": [s.id for s in scenarios], "started": time.time(), "mode": "follow", "upstream": upstream,
-        "act": act, "simulator": None if config.simulator is None else {"faults": config.simulator.faults},
-        **(extra_meta or {})}
-    run_dir.write_meta(meta)
-    pics = run_pics(config, meta)  # the station's Appendix D allowances and `pics.<field>`, as in `benchctl run`
-    allowances = station_allowances(pics)
-    results: list[CaseResult] = []
-    try:
-        async with open_proxied_bench(config, capture, upstream, upstream_tls) as proxied:
-            proxied.bench.steplog.listeners.append(run_dir.log_action)
-            for n, scenario in enumerate(scenarios, start=1):
-                if n > 1 and act:
-                    if cue is not None:
-                        await give(cue, CueMoment(scenarios[n - 2].id, FINISHED, None))
-                    capture.case = f"{scenarios[n - 2].id}:idle"
-                    await proxied.bench.safe_state()
-                capture.case = scenario.id
-                first_frame = len(capture.frames)
-                observer = CaseObserver(scenario, capture, proxied.bench, config.values, act=act, cue=cue,
-                                        tool_timeout_s=tool_timeout_s, start_timeout_s=start_timeout_s,
-                                        allowances=allowances, pics=pics)
-                if on_case is not None:
-                    on_case(n, scenario, None)
-                proxied.proxy.connection_listeners.append(observer.link.connection_opened)
-                try:
-                    result = await observer.run()
-                finally:
-                    proxied.proxy.connection_listeners.remove(observer.link.connection_opened)
-                records = [f.as_record() for f in capture.frames[first_frame:] if f.case == scenario.id]
-                result.timings = [t.as_record() for t in case_timings(records, result.actions)]
-                run_dir.append_result(result)
-                results.append(result)
-                if on_case is not None:
-                    on_case(n, scenario, result)
-    finally:
-        meta["finished"] = time.time()
-        run_dir.write_meta(meta)
-        capture.close()
-        run_dir.close()
-    return results
+    """Each case observed in order; an output's `on_case(n, scenario, None)` comes just before benchctl starts
+    watching it (the operator may start it in the tool from then on), `on_case(n, scenario, result)` once
+    judged."""
+    source = Followed(config, upstream, cue=cue, act=act, tool_timeout_s=tool_timeout_s,
+                      start_timeout_s=start_timeout_s, upstream_tls=upstream_tls)
+    return await Run(config, run_dir, source, [s.id for s in scenarios], outputs, extra_meta).execute(scenarios)

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from rich.console import Console
 from rich.markup import escape
@@ -21,15 +21,19 @@ from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.run.command import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, print_cases
 from benchctl.run.lock import BenchLock, hold_bench, take_bench_for
 from benchctl.run.progress import VERDICT_STYLE
-from benchctl.record.case import PASS
+from benchctl.record.case import PASS, CaseResult
+from benchctl.run.pipeline import Run, RunOutput
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.selection import SelectionError, choose_cases, run_log
-from benchctl.scenario.model import load_scenarios
+from benchctl.scenario.model import Scenario, load_scenarios
 
 from .client import DEFAULT_TOOL_URL, OcttClient, OcttError
 from .driver import PromptRecord
 from .pace import DEFAULT_IDLE_POLL_S, DEFAULT_POLL_S
 from .prompts import PROMPTS_FILE, load_prompts
+
+if TYPE_CHECKING:
+    from .companion import Companion
 
 DEFAULT_UPSTREAM = "ws://127.0.0.1:8080/ocpp"
 
@@ -142,7 +146,7 @@ def cmd_octt_run(args: argparse.Namespace, console: Console) -> int:
 
 def _run(console: Console, config: BenchConfig, scenarios: list, run_dir: RunDir, settings: Any, book: Any,
          meta: dict[str, Any], lock: BenchLock) -> int:
-    from .companion import companion_run
+    from .companion import Companion
 
     def prompted(record: PromptRecord) -> None:
         answer = "[green]Yes[/]" if record.answer else "[red]No[/]"
@@ -154,16 +158,12 @@ def _run(console: Console, config: BenchConfig, scenarios: list, run_dir: RunDir
         task = asyncio.current_task()
         assert task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        async with hold_bench(lock), companion_run(config, run_dir, settings, book, meta) as run:
-            run.on_prompt = prompted
-            if run.callbacks is not None:
-                console.print(f"SUT callbacks on {escape(run.callbacks.url)}")
-            for n, scenario in enumerate(scenarios, start=1):
-                console.print(f"[bold]{n}/{len(scenarios)} {scenario.id}[/] ({book.tool_case(scenario.id)})")
-                result = await run.run_case(scenario)
-                style = VERDICT_STYLE.get(result.verdict, "")
-                flag = " [red bold]DISAGREEMENT[/]" if result.octt.get("disagreement") else ""
-                console.print(f"  -> [{style}]{result.verdict}[/]{flag} {escape(result.reason)}")
+        companion = Companion(config, settings, book)
+        companion.on_prompt = prompted
+        run = Run(config, run_dir, companion, [s.id for s in scenarios], [CompanionProgress(console, companion)],
+                  meta)
+        async with hold_bench(lock):
+            await run.execute(scenarios)
 
     try:
         asyncio.run(main())
@@ -181,6 +181,27 @@ def _run(console: Console, config: BenchConfig, scenarios: list, run_dir: RunDir
     ok = results and all(r.get("verdict") == PASS and not (r.get("octt") or {}).get("disagreement")
                          for r in results)
     return EXIT_OK if ok else EXIT_FAILED
+
+
+class CompanionProgress(RunOutput):
+    """Each case as the companion run goes: the tool's case it drives, then both verdicts."""
+
+    def __init__(self, console: Console, companion: "Companion") -> None:
+        self.console = console
+        self.companion = companion
+
+    def on_case(self, n: int, scenario: Scenario, result: CaseResult | None) -> None:
+        if result is None:
+            callbacks = self.companion.callbacks
+            if n == 1 and callbacks is not None:
+                self.console.print(f"SUT callbacks on {escape(callbacks.url)}")
+            total = len(self.companion.run.meta["cases"])
+            self.console.print(f"[bold]{n}/{total} {scenario.id}[/] ({self.companion.book.tool_case(scenario.id)})")
+            return
+        style = VERDICT_STYLE.get(result.verdict, "")
+        octt = getattr(result, "octt", None) or {}  # a CompanionResult
+        flag = " [red bold]DISAGREEMENT[/]" if octt.get("disagreement") else ""
+        self.console.print(f"  -> [{style}]{result.verdict}[/]{flag} {escape(result.reason)}")
 
 
 def print_summary(console: Console, results: list[dict[str, Any]]) -> None:

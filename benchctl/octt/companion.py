@@ -1,7 +1,8 @@
 """Certification day, unattended: the official tool is the Central System, benchctl drives it over HTTP, sits
 between the charger and it as the proxy, does the physical steps and gives its own verdict beside the tool's.
 
-For each case of the plan: the gear goes to its safe state, the tool runs TC_CP_V16_000_RESET, then the case;
+`Companion` is the run pipeline's case source (benchctl.run.pipeline). For each case of the plan: the gear goes to
+its safe state, the tool runs TC_CP_V16_000_RESET, then the case;
 while the case runs benchctl's own observer (benchctl.follow, act=False: the prompts do the acting) judges the
 same traffic with the scenario's checks and Appendix D. Each result carries both verdicts and flags a
 disagreement.
@@ -14,16 +15,16 @@ import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Sequence
 
 from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.follow.observer import CaseObserver
-from benchctl.perf.timings import case_timings
 from benchctl.proxy.bench import ProxiedBench, open_proxied_bench
 from benchctl.record.case import ERROR, FAIL, NOT_RUNNABLE, PASS, CaseResult, Check
+from benchctl.run.allowances import run_pics, station_allowances
+from benchctl.run.pipeline import Run, RunOutput
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_pics, station_allowances
 from benchctl.scenario.model import Scenario
 
 from .callbacks import SutCallbackServer
@@ -62,20 +63,13 @@ def tool_verdict(result: str) -> str:
     return {"PASS": PASS, "PASSED": PASS, "FAIL": FAIL, "FAILED": FAIL}.get(result.strip().upper(), ERROR)
 
 
-class CompanionRun:
-    def __init__(self, config: BenchConfig, run_dir: RunDir, settings: CompanionSettings,
-                 book: PromptBook | None = None, extra_meta: dict[str, Any] | None = None) -> None:
+class Companion:
+    """The CaseSource of `benchctl octt run`: the tool's verdict, with benchctl's own beside it."""
+
+    def __init__(self, config: BenchConfig, settings: CompanionSettings, book: PromptBook | None = None) -> None:
         self.config = config
-        self.run_dir = run_dir
         self.settings = settings
         self.book = book or load_prompts()
-        self.capture = Capture(run_dir.capture_path)
-        self.meta: dict[str, Any] = {
-            "bench": config.name, "bench_file": config.file, "charge_point_id": config.charge_point_id,
-            "started": time.time(), "mode": "octt", "tool": settings.tool_url, "upstream": settings.upstream,
-            "prompts_file": self.book.file,
-            "simulator": None if config.simulator is None else {"faults": config.simulator.faults},
-            **(extra_meta or {})}
         self.session: ProxiedBench | None = None
         self.client = OcttClient(settings.tool_url, run_timeout_s=settings.run_timeout_s)
         self.evidence: Evidence | None = None
@@ -84,25 +78,38 @@ class CompanionRun:
         self.tool_cases: dict[str, str] = {}
         self.on_prompt: Callable[[PromptRecord], None] | None = None
         self._stack = contextlib.AsyncExitStack()
+        self._run: Run[Companion] | None = None
 
-    async def start(self) -> None:
-        self.run_dir.write_meta(self.meta)
+    def meta(self) -> dict[str, Any]:
+        return {"mode": "octt", "tool": self.settings.tool_url, "upstream": self.settings.upstream,
+                "prompts_file": self.book.file}
+
+    @property
+    def run(self) -> Run["Companion"]:
+        assert self._run is not None, "open() first"
+        return self._run
+
+    @property
+    def capture(self) -> Capture:
+        return self.run.capture
+
+    async def open(self, run: Run["Companion"]) -> None:
+        self._run = run
         try:
             await self._stack.enter_async_context(self.client)
             self.tool_cases = {c.name: c.description for c in await self.client.list_cases()}
             self.session = await self._stack.enter_async_context(
-                open_proxied_bench(self.config, self.capture, self.settings.upstream))
+                open_proxied_bench(self.config, run.capture, self.settings.upstream))
         except BaseException:
             await self._stack.aclose()
-            self._finish()
             raise
         bench = self.session.bench
-        bench.steplog.listeners.append(self.run_dir.log_action)
+        bench.steplog.listeners.append(run.run_dir.log_action)
         cp_id = self.config.charge_point_id
         proxy = self.session.proxy
         self.evidence = Evidence(self.capture, bench, self.config.values, self.book,
                                  connected=lambda: any(b.cp_id == cp_id for b in proxy.bridges),
-                                 allowances=station_allowances(run_pics(self.config, self.meta)))
+                                 allowances=station_allowances(run_pics(self.config, run.meta)))
         self.driver = CaseDriver(self.client, self.book, self.evidence, bench, poll_s=self.settings.poll_s,
                                  idle_poll_s=self.settings.idle_poll_s, on_prompt=self._prompted)
         if self.settings.callbacks_host is not None:
@@ -110,19 +117,20 @@ class CompanionRun:
                                                port=self.settings.callbacks_port, variables=self.evidence.variables)
             await self.callbacks.start()
             self._stack.push_async_callback(self.callbacks.stop)
-            self.meta["sut_callbacks"] = self.callbacks.url
-            self.run_dir.write_meta(self.meta)
+            run.meta["sut_callbacks"] = self.callbacks.url
+            run.write_meta()
 
     def _prompted(self, record: PromptRecord) -> None:
         if self.on_prompt is not None:
             self.on_prompt(record)
 
-    async def run_case(self, scenario: Scenario) -> CompanionResult:
-        result = await self._attempt(scenario)
-        self.run_dir.append_result(result)
-        return result
+    async def before_case(self, run: Run, scenario: Scenario) -> None:
+        """Nothing yet: the case's own 000_RESET (run_case) brings the station to idle."""
 
-    async def _attempt(self, scenario: Scenario) -> CompanionResult:
+    async def first_case(self, run: Run, planned: list[Scenario]) -> None:
+        """Nothing more for the first case: the tool's reset case comes first for every case."""
+
+    async def run_case(self, run: Run, scenario: Scenario) -> CompanionResult:
         assert self.session is not None and self.driver is not None and self.evidence is not None, "start() first"
         tool_case = self.book.tool_case(scenario.id)
         octt: dict[str, Any] = {"tool_case": tool_case, "reset_case": self.book.reset_case}
@@ -142,7 +150,6 @@ class CompanionRun:
         # the case: benchctl's observer listens before the tool starts, so it sees every frame of the case
         self.capture.case = self.evidence.case = scenario.id
         self.evidence.reservation_case = scenario.group == "Reservation"
-        first_frame = len(self.capture.frames)
         values = self.config.values
         observer = CaseObserver(scenario, self.capture, self.session.bench, values, act=False,
                                 charge_point_id=self.config.charge_point_id,
@@ -153,10 +160,7 @@ class CompanionRun:
         octt.update(_driven(driven))
         checks = [await self._quirk_check(c.check, c.why, c.where) for c in self.book.checks_for(tool_case)]
         own = await self._own_verdict(scenario, observing, observer)
-        result = self._combine(scenario, driven, own, checks, octt)
-        records = [f.as_record() for f in self.capture.frames[first_frame:] if f.case == scenario.id]
-        result.timings = [t.as_record() for t in case_timings(records, result.actions)]
-        return result
+        return self._combine(scenario, driven, own, checks, octt)
 
     async def _own_verdict(self, scenario: Scenario, observing: "asyncio.Task[CaseResult]",
                            observer: CaseObserver) -> CaseResult:
@@ -222,17 +226,14 @@ class CompanionRun:
                                group=scenario.group, certification=scenario.certification,
                                status_rules=own.status_rules, retest=own.retest, octt=octt)
 
-    async def close(self) -> None:
-        try:
-            await self._stack.aclose()
-        finally:
-            self._finish()
+    async def make_safe(self, why: str) -> None:
+        if self.session is not None:
+            errors = await self.session.bench.safe_state()
+            if errors:
+                log.warning("%s: safe state failed: %s", why, "; ".join(map(str, errors)))
 
-    def _finish(self) -> None:
-        self.meta["finished"] = time.time()
-        self.run_dir.write_meta(self.meta)
-        self.capture.close()
-        self.run_dir.close()
+    async def close(self, run: Run) -> None:
+        await self._stack.aclose()
 
 
 def _driven(driven: DrivenCase) -> dict[str, Any]:
@@ -249,8 +250,11 @@ def _result(scenario: Scenario, verdict: str, reason: str, octt: dict[str, Any])
 @contextlib.asynccontextmanager
 async def companion_run(config: BenchConfig, run_dir: RunDir, settings: CompanionSettings,
                         book: PromptBook | None = None,
-                        extra_meta: dict[str, Any] | None = None) -> AsyncIterator[CompanionRun]:
-    run = CompanionRun(config, run_dir, settings, book, extra_meta)
+                        extra_meta: dict[str, Any] | None = None,
+                        outputs: Sequence[RunOutput] = ()) -> AsyncIterator[Run[Companion]]:
+    """A companion run, open: its `case(scenario)` runs one case; its `source` is the Companion."""
+    cases = list((extra_meta or {}).get("cases") or [])
+    run = Run(config, run_dir, Companion(config, settings, book), cases, outputs, extra_meta)
     await run.start()
     try:
         yield run

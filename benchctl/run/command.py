@@ -231,7 +231,7 @@ def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_d
          meta: dict[str, Any], retries: int, done_before: int, total: int, lock: BenchLock,
          accept_profile: bool = False) -> int:
     from benchctl.run.profile_check import ProfileContradiction, profile_table
-    from benchctl.run.runner import run_cases
+    from benchctl.run.standalone import run_cases
 
     stop: RunStop | None = None
 
@@ -244,8 +244,8 @@ def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_d
         with stop_on_signals(asyncio.get_running_loop(), task) as stop:
             async with hold_bench(lock):
                 with RunProgress(console, total, done_before) as progress:
-                    return await run_cases(config, scenarios, run_dir, progress.on_case, extra_meta=meta,
-                                           retries=retries, on_step=progress.on_step, accept_profile=accept_profile)
+                    return await run_cases(config, scenarios, run_dir, [progress], extra_meta=meta,
+                                           retries=retries, accept_profile=accept_profile)
 
     try:
         asyncio.run(run_until_signalled())

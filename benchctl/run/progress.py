@@ -19,6 +19,8 @@ from benchctl.scenario.model import Scenario, Step
 
 from benchctl.record.case import CaseResult
 
+from .pipeline import RunOutput
+
 VERDICT_STYLE = {"PASS": "green", "FAIL": "red", "ERROR": "magenta", "NOT_RUNNABLE": "yellow", "NOT_APPLICABLE": "yellow"}
 
 
@@ -33,7 +35,7 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-class RunProgress:
+class RunProgress(RunOutput):
     def __init__(self, console: Console, total: int, done_before: int = 0) -> None:
         self.console = console
         self.total = total

@@ -1,6 +1,6 @@
 """The signals that end a run: Ctrl-C, SIGTERM (a CI job cancelled, a service stopped), SIGHUP (the terminal or the
 ssh session closed) and SIGQUIT (Ctrl-\\). Each stops the run the same way: the run's task is cancelled, the gear
-goes to its safe state first (benchctl/run/runner.py), then the run ends in order (the reports, the lock).
+goes to its safe state first (benchctl/run/pipeline.py), then the run ends in order (the reports, the lock).
 
 Left to their default action, SIGHUP and SIGQUIT would kill the process on the spot: no safe state, the lock left
 behind until it expires."""

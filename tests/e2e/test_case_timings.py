@@ -11,7 +11,7 @@ from benchctl.bench.config import BenchConfig
 from benchctl.perf.timings import AUTHORIZE, RESPONSE, TRIGGERED
 from benchctl.report import write_reports
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_cases
+from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
 
 

@@ -19,7 +19,7 @@ from benchctl.plan.appendix_c import load_appendix_c
 from benchctl.report import write_reports
 from benchctl.record.case import CaseResult
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_cases
+from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
 from hil_sim.faults import FAULTS
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_cases
+from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
 
 from support.bench_text import sim_bench_text

@@ -13,7 +13,7 @@ from benchctl.bench.config import load_bench
 from benchctl.paths import DEFAULT_BENCH
 from benchctl.record.case import CaseResult
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_cases
+from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
 
 from support.variants import variant

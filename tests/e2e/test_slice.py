@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchctl.bench.config import BenchConfig
 from benchctl.run.rundir import RunDir, read_results
-from benchctl.run.runner import run_cases
+from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
 
 

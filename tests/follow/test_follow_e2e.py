@@ -16,6 +16,7 @@ from benchctl.follow.cue import FINISHED, CueMoment, tool_case_name
 from benchctl.follow.run import follow_cases
 from benchctl.report import write_reports
 from benchctl.record.case import FAIL, PASS, CaseResult
+from benchctl.run.pipeline import CaseCallback
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.scenario.model import Scenario
 from octt_standin import prompts
@@ -80,7 +81,7 @@ async def follow(config: BenchConfig, cases: list[Scenario], run_dir: RunDir) ->
         async with aiohttp.ClientSession() as session:
             operator = Operator(tool, session)
             results = await follow_cases(config, cases, run_dir, tool.ocpp_url, cue=operator.cue,
-                                         on_case=operator.on_case, start_timeout_s=OPERATOR_PATIENCE_S)
+                                         outputs=[CaseCallback(operator.on_case)], start_timeout_s=OPERATOR_PATIENCE_S)
             for name, task in operator.runs.items():
                 if results[-1].verdict == PASS or name != tool_case_name(cases[-1].id):
                     await asyncio.wait_for(task, OPERATOR_PATIENCE_S)

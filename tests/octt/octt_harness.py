@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from benchctl.bench.config import BenchConfig, load_bench
-from benchctl.octt.companion import CompanionRun, CompanionSettings, companion_run
+from benchctl.octt.companion import Companion, CompanionSettings, companion_run
+from benchctl.run.pipeline import Run
 from benchctl.run.rundir import RunDir
 from octt_standin import StandInTool
 from support.bench_text import sim_bench_text
@@ -35,7 +36,7 @@ def fast_config(tmp_path: Path, faults: list[str] | None = None) -> BenchConfig:
 @contextlib.asynccontextmanager
 async def companion(tmp_path: Path, config: BenchConfig | None = None, *, tool_values: dict[str, Any] | None = None,
                     poll_s: float = 0.05, callbacks_host: str | None = None, callbacks_port: int = 0,
-                    **tool_options: Any) -> AsyncIterator[tuple[CompanionRun, StandInTool]]:
+                    **tool_options: Any) -> AsyncIterator[tuple[Run[Companion], StandInTool]]:
     config = config or fast_config(tmp_path)
     tool = StandInTool({**config.values, **(tool_values or {})}, **tool_options)
     await tool.start()

@@ -98,8 +98,8 @@ async def test_the_newer_tool_drives_a_case_through_the_callbacks(tmp_path: Path
     port = free_port()
     async with companion(tmp_path, callbacks_host="127.0.0.1", callbacks_port=port,
                          sut_api=f"http://127.0.0.1:{port}") as (run, tool):
-        results = [await run.run_case(scenarios[case]) for case in ("TC_003_CS", "TC_001_CS")]
-        logged = [s for s in run.session.bench.steplog.steps if s.role == ROLE]  # type: ignore[union-attr]
+        results = [await run.case(scenarios[case]) for case in ("TC_003_CS", "TC_001_CS")]
+        logged = [s for s in run.source.session.bench.steplog.steps if s.role == ROLE]  # type: ignore[union-attr]
     for result in results:
         assert result.verdict == PASS and result.octt["benchctl_verdict"] == PASS, result.reason
         assert result.octt["prompts"] == []  # no prompt: the tool called the bench itself

@@ -14,7 +14,7 @@ from octt_harness import companion, fast_config
 
 async def test_cases_pass_in_the_tool_and_in_benchctl_with_frames_unchanged(tmp_path: Path, scenarios) -> None:
     async with companion(tmp_path) as (run, tool):
-        results = [await run.run_case(scenarios[case]) for case in ("TC_003_CS", "TC_010_CS", "TC_005_1_CS")]
+        results = [await run.case(scenarios[case]) for case in ("TC_003_CS", "TC_010_CS", "TC_005_1_CS")]
         for result in results:
             assert (result.id, result.verdict, result.reason) == (result.id, PASS, "")
             assert result.octt["tool_verdict"] == PASS and result.octt["benchctl_verdict"] == PASS
@@ -36,7 +36,7 @@ async def test_cases_pass_in_the_tool_and_in_benchctl_with_frames_unchanged(tmp_
 async def test_cold_boot_passes_with_the_power_cycle_and_the_heartbeat_answered_from_the_capture(
         tmp_path: Path, scenarios) -> None:
     async with companion(tmp_path) as (run, tool):
-        result = await run.run_case(scenarios["TC_001_CS"])
+        result = await run.case(scenarios["TC_001_CS"])
     assert (result.verdict, result.reason, result.octt["benchctl_verdict"]) == (PASS, "", PASS)
     prompts = {p["rule"]: p for p in result.octt["prompts"]}
     assert list(prompts) == ["setup", "power_cycle", "heartbeat_interval", "expected_statuses"]
@@ -53,8 +53,8 @@ async def test_an_unknown_prompt_ends_its_case_with_its_text_and_the_next_case_r
                                                                                     scenarios) -> None:
     odd = "Hold the cable at a 45 degree angle and click 'Yes'."
     async with companion(tmp_path, unknown_prompts={"TC_CP_V16_003": odd}) as (run, tool):
-        ended = await run.run_case(scenarios["TC_003_CS"])
-        after = await run.run_case(scenarios["TC_010_CS"])
+        ended = await run.case(scenarios["TC_003_CS"])
+        after = await run.case(scenarios["TC_010_CS"])
     assert ended.verdict == ERROR and odd in ended.reason
     unknown = [p for p in ended.octt["prompts"] if p["rule"] is None]
     assert [(p["text"], p["answer"], p["action"]) for p in unknown] == [(odd, False, None)]
@@ -76,7 +76,7 @@ async def test_a_tool_configured_with_another_valid_tag_disagrees_with_benchctl_
     # the tool's <Configured Valid IdTag> is the bench's second card: the charger accepts both, so benchctl's
     # observer sees a correct session, while the tool fails its Authorize idTag validation
     async with companion(tmp_path, config, tool_values={"valid_id_tag": second, "valid_id_tag_2": ours}) as (run, _):
-        result = await run.run_case(scenarios["TC_003_CS"])
+        result = await run.case(scenarios["TC_003_CS"])
     assert result.octt["tool_verdict"] == FAIL and result.octt["benchctl_verdict"] == PASS
     assert result.octt["disagreement"] is True and result.verdict == FAIL
     assert "DISAGREEMENT: the tool says FAIL, benchctl says PASS" in result.reason
@@ -92,7 +92,7 @@ async def test_a_tool_configured_with_another_valid_tag_disagrees_with_benchctl_
 
 async def test_a_charger_fault_fails_the_case_in_both(tmp_path: Path, scenarios) -> None:
     async with companion(tmp_path, fast_config(tmp_path, ["skip_preparing"])) as (run, _):
-        result = await run.run_case(scenarios["TC_003_CS"])
+        result = await run.case(scenarios["TC_003_CS"])
     assert (result.octt["tool_verdict"], result.octt["benchctl_verdict"]) == (FAIL, FAIL)
     assert result.octt["disagreement"] is False and result.verdict == FAIL
     # the tool listed Preparing as not received: benchctl said No, with the reason
@@ -105,7 +105,7 @@ async def test_068_and_069_present_the_cards_in_the_documents_order(tmp_path: Pa
     card; TC_069_CS: the group's other card, which ends the transaction. The tool and benchctl both PASS."""
     config = fast_config(tmp_path)
     async with companion(tmp_path, config) as (run, tool):
-        results = [await run.run_case(scenarios[case]) for case in ("TC_068_CS", "TC_069_CS")]
+        results = [await run.case(scenarios[case]) for case in ("TC_068_CS", "TC_069_CS")]
     for result in results:
         assert (result.verdict, result.reason) == (PASS, ""), result.octt
         assert result.octt["tool_verdict"] == PASS and result.octt["benchctl_verdict"] == PASS

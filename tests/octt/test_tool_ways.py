@@ -22,15 +22,15 @@ IS_WAITING = "/ocpp/isWaitingOnPrompt"
 
 
 def _plug_ins(run) -> int:  # type: ignore[no-untyped-def]
-    assert run.session is not None
-    return sum(1 for s in run.session.bench.steplog.steps
+    assert run.source.session is not None
+    return sum(1 for s in run.source.session.bench.steplog.steps
                if s.role == "ev" and s.command == "set_plug" and s.args.get("connected") is True)
 
 
 async def test_a_prompt_flag_that_stays_up_after_the_answer_is_answered_and_acted_on_once(
         tmp_path: Path, scenarios) -> None:
     async with companion(tmp_path, sticky_prompt_s=0.6) as (run, tool):
-        result = await run.run_case(scenarios["TC_003_CS"])
+        result = await run.case(scenarios["TC_003_CS"])
         plugged = _plug_ins(run)
     assert (result.verdict, result.reason) == (PASS, ""), result.octt
     assert [p["rule"] for p in result.octt["prompts"]] == ["setup", "plug_in", "present_valid", "expected_statuses"]
@@ -42,8 +42,8 @@ async def test_a_prompt_flag_that_stays_up_after_the_answer_is_answered_and_acte
 async def test_an_answer_call_that_blocks_longer_than_a_short_call_does_not_end_the_case(
         tmp_path: Path, scenarios) -> None:
     async with companion(tmp_path, answer_delay_s=1.5) as (run, tool):
-        run.client.call_timeout_s = 0.5  # every other call is short; the answer is given minutes
-        result = await run.run_case(scenarios["TC_003_CS"])
+        run.source.client.call_timeout_s = 0.5  # every other call is short; the answer is given minutes
+        result = await run.case(scenarios["TC_003_CS"])
     assert (result.verdict, result.reason) == (PASS, ""), result.octt
     prompts = {p["rule"]: p for p in result.octt["prompts"]}
     plug = prompts["plug_in"]
@@ -62,14 +62,14 @@ async def test_a_non_boolean_is_waiting_answer_is_no_prompt(sim_config, tmp_path
         finally:
             await tool.stop()
     async with companion(tmp_path, idle_waiting=None) as (run, _):
-        result = await run.run_case(scenarios["TC_010_CS"])
+        result = await run.case(scenarios["TC_010_CS"])
     assert (result.verdict, result.reason) == (PASS, ""), result.octt
 
 
 async def test_transaction_id_is_minus_one_before_any_transaction_then_the_transactions(
         tmp_path: Path, scenarios) -> None:
     async with companion(tmp_path) as (run, tool):
-        result = await run.run_case(scenarios["TC_003_CS"])
+        result = await run.case(scenarios["TC_003_CS"])
     assert result.verdict == PASS, result.octt
     sent = [(a.text.splitlines()[0], a.transaction_id) for a in tool.box.answers]
     started = tool.central.last_transaction_id
@@ -83,7 +83,7 @@ async def test_an_idle_poll_backs_off_and_a_prompt_is_still_acted_on_at_once(tmp
     idle_s = 5.0
     # a long heartbeat: nothing on the wire while the tool waits, as in a case's quiet stretch
     async with companion(tmp_path, tool_values={"heartbeat_interval_s": 300}) as (run, tool):
-        assert run.driver is not None
+        assert run.source.driver is not None
         await asyncio.sleep(1.0)  # the boot's frames are over
         opened: list[float] = []
 
@@ -95,25 +95,25 @@ async def test_an_idle_poll_backs_off_and_a_prompt_is_still_acted_on_at_once(tmp
         t0 = time.monotonic()
         prompts: list[PromptRecord] = []
         script = asyncio.create_task(tool_side())
-        problem = await run.driver.handle_prompts_while("idle", script, prompts)
+        problem = await run.source.driver.handle_prompts_while("idle", script, prompts)
     assert problem is None and [p.action for p in prompts] == ["plug_in"]
     polls = [t - t0 for t, path in tool.calls if path == IS_WAITING and t0 <= t < opened[0]]
     # about once a second once the quick steps after the start are over (hundreds a minute before)
     assert len(polls) <= idle_s + 4, polls
     assert len([t for t in polls if t >= 1.5]) <= (idle_s - 1.5) + 1, polls
     record = prompts[0]
-    assert record.seen_mono - opened[0] <= run.driver.idle_poll_s + 0.3
+    assert record.seen_mono - opened[0] <= run.source.driver.idle_poll_s + 0.3
     assert record.action_started_mono is not None
     assert (record.action_started_mono - record.seen_mono) * 1000 < 50  # prompt seen to action
 
 
 async def test_a_frame_through_the_proxy_makes_the_idle_poll_look_again_quickly(tmp_path: Path) -> None:
     async with companion(tmp_path, tool_values={"heartbeat_interval_s": 300}) as (run, tool):
-        assert run.driver is not None and run.session is not None
+        assert run.source.driver is not None and run.source.session is not None
         await asyncio.sleep(1.0)
         delays: list[float] = []
 
-        bench = run.session.bench
+        bench = run.source.session.bench
 
         async def tool_side() -> None:
             for _ in range(3):
@@ -127,7 +127,7 @@ async def test_a_frame_through_the_proxy_makes_the_idle_poll_look_again_quickly(
 
         prompts: list[PromptRecord] = []
         script = asyncio.create_task(tool_side())
-        await run.driver.handle_prompts_while("wake", script, prompts)
+        await run.source.driver.handle_prompts_while("wake", script, prompts)
         script.result()
     seen = [(p.seen_mono - opened) * 1000 for p, opened in zip(prompts, delays)]
     assert len(seen) == 3 and max(seen) < 250, seen  # an idle poll alone would wait up to 1000 ms

@@ -14,7 +14,7 @@ from benchctl.report import load_run, write_reports
 from benchctl.report.cases import EXCLUDED, NO_RESULT, NOT_SELECTED, case_rows
 from benchctl.report.timeline import ACTION, EV, FRAME, RESET, case_timeline
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_cases
+from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
 
 T0 = 1_800_000_000.0

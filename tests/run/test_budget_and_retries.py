@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-import benchctl.run.runner as runner_module
+import benchctl.run.standalone as runner_module
 from benchctl.bench.config import BenchConfig
 from benchctl.paths import SCENARIOS
 from benchctl.report import write_reports
 from benchctl.run.budget import FACTOR, SLACK_S, case_budget
 from benchctl.record.case import ERROR, FAIL, PASS, CaseResult
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import BenchRun, run_cases
+from benchctl.run.pipeline import Run
+from benchctl.run.standalone import Standalone, run_cases
 from benchctl.scenario.model import Scenario, load_scenario
 
 VALUES = {"message_timeout_s": 10, "connection_timeout_s": 4, "meter_interval_s": 2}
@@ -64,11 +65,12 @@ async def test_a_case_over_its_budget_is_ended_and_the_run_goes_on(fast_sim_conf
     assert after.verdict == PASS
 
 
-class Scripted(BenchRun):
-    """A run whose attempts give scripted verdicts: the retry policy on its own, no charger needed."""
+class Scripted(Standalone):
+    """A standalone run whose attempts give scripted verdicts: the retry policy on its own, no charger needed."""
 
-    def __init__(self, run_dir: RunDir, verdicts: list[tuple[str, bool]]) -> None:
-        self.run_dir, self.verdicts, self.calls = run_dir, verdicts, 0
+    def __init__(self, config: BenchConfig, verdicts: list[tuple[str, bool]], retries: int) -> None:
+        super().__init__(config, retries)
+        self.verdicts, self.calls = verdicts, 0
 
     async def attempt(self, scenario: Scenario) -> CaseResult:
         verdict, retest = self.verdicts[self.calls]
@@ -84,17 +86,18 @@ class Scripted(BenchRun):
     ([(ERROR, False), (PASS, False)], 1, 2, PASS, True),          # a bench error is retried too
     ([(FAIL, True)], 0, 1, FAIL, False),                          # retries off
 ])
-async def test_retests_as_appendix_d_allows(tmp_path: Path, verdicts: list[tuple[str, bool]], retries: int,
-                                            calls: int, final: str, flaky: bool) -> None:
+async def test_retests_as_appendix_d_allows(tmp_path: Path, fast_sim_config: BenchConfig,
+                                            verdicts: list[tuple[str, bool]], retries: int, calls: int, final: str,
+                                            flaky: bool) -> None:
     run_dir = RunDir.create(tmp_path, "scripted")
-    run = Scripted(run_dir, verdicts)
+    run = Run(fast_sim_config, run_dir, Scripted(fast_sim_config, verdicts, retries), ["R1"])
     scenario = _scenario(tmp_path, "R1", "  - wait: 0\n")
-    result = await run.run_case(scenario, retries)
-    assert (run.calls, result.verdict, result.flaky) == (calls, final, flaky)
+    result = await run.case(scenario)
+    assert (run.source.calls, result.verdict, result.flaky) == (calls, final, flaky)
     assert [a["reason"] for a in result.attempts] == [f"attempt {n}" for n in range(1, calls)]
     (stored,) = [json.loads(line) for line in run_dir.results_path.read_text().splitlines()]
     assert stored["attempts"] == result.attempts and stored["flaky"] == flaky
-    run_dir.close()
+    await run.close()
     html = write_reports(run_dir.path)["html"].read_text()
     assert (f"{calls} attempts" in html) == (calls > 1)
     assert ("flaky, " in html) == flaky

@@ -13,7 +13,8 @@ from benchctl.bench.config import BenchConfig
 from benchctl.paths import ROOT
 from benchctl.record.case import ERROR, PASS
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import BenchRun
+from benchctl.run.pipeline import Run
+from benchctl.run.standalone import Standalone
 from benchctl.scenario.model import Scenario
 
 
@@ -28,18 +29,18 @@ def _refused(port: int) -> bool:
 async def test_the_file_server_lives_from_the_first_file_case_to_the_end_of_the_run(
         fast_sim_config: BenchConfig, scenarios: dict[str, Scenario], tmp_path: Path) -> None:
     fast_sim_config.pics = str(ROOT / "pics" / "sim.yaml")
-    run = BenchRun(fast_sim_config, RunDir.create(tmp_path, "sim"), ["TC_062_CS", "TC_045_1_CS"])
+    run = Run(fast_sim_config, RunDir.create(tmp_path, "sim"), Standalone(fast_sim_config), ["TC_062_CS", "TC_045_1_CS"])
     await run.start()
     try:
         assert (run.run_dir.path / "pki" / "manufacturer_root.pem").is_file()
-        assert run.session is not None and run.session.sim is not None and run.pki is not None
-        assert run.session.sim.station.transfers.manufacturer_roots() == [run.pki.manufacturer_root.cert_pem]
-        assert (await run.run_case(scenarios["TC_062_CS"])).verdict == PASS
-        assert run.files is None  # a case that moves no file starts no server
-        result = await run.run_case(scenarios["TC_045_1_CS"])
+        assert run.source.session is not None and run.source.session.sim is not None and run.source.pki is not None
+        assert run.source.session.sim.station.transfers.manufacturer_roots() == [run.source.pki.manufacturer_root.cert_pem]
+        assert (await run.case(scenarios["TC_062_CS"])).verdict == PASS
+        assert run.source.files is None  # a case that moves no file starts no server
+        result = await run.case(scenarios["TC_045_1_CS"])
         assert result.verdict == PASS, result.reason
-        assert run.files is not None and run.files.values["file_transfer_protocol"] == "ftp"  # the PICS' first
-        ports = [run.files.server.port(p) for p in ("http", "ftp")]
+        assert run.source.files is not None and run.source.files.values["file_transfer_protocol"] == "ftp"  # the PICS' first
+        ports = [run.source.files.server.port(p) for p in ("http", "ftp")]
     finally:
         await run.close()
     files = run.run_dir.path / "files"
@@ -55,11 +56,11 @@ async def test_no_protocol_in_common_makes_the_file_case_an_error_and_the_run_go
     (tmp_path / "tls-only.yaml").write_text(pics.replace("file_transfer_protocols: [ftp, http]",
                                                          "file_transfer_protocols: [https]"))
     fast_sim_config.pics = str(tmp_path / "tls-only.yaml")
-    run = BenchRun(fast_sim_config, RunDir.create(tmp_path, "sim"), ["TC_045_1_CS", "TC_062_CS"])
+    run = Run(fast_sim_config, RunDir.create(tmp_path, "sim"), Standalone(fast_sim_config), ["TC_045_1_CS", "TC_062_CS"])
     await run.start()
     try:
-        result = await run.run_case(scenarios["TC_045_1_CS"])
+        result = await run.case(scenarios["TC_045_1_CS"])
         assert result.verdict == ERROR and "no file transfer protocol in common" in result.reason
-        assert (await run.run_case(scenarios["TC_062_CS"])).verdict == PASS
+        assert (await run.case(scenarios["TC_062_CS"])).verdict == PASS
     finally:
         await run.close()

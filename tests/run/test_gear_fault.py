@@ -13,7 +13,8 @@ from benchctl.bench.config import BenchConfig
 from benchctl.run.budget import case_budget
 from benchctl.record.case import CaseResult
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import BenchRun
+from benchctl.run.pipeline import Run
+from benchctl.run.standalone import Standalone
 from benchctl.scenario.model import Scenario
 from drivers.steplog import Step
 from hil_sim.bench import SimBench
@@ -26,11 +27,12 @@ async def _run_with_fault(config: BenchConfig, scenario: Scenario, tmp_path: Pat
     """Run the case; `hang(sim, step)` sees every bench step and hangs a device (True when it did). The device
     answers again once a step failed, so the safe state can reach it. What the simulated world shows when the
     result is in is returned with it."""
-    run = BenchRun(config, RunDir.create(tmp_path, "sim"), [scenario.id])
+    run = Run(config, RunDir.create(tmp_path, "sim"), Standalone(config), [scenario.id])
     await run.start()
     try:
-        assert run.session is not None and run.session.sim is not None
-        sim = run.session.sim
+        source = run.source
+        assert source.session is not None and source.session.sim is not None
+        sim = source.session.sim
 
         def watch(step: Step) -> None:
             if step.error is not None:
@@ -40,10 +42,10 @@ async def _run_with_fault(config: BenchConfig, scenario: Scenario, tmp_path: Pat
             else:
                 hang(sim, step)
 
-        await run.meet_charger([scenario])
-        run.session.bench.steplog.listeners.append(watch)
-        result = await run.attempt(scenario)
-        run.session.bench.steplog.listeners.remove(watch)
+        await source.meet_charger([scenario])
+        source.session.bench.steplog.listeners.append(watch)
+        result = await source.attempt(scenario)
+        source.session.bench.steplog.listeners.remove(watch)
         connector = sim.world.connector(1)
         world = {"plugged_ev_side": connector.plugged_ev_side, "ev_state": connector.ev_state,
                  "card_uid": sim.world.card_uid, "cable": connector.plugged_charger_side}

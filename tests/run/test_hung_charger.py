@@ -12,7 +12,7 @@ from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.run.idle import return_to_idle
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_cases
+from benchctl.run.standalone import run_cases
 from benchctl.run.session import open_bench
 from benchctl.scenario.model import Scenario
 

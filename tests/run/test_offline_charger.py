@@ -16,7 +16,7 @@ from benchctl.csms.link import ChargerLink
 from benchctl.report import write_reports
 from benchctl.run.idle import return_to_idle
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_cases
+from benchctl.run.standalone import run_cases
 from benchctl.run.session import open_bench
 from benchctl.scenario.model import Scenario
 

@@ -21,7 +21,7 @@ from benchctl.report import write_reports
 from benchctl.run.configuration import ConfigKey
 from benchctl.run.profile_check import NOTE, OK, STOP, REQUIRED_CORE_KEYS, ProfileContradiction, compare_profile
 from benchctl.run.rundir import RunDir
-from benchctl.run.runner import run_cases
+from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
 from support.bench_text import sim_bench_text
 

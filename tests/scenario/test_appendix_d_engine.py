@@ -14,8 +14,7 @@ import pytest
 from benchctl.bench.config import BenchConfig
 from benchctl.record.case import CaseResult
 from benchctl.config.pics import load_pics
-from benchctl.run.rundir import RunDir
-from benchctl.run.runner import BenchRun
+from benchctl.run.allowances import run_pics, station_allowances
 from benchctl.scenario.status_rules import Allowances
 from support.pics_text import PICS_BASE
 from support.scripted import ScriptedCharger, run_scripted
@@ -123,11 +122,7 @@ def test_the_run_takes_the_allowances_from_its_pics(tmp_path: Path, sim_config: 
         "product_subtype: standard", "product_subtype: mode_1_2_only") + "evses: [[1, 2]]\n")
 
     def allowances(config: BenchConfig, meta: dict[str, Any] | None = None) -> Allowances:
-        run = BenchRun(config, RunDir.create(tmp_path / "runs", "sim"), [], meta)
-        try:
-            return run.allowances
-        finally:
-            run._finish()
+        return station_allowances(run_pics(config, meta or {}))
 
     assert allowances(dataclasses.replace(sim_config, pics=str(pics))) == \
         Allowances(mode12_only=True, evses=((1, 2),))

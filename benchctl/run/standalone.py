@@ -1,7 +1,6 @@
-"""A run: open the bench, run each case with the station returned to idle before it, record every result.
-
-`BenchRun` keeps one bench session open across cases (the CLI and the pytest plugin both drive it);
-`run_cases` is the whole run in one call.
+"""The standalone run's cases: benchctl is the Central System, opens the bench, returns the station to idle before
+each case (000_RESET, configuration restored), runs the case within its time budget and retries it as Appendix D
+allows. The run pipeline (benchctl.run.pipeline) does the rest; `run_cases` is the whole run in one call.
 """
 
 from __future__ import annotations
@@ -10,100 +9,106 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from benchctl.bench.config import BenchConfig
-from benchctl.csms.capture import Capture
+from benchctl.csms.config_key import ConfigKey
 from benchctl.csms.link import ChargerLink, ToolRequestError
-from benchctl.perf.timings import case_timings
-from benchctl.config.pics import MODE_1_2_ONLY, load_pics
+from benchctl.record.case import ERROR, FAIL, PASS, CaseResult
 from benchctl.scenario.engine import CaseRunner
-from benchctl.scenario.model import Scenario, Step
+from benchctl.scenario.model import Scenario
 from benchctl.scenario.status_rules import Allowances
 from benchctl.security.pki import LabPki
 from benchctl.transfer.run_files import FileSetupError, RunFiles
 
+from .allowances import run_pics, station_allowances
+from .budget import case_budget
+from .configuration import read_configuration, restore_configuration
 from .files import start_run_files
-
-from .configuration import ConfigKey, read_configuration, restore_configuration
 from .idle import return_to_idle
 from .meter_probe import MeterProbe
+from .pipeline import Run, RunOutput
 from .profile_check import DutProfile, ProfileContradiction, compare_profile
-from .budget import case_budget
-from benchctl.record.case import ERROR, FAIL, PASS, CaseResult
 from .rundir import RunDir
 from .session import BenchSession, open_bench
 from .warnings import RunWatch
 
 log = logging.getLogger("benchctl.run")
 
-CaseCallback = Callable[[int, Scenario, CaseResult | None], None]
 
+class Standalone:
+    """The CaseSource of `benchctl run`, the pytest plugin and a fleet job (one bench session across cases)."""
 
-class BenchRun:
-    def __init__(self, config: BenchConfig, run_dir: RunDir, cases: list[str],
-                 extra_meta: dict[str, Any] | None = None) -> None:
+    def __init__(self, config: BenchConfig, retries: int = 0, accept_profile: bool = False) -> None:
         self.config = config
-        self.run_dir = run_dir
-        self.capture = Capture(run_dir.capture_path)
-        self.meta: dict[str, Any] = {
-            "bench": config.name, "bench_file": config.file, "charge_point_id": config.charge_point_id,
-            "cases": cases, "started": time.time(),
-            "simulator": None if config.simulator is None else {"faults": config.simulator.faults},
-            **(extra_meta or {})}
+        self.retries = retries  # Appendix D retests of a case, at most
+        self.accept_profile = accept_profile  # a contradicting DUT profile is recorded, not a stop
         self.baseline: dict[str, ConfigKey] | None = None
         self.timeout = float(config.values["message_timeout_s"])
         self._stack = contextlib.AsyncExitStack()
         self.session: BenchSession | None = None
         self.budget: Callable[[Scenario, dict[str, Any]], float] = case_budget
-        self.on_step: Callable[[Step], None] | None = None
         self.pki: LabPki | None = None  # the run's test PKI (run_dir/pki): firmware signing, TLS
         self.files: RunFiles | None = None  # the file server, started for the first case that moves files
-        self.accept_profile = False  # --accept-profile: a contradicting DUT profile is recorded, not a stop
         self._met = False  # meet_charger has just left the station idle, baseline read: the next reset is done
-        # the run's PICS answers, read once: scenario `pics.<field>`, the profile check
-        self.pics = run_pics(config, self.meta)
-        self.allowances = station_allowances(self.pics)  # the Appendix D rules the PICS switches on
+        self.pics: dict[str, Any] | None = None  # the run's PICS answers, read once: `pics.<field>`, profile check
+        self.allowances = Allowances()  # the Appendix D rules the PICS switches on
         values = config.values
         self.watch = RunWatch(float(values["clock_warning_s"]), float(values["meter_accuracy_pct"]),
                               int(values["connector_id"]) if "meter" in config.roles else None)
         self.meter_probe: MeterProbe | None = None  # reads the reference meter at each transaction's ends
         self._scanned = 0  # the capture's frames the warnings have seen
+        self._run: Run | None = None
 
-    async def start(self) -> None:
-        self.run_dir.write_meta(self.meta)
+    def meta(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def run(self) -> Run:
+        assert self._run is not None, "open() first"
+        return self._run
+
+    async def open(self, run: Run) -> None:
+        self._run = run
+        self.pics = run_pics(self.config, run.meta)
+        self.allowances = station_allowances(self.pics)
         try:
             # the simulator is commissioned with its roots (open_bench): it trusts this PKI's manufacturer root
-            self.pki = LabPki.create(self.run_dir.path / "pki", cpo_name=self.config.values["cpo_name"])
-            self.session = await self._stack.enter_async_context(open_bench(self.config, self.capture, pki=self.pki))
+            self.pki = LabPki.create(run.run_dir.path / "pki", cpo_name=self.config.values["cpo_name"])
+            self.session = await self._stack.enter_async_context(open_bench(self.config, run.capture, pki=self.pki))
         except BaseException:
-            self._finish()
+            await self._stack.aclose()
             raise
-        self.session.bench.steplog.listeners.append(self.run_dir.log_action)
+        self.session.bench.steplog.listeners.append(run.run_dir.log_action)
         self.watch.attached_at = self.session.link.attached_at
         if self.session.bench.has("meter"):
             self.meter_probe = MeterProbe(self.session.bench.meter, self.watch.meter_reads)
-            self.capture.listeners.append(self.meter_probe)
+            run.capture.listeners.append(self.meter_probe)
 
-    async def run_case(self, scenario: Scenario, retries: int = 0) -> CaseResult:
+    async def before_case(self, run: Run, scenario: Scenario) -> None:
+        """Nothing yet: the case's own 000_RESET (attempt) brings the station to idle."""
+
+    async def first_case(self, run: Run, planned: list[Scenario]) -> None:
+        await self.meet_charger(planned)
+
+    async def run_case(self, run: Run, scenario: Scenario) -> CaseResult:
         """The case, retried up to `retries` times when Appendix D allows (a FAIL found only by its status rules,
-        or an ERROR of the bench); the final result, with the earlier attempts in it, is on disk on return."""
+        or an ERROR of the bench); the final result carries the earlier attempts."""
         result = await self.attempt(scenario)
         earlier: list[dict[str, Any]] = []
-        while len(earlier) < retries and retestable(result):
+        while len(earlier) < self.retries and retestable(result):
             earlier.append(attempt_summary(result))
-            log.info("%s: %s, retrying (%d of %d)", scenario.id, result.verdict, len(earlier), retries)
+            log.info("%s: %s, retrying (%d of %d)", scenario.id, result.verdict, len(earlier), self.retries)
             result = await self.attempt(scenario)
         result.attempts = earlier
         result.flaky = bool(earlier) and result.verdict == PASS
-        self.run_dir.append_result(result)
         return result
 
     async def attempt(self, scenario: Scenario) -> CaseResult:
         """000_RESET (idle, configuration restored), then the case within its time budget."""
-        session = self.session
-        assert session is not None, "start() first"
-        self.capture.case = f"{scenario.id}:reset"
+        session, capture = self.session, self.run.capture
+        assert session is not None, "open() first"
+        capture.case = f"{scenario.id}:reset"
         problem = None
         if self._met:
             self._met = False
@@ -112,8 +117,7 @@ class BenchRun:
                 self.baseline = await self._read_baseline(session.link)
             else:
                 problem = _restore_problem(await restore_configuration(session.link, self.baseline))
-        self.capture.case = scenario.id
-        first_frame = len(self.capture.frames)
+        capture.case = scenario.id
         if problem is not None:
             result = _error(scenario, f"station not idle before the case (000_RESET): {problem}")
         elif (files_problem := await self._files_for(scenario)) is not None:
@@ -126,7 +130,7 @@ class BenchRun:
                 case_runner = CaseRunner(scenario, session.bench, session.link,
                                          files=self.files if scenario.file_server else None, known_keys=known,
                                          allowances=self.allowances, pics=self.pics)
-                case_runner.on_step = self.on_step
+                case_runner.on_step = self.run.step_started
                 result = await asyncio.wait_for(case_runner.run(), budget)
             except asyncio.TimeoutError:
                 # the next case's 000_RESET (or the end of the run) brings the station back, power cycle included
@@ -137,8 +141,6 @@ class BenchRun:
             # a gear fault, a case past its budget: whatever the case left plugged in or presented goes now, not
             # at the next case's 000_RESET after its waits
             await self.make_safe(f"{scenario.id} ended in ERROR")
-        records = [f.as_record() for f in self.capture.frames[first_frame:] if f.case == scenario.id]
-        result.timings = [t.as_record() for t in case_timings(records, result.actions)]
         await self._warnings(result)
         return result
 
@@ -147,10 +149,10 @@ class BenchRun:
         the bench and the PICS (run.json's dut_profile). Raises ProfileContradiction when the charger contradicts
         them in a way that would make cases fail, unless accept_profile; None when the station is not idle (the
         first case then reports why)."""
-        session = self.session
-        assert session is not None, "start() first"
+        session, run = self.session, self.run
+        assert session is not None, "open() first"
         if planned:
-            self.capture.case = f"{planned[0].id}:reset"
+            run.capture.case = f"{planned[0].id}:reset"
         if await return_to_idle(session.bench, session.link, timeout=self.timeout) is not None:
             return None
         self.baseline = await self._read_baseline(session.link)
@@ -158,21 +160,20 @@ class BenchRun:
         if self.baseline is None:
             profile = DutProfile(error="GetConfiguration not answered")
         else:
-            profile = compare_profile(self.meta.get("dut"), self.baseline, self.config, self.pics, planned)
-        self.meta["dut_profile"] = profile.as_record(overridden=self.accept_profile and bool(profile.contradictions))
-        self.run_dir.write_meta(self.meta)
+            profile = compare_profile(run.meta.get("dut"), self.baseline, self.config, self.pics, planned)
+        run.meta["dut_profile"] = profile.as_record(overridden=self.accept_profile and bool(profile.contradictions))
+        run.write_meta()
         for row in profile.contradictions:
             log.warning("DUT profile: %s: charger %s, bench/PICS %s: %s", row.key, row.charger, row.expected, row.note)
         if profile.contradictions and not self.accept_profile:
             raise ProfileContradiction(profile)
         return profile
 
-
     async def _warnings(self, result: CaseResult) -> None:
         """The run's warnings over the frames since the last case (its 000_RESET included): never a verdict."""
         if self.meter_probe is not None:
             await self.meter_probe.settle()
-        frames = self.capture.frames
+        frames = self.run.capture.frames
         result.warnings += self.watch.scan(frames[self._scanned:])
         self._scanned = len(frames)
 
@@ -182,7 +183,7 @@ class BenchRun:
             return None
         assert self.session is not None and self.pki is not None
         try:
-            self.files = await start_run_files(self.run_dir.path, self.config, self.session.sim, self.baseline,
+            self.files = await start_run_files(self.run.run_dir.path, self.config, self.session.sim, self.baseline,
                                                self.pki)
         except (FileSetupError, OSError, ValueError) as exc:
             return f"file server: {exc}"
@@ -199,57 +200,31 @@ class BenchRun:
         log.warning("%s: gear in its safe state after %.2f s%s", why, time.monotonic() - t0,
                     "" if not errors else " (failed: " + "; ".join(map(str, errors)) + ")")
 
-    async def close(self) -> None:
+    async def close(self, run: Run) -> None:
         """Leave the charger as the run found it, then the bench in its safe state (whatever happened)."""
         try:
             session = self.session
             if session is not None and self.baseline is not None:
-                self.capture.case = "end"
+                run.capture.case = "end"
                 if await return_to_idle(session.bench, session.link, timeout=self.timeout) is None:
                     for problem in await restore_configuration(session.link, self.baseline):
                         log.warning("configuration not restored at the end of the run: %s", problem)
         finally:
-            try:
-                await self._stack.aclose()
-            finally:
-                self._finish()
-
-    def _finish(self) -> None:
-        self.meta["finished"] = time.time()
-        self.run_dir.write_meta(self.meta)
-        self.capture.close()
-        self.run_dir.close()
+            await self._stack.aclose()
 
     async def _read_baseline(self, link: ChargerLink) -> dict[str, ConfigKey] | None:
         """What the station is before the first case: its BootNotification and every configuration key."""
         boots = [item.payload for item in link.inbox if item.action == "BootNotification"]
         if boots:
-            self.meta["dut"] = boots[-1]
+            self.run.meta["dut"] = boots[-1]
         try:
             baseline = await read_configuration(link)
         except ToolRequestError as exc:
             log.warning("configuration not read, so not restored between cases: %s", exc)
             return None
-        self.meta["configuration"] = [k.as_record() for k in baseline.values()]
-        self.run_dir.write_meta(self.meta)
+        self.run.meta["configuration"] = [k.as_record() for k in baseline.values()]
+        self.run.write_meta()
         return baseline
-
-
-def run_pics(config: BenchConfig, meta: dict[str, Any]) -> dict[str, Any] | None:
-    """The PICS answers of a run, read once: those the plan was made with (run.json), or the bench's dut.pics."""
-    if isinstance(meta.get("pics"), dict):
-        return meta["pics"]
-    if config.pics:
-        return load_pics(config.pics).values()
-    return None
-
-
-def station_allowances(values: dict[str, Any] | None) -> Allowances:
-    """The Appendix D allowances the run's PICS answers (BenchRun._pics) switch on; without a PICS, none."""
-    if values is None:
-        return Allowances()
-    return Allowances(mode12_only=values.get("product_subtype") == MODE_1_2_ONLY,
-                      evses=tuple(tuple(evse) for evse in values.get("evses") or ()))
 
 
 def _error(scenario: Scenario, reason: str) -> CaseResult:
@@ -273,32 +248,9 @@ def _restore_problem(problems: list[str]) -> str | None:
 
 
 async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: RunDir,
-                    on_case: CaseCallback | None = None,
-                    extra_meta: dict[str, Any] | None = None, retries: int = 0,
-                    on_step: Callable[[Step], None] | None = None,
+                    outputs: Sequence[RunOutput] = (), extra_meta: dict[str, Any] | None = None, retries: int = 0,
                     accept_profile: bool = False) -> list[CaseResult]:
-    """Raises ProfileContradiction (nothing run, run.json says why) when the charger contradicts the bench or the
-    PICS and `accept_profile` is not given."""
-    run = BenchRun(config, run_dir, [s.id for s in scenarios], extra_meta)
-    run.on_step = on_step
-    run.accept_profile = accept_profile
-    results: list[CaseResult] = []
-    await run.start()
-    try:
-        for n, scenario in enumerate(scenarios, start=1):
-            if on_case:
-                on_case(n, scenario, None)
-            if n == 1:  # the first case's 000_RESET, with the profile check
-                await run.meet_charger(scenarios)
-            result = await run.run_case(scenario, retries)
-            results.append(result)
-            if on_case:
-                on_case(n, scenario, result)
-    except asyncio.CancelledError:
-        # stopped (Ctrl-C, SIGTERM, SIGHUP, an agent's job stopped): the gear goes safe before anything else, not
-        # after the return to idle has waited for a charger that a cut network keeps offline
-        await run.make_safe("the run was stopped")
-        raise
-    finally:
-        await run.close()
-    return results
+    """A standalone run of `scenarios`. Raises ProfileContradiction (nothing run, run.json says why) when the
+    charger contradicts the bench or the PICS and `accept_profile` is not given."""
+    source = Standalone(config, retries, accept_profile)
+    return await Run(config, run_dir, source, [s.id for s in scenarios], outputs, extra_meta).execute(scenarios)
