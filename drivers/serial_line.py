@@ -19,7 +19,8 @@ except ImportError:  # pragma: no cover - Windows
 
 # what a port that went away (unplugged, device reset, pty closed) can raise
 PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, TermiosError)
-_OPEN_ERRORS: tuple[type[BaseException], ...] = (*PORT_ERRORS, ValueError)  # ValueError: a baud rate or setting the port does not take
+# and what opening it can raise besides: ValueError for a baud rate or setting the port does not take
+_OPEN_ERRORS: tuple[type[BaseException], ...] = (*PORT_ERRORS, ValueError)
 
 
 def open_port(

@@ -216,7 +216,8 @@ class ToolCentral:
         """The tool's answer when no case step has one of its own."""
         action, payload = request.action, request.payload
         if action == "BootNotification":
-            return {"status": "Accepted", "currentTime": now_iso(), "interval": int(self.values["heartbeat_interval_s"])}
+            return {"status": "Accepted", "currentTime": now_iso(),
+                    "interval": int(self.values["heartbeat_interval_s"])}
         if action == "Heartbeat":
             return {"currentTime": now_iso()}
         if action == "Authorize":

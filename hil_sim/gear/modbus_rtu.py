@@ -66,7 +66,8 @@ def bus_devices(
     devices: list[SimDevice] = []
     if ev_device_id is not None:
         _check_device_id("ev_device_id", ev_device_id)
-        devices.append(EVEmulatorRegisters(world, ev_connector_id, ev_register_map or DEFAULT_MAP).sim_device(ev_device_id))
+        ev = EVEmulatorRegisters(world, ev_connector_id, ev_register_map or DEFAULT_MAP)
+        devices.append(ev.sim_device(ev_device_id))
     if relay_device_id is not None:
         _check_device_id("relay_device_id", relay_device_id)
         wiring = DEFAULT_RELAY_WIRING if relay_wiring is None else relay_wiring
