@@ -286,7 +286,8 @@ class ModbusLink:
                     continue
                 if response.isError():
                     code = getattr(response, "exception_code", None)
-                    reason = EXCEPTION_NAMES.get(code, f"exception code {code}")
+                    name = EXCEPTION_NAMES.get(code) if isinstance(code, int) else None
+                    reason = name or f"exception code {code}"
                     raise self._error(f"{what}: Modbus exception {code} ({reason})")
                 return response
             if never_connected:

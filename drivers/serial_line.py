@@ -19,6 +19,8 @@ except ImportError:  # pragma: no cover - Windows
 
 # what a port that went away (unplugged, device reset, pty closed) can raise
 PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, TermiosError)
+# and what opening it can raise besides: ValueError for a baud rate or setting the port does not take
+_OPEN_ERRORS: tuple[type[BaseException], ...] = (*PORT_ERRORS, ValueError)
 
 
 def open_port(
@@ -46,7 +48,7 @@ def open_port(
             write_timeout=timeout_s if write_timeout_s is None else write_timeout_s,
             exclusive=exclusive or None,
         )
-    except (*PORT_ERRORS, ValueError) as exc:
+    except _OPEN_ERRORS as exc:
         raise error(f"cannot open: {exc}") from exc
     try:
         if greeting:

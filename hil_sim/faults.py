@@ -117,7 +117,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("lock_failure_retried_late", "reports Faulted/ConnectorLockFailure, but keeps the start and retries it "
           "a few seconds later, then starts the transaction although the lock is still broken",
           ("TC_024_CS step 9",)),
-    Fault("wrong_connector_id", "reports connectorId+1 in every StatusNotification of a connector in use (not Available)",
+    Fault("wrong_connector_id",
+          "reports connectorId+1 in every StatusNotification of a connector in use (not Available)",
           ("TC_010_CS step 3",)),
     # Local Authorization List (hil_sim/charger/local_list.py)
     Fault("local_list_disabled_still_answers", "serves SendLocalList and GetLocalListVersion although the Local Auth "

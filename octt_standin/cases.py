@@ -21,6 +21,10 @@ async def configure(run: CaseRun) -> None:
             raise CaseFailed("configuration", f"ChangeConfiguration {key}={value} answered {status}")
 
 
+def _of_transaction(transaction_id: int) -> Callable[[dict[str, Any]], bool]:
+    return lambda payload: payload["transactionId"] == transaction_id
+
+
 async def reset(run: CaseRun) -> None:
     """TC_CP_V16_000_RESET: stop what runs and bring the connector back to Available."""
     await run.setup()
@@ -32,7 +36,7 @@ async def reset(run: CaseRun) -> None:
         status = (await run.call("stop", "RemoteStopTransaction", {"transactionId": transaction_id}))["status"]
         if status != "Accepted":
             raise CaseFailed("stop", f"RemoteStopTransaction {transaction_id} answered {status}")
-        await run.expect("stop", "StopTransaction", mark, where=lambda p, t=transaction_id: p["transactionId"] == t)
+        await run.expect("stop", "StopTransaction", mark, where=_of_transaction(transaction_id))
         # the connector reports where the stop left it (Finishing with the cable in, else Available)
         await run.central.wait_for(
             lambda r: r.action == "StatusNotification" and int(r.payload["connectorId"]) == cid, mark, run.timeout)

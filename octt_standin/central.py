@@ -21,6 +21,7 @@ from ocpp.charge_point import camel_to_snake_case, remove_nones, snake_to_camel_
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.typing import Subprotocol
 
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS
 
@@ -145,7 +146,7 @@ class ToolCentral:
 
     # ----------------------------------------------------------------- server
     async def start(self) -> None:
-        self._server = await serve(self._serve, self.host, self.requested_port, subprotocols=["ocpp1.6"],
+        self._server = await serve(self._serve, self.host, self.requested_port, subprotocols=[Subprotocol("ocpp1.6")],
                                    ping_interval=None)
 
     async def stop(self) -> None:
@@ -215,7 +216,8 @@ class ToolCentral:
         """The tool's answer when no case step has one of its own."""
         action, payload = request.action, request.payload
         if action == "BootNotification":
-            return {"status": "Accepted", "currentTime": now_iso(), "interval": int(self.values["heartbeat_interval_s"])}
+            return {"status": "Accepted", "currentTime": now_iso(),
+                    "interval": int(self.values["heartbeat_interval_s"])}
         if action == "Heartbeat":
             return {"currentTime": now_iso()}
         if action == "Authorize":

@@ -25,7 +25,8 @@ HEARTBEAT_CHECK = "Expected Heartbeat Interval : {expected}\nActual Heartbeat In
 # error code, info and Received) and a blank line. Only one layout; benchctl's tests also feed it another one
 # (column headers, footer notes) that this stand-in does not print.
 STATUS_LIST_HEADER = "Expected StatusNotifications\n\n"
-STATUS_LIST_ENTRY = "{timestamp}  - ConnectorId : {connector_id}  -  {status}  -  \n{error_code} - {info} - {received}\n\n"
+STATUS_LIST_ENTRY = ("{timestamp}  - ConnectorId : {connector_id}  -  {status}  -  \n"
+                     "{error_code} - {info} - {received}\n\n")
 STATUS_LIST_FOOTER = "\n\n"
 NO_INFO = "N/A"
 RECEIVED = {True: "Yes", False: "No"}

@@ -8,8 +8,9 @@ before that is missed, exactly as with the real tool.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from ocpp.exceptions import OCPPError
 
@@ -43,11 +44,11 @@ def field_is(name: str, expected: Any) -> Check:
     return check
 
 
-async def in_either_order(*steps: Awaitable[Any]) -> list[Any]:
+async def in_either_order(*steps: Coroutine[Any, Any, Any]) -> list[Any]:
     """Steps the document lets come in either order: watched together; the first failure is the verdict."""
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(step) for step in steps]  # type: ignore[arg-type]
+            tasks = [group.create_task(step) for step in steps]
     except BaseExceptionGroup as failed:
         first = failed.exceptions[0]
         while isinstance(first, BaseExceptionGroup):

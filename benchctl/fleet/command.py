@@ -115,7 +115,8 @@ def settings_from(args: argparse.Namespace) -> BrokerSettings:
 
 
 def cmd_agent(args: argparse.Namespace, console: Console) -> int:
-    from .agent import Agent, AgentOptions
+    from .agent import Agent
+    from .presence import AgentOptions
 
     settings = settings_from(args)
     if args.heartbeat <= 0:

@@ -92,7 +92,8 @@ class JobSpec:
     @classmethod
     def from_payload(cls, data: Any, job_id: str | None = None) -> "JobSpec":
         """Validate a spec as read from the broker (or about to be sent); JobError names the field."""
-        label = job_id or (data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else "?")
+        raw_id = data.get("id") if isinstance(data, dict) else None
+        label = job_id or (raw_id if isinstance(raw_id, str) else "?")
         if not isinstance(data, dict):
             raise JobError(label, "(top level)", "expected a JSON object")
         unknown = sorted(set(data) - set(SPEC_FIELDS))

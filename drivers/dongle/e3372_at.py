@@ -331,8 +331,9 @@ class E3372ATDongle(DongleProtocol):
         except ValueError as exc:
             raise self.error(str(exc)) from exc
         rssi = reading.rssi_dbm
-        if rssi is None and csq is not None and reading.generation is not None:
-            rssi = float(csq_to_dbm(csq))
+        csq_dbm = csq_to_dbm(csq) if csq is not None else None
+        if rssi is None and csq_dbm is not None and reading.generation is not None:
+            rssi = float(csq_dbm)
         return Signal(
             generation=reading.generation,
             csq=csq,

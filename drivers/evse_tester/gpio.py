@@ -27,6 +27,7 @@ This backend has no ADC: `measure()` raises DriverError; pair it with a measurin
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, TypeVar
 
 from ..gpio.pins import PinLayer, check_pin, claim_pins, pin_layer, release_pins
@@ -155,7 +156,7 @@ class GPIOEVEmulator(EVEmulatorProtocol):
     @step
     async def self_test(self) -> dict[str, Any]:
         self._connect()
-        raw = {name: self._call(name, "read", lambda pin=pin: self.pins.read(pin))
+        raw = {name: self._call(name, "read", partial(self.pins.read, pin))
                for name, pin in self.channels.items()}
         closed = {name: level != self.invert for name, level in raw.items()}
         cp = frozenset(r for r, name in _CP_SETTINGS.items() if closed.get(name))

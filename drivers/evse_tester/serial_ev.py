@@ -6,11 +6,9 @@ answers each with the character and CR LF ("!<char>" CR LF for a character it do
 measurement frame "M,<cp_high_mV>,<cp_low_mV>,<duty_permille>,<freq_hz>,<state>" CR LF every frame period
 and after each '?'.
 
-Everything the board says is a line ending in LF. One reader task takes the port's bytes (pyserial in
-asyncio.to_thread, in short slices so close() never waits long), cuts them into lines and sorts each line by
-its shape: one known command character is an ack, "!" + one character a refusal, "M," + five fields a
-frame. Anything else (boot banners, debug prints, a line cut by a reset, noise) is counted in
-`malformed_lines` and skipped. Commands are sent one at a time and each waits for its own ack.
+One reader task takes the port's bytes (pyserial in asyncio.to_thread, in short slices so close() never waits
+long) and hands them to the line reader (serial_ev_lines), which sorts each line into an ack, a refusal, a
+frame, or a malformed line. Commands are sent one at a time and each waits for its own ack.
 
 A measurement is the freshest frame that is (a) younger than two frame periods, the period being learnt from
 the frames the board sends by itself, and (b) received after the ack of the driver's last command, so a
@@ -20,69 +18,23 @@ reading never predates what the driver just switched. When there is no such fram
 from __future__ import annotations
 
 import asyncio
-import re
 import statistics
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 import serial
 
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
-from . import checks, iec61851
-from .protocol import CP_STATES, CPMeasurement, EVEmulatorProtocol
+from . import checks
+from .protocol import CPMeasurement, EVEmulatorProtocol
+from .serial_ev_lines import DIODE_FAULT_COMMAND, EV_STATES, MEASURE_COMMAND, PLUG_COMMAND, PP_COMMAND
+from .serial_ev_lines import LineReader, Received, measurement
 
-# The states an EV can present: F is the EVSE pulling CP to -12 V, no EV-side resistor does that.
-EV_STATES = tuple(s for s in CP_STATES if s != "F")
-PLUG_COMMAND = {True: "P", False: "p"}
-DIODE_FAULT_COMMAND = {True: "X", False: "x"}
-PP_COMMAND = {13: "1", 20: "2", 32: "3", 63: "6"}
-MEASURE_COMMAND = "?"
-COMMANDS = frozenset(EV_STATES) | set(PLUG_COMMAND.values()) | set(DIODE_FAULT_COMMAND.values()) \
-    | set(PP_COMMAND.values()) | {MEASURE_COMMAND}
-
-MAX_LINE = 64  # bytes before the LF; the longest valid frame is 28
 READ_SLICE_S = 0.05  # one blocking read at most; bounds how long close() waits for the reader
 PERIOD_SAMPLES = 8  # gaps between unasked frames the period estimate is the median of
 FRESH_PERIODS = 2.0  # a frame older than this many periods is not a measurement any more
-
-MAX_CP_MV = 15_000  # beyond +-15 V a CP reading is a broken frame, not a voltage
-MAX_FREQUENCY_HZ = 65_535
-
-_FRAME = re.compile(r"M,(-?\d{1,6}),(-?\d{1,6}),(-?\d{1,6}),(-?\d{1,6}),([A-F])")
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One measurement frame as the board sent it (board units)."""
-
-    cp_high_mv: int
-    cp_low_mv: int
-    duty_permille: int
-    frequency_hz: int
-    state: str  # the board's own classification
-
-
-def parse_frame(line: str) -> Frame | None:
-    """The frame in `line` (without its CR LF), or None unless it is one, whole and in range."""
-    match = _FRAME.fullmatch(line)
-    if match is None:
-        return None
-    high, low, duty, frequency = (int(g) for g in match.groups()[:4])
-    if abs(high) > MAX_CP_MV or abs(low) > MAX_CP_MV or not 0 <= duty <= 1000:
-        return None
-    if not 0 <= frequency <= MAX_FREQUENCY_HZ:
-        return None
-    return Frame(high, low, duty, frequency, match.group(5))
-
-
-@dataclass(frozen=True)
-class _Received:
-    frame: Frame
-    at: float  # time.monotonic() when it was read
-    line_no: int  # position among all lines read, to order frames against acks
 
 
 class SerialEVEmulator(EVEmulatorProtocol):
@@ -114,7 +66,6 @@ class SerialEVEmulator(EVEmulatorProtocol):
         self.retries = retries
         # counters, for self_test and for whoever debugs a bench
         self.frames_received = 0
-        self.malformed_lines = 0
         self.stray_lines = 0  # acks and refusals nobody was waiting for (e.g. late answers to a retried command)
         # what the driver last switched and the board acknowledged (the board has no read-back)
         self.commanded: dict[str, Any] = {"plug": None, "cp_state": None, "diode_fault": None, "pp_rating_a": None}
@@ -123,15 +74,12 @@ class SerialEVEmulator(EVEmulatorProtocol):
         self._open_lock = asyncio.Lock()
         self._command_lock = asyncio.Lock()  # one command on the wire at a time
         self._ack_waiter: tuple[str, asyncio.Future[int]] | None = None
-        self._frame_waiters: list[asyncio.Future[_Received]] = []
-        self._latest: _Received | None = None
+        self._frame_waiters: list[asyncio.Future[Received]] = []
+        self._latest: Received | None = None
         self._commanded_line = 0  # line number of the ack of the last command that changed something
         self._gaps: deque[float] = deque(maxlen=PERIOD_SAMPLES)
         self._last_unasked_at: float | None = None
-        self._buffer = bytearray()
-        self._skipping = False  # inside an over-long line: drop bytes up to the next LF
-        self._first_line = True  # the first line after opening may be the tail of one sent before we listened
-        self._line_no = 0
+        self._lines = LineReader(self._on_answer, self._on_frame)
 
     # lifecycle ------------------------------------------------------------------------------------
 
@@ -172,7 +120,7 @@ class SerialEVEmulator(EVEmulatorProtocol):
         assert received is not None
         return {
             "port": self.port,
-            "measurement": self._measurement(received.frame).as_dict(),
+            "measurement": measurement(received.frame, self.standard).as_dict(),
             "board_state": received.frame.state,
             "frame_period_s": self.frame_period_s,
             "frames": self.frames_received,
@@ -220,37 +168,27 @@ class SerialEVEmulator(EVEmulatorProtocol):
                 if received is None:
                     received = await self._exchange(MEASURE_COMMAND, "measure now", want_frame=True)
         assert received is not None
-        return self._measurement(received.frame)
+        return measurement(received.frame, self.standard)
+
+    @property
+    def malformed_lines(self) -> int:
+        """Lines of no known shape, skipped (the first after opening, likely a cut one, not counted)."""
+        return self._lines.malformed_lines
 
     @property
     def frame_period_s(self) -> float | None:
         """The board's frame period as learnt from the frames it sent unasked; None until two arrived."""
         return statistics.median(self._gaps) if self._gaps else None
 
-    # frames -> measurements -----------------------------------------------------------------------
+    # fresh frames -------------------------------------------------------------------------------
 
-    def _fresh_frame(self) -> _Received | None:
+    def _fresh_frame(self) -> Received | None:
         latest, period = self._latest, self.frame_period_s
         if latest is None or period is None or latest.line_no < self._commanded_line:
             return None
         if time.monotonic() - latest.at > FRESH_PERIODS * period:
             return None
         return latest
-
-    def _measurement(self, frame: Frame) -> CPMeasurement:
-        high_v = frame.cp_high_mv / 1000
-        duty_pct = frame.duty_permille / 10
-        # As with every backend, the state is the one the high level is in; the board's letter only fills in
-        # when the level is in no band (a broken line), so a reading is never left blank.
-        state = iec61851.cp_voltage_to_state(high_v) or frame.state
-        return CPMeasurement(
-            high_v=high_v,
-            low_v=frame.cp_low_mv / 1000,
-            duty_pct=duty_pct,
-            frequency_hz=float(frame.frequency_hz),
-            state=state,
-            current_limit_a=iec61851.duty_to_current(duty_pct, self.standard),
-        )
 
     # commands -------------------------------------------------------------------------------------
 
@@ -273,7 +211,7 @@ class SerialEVEmulator(EVEmulatorProtocol):
         for _ in range(attempts):
             port = await self._open()
             ack: asyncio.Future[int] = loop.create_future()
-            frame: asyncio.Future[_Received] | None = loop.create_future() if want_frame else None
+            frame: asyncio.Future[Received] | None = loop.create_future() if want_frame else None
             self._ack_waiter = (command, ack)
             if frame is not None:
                 self._frame_waiters.append(frame)
@@ -327,9 +265,7 @@ class SerialEVEmulator(EVEmulatorProtocol):
                 open_port, self.port, self.baudrate, READ_SLICE_S, self.error,
                 write_timeout_s=self.timeout_s, exclusive=True,
             )
-            self._buffer.clear()
-            self._skipping = False
-            self._first_line = True
+            self._lines.restart()
             self._latest = None
             self._last_unasked_at = None
             self._serial = port
@@ -341,7 +277,7 @@ class SerialEVEmulator(EVEmulatorProtocol):
             while self._serial is port:
                 chunk = await asyncio.to_thread(self._read_chunk, port)
                 if chunk and self._serial is port:
-                    self._feed(chunk, time.monotonic())
+                    self._lines.feed(chunk, time.monotonic())
         except Exception as exc:  # noqa: BLE001 - whatever a port being closed under the read raises
             if self._serial is port:  # not our own close(): the board went away (unplugged, reset, crashed)
                 await self._release(port, self.error(f"serial I/O failed: {exc}"))
@@ -381,55 +317,7 @@ class SerialEVEmulator(EVEmulatorProtocol):
             if not waiter.done():
                 waiter.set_exception(error)
 
-    # lines ----------------------------------------------------------------------------------------
-
-    def _feed(self, data: bytes, at: float) -> None:
-        self._buffer += data
-        while True:
-            end = self._buffer.find(b"\n")
-            if end < 0:
-                if len(self._buffer) > MAX_LINE:  # no LF in sight: drop it and resynchronise on the next LF
-                    self._buffer.clear()
-                    if not self._skipping:
-                        self._skipping = True
-                        self._malformed()
-                return
-            raw = bytes(self._buffer[:end])
-            del self._buffer[: end + 1]
-            if self._skipping:
-                self._skipping = False  # the end of the over-long line, already counted
-                continue
-            self._on_line(raw.removesuffix(b"\r"), at)
-
-    def _malformed(self) -> None:
-        if self._first_line:
-            self._first_line = False  # most likely the tail of a line sent before we opened the port
-        else:
-            self.malformed_lines += 1
-
-    def _on_line(self, raw: bytes, at: float) -> None:
-        if not raw:
-            return  # a blank line says nothing, and costs nothing
-        if len(raw) > MAX_LINE:
-            self._malformed()
-            return
-        try:
-            line = raw.decode("ascii")
-        except UnicodeDecodeError:
-            self._malformed()
-            return
-        self._line_no += 1
-        if len(line) == 1 and line in COMMANDS:
-            self._first_line = False
-            self._on_answer(line, None)
-        elif len(line) == 2 and line[0] == "!":
-            self._first_line = False
-            self._on_answer(line[1], line)
-        elif (frame := parse_frame(line)) is not None:
-            self._first_line = False
-            self._on_frame(_Received(frame, at, self._line_no))
-        else:
-            self._malformed()
+    # answers and frames ----------------------------------------------------------------------------------------
 
     def _on_answer(self, command: str, refusal: str | None) -> None:
         waiter = self._ack_waiter
@@ -437,11 +325,11 @@ class SerialEVEmulator(EVEmulatorProtocol):
             self.stray_lines += 1
             return
         if refusal is None:
-            waiter[1].set_result(self._line_no)
+            waiter[1].set_result(self._lines.line_no)
         else:
             waiter[1].set_exception(self.error(f"the board refused {command!r} (answered {refusal!r})"))
 
-    def _on_frame(self, received: _Received) -> None:
+    def _on_frame(self, received: Received) -> None:
         self.frames_received += 1
         self._latest = received
         waiters, self._frame_waiters = self._frame_waiters, []

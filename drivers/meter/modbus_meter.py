@@ -106,8 +106,8 @@ class MeterRegisterMap:
         for name in d:
             if name not in known:
                 raise ValueError(f"unknown meter register {name!r}; known: {', '.join(sorted(known))}")
-        changes = {name: tuple(value) if name in cls.PER_PHASE and isinstance(value, list) else value
-                   for name, value in d.items()}
+        changes: dict[str, Any] = {name: tuple(value) if name in cls.PER_PHASE and isinstance(value, list) else value
+                                   for name, value in d.items()}
         return replace(base or cls(), **changes)
 
     def as_dict(self) -> dict[str, Any]:

@@ -29,8 +29,8 @@ def _is_call(raw_msg: str | bytes) -> bool:
     return isinstance(message, list) and bool(message) and message[0] == 2
 
 
-class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandlers, FirmwareHandlers, ReservationHandlers,
-                     SmartChargingHandlers, ChargePoint):
+class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandlers, FirmwareHandlers,
+                     ReservationHandlers, SmartChargingHandlers, ChargePoint):
     """The OCPP side of the station: the `ocpp` library routes, validates and answers with these handlers."""
 
     def __init__(self, cp_id: str, connection: Any, station: "SimStation") -> None:
@@ -46,7 +46,8 @@ class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandle
     def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> call_result.GetConfiguration:
         keys = self.station.keys
         names = key if key else list(keys)
-        known: list[dict[str, Any]] = [{"key": n, "readonly": keys[n].readonly, "value": keys[n].value} for n in names if n in keys]
+        known: list[dict[str, Any]] = [{"key": n, "readonly": keys[n].readonly, "value": keys[n].value}
+                                       for n in names if n in keys]
         for item in known:
             if keys[item["key"]].write_only:
                 del item["value"]  # write-only (security whitepaper): the secret never leaves the station

@@ -33,8 +33,8 @@ async def link_loop(station: "SimStation") -> None:
             continue
         url, secured = station.link_security.connect_args(station.url)  # ws:// or wss://, credentials
         try:
-            ws = await websockets.connect(url, subprotocols=[Subprotocol("ocpp1.6")], open_timeout=5, ping_interval=None,
-                                          **secured)
+            ws = await websockets.connect(url, subprotocols=[Subprotocol("ocpp1.6")], open_timeout=5,
+                                          ping_interval=None, **secured)
         except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as exc:
             log.debug("connect to %s failed: %s", url, exc)
             await station.link_security.failed(exc)

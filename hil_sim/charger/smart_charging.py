@@ -109,7 +109,8 @@ class Stored:
             while anchor < to:
                 anchors.append(anchor)
                 anchor += every
-            length: float | None = every.total_seconds() if self.duration is None else min(self.duration, every.total_seconds())
+            length: float | None = (every.total_seconds() if self.duration is None
+                                    else min(self.duration, every.total_seconds()))
         else:
             # an Absolute schedule without startSchedule, and a Relative one, run from the start of charging
             anchors = [self.start if self.kind == "Absolute" and self.start is not None else charging_start]

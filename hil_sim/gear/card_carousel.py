@@ -17,7 +17,7 @@ from pymodbus.server import ModbusTcpServer
 from drivers.rfid.uid import normalize_uid
 
 from ..world import World
-from .modbus_gear import CoilBoard, ModbusGear, _check_loopback
+from .modbus_gear import CoilBoard, ModbusGear, _check_loopback, listening_port, pymodbus_trace
 
 
 class CarouselCoils(CoilBoard):
@@ -84,12 +84,13 @@ async def start_card_carousel(
         # `silent` support, as in modbus_gear: the gear is set before any client can connect
         return gear._trace_pdu(sending, pdu) if gear is not None else pdu
 
-    server = ModbusTcpServer([coils.sim_device(device_id)], address=(host, port), trace_pdu=trace_pdu)
+    server = ModbusTcpServer([coils.sim_device(device_id)], address=(host, port),
+                              trace_pdu=pymodbus_trace(trace_pdu))
     gear = CardCarouselGear(server, host, port)
     gear.coils = coils
     try:
         await server.serve_forever(background=True)
     except RuntimeError as exc:  # pymodbus reports a failed bind this way, without the reason
         raise OSError(f"simulated card carousel cannot listen on {host}:{port} (port in use?)") from exc
-    gear.port = server.transport.sockets[0].getsockname()[1]
+    gear.port = listening_port(server)
     return gear

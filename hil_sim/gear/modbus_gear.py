@@ -16,7 +16,9 @@ import asyncio
 import ipaddress
 from abc import ABC, abstractmethod
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.pdu import ModbusPDU
@@ -302,6 +304,26 @@ class RelayBoardCoils(CoilBoard):
         self.wiring[coil].set(self.world, on)
 
 
+# A request hook as the gear writes it: None drops the request (see pymodbus_trace).
+PduTrace = Callable[[bool, ModbusPDU], ModbusPDU | None]
+
+
+def pymodbus_trace(trace: PduTrace) -> Callable[[bool, ModbusPDU], ModbusPDU]:
+    """`trace` as pymodbus' servers are typed to take it. Their stubs say the hook returns a PDU, but the request
+    handler answers only when the hook returned one (ServerRequestHandler checks last_pdu), so None drops the
+    request: the gear's silence relies on that."""
+    return cast("Callable[[bool, ModbusPDU], ModbusPDU]", trace)
+
+
+def listening_port(server: ModbusTcpServer) -> int:
+    """The port a started server listens on (port 0 asked for a free one)."""
+    listener = server.transport  # typed a BaseTransport by pymodbus; a listening server's is an asyncio.Server
+    if not isinstance(listener, asyncio.Server):
+        raise RuntimeError(f"the Modbus server has no listening socket (its transport is {listener!r})")
+    port: int = listener.sockets[0].getsockname()[1]
+    return port
+
+
 def _check_loopback(host: str) -> None:
     # simulated gear is for this machine only: a wildcard or LAN address would put a fake relay board on the network
     if host == "localhost":
@@ -343,9 +365,9 @@ class ModbusGear:
         self._stopped = True
         if self.relay is not None:
             self.relay.close()
-        listener = self._server.transport  # asyncio.Server; pymodbus forgets it on shutdown
+        listener = self._server.transport  # pymodbus forgets it on shutdown
         await self._server.shutdown()
-        if listener is not None:
+        if isinstance(listener, asyncio.Server):  # typed a BaseTransport by pymodbus; a listener's is a Server
             try:
                 await asyncio.wait_for(listener.wait_closed(), 2.0)
             except asyncio.TimeoutError:
@@ -383,9 +405,9 @@ async def start_modbus_gear(
 
     gear: ModbusGear | None = None
 
-    def trace_pdu(sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+    def trace_pdu(sending: bool, pdu: ModbusPDU) -> ModbusPDU | None:
         # the server needs its hook before the gear exists; the gear is set before any client can connect
-        return gear._trace_pdu(sending, pdu) if gear is not None else pdu  # type: ignore[return-value]
+        return gear._trace_pdu(sending, pdu) if gear is not None else pdu
 
     devices = [ev.sim_device(ev_device_id), relay.sim_device(relay_device_id)]
     if meter_device_id is not None:
@@ -397,12 +419,12 @@ async def start_modbus_gear(
     server = ModbusTcpServer(
         devices,
         address=(host, port),
-        trace_pdu=trace_pdu,
+        trace_pdu=pymodbus_trace(trace_pdu),
     )
     gear = ModbusGear(server, host, port, relay)
     try:
         await server.serve_forever(background=True)
     except RuntimeError as exc:  # pymodbus reports a failed bind this way, without the reason
         raise OSError(f"simulated Modbus gear cannot listen on {host}:{port} (port in use?)") from exc
-    gear.port = server.transport.sockets[0].getsockname()[1]
+    gear.port = listening_port(server)
     return gear

@@ -42,6 +42,7 @@ from drivers.modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_S
 
 from ..world import World
 from .modbus_gear import DEFAULT_RELAY_WIRING, EVEmulatorRegisters, ModbusGear, RelayBoardCoils, _check_loopback
+from .modbus_gear import listening_port, pymodbus_trace
 
 _FRAMERS = {"socket": FramerType.SOCKET, "rtu": FramerType.RTU}
 
@@ -65,7 +66,8 @@ def bus_devices(
     devices: list[SimDevice] = []
     if ev_device_id is not None:
         _check_device_id("ev_device_id", ev_device_id)
-        devices.append(EVEmulatorRegisters(world, ev_connector_id, ev_register_map or DEFAULT_MAP).sim_device(ev_device_id))
+        ev = EVEmulatorRegisters(world, ev_connector_id, ev_register_map or DEFAULT_MAP)
+        devices.append(ev.sim_device(ev_device_id))
     if relay_device_id is not None:
         _check_device_id("relay_device_id", relay_device_id)
         wiring = DEFAULT_RELAY_WIRING if relay_wiring is None else relay_wiring
@@ -131,12 +133,13 @@ async def serve_modbus_devices(
     if framer not in _FRAMERS:
         raise ValueError(f"framer must be one of {', '.join(_FRAMERS)}, not {framer!r}")
     bus = BusFilter(device.id for device in devices)
-    server = ModbusTcpServer(devices, address=(host, port), framer=_FRAMERS[framer], trace_pdu=bus.trace_pdu)
+    server = ModbusTcpServer(devices, address=(host, port), framer=_FRAMERS[framer],
+                             trace_pdu=pymodbus_trace(bus.trace_pdu))
     try:
         await server.serve_forever(background=True)
     except RuntimeError as exc:  # pymodbus reports a failed bind this way, without the reason
         raise OSError(f"simulated Modbus gear cannot listen on {host}:{port} (port in use?)") from exc
-    return ModbusBusGear(server, host, server.transport.sockets[0].getsockname()[1], bus, framer)
+    return ModbusBusGear(server, host, listening_port(server), bus, framer)
 
 
 async def start_modbus_rtu_gear(
@@ -224,7 +227,7 @@ class PtyModbusGear:
             baudrate=self.baudrate,
             parity=self.parity,
             stopbits=self.stopbits,
-            trace_pdu=self._bus.trace_pdu,
+            trace_pdu=pymodbus_trace(self._bus.trace_pdu),
         )
         try:
             await self._server.serve_forever(background=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from functools import partial
 from typing import Callable
 
 from ..world import Connector, World
@@ -60,12 +61,12 @@ class SimSerialEV(PtyDevice):
         self._garbage = itertools.cycle(GARBAGE_LINES)
         self._ticker: asyncio.Task[None] | None = None
         self._handlers: dict[str, Callable[[], None]] = {
-            **{s: (lambda s=s: self._set("ev_state", s)) for s in "ABCDE"},
+            **{s: partial(self._set, "ev_state", s) for s in "ABCDE"},
             "P": lambda: self._set("plugged_ev_side", True),
             "p": lambda: self._set("plugged_ev_side", False),
             "X": lambda: self._set("diode_fault", True),
             "x": lambda: self._set("diode_fault", False),
-            **{c: (lambda a=a: self._set("pp_rating_a", a)) for c, a in PP_RATINGS.items()},
+            **{c: partial(self._set, "pp_rating_a", a) for c, a in PP_RATINGS.items()},
             "?": lambda: None,  # the frame follows the ack
         }
 

@@ -13,7 +13,8 @@ import serial
 
 from drivers.errors import DriverError
 from drivers.evse_tester.protocol import CPMeasurement
-from drivers.evse_tester.serial_ev import Frame, SerialEVEmulator, parse_frame
+from drivers.evse_tester.serial_ev import SerialEVEmulator
+from drivers.evse_tester.serial_ev_lines import Frame, parse_frame
 from drivers.steplog import StepLog
 from hil_sim.gear.serial_ev import GARBAGE_LINES, SimSerialEV
 from hil_sim.world import World
