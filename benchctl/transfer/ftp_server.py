@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import errno
 import logging
+import sys
 import threading
 import warnings
 from typing import Any
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.filesystems import AbstractedFS
-from pyftpdlib.exceptions import _RetryError
 from pyftpdlib.handlers import DTPHandler, FTPHandler
-from pyftpdlib.ioloop import _ERRNOS_DISCONNECTED, _ERRNOS_RETRY, IOLoop
+from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 from .area import FileArea, Resolved
@@ -82,34 +82,42 @@ class _FS(AbstractedFS):
         return file
 
 
+# how a broken data connection shows in recv (pyftpdlib's own set is private; the meaning is the socket API's)
+_DISCONNECTED = {errno.ECONNRESET, errno.ECONNABORTED, errno.ENOTCONN, errno.ESHUTDOWN, errno.EPIPE, errno.EBADF,
+                 errno.ETIMEDOUT}
+
+
+class _ResetByPeer(OSError):
+    """Raised from recv so that DTPHandler.handle_read takes its error path (handle_error), not its end path."""
+
+
 class _DTP(DTPHandler):
     """In stream mode only an orderly close of the data connection ends an uploaded file. pyftpdlib takes a reset
     for that end too, so a client that died halfway would leave a "complete" upload: here it is an aborted one."""
 
-    reset_by_peer = False
-
     def recv(self, buffer_size: int) -> bytes:
+        if not self.receive:
+            return bytes(super().recv(buffer_size))
         try:
             data = self.socket.recv(buffer_size)
-        except OSError as err:  # as pyftpdlib's AsyncChat.recv, except for remembering the reset
-            if err.errno in _ERRNOS_RETRY:
-                raise _RetryError from err
-            if err.errno not in _ERRNOS_DISCONNECTED:
+        except BlockingIOError:
+            # nothing to read after all: pyftpdlib's recv reads again and, still nothing, signals "try later"
+            # the way its handle_read expects
+            return bytes(super().recv(buffer_size))
+        except OSError as err:
+            if err.errno not in _DISCONNECTED:
                 raise
-            self.reset_by_peer = bool(self.receive)
-            self.handle_close()
-            return b""
+            raise _ResetByPeer(err.errno, err.strerror) from err
         if not data:
-            self.handle_close()
+            self.handle_close()  # the orderly end of the upload
         return bytes(data)
 
-    def handle_close(self) -> None:
-        if self.reset_by_peer and not self._closed:
-            self.transfer_finished = False
-            self._resp = ("426 Connection reset by peer; transfer aborted.", log.debug)
-            self.close()
+    def handle_error(self) -> None:
+        if not isinstance(sys.exc_info()[1], _ResetByPeer):
+            super().handle_error()
             return
-        super().handle_close()
+        self.close()  # transfer_finished is still False: on_incomplete_file_received follows
+        self.cmd_channel.respond("426 Connection reset by peer; transfer aborted.", logfun=log.debug)
 
 
 class _Handler(FTPHandler):

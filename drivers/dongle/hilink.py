@@ -15,8 +15,8 @@ rights: this firmware wants a login) and every other code -> HiLinkError (a Driv
   POST /api/net/net-mode        <request><NetworkMode/><NetworkBand/><LTEBand/></request>
   GET  /api/monitoring/status   CurrentNetworkType(Ex), ConnectionStatus
 
-The HTTP client is a minimal HTTP/1.1 one on asyncio streams (one connection per request, Connection:
-close), every request bounded by `timeout_s` and tried `retries` more times when the stick does not answer.
+HTTP is aiohttp's client (one connection per request), every request bounded by `timeout_s` and tried
+`retries` more times when the stick does not answer.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from __future__ import annotations
 import asyncio
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from typing import Any
+
+import aiohttp
 
 from ..errors import DriverError
 from ..steplog import StepLog, step
@@ -73,8 +76,8 @@ GENERATION_FOR_NETWORK_TYPE = {
     19: "4G",  # LTE
 }
 
-MAX_HEADER_LINES = 100
 MAX_BODY = 1024 * 1024
+MAX_REASON = 300
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
@@ -92,7 +95,7 @@ class HiLinkError(DriverError):
 
 
 class _Transport(Exception):
-    """No usable HTTP answer (refused, timed out, cut short, not HTTP)."""
+    """No usable HTTP answer that aiohttp lets through (too long)."""
 
 
 def parse_xml(body: bytes) -> tuple[str, dict[str, str] | str]:
@@ -150,6 +153,7 @@ class HiLinkDongle(DongleProtocol):
         super().__init__(role, f"{host}:{port}", link_endpoint, steplog)
         self.host = host
         self.port = port
+        self._url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
         self.timeout_s = timeout_s
         self.retries = retries
         self.handshakes = 0
@@ -281,11 +285,11 @@ class HiLinkDongle(DongleProtocol):
             headers["Content-Type"] = "application/x-www-form-urlencoded; charset=UTF-8"
         what = f"{method} {path}"
         status, answer_headers, data = await self._http(method, path, headers, body)
-        token = answer_headers.get(TOKEN_HEADER.lower(), "")
+        token = answer_headers.get(TOKEN_HEADER, "")
         fresh = next((t for t in token.split("#") if t.strip()), "")
         if fresh:
             self._token = fresh.strip()
-        cookie = answer_headers.get("set-cookie", "")
+        cookie = answer_headers.get("Set-Cookie", "")
         if cookie.startswith("SessionID="):
             self._cookie = cookie.split(";")[0]
         if status != 200:
@@ -307,7 +311,7 @@ class HiLinkDongle(DongleProtocol):
     # HTTP -----------------------------------------------------------------------------------------
 
     async def _http(self, method: str, path: str, headers: dict[str, str], body: str | None
-                    ) -> tuple[int, dict[str, str], bytes]:
+                    ) -> tuple[int, Mapping[str, str], bytes]:
         attempts = self.retries + 1
         last = ""
         for _ in range(attempts):
@@ -316,77 +320,34 @@ class HiLinkDongle(DongleProtocol):
                     return await self._http_once(method, path, headers, body)
             except TimeoutError:
                 last = f"no answer within {self.timeout_s:g} s"
-            except (_Transport, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                    ValueError) as exc:
-                last = f"{type(exc).__name__}: {exc}" if not isinstance(exc, _Transport) else str(exc)
+            except _Transport as exc:
+                last = str(exc)
+            except aiohttp.ClientError as exc:
+                last = _describe(exc)
         raise self.error(f"{method} {path}: {last} ({attempts} attempt{'s' if attempts > 1 else ''})")
 
     async def _http_once(self, method: str, path: str, headers: dict[str, str], body: str | None
-                         ) -> tuple[int, dict[str, str], bytes]:
-        payload = body.encode("utf-8") if body is not None else b""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {host}" + ("" if self.port == 80 else f":{self.port}")]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        if body is not None:
-            lines.append(f"Content-Length: {len(payload)}")
-        lines.append("Connection: close")
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+                         ) -> tuple[int, Mapping[str, str], bytes]:
+        # A session per request on a connection per request: the stick's small web server is not asked to
+        # keep connections, and a retry after a hung answer starts on a fresh one. The driver keeps the
+        # session cookie itself (it goes with the token sequence), so the session's cookie jar stays empty.
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as http:
+            payload = body.encode("utf-8") if body is not None else None
+            async with http.request(method, self._url + path, headers=headers, data=payload,
+                                    allow_redirects=False) as answer:
+                data = bytearray()
+                async for block in answer.content.iter_any():  # a Content-Length or a chunked answer
+                    data += block
+                    if len(data) > MAX_BODY:
+                        raise _Transport(f"answer longer than {MAX_BODY} bytes")
+                return answer.status, answer.headers, bytes(data)
 
-        reader, writer = await asyncio.open_connection(self.host, self.port, limit=64 * 1024)
-        try:
-            writer.write(request)
-            await writer.drain()
-            status_line = (await reader.readline()).decode("latin-1").strip()
-            parts = status_line.split(" ", 2)
-            if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-                raise _Transport(f"not an HTTP answer: {status_line[:80]!r}")
-            status = int(parts[1])
-            answer_headers: dict[str, str] = {}
-            for _ in range(MAX_HEADER_LINES):
-                line = (await reader.readline()).decode("latin-1")
-                if not line.endswith("\n"):
-                    raise _Transport("the answer ended inside its headers")
-                line = line.strip()
-                if not line:
-                    break
-                name, _, value = line.partition(":")
-                answer_headers[name.strip().lower()] = value.strip()
-            else:
-                raise _Transport(f"more than {MAX_HEADER_LINES} header lines")
-            data = await self._body(reader, answer_headers)
-        finally:
-            writer.close()
-            try:
-                await writer.wait_closed()
-            except OSError:
-                pass
-        return status, answer_headers, data
 
-    @staticmethod
-    async def _body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            data = b""
-            while True:
-                size_line = (await reader.readline()).split(b";")[0].strip()
-                try:
-                    size = int(size_line, 16)
-                except ValueError:
-                    raise _Transport(f"bad chunk size {size_line[:20]!r}") from None
-                if size == 0:
-                    return data
-                if len(data) + size > MAX_BODY:
-                    raise _Transport(f"answer longer than {MAX_BODY} bytes")
-                data += await reader.readexactly(size)
-                await reader.readexactly(2)  # CR LF after the chunk
-        length = headers.get("content-length")
-        if length is not None:
-            if not length.isdigit() or int(length) > MAX_BODY:
-                raise _Transport(f"bad Content-Length {length!r}")
-            return await reader.readexactly(int(length))
-        data = await reader.read(MAX_BODY + 1)
-        while len(data) <= MAX_BODY:
-            more = await reader.read(MAX_BODY + 1 - len(data))
-            if not more:
-                return data
-            data += more
-        raise _Transport(f"answer longer than {MAX_BODY} bytes")
+def _describe(exc: aiohttp.ClientError) -> str:
+    """One line for the error: aiohttp's parser messages span lines and give a parse error a status (400)."""
+    if isinstance(exc, aiohttp.ClientResponseError):  # raised by the parser: this driver never asks for it
+        text = f"not a valid HTTP answer: {exc.message}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:MAX_REASON]

@@ -12,16 +12,19 @@ shared with the AT simulator and the link endpoint.
 
 Faults: `expire_session()` forgets every session (as after a reboot or the stick's idle timeout);
 `inject_error(path, code, times)` makes the next requests to a path answer an error code; `hang` accepts
-connections and never answers.
+requests and never answers. `chunked` sends every answer with Transfer-Encoding: chunked, in several
+chunks, instead of with a Content-Length: an HTTP/1.1 server may answer either way, the driver must read both.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from aiohttp import web
 
 from ..world import World
 from .cellular import CellularLink
@@ -44,9 +47,9 @@ SIGNAL_MODE = {"2G": "0", "3G": "2", "4G": "7"}
 NETWORK_TYPE = {None: ("0", "0"), "2G": ("3", "3"), "3G": ("9", "46"), "4G": ("19", "101")}
 CONNECTED, DISCONNECTED = "901", "902"
 
-MAX_REQUEST_LINE = 8 * 1024
-MAX_HEADERS = 100
 MAX_BODY = 64 * 1024
+CHUNK = 64  # bytes per chunk when `chunked`: an answer comes in several
+SHUTDOWN_S = 1.0
 MAX_TOKENS_PER_SESSION = 16
 
 
@@ -83,28 +86,30 @@ class SimHiLink:
         self.handshakes = 0
         self.requests: list[Request] = []
         self._errors: dict[str, list[int]] = {}
-        self._server: asyncio.Server | None = None
-        self._handlers: set[asyncio.Task[None]] = set()
+        self.chunked = False
+        self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
 
     # lifecycle ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._server is not None:
+        if self._runner is not None:
             return
-        self._server = await asyncio.start_server(self._handle, self.host, self.port, limit=MAX_REQUEST_LINE)
-        self.port = self._server.sockets[0].getsockname()[1]
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_route("*", "/{path:.*}", self._handle)
+        self._closing.clear()
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_S)
+        await runner.setup()
+        await web.TCPSite(runner, self.host, self.port).start()
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
 
     async def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
+        runner, self._runner = self._runner, None
+        if runner is None:
             return
-        server.close()
-        for task in list(self._handlers):
-            task.cancel()
-        for task in list(self._handlers):
-            with contextlib.suppress(BaseException):
-                await task
-        await server.wait_closed()
+        self._closing.set()  # a hung request ends now, not after the shutdown timeout
+        await runner.cleanup()
 
     # faults ---------------------------------------------------------------------------------------
 
@@ -118,59 +123,26 @@ class SimHiLink:
 
     # HTTP -----------------------------------------------------------------------------------------
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            request = await self._read_request(reader)
-            if request is None:
-                return
-            if self.hang:
-                await asyncio.Event().wait()
-            method, path, headers, body = request
-            status, extra, payload = self._respond(method, path, headers, body)
-            head = [f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}",
-                    "Content-Type: text/html", f"Content-Length: {len(payload)}", "Connection: close"]
-            head += [f"{k}: {v}" for k, v in extra.items()]
-            writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
-            await writer.drain()
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
-            pass
-        finally:
-            self._handlers.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    async def _read_request(self, reader: asyncio.StreamReader
-                            ) -> tuple[str, str, dict[str, str], bytes] | None:
-        line = (await reader.readline()).decode("latin-1").strip()
-        parts = line.split()
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            return None
-        method, target = parts[0].upper(), parts[1]
-        headers: dict[str, str] = {}
-        for _ in range(MAX_HEADERS):
-            raw = (await reader.readline()).decode("latin-1")
-            if not raw.endswith("\n"):
-                return None
-            raw = raw.strip()
-            if not raw:
-                break
-            name, _, value = raw.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        else:
-            return None
-        length = headers.get("content-length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY:
-            return None
-        body = await reader.readexactly(int(length)) if int(length) else b""
-        return method, target.split("?")[0], headers, body
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.hang:
+            await self._closing.wait()
+            raise web.HTTPServiceUnavailable()
+        body = await request.read()
+        status, extra, payload = self._respond(request.method, request.path, request.headers, body)
+        if not self.chunked:
+            return web.Response(status=status, body=payload, headers=extra, content_type="text/html")
+        answer = web.StreamResponse(status=status, headers=extra)
+        answer.content_type = "text/html"
+        answer.enable_chunked_encoding()
+        await answer.prepare(request)
+        for at in range(0, len(payload), CHUNK):
+            await answer.write(payload[at:at + CHUNK])
+        await answer.write_eof()
+        return answer
 
     # API ------------------------------------------------------------------------------------------
 
-    def _respond(self, method: str, path: str, headers: dict[str, str], body: bytes
+    def _respond(self, method: str, path: str, headers: Mapping[str, str], body: bytes
                  ) -> tuple[int, dict[str, str], bytes]:
         if not path.startswith("/api/"):
             self.requests.append(Request(method, path, "http 404"))
@@ -186,7 +158,7 @@ class SimHiLink:
         extra: dict[str, str] = {}
         if method == "POST":
             tokens = self.sessions[session]
-            token = headers.get(TOKEN_HEADER.lower(), "")
+            token = headers.get(TOKEN_HEADER, "")
             if token not in tokens:
                 return self._error(method, path, WRONG_SESSION_TOKEN)
             tokens.remove(token)  # used up; the answer names the next one
@@ -211,8 +183,8 @@ class SimHiLink:
         self.requests.append(Request(method, path, f"error {code}"))
         return 200, {}, _xml("error", {"code": str(code), "message": ""})
 
-    def _session(self, headers: dict[str, str]) -> str | None:
-        for part in headers.get("cookie", "").split(";"):
+    def _session(self, headers: Mapping[str, str]) -> str | None:
+        for part in headers.get("Cookie", "").split(";"):
             name, _, value = part.strip().partition("=")
             if name == "SessionID" and value in self.sessions:
                 return value
@@ -225,7 +197,7 @@ class SimHiLink:
         del tokens[:-MAX_TOKENS_PER_SESSION]
         return token
 
-    def _sestokinfo(self, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def _sestokinfo(self, headers: Mapping[str, str]) -> tuple[int, dict[str, str], bytes]:
         session = self._session(headers)
         if session is None:
             session = secrets.token_hex(32)

@@ -243,6 +243,51 @@ async def test_a_hung_stick_times_out(driver: HiLinkDongle, sim: SimHiLink) -> N
     assert info.value.backend == "HiLink"
 
 
+async def test_a_chunked_answer_is_read(driver: HiLinkDongle, sim: SimHiLink, cellular: CellularLink) -> None:
+    sim.chunked = True
+    _, headers, text = await asyncio.to_thread(raw_request, sim.port, "GET", SESTOKINFO, {})
+    assert headers.get("transfer-encoding") == "chunked" and "content-length" not in headers
+    assert len(text) > 2 * 64  # more than one chunk
+    await driver.set_generation("3G")  # a POST whose answer names the next token, then a read-back
+    assert cellular.generation == "3G"
+    result = await driver.self_test()
+    assert result["generation"] == "3G" and result["signal"]["rscp_dbm"] is not None
+
+
+BROKEN_ANSWERS = {
+    "not HTTP": b"SSH-2.0-OpenSSH_9.6\r\n",
+    "cut inside a chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n<?xml",
+    "cut short of its length": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n<response>",
+    "too long": b"HTTP/1.1 200 OK\r\nContent-Length: 1048577\r\n\r\n" + b" " * 1048577,
+}
+
+
+@pytest.mark.parametrize("what", list(BROKEN_ANSWERS))
+async def test_a_broken_answer_names_the_request_and_what_went_wrong(what: str) -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(BROKEN_ANSWERS[what])
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    drv = HiLinkDongle("modem", "127.0.0.1", port, timeout_s=TIMEOUT_S, retries=1)
+    try:
+        with pytest.raises(DriverError) as info:
+            await drv.connect()
+    finally:
+        server.close()
+        await server.wait_closed()
+    message = info.value.message
+    assert message.startswith(f"GET {SESTOKINFO}: ") and message.endswith("(2 attempts)")
+    assert "no answer within" not in message  # it failed at once, for what it was
+    assert "\n" not in message
+    assert ("not a valid HTTP answer: Bad status line" in message) == (what == "not HTTP")
+    assert ("answer longer than 1048576 bytes" in message) == (what == "too long")
+    assert ("ClientPayloadError" in message) == what.startswith("cut")
+
+
 async def test_nothing_listening(world: World) -> None:
     stick = SimHiLink(world)
     await stick.start()
