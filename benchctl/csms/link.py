@@ -73,7 +73,7 @@ class ChargerLink:
         taken = self.takeovers[-1] if self.takeovers else None
         mine = taken is not None and record is not None and taken["new"]["connection"] == record.get("connection")
         # a connection that replaced nothing alive, or proved itself with credentials, is the charger's own again
-        self.contested = taken if mine and taken["contested"] else None
+        self.contested = taken if mine and taken is not None and taken["contested"] else None
         self.session = session
         self.connections += 1
         self.attached_at.append(time.time())

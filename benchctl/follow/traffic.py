@@ -84,9 +84,9 @@ class ObservedLink(ChargerLink):
                 self.tool_requests.append(request)
                 self._tool_calls[unique_id] = request
             elif frame.message_type in (CALLRESULT, CALLERROR):
-                item = self._charger_calls.pop(unique_id, None)
-                if item is not None and frame.message_type == CALLRESULT and isinstance(frame.payload, dict):
-                    item.answer = frame.payload
+                answered = self._charger_calls.pop(unique_id) if unique_id in self._charger_calls else None
+                if answered is not None and frame.message_type == CALLRESULT and isinstance(frame.payload, dict):
+                    answered.answer = frame.payload
                 self.answers[unique_id] = captured
         self._wake()
 

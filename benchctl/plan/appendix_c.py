@@ -18,6 +18,9 @@ from benchctl.config.schema import Field, Schema, validate
 from .conditions import Condition, compile_condition
 from benchctl.config.pics import PICS_SCHEMA
 
+# every PICS field a condition may name (sections of the PICS are not values)
+PICS_FIELDS = {name: f for name, f in PICS_SCHEMA.fields.items() if isinstance(f, Field)}
+
 APPENDIX_C = Path(__file__).with_name("appendix_c.yaml")
 CASE_ID = re.compile(r"^TC_\d{3}(_\d)?_CS$")
 
@@ -83,7 +86,7 @@ def load_appendix_c(path: Path = APPENDIX_C) -> tuple[CaseRule, ...]:
         def compiled(key: str) -> Condition | None:
             if case[key] is None:
                 return None
-            return compile_condition(case[key], PICS_SCHEMA.fields, lambda m: doc.error(where + (key,), m))
+            return compile_condition(case[key], PICS_FIELDS, lambda m: doc.error(where + (key,), m))
 
         rules.append(CaseRule(case["id"], case["section"], case["title"], case["group"], case["certification"],
                               compiled("applies_if"), case["reason"], compiled("prerequisite"),

@@ -12,7 +12,7 @@ import logging
 import ssl
 import time
 from http import HTTPStatus
-from typing import Callable
+from typing import Any, Callable
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -37,7 +37,7 @@ HOP_HEADERS = {"connection", "content-length", "transfer-encoding", "keep-alive"
 # Both sides: no keepalive pings of the proxy's own (the charger's and the upstream's pings are answered by the
 # hop they reach), no compression (messages pass as received; deflate would only add latency on a lab network),
 # and no size limit stricter than the two ends'.
-LINK_OPTIONS = {"ping_interval": None, "compression": None, "max_size": None}
+LINK_OPTIONS: dict[str, Any] = {"ping_interval": None, "compression": None, "max_size": None}
 
 # The capture keeps every frame (and its parsed payload) for the whole run. Python's full garbage collections walk
 # all of them, so as the capture grows each one stalls the event loop longer: at 100 chargers the p99 the proxy

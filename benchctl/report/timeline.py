@@ -64,7 +64,8 @@ def arrow(frame: dict[str, Any]) -> str:
 
 
 def ev_change(action: dict[str, Any]) -> str:
-    args = action.get("args") if isinstance(action.get("args"), dict) else {}
+    given = action.get("args")
+    args: dict[str, Any] = given if isinstance(given, dict) else {}
     if action.get("command") == "set_cp_state":
         return f"CP state → {args.get('state', '?')}"
     connected = args.get("connected")

@@ -114,7 +114,7 @@ def _cases_naming(planned: list[Scenario], pics_field: str) -> list[str]:
     """The planned cases Appendix C decides by the PICS field (e.g. every Smart Charging case)."""
     rules = {r.id: r for r in load_appendix_c()}
     return [s.id for s in planned
-            if s.id in rules and rules[s.id].applies_if is not None and pics_field in rules[s.id].applies_if.names]
+            if s.id in rules and pics_field in getattr(rules[s.id].applies_if, "names", ())]
 
 
 def _state_configurations(steps: Iterable[Step]) -> Iterator[dict[str, Any]]:

@@ -14,13 +14,17 @@ import ipaddress
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from cryptography import x509
 from cryptography.x509 import ocsp
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+# the issuer keys a certificate's authority key identifier is made from (DSA is deprecated by cryptography)
+SIGNING_PUBLIC_KEYS = (ec.EllipticCurvePublicKey, rsa.RSAPublicKey, ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)
 
 PrivateKey = ec.EllipticCurvePrivateKey
 
@@ -84,9 +88,9 @@ def _build(subject: x509.Name, public_key: ec.EllipticCurvePublicKey, issuer: Is
                                             data_encipherment=False, key_agreement=not ca,
                                             encipher_only=False, decipher_only=False), critical=True)
                .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.cert.public_key()), critical=False)
+    # a key that cannot sign (X25519, X448) cannot be an issuer's: such a certificate gets no identifier
+    if issuer is not None and isinstance(issuer_key := issuer.cert.public_key(), SIGNING_PUBLIC_KEYS):
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key), critical=False)
     if usages:
         builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
     if hosts:
@@ -158,7 +162,8 @@ def issued_by(cert_pem: str, issuer_pem: str) -> bool:
     return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
 
 
-HASH_ALGORITHMS = {"SHA256": hashes.SHA256, "SHA384": hashes.SHA384, "SHA512": hashes.SHA512}
+HASH_ALGORITHMS: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "SHA256": hashes.SHA256, "SHA384": hashes.SHA384, "SHA512": hashes.SHA512}
 
 
 def fingerprint_ids(cert_pem: str, issuer_pem: str | None = None, algorithm: str = "SHA256") -> dict[str, str]:

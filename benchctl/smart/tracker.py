@@ -37,7 +37,8 @@ def transactions(inbox: Sequence[Message]) -> list[Transaction]:
                 started[tx_id] = Transaction(int(item.payload.get("connectorId", 0)), tx_id,
                                              str(item.payload.get("idTag")), at, seq)
         elif item.action == "StopTransaction":
-            stopped.add(item.payload.get("transactionId"))
+            if isinstance(stopped_id := item.payload.get("transactionId"), int):
+                stopped.add(stopped_id)
     return [tx for tx_id, tx in started.items() if tx_id not in stopped]
 
 
