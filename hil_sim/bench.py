@@ -8,6 +8,8 @@ from typing import Any
 from .charger.station import SimStation
 from .faults import FaultSet
 from .gear.cellular import CellularLink
+from .gear.control_http import HTTPControl
+from .gear.control_mqtt import MQTTControl
 from .gear.e3372_at import SimE3372AT
 from .gear.hilink import SimHiLink
 from .gear.link_endpoint import LinkEndpoint
@@ -39,6 +41,10 @@ class SimBench:
         self.modem = SimE3372AT(self.world, cellular=self.cellular)
         self.hilink = SimHiLink(self.world, host=host, cellular=self.cellular)
         self.link_endpoint = LinkEndpoint(self.cellular, host=host)
+        # the simulated hardware as a firmware's simulation API, when the bench drives it with software gear
+        control = settings.control
+        self.http_control = HTTPControl(self.world, host=host) if control.http else None
+        self.mqtt_control = MQTTControl(self.world, **control.mqtt) if control.mqtt else None
 
     async def start(self) -> dict[str, Any]:
         """Start the gear, then power the charger; return the endpoints for `${sim.*}` references."""
@@ -47,6 +53,9 @@ class SimBench:
         await self.modem.start()
         await self.hilink.start()
         await self.link_endpoint.start()
+        for surface in (self.http_control, self.mqtt_control):
+            if surface is not None:
+                await surface.start()
         await self.station.start()
         return self.endpoints()
 
@@ -61,12 +70,25 @@ class SimBench:
             "sim.hilink.host": self.hilink.host,
             "sim.hilink.port": self.hilink.port,
             "sim.link.endpoint": self.link_endpoint.address,
+            **self._control_endpoints(),
         }
+
+    def _control_endpoints(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.http_control is not None:
+            out["sim.control.url"] = self.http_control.url
+        if self.mqtt_control is not None:
+            out.update({"sim.control.mqtt_host": self.mqtt_control.host, "sim.control.mqtt_port": self.mqtt_control.port,
+                        "sim.control.mqtt_prefix": self.mqtt_control.prefix})
+        return out
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
             await self.station.stop()
-        for gear in (self.presenter, self.modem, self.hilink, self.link_endpoint):
+        for gear in (self.presenter, self.modem, self.hilink, self.link_endpoint, self.http_control,
+                     self.mqtt_control):
+            if gear is None:
+                continue
             with contextlib.suppress(Exception):
                 await gear.stop()
         if self.modbus is not None:

@@ -105,6 +105,15 @@ SIMULATOR_SCHEMA = Schema({
                                         "installed; a run gives the simulator its own test PKI's)"),
     }),
     "faults": Field(list, default=[], items=Field(str, check=_fault_known)),
+    # the simulated hardware as a firmware's simulation API: for software gear (drivers/software)
+    "control": Schema({
+        "http": Field(bool, default=False, help="serve the REST control surface on loopback: ${sim.control.url}"),
+        "mqtt": Schema({
+            "host": Field(str, required=True, help="the broker (loopback) the MQTT control surface uses"),
+            "port": Field(int, default=1883, minimum=1, maximum=65535),
+            "prefix": Field(str, default="hil_sim", help="topic prefix of its commands and state"),
+        }, help="present: take commands and publish state over MQTT: ${sim.control.mqtt_host} / _port / _prefix"),
+    }),
 })
 
 
@@ -152,10 +161,21 @@ class StationSettings:
 
 
 @dataclass
+class ControlSettings:
+    """The control surfaces of the simulated hardware (hil_sim/gear/control_*.py); None: not started."""
+
+    http: bool = False
+    mqtt: dict[str, Any] | None = None  # host, port, prefix
+
+
+@dataclass
 class SimSettings:
     station: StationSettings = field(default_factory=StationSettings)
     faults: list[str] = field(default_factory=list)
+    control: ControlSettings = field(default_factory=ControlSettings)
 
     @classmethod
     def from_validated(cls, data: dict[str, Any]) -> "SimSettings":
-        return cls(StationSettings(**data["station"]), list(data["faults"]))
+        control = data.get("control") or {}
+        return cls(StationSettings(**data["station"]), list(data["faults"]),
+                   ControlSettings(bool(control.get("http")), control.get("mqtt")))

@@ -313,7 +313,9 @@ def resolve_refs(role: RoleConfig, endpoints: dict[str, Any], file: str) -> dict
                 raise ConfigError(file, role.setting_lines.get(key, role.line), f"roles.{role.name}.{key}",
                                   f"unknown reference {value}{did_you_mean(name, endpoints)}; available: "
                                   f"{', '.join(sorted(endpoints)) or 'none (no simulator)'}")
-            value = check_value(spec.settings[key], endpoints[name],
+            setting = spec.settings[key]
+            assert isinstance(setting, Field), "a ${...} reference is only accepted by a plain setting"
+            value = check_value(setting, endpoints[name],
                                 lambda m: ConfigError(file, role.setting_lines.get(key, role.line),
                                                       f"roles.{role.name}.{key}", m))
         out[key] = value

@@ -10,7 +10,9 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from benchctl.config.schema import Field
+from benchctl.config.schema import Field, Schema
+
+from .software import software_specs
 
 from drivers.base import Driver
 from drivers.steplog import StepLog
@@ -30,7 +32,7 @@ class DriverSpec:
     name: str
     kind: str
     target: str  # "module:Class", imported lazily
-    settings: dict[str, Field]
+    settings: dict[str, Field | Schema]
     help: str
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     extra: str | None = None  # the pyproject extra holding its hardware library
@@ -250,6 +252,7 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
          "min_off_s": Field(float, default=0.0, minimum=0.0, help="an off level lasts at least this long"),
          **_GPIO_PINS},
         "one relay on a Raspberry Pi GPIO pin", extra="gpio"),
+    *software_specs(DriverSpec),
 ]}
 
 

@@ -1,0 +1,231 @@
+"""The roles played by software gear, whatever carries the actions (HTTP, MQTT): each protocol method is one
+declared action, and measurements come from the declared read-back.
+
+A transport performs a named action with the values its templates may use, and returns what a read-back gave
+as {field: raw value}; it raises DriverError (through the driver's `error`) naming what failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol
+
+from ..base import Driver
+from ..evse_tester import checks, iec61851
+from ..evse_tester.protocol import CPMeasurement, EVEmulatorProtocol
+from ..meter.protocol import EnergyMeterProtocol, MeterReading
+from ..relay.protocol import DigitalOutputProtocol
+from ..rfid.protocol import RFIDPresenterProtocol
+from ..rfid.uid import normalize_uid
+from ..steplog import step
+from .catalogue import KINDS, PROBE
+
+_TRUE = {"1", "ON", "TRUE", "YES", "CLOSED"}
+_FALSE = {"0", "OFF", "FALSE", "NO", "OPEN"}
+
+
+class Transport(Protocol):
+    address: str
+
+    def has(self, action: str) -> bool: ...
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def perform(self, action: str, values: Mapping[str, Any]) -> None: ...
+
+    async def read(self, action: str, values: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+class SoftGear:
+    """What every software-gear driver shares: its transport, its common template values and its check."""
+
+    kind = ""
+    transport: Transport
+    connector_id: int
+
+    def configure(self) -> None:
+        """Take the role's own settings (none by default)."""
+
+    def _values(self, **values: Any) -> dict[str, Any]:
+        assert isinstance(self, Driver)
+        return {"connector_id": self.connector_id, "role": self.role, **values}
+
+    async def _do(self, action: str, **values: Any) -> None:
+        if not self.transport.has(action):
+            assert isinstance(self, Driver)
+            raise self.error(f"the bench config declares no '{action}' action for this role")
+        await self.transport.perform(action, self._values(**values))
+
+    async def _read(self, action: str) -> dict[str, Any]:
+        return await self.transport.read(action, self._values())
+
+    async def connect(self) -> None:
+        await self.transport.open()
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    async def _probe(self) -> dict[str, Any]:
+        """The read-back when there is one, else the probe action."""
+        read = KINDS[self.kind].read
+        if read is not None and self.transport.has(read):
+            return await self._read(read)
+        await self._do(PROBE)
+        return {"probe": "answered"}
+
+
+def _number(driver: Driver, name: str, raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise driver.error(f"read-back field {name}: expected a number, got {raw!r}")
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise driver.error(f"read-back field {name}: expected a number, got {raw!r}") from None
+
+
+def as_level(driver: Driver, raw: Any) -> bool:
+    """A switch state as devices write it: a boolean, 0/1, or ON/OFF, true/false (any case)."""
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().upper()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise driver.error(f"read-back field level: expected on/off, true/false or 1/0, got {raw!r}")
+
+
+class SoftEVEmulator(SoftGear, EVEmulatorProtocol):
+    kind = "ev_emulator"
+    standard = "iec"
+
+    def configure(self, standard: str = "iec") -> None:  # type: ignore[override]
+        self.standard = checks.standard(standard)
+
+    @step
+    async def set_plug(self, connected: bool) -> None:
+        connected = checks.flag("connected", connected)
+        await self._do("plug" if connected else "unplug", connected=connected)
+
+    @step
+    async def set_cp_state(self, state: str) -> None:
+        await self._do("cp_state", state=checks.cp_state(state))
+
+    @step
+    async def set_diode_fault(self, fault: bool) -> None:
+        await self._do("diode_fault", fault=checks.flag("fault", fault))
+
+    @step
+    async def set_pp_rating(self, amps: int) -> None:
+        await self._do("pp_rating", amps=checks.pp_rating(amps))
+
+    @step
+    async def measure(self) -> CPMeasurement:
+        fields = await self._read("measure")
+        state = str(fields["state"]).strip().upper()
+        if state not in iec61851.CP_STATE_VOLTS:
+            raise self.error(f"read-back field state: expected a CP state A-F, got {fields['state']!r}")
+        duty = _number(self, "duty_pct", fields["duty_pct"])
+        pwm = 0.0 < duty < 100.0
+        high = _number(self, "high_v", fields["high_v"]) if "high_v" in fields else iec61851.CP_STATE_VOLTS[state]
+        low = _number(self, "low_v", fields["low_v"]) if "low_v" in fields else (-12.0 if pwm else high)
+        frequency = (_number(self, "frequency_hz", fields["frequency_hz"]) if "frequency_hz" in fields
+                     else 1000.0 if pwm else 0.0)
+        return CPMeasurement(high_v=high, low_v=low, duty_pct=duty, frequency_hz=frequency, state=state,
+                             current_limit_a=iec61851.duty_to_current(duty, self.standard) if pwm else None)
+
+    @step
+    async def safe_state(self) -> None:
+        # every action is tried even if one fails, the plug first: the charger sees the EV leave
+        first: Exception | None = None
+        for call in (lambda: self._do("unplug", connected=False), lambda: self._do("cp_state", state="A")):
+            try:
+                await call()
+            except Exception as exc:  # noqa: BLE001 - re-raised below after the other actions
+                first = first or exc
+        if first is not None:
+            raise first
+
+    @step
+    async def self_test(self) -> dict[str, Any]:
+        return await self._probe()
+
+
+class SoftCardPresenter(SoftGear, RFIDPresenterProtocol):
+    kind = "rfid"
+
+    @step
+    async def present(self, uid: str, hold_s: float | None = None) -> None:
+        self._cancel_hold()
+        await self._do("present", uid=normalize_uid(uid))
+        if hold_s is not None:
+            self._schedule_removal(hold_s)
+
+    @step
+    async def remove(self) -> None:
+        self._cancel_hold()
+        await self._do("remove")
+
+    @step
+    async def safe_state(self) -> None:
+        await self.remove()
+
+    @step
+    async def self_test(self) -> dict[str, Any]:
+        return await self._probe()
+
+
+class SoftOutput(SoftGear, DigitalOutputProtocol):
+    """`get` reads the declared read-back; without one it is the level last set (None before any)."""
+
+    kind = "digital_output"
+    safe_level = False
+    _last: bool | None = None
+
+    def configure(self, safe_level: bool = False) -> None:  # type: ignore[override]
+        self.safe_level = checks.flag("safe_level", safe_level)
+
+    @step
+    async def set(self, level: bool) -> None:
+        await self._do("on" if level else "off", level=bool(level))
+        self._last = bool(level)
+
+    @step
+    async def get(self) -> bool:
+        if self.transport.has("get"):
+            return as_level(self, (await self._read("get"))["level"])
+        if self._last is None:
+            raise self.error("no 'get' read-back declared and the output was not set yet")
+        return self._last
+
+    @step
+    async def safe_state(self) -> None:
+        await self.set(self.safe_level)
+
+    @step
+    async def self_test(self) -> dict[str, Any]:
+        if self.transport.has("get"):
+            return {"level": await self.get(), "safe_level": self.safe_level}
+        return await self._probe()
+
+
+class SoftMeter(SoftGear, EnergyMeterProtocol):
+    kind = "meter"
+
+    @step
+    async def read(self) -> MeterReading:
+        fields = await self._read("read")
+
+        def phases(name: str) -> list[float]:
+            raw = fields[name]
+            return [_number(self, name, v) for v in raw] if isinstance(raw, list) else [_number(self, name, raw)]
+
+        return MeterReading(voltage_v=phases("voltage_v"), current_a=phases("current_a"),
+                            power_w=_number(self, "power_w", fields["power_w"]),
+                            energy_wh=_number(self, "energy_wh", fields["energy_wh"]),
+                            frequency_hz=_number(self, "frequency_hz", fields.get("frequency_hz", 0.0)))
+
+    @step
+    async def self_test(self) -> dict[str, Any]:
+        return (await self.read()).as_dict()
