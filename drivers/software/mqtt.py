@@ -122,6 +122,11 @@ class MQTTActions:
                     await client.__aexit__(None, None, None)
             except (aiomqtt.MqttError, TimeoutError, OSError):
                 pass
+            # a lost connection leaves its reason in aiomqtt's disconnect future; when the reader was cancelled
+            # before it saw it, nobody would, and asyncio would log "Future exception was never retrieved"
+            lost = getattr(client, "_disconnected", None)
+            if isinstance(lost, asyncio.Future) and lost.done() and not lost.cancelled():
+                lost.exception()
 
     async def _read(self, client: aiomqtt.Client) -> None:
         try:
