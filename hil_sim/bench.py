@@ -78,7 +78,8 @@ class SimBench:
         if self.http_control is not None:
             out["sim.control.url"] = self.http_control.url
         if self.mqtt_control is not None:
-            out.update({"sim.control.mqtt_host": self.mqtt_control.host, "sim.control.mqtt_port": self.mqtt_control.port,
+            out.update({"sim.control.mqtt_host": self.mqtt_control.host,
+                        "sim.control.mqtt_port": self.mqtt_control.port,
                         "sim.control.mqtt_prefix": self.mqtt_control.prefix})
         return out
 

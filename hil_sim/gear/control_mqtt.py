@@ -57,7 +57,8 @@ class MQTTControl:
             await client.subscribe([(f"{self.prefix}/+/+/+/+/set", 1), (f"{self.prefix}/+/+/set", 1),
                                     (f"{self.prefix}/connector/+/meter/get", 1)])
         except aiomqtt.MqttError as exc:
-            raise ConnectionError(f"hil_sim MQTT control cannot use the broker {self.host}:{self.port}: {exc}") from None
+            raise ConnectionError(f"hil_sim MQTT control cannot use the broker {self.host}:{self.port}: "
+                                  f"{exc}") from None
         self._client = client
         self.world.subscribe(self._on_change)
         await self._publish_state(client)

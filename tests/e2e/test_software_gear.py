@@ -77,7 +77,8 @@ async def test_benchctl_check_finds_every_mqtt_role_healthy(mqtt_config: BenchCo
     await _check(mqtt_config)
 
 
-def _run(config: BenchConfig, cases: list[str], scenarios: dict[str, Scenario], tmp_path: Path) -> dict[str, CaseResult]:
+def _run(config: BenchConfig, cases: list[str], scenarios: dict[str, Scenario],
+         tmp_path: Path) -> dict[str, CaseResult]:
     run_dir = RunDir.create(tmp_path / "runs", config.name)
     results = asyncio.run(run_cases(config, [scenarios[c] for c in cases], run_dir))
     return {r.id: r for r in results}
