@@ -3,7 +3,7 @@ NOT_APPLICABLE). Kept apart from the engine so the step modules (steps/) can rai
 
 from __future__ import annotations
 
-from .model import Step
+from .step import Step
 
 
 class BenchLimit(Exception):

@@ -5,6 +5,6 @@ Importing this package imports every kind's module, which is what registers it; 
 
 from . import (absent, action, any_order, connection, expect, file, pwm, send, state,  # noqa: F401
                tool, wait)  # (registration is their import)
-from .registry import EXECUTORS, StepExecutor, step_kind
+from .registry import EXECUTORS, MODELS, STEP_KINDS, StepExecutor, step_kind
 
-__all__ = ["EXECUTORS", "StepExecutor", "step_kind"]
+__all__ = ["EXECUTORS", "MODELS", "STEP_KINDS", "StepExecutor", "step_kind"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from benchctl.config.typed import setting
 from benchctl.record.case import Check
 
 from ..errors import StepFailed
-from ..model import Step
+from ..step import Step, StepModel
 from ..values import mismatches, substitute
 from .registry import step_kind
 
@@ -15,13 +17,27 @@ if TYPE_CHECKING:
     from ..engine import CaseRunner
 
 
-@step_kind("absent")
+@dataclass(kw_only=True)
+class AbsentStep(StepModel):
+    """A charger message that must NOT arrive for a while (the document's "does NOT send")."""
+
+    absent: str = setting(required=True, help="the OCPP action the charger must not send")
+    also: list[str] = setting(default=[], help="more actions watched in the same window (\"does NOT send A and "
+                                               "does NOT send B\")")
+    since_step: int | None = setting(help="the window opens at this step's frame, not when the absent step starts "
+                                          "(a message sent right after that frame, before this step ran, counts)")
+    match: dict[str, Any] = setting(default={}, help="only messages matching these fields count")
+    for_s: float | str = setting(required=True, refs=True, minimum=0, help="how long to watch")
+
+
+@step_kind("absent", model=AbsentStep)
 async def absent(runner: CaseRunner, step: Step) -> None:
     """From this point on, or (since_step) from that step's frame: a message sent before this step ran counts."""
-    actions = [step.data["absent"], *step.data["also"]]  # one window for all of them
-    seconds = float(substitute(step.data["for_s"], runner.vars))
-    match = substitute(step.data["match"], runner.vars)
-    start = len(runner.link.inbox) if step.data.get("since_step") is None else runner.since(step)
+    m = step.typed(AbsentStep)
+    actions = [m.absent, *m.also]  # one window for all of them
+    seconds = float(substitute(m.for_s, runner.vars))
+    match = substitute(m.match, runner.vars)
+    start = len(runner.link.inbox) if m.since_step is None else runner.since(step)
 
     def offending() -> tuple[int] | None:
         for i in range(start, len(runner.link.inbox)):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from benchctl.bench.actions import ACTIONS
+from benchctl.config.typed import setting
 from benchctl.csms.responder import utc_now
 
-from ..model import Step
+from ..step import Step, StepModel
 from ..values import substitute
 from .registry import step_kind
 
@@ -15,9 +17,21 @@ if TYPE_CHECKING:
     from ..engine import CaseRunner
 
 
-@step_kind("action")
+@dataclass(kw_only=True)
+class ActionStep(StepModel):
+    """A bench action: what the tester does by hand (plug in, present a card, cut the power, ...)."""
+
+    action: str = setting(required=True, help="the bench action (benchctl/bench/actions.py; an "
+                                              "unknown one is named with the known ones)")
+    with_: dict[str, Any] = setting(key="with", default={}, help="the action's arguments")
+    save_time: str | None = setting(help="variable that gets the UTC time (ISO 8601) the action was done, to "
+                                         "compare the charger's timestamps with")
+
+
+@step_kind("action", model=ActionStep)
 async def action(runner: CaseRunner, step: Step) -> None:
-    args = substitute(step.data["with"], runner.vars)
-    await ACTIONS[step.data["action"]].func(runner.bench, **args)
-    if step.data.get("save_time"):
-        runner.vars[step.data["save_time"]] = utc_now()
+    m = step.typed(ActionStep)
+    args = substitute(m.with_, runner.vars)
+    await ACTIONS[m.action].func(runner.bench, **args)
+    if m.save_time:
+        runner.vars[m.save_time] = utc_now()

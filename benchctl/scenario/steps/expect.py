@@ -3,39 +3,85 @@ matched one and judges it, as the tool does (an each_connector one: a group, one
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from benchctl.config.typed import setting
 from benchctl.csms.link import Received
 from benchctl.record.case import Check
 
 from ..errors import StepFailed
-from ..model import Step
 from ..status_rules import epoch
+from ..step import Step, StepModel, WarnIf, seconds_value
 from ..values import mismatches, substitute
-from .any_order import expect_group
 from .registry import step_kind
-from .taking import await_answer, expect_status, per_connector, take
+from .taking import await_answer, expect_group, expect_status, per_connector, take
 
 if TYPE_CHECKING:
     from ..engine import CaseRunner
 
 
-@step_kind("expect")
+def _each_connector(value: object) -> str | None:
+    """true, false or evse"""
+    return None if value in (True, False, "evse") else f"expected true, false or evse, got {value!r}"
+
+
+@dataclass(kw_only=True)
+class After:
+    """The message's time from another step's frame, which the document gives (\"within N seconds\")."""
+
+    step: int = setting(required=True, help="the step whose frame the interval is measured from")
+    seconds: float | str = setting(required=True, refs=True)
+    tolerance_s: float | str = setting(refs=True, default="${timing_tolerance_s}")
+
+
+@dataclass(kw_only=True)
+class ExpectStep(StepModel):
+    """A charger message that must arrive, with field matchers, timing and the tool's answer."""
+
+    expect: str = setting(required=True, help="the OCPP action the charger must send")
+    match: dict[str, Any] = setting(default={}, help="field (dotted path) -> expected value")
+    timeout_s: float | str | dict[str, Any] | None = setting(type=object, check=seconds_value)
+    after: After | None = setting(help="the message must come this long after another step's frame")
+    answer: dict[str, Any] | None = setting(help="how the tool answers this request")
+    answer_step: int | None = setting(help="step number of the tool's answer")
+    each_connector: bool | str = setting(type=object, default=False, check=_each_connector,
+                                         help="true: one message per connector and for connectorId 0, in any "
+                                              "order; evse: the configured connector's, and one per connector "
+                                              "sharing its EVSE (PICS evses) if the charger sends it")
+    configured_connector_match: dict[str, Any] = setting(default={}, help="with each_connector: what the message "
+                                                                          "of the configured connector "
+                                                                          "(${connector_id}) must match instead "
+                                                                          "of `match`")
+    optional: bool = setting(default=False, help="the document allows the charger not to send it")
+    save: dict[str, Any] = setting(default={}, help="variable -> path in the request (with each_connector: in the "
+                                                    "configured connector's)")
+    save_answer: dict[str, Any] = setting(default={}, help="variable -> path in the tool's answer")
+    since_step: int | None = setting(help="look from the frame of this step on, not only after the previous "
+                                          "match: the document lets the message come before the steps in between")
+    warn_if: WarnIf | None = setting(help="a WARN finding (never a FAIL) when the message matches")
+    until_step: int | None = setting(help="only a message that came before the frame of this earlier step counts "
+                                          "(\"sent before step 7\"), so nothing is waited for; no bound when that "
+                                          "(optional) step has no frame")
+
+
+@step_kind("expect", model=ExpectStep)
 async def expect(runner: CaseRunner, step: Step) -> None:
-    if step.data["each_connector"]:
+    if step.typed(ExpectStep).each_connector:
         await expect_group(runner, step, per_connector(runner, step))
     else:
         await _expect_one(runner, step)
 
 
 async def _expect_one(runner: CaseRunner, step: Step) -> None:
-    action = step.data["expect"]
+    m = step.typed(ExpectStep)
+    action = m.expect
     timeout = runner.timeout(step)
 
     start = runner.since(step)
     end = runner.until(step)
-    optional = step.data["optional"]
-    match = substitute(step.data["match"], runner.vars)
+    optional = m.optional
+    match = substitute(m.match, runner.vars)
     # a status (or meter values) of another connector is not this step's: Appendix D judges the statuses
     connector = match.get("connectorId") if action in ("StatusNotification", "MeterValues") else None
 
@@ -68,7 +114,7 @@ async def _expect_one(runner: CaseRunner, step: Step) -> None:
             return
         if end is not None:
             raise StepFailed(step, step.number, f"no {action} from the charger before the frame of step "
-                                                f"{step.data['until_step']}")
+                                                f"{m.until_step}")
         raise StepFailed(step, step.number, f"no {action} from the charger within {timeout:.1f} s")
     index = found[0]
     await await_answer(runner, index)

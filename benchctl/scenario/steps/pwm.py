@@ -4,16 +4,20 @@ emulator, against a value in A or the limit the case's charging profiles put in 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from drivers.evse_tester.iec61851 import MIN_PWM_CURRENT_A
 
+from benchctl.config.schema import NOT_FINITE
+from benchctl.config.typed import setting
 from benchctl.record.case import Check
 
 from ..errors import StepFailed
-from ..model import Step
+from ..step import Step, StepModel
 from ..values import substitute
 from .registry import step_kind
 
@@ -21,14 +25,41 @@ if TYPE_CHECKING:
     from ..engine import CaseRunner
 
 
-@step_kind("pwm")
+def _pwm_target(value: object) -> str | None:
+    """a current in A, `${name}` or in_force"""
+    if value == "in_force":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            return NOT_FINITE
+        if value >= 0:
+            return None
+    return f"expected a current in A or in_force, got {value!r}"
+
+
+@dataclass(kw_only=True)
+class PwmStep(StepModel):
+    """The current the charger offers on the Control Pilot, measured by the EV emulator (role ev), against a value
+    in A or the limit the charging profiles sent in the case put in force (benchctl.smart)."""
+
+    pwm: float | str = setting(required=True, refs=True, type=object, check=_pwm_target,
+                               help="the current (A) the PWM must offer, or in_force: the limit the charging "
+                                    "profiles the case sent put in force on the connector now (below 6 A: no "
+                                    "current offered)")
+    connector_id: int | str = setting(refs=True, default="${connector_id}")
+    tolerance_a: float | str = setting(refs=True, default="${pwm_current_tolerance_a}", minimum=0)
+    within_s: float | str = setting(refs=True, default="${pwm_settle_s}", minimum=0,
+                                    help="how long the charger may take to apply it (measured again until then)")
+
+
+@step_kind("pwm", model=PwmStep)
 async def pwm(runner: CaseRunner, step: Step) -> None:
     """Measured again until it matches or `within_s` is over: the charger may take a moment to apply a new limit."""
-    d = step.data
-    connector = int(substitute(d["connector_id"], runner.vars))
-    tolerance = float(substitute(d["tolerance_a"], runner.vars))
-    deadline = time.monotonic() + float(substitute(d["within_s"], runner.vars))
-    target = substitute(d["pwm"], runner.vars)
+    d = step.typed(PwmStep)
+    connector = int(substitute(d.connector_id, runner.vars))
+    tolerance = float(substitute(d.tolerance_a, runner.vars))
+    deadline = time.monotonic() + float(substitute(d.within_s, runner.vars))
+    target = substitute(d.pwm, runner.vars)
     while True:
         measured = await runner.bench.ev.measure()
         expected: float | None

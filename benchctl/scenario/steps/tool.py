@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from ..model import Step
+from benchctl.config.typed import setting
+
+from ..step import Step, StepModel
 from ..tools import TOOLS
 from ..values import substitute
 from .registry import step_kind
@@ -13,7 +16,20 @@ if TYPE_CHECKING:
     from ..engine import CaseRunner
 
 
-@step_kind("tool")
+@dataclass(kw_only=True)
+class ToolStep(StepModel):
+    """Something the tool computes between messages (a certificate it signs as Certificate Authority, the hash
+    data of a certificate), saved in a variable."""
+
+    tool: str = setting(required=True, help="what the tool computes between messages (benchctl/scenario/tools.py), "
+                                            "e.g. the document's \"[Certificate Authority Server signs the "
+                                            "certificate.]\"")
+    with_: dict[str, Any] = setting(key="with", default={})
+    save: str = setting(required=True, help="the variable that gets the result")
+
+
+@step_kind("tool", model=ToolStep)
 async def tool(runner: CaseRunner, step: Step) -> None:
-    args = substitute(step.data["with"], runner.vars)
-    runner.vars[step.data["save"]] = TOOLS[step.data["tool"]](runner.link.security.config, **args)
+    m = step.typed(ToolStep)
+    args = substitute(m.with_, runner.vars)
+    runner.vars[m.save] = TOOLS[m.tool](runner.link.security.config, **args)

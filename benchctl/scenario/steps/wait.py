@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..model import Step
+from benchctl.config.typed import setting
+
+from ..step import Step, StepModel
 from ..values import substitute
 from .registry import step_kind
 
@@ -13,6 +16,13 @@ if TYPE_CHECKING:
     from ..engine import CaseRunner
 
 
-@step_kind("wait")
+@dataclass(kw_only=True)
+class WaitStep(StepModel):
+    """A pause."""
+
+    wait: float | str = setting(required=True, refs=True, minimum=0, help="how long, in seconds")
+
+
+@step_kind("wait", model=WaitStep)
 async def wait(runner: CaseRunner, step: Step) -> None:
-    await asyncio.sleep(float(substitute(step.data["wait"], runner.vars)))
+    await asyncio.sleep(float(substitute(step.typed(WaitStep).wait, runner.vars)))
