@@ -38,28 +38,29 @@ CERTIFICATION = ("M", "O", "C")
 STEP_SCHEMAS: dict[str, Schema] = {kind: schema_of(MODELS[kind]) for kind in STEP_KINDS}
 
 SCENARIO_SCHEMA = Schema({
-    "id": Field(str, required=True),
-    "title": Field(str, required=True),
+    "id": Field(str, required=True, help="the test case id, e.g. TC_003_CS; the file is named after it"),
+    "title": Field(str, required=True, help="the test case's name (its own words, not the document's prose)"),
     "section": Field(str, required=True, help="section of the test case document"),
-    "group": Field(str, default=""),
+    "group": Field(str, default="", help="the document's group of the case (e.g. Reservation)"),
     "certification": Field(str, choices=CERTIFICATION, help="Appendix C status for a Charging Station"),
     "condition": Field(str, default="", help="the Appendix C condition, in words"),
-    "roles": Field(list, default=[], items=Field(str)),
+    "roles": Field(list, default=[], items=Field(str), help="bench roles the case needs beyond what its bench "
+                                                            "actions (and pwm steps) imply"),
     "configuration": Field(dict, default={}, help="Configuration State(s): key -> value set before the case "
                                                   "(restored after it, like every key the case changes)"),
     "file_server": Field(bool, default=False, help="the case moves files: the run starts its file server (once) "
                                                    "and the case gets its values (${firmware_url}, ... see "
                                                    "benchctl/transfer/run_files.py) and `file` steps"),
-    "steps": Field(list, required=True),
+    "steps": Field(list, required=True, help="the steps, in order (below)"),
 })
 STATE_SCHEMA = Schema({
-    "state": Field(str, required=True),
-    "section": Field(str, required=True),
-    "roles": Field(list, default=[], items=Field(str)),
+    "state": Field(str, required=True, help="the state's name, as a `state:` step names it"),
+    "section": Field(str, required=True, help="section of the test case document (2.25 ...)"),
+    "roles": Field(list, default=[], items=Field(str), help="bench roles the state needs beyond its actions'"),
     "params": Field(dict, default={}, help="parameter -> default value; the including step's `with:` overrides"),
     "configuration": Field(dict, default={}, help="the state's Configuration State(s), set when it starts "
                                                   "(restored after the case like the case's own)"),
-    "steps": Field(list, required=True),
+    "steps": Field(list, required=True, help="the steps, as in a scenario"),
 })
 
 

@@ -34,8 +34,8 @@ def seconds_value(value: object) -> str | None:
 class When:
     """Run the step only if a saved value equals (or differs from) something, or if frames came in an order."""
 
-    var: str | None = setting()
-    equals: str | None = setting()
+    var: str | None = setting(help="the saved value (a variable, or a PICS answer: pics.<field>)")
+    equals: str | None = setting(help="run only if the saved value equals this (compared as text, any case)")
     not_equals: str | None = setting(help="run only if the saved value differs (a branch's other side)")
     order: list[int] | None = setting(help="instead of var: run only if the frames of these steps came in this "
                                            "order (\"if step 3 is sent before step 7\")")
@@ -56,7 +56,7 @@ class StepModel:
     step: int | None = setting(minimum=0, help="step number in the test case document")
     when: When | None = setting(help="run only if a saved value equals something (equals), or differs from it "
                                      "(not_equals), or if frames came in an order (order); var names the value")
-    note: str = setting(default="")
+    note: str = setting(default="", help="a remark for the reader (e.g. which manual action a step stands for)")
 
 
 @dataclass

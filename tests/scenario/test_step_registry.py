@@ -26,3 +26,26 @@ def test_a_second_executor_for_a_kind_is_refused() -> None:
 def test_a_kind_the_language_does_not_have_is_refused() -> None:
     with pytest.raises(ValueError, match="step kind 'sleep' is not one of the scenario language's: action, "):
         step_kind("sleep")
+
+
+def test_a_kind_needs_its_model() -> None:
+    async def executor(runner: object, step: Step) -> None:
+        raise AssertionError("never registered, never run")
+
+    EXECUTORS.pop("wait")
+    try:
+        with pytest.raises(ValueError, match="step kind 'wait' needs its model"):
+            step_kind("wait")(executor)
+        assert "wait" not in EXECUTORS
+    finally:
+        EXECUTORS["wait"] = wait
+
+
+def test_an_executor_gets_its_kinds_model() -> None:
+    from benchctl.scenario.steps.pwm import PwmStep
+    from benchctl.scenario.steps.wait import WaitStep
+
+    step = Step("wait", {"wait": 1}, "f.yaml", 3, WaitStep(wait=1))
+    assert step.typed(WaitStep).wait == 1
+    with pytest.raises(TypeError, match="f.yaml:3: a wait step has a WaitStep, not a PwmStep"):
+        step.typed(PwmStep)

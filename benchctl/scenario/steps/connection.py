@@ -29,7 +29,8 @@ class ConnectionStep(StepModel):
     match: dict[str, Any] = setting(default={}, help="field (dotted path) -> expected value: accepted, "
                                                      "security_profile, transport, authorization.*, tls.*, "
                                                      "client_certificate.* (benchctl/csms/security.py)")
-    timeout_s: float | str | None = setting(refs=True)
+    timeout_s: float | str | None = setting(refs=True, help="how long to wait for a new attempt (default "
+                                                            "message_timeout_s)")
     optional: bool = setting(default=False, help="the charger may not open one (e.g. \"if it does not reconnect "
                                                  "itself\")")
     save: dict[str, Any] = setting(default={}, help="variable -> field of the connection")

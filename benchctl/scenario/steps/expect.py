@@ -31,8 +31,8 @@ class After:
     """The message's time from another step's frame, which the document gives (\"within N seconds\")."""
 
     step: int = setting(required=True, help="the step whose frame the interval is measured from")
-    seconds: float | str = setting(required=True, refs=True)
-    tolerance_s: float | str = setting(refs=True, default="${timing_tolerance_s}")
+    seconds: float | str = setting(required=True, refs=True, help="the interval the document gives")
+    tolerance_s: float | str = setting(refs=True, default="${timing_tolerance_s}", help="how far off it may be")
 
 
 @dataclass(kw_only=True)
@@ -41,7 +41,9 @@ class ExpectStep(StepModel):
 
     expect: str = setting(required=True, help="the OCPP action the charger must send")
     match: dict[str, Any] = setting(default={}, help="field (dotted path) -> expected value")
-    timeout_s: float | str | dict[str, Any] | None = setting(type=object, check=seconds_value)
+    timeout_s: float | str | dict[str, Any] | None = setting(type=object, check=seconds_value,
+                                                             help="how long to wait for it (default: from `after`, "
+                                                                  "else message_timeout_s)")
     after: After | None = setting(help="the message must come this long after another step's frame")
     answer: dict[str, Any] | None = setting(help="how the tool answers this request")
     answer_step: int | None = setting(help="step number of the tool's answer")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def _pwm_target(value: object) -> str | None:
-    """a current in A, `${name}` or in_force"""
+    """a current in A or in_force"""
     if value == "in_force":
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -46,8 +46,10 @@ class PwmStep(StepModel):
                                help="the current (A) the PWM must offer, or in_force: the limit the charging "
                                     "profiles the case sent put in force on the connector now (below 6 A: no "
                                     "current offered)")
-    connector_id: int | str = setting(refs=True, default="${connector_id}")
-    tolerance_a: float | str = setting(refs=True, default="${pwm_current_tolerance_a}", minimum=0)
+    connector_id: int | str = setting(refs=True, default="${connector_id}", help="the connector whose Control "
+                                                                                "Pilot is measured")
+    tolerance_a: float | str = setting(refs=True, default="${pwm_current_tolerance_a}", minimum=0,
+                                       help="how far the offered current may be off, in A")
     within_s: float | str = setting(refs=True, default="${pwm_settle_s}", minimum=0,
                                     help="how long the charger may take to apply it (measured again until then)")
 

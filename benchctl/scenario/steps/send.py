@@ -31,9 +31,10 @@ class SendStep(StepModel):
     """A request the tool (the Central System) sends, with checks on the charger's response."""
 
     send: str = setting(required=True, help="the OCPP action the tool sends")
-    payload: dict[str, Any] = setting(default={})
+    payload: dict[str, Any] = setting(default={}, help="the request's fields (values may be ${name} references)")
     response: dict[str, Any] = setting(default={}, help="field (dotted path) -> expected value in the response")
-    response_step: int | None = setting()
+    response_step: int | None = setting(help="step number of the charger's response, when the document gives it "
+                                             "its own")
     warn_if: WarnIf | None = setting(help="a WARN finding (never a FAIL) when the response matches")
     save: dict[str, Any] = setting(default={}, help="variable -> path in the response")
     limit: dict[str, Any] = setting(default={}, help="payload field (a list) -> keep at most this many items (the "

@@ -24,7 +24,7 @@ class ToolStep(StepModel):
     tool: str = setting(required=True, help="what the tool computes between messages (benchctl/scenario/tools.py), "
                                             "e.g. the document's \"[Certificate Authority Server signs the "
                                             "certificate.]\"")
-    with_: dict[str, Any] = setting(key="with", default={})
+    with_: dict[str, Any] = setting(key="with", default={}, help="the computation's arguments")
     save: str = setting(required=True, help="the variable that gets the result")
 
 
