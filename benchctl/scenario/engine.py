@@ -33,6 +33,12 @@ from .mode import Act, RunMode
 from .model import Scenario, Step
 from .status_rules import Allowances, ExpectedStatus, epoch, judge_statuses, observations_from_frames
 from .steps import EXECUTORS
+from .steps.absent import AbsentStep
+from .steps.any_order import AnyOrderStep
+from .steps.connection import ConnectionStep
+from .steps.expect import ExpectStep
+from .steps.send import SendStep
+from .steps.state import StateStep
 from .values import UnknownVariable, describe, get_path, is_missing, mismatches, operator, satisfies, substitute
 from .values import number as to_number  # `number` is a step number everywhere else here
 
@@ -164,10 +170,11 @@ class CaseRunner:
         An answer inside a reusable state sees the state's parameters, as its other fields do."""
         scope = self.vars if scope is None else scope
         for step in steps:
-            if step.kind == "expect" and step.data["answer"] is not None:
-                payload = substitute(step.data["answer"], scope)
-                count = len(self.connectors_of(step)) if step.data["each_connector"] else 1
-                rule = Rule(step.data["expect"], payload, count, step.data["answer_step"])
+            m = step.model
+            if isinstance(m, ExpectStep) and m.answer is not None:
+                payload = substitute(m.answer, scope)
+                count = len(self.connectors_of(step)) if m.each_connector else 1
+                rule = Rule(m.expect, payload, count, m.answer_step)
                 self.link.responder.push(rule)
                 self._rules.setdefault(id(step), []).append(rule)
             for bound in self.state_bindings(step, scope) if step.kind == "state" else [{}]:
@@ -205,39 +212,43 @@ class CaseRunner:
     def state_bindings(self, step: Step, scope: dict[str, Any]) -> list[dict[str, Any]]:
         """The parameters of each run of a state: one run with its `with`, or (each_other_connector) one per
         connector other than the configured one, bound as its connector_id."""
-        bound = substitute(step.data["with"], scope)
-        if not step.data.get("each_other_connector"):
+        m = step.typed(StateStep)
+        bound = substitute(m.with_, scope)
+        if not m.each_other_connector:
             return [bound]
         configured = int(substitute("${connector_id}", scope))
         return [bound | {"connector_id": n} for n in range(1, self.bench.config.connectors + 1) if n != configured]
 
     def when_holds(self, step: Step) -> bool:
-        when = step.data.get("when")
+        when = step.model.when
         if when is None:
             return True
-        if when.get("order") is not None:
-            frames = [self.frames_by_step.get(n) for n in when["order"]]
+        if when.order is not None:
+            frames = [self.frames_by_step.get(n) for n in when.order]
             indices = [f.index for f in frames if f is not None]
             return len(indices) == len(frames) and indices == sorted(indices)
-        value = str(self.vars.get(when["var"])).lower()
-        if when.get("equals") is not None:
-            return value == str(substitute(when["equals"], self.vars)).lower()
-        return value != str(substitute(when["not_equals"], self.vars)).lower()
+        value = str(self.vars.get(when.var or "")).lower()
+        if when.equals is not None:
+            return value == str(substitute(when.equals, self.vars)).lower()
+        return value != str(substitute(when.not_equals, self.vars)).lower()
 
     def timeout(self, step: Step) -> float:
-        if step.data.get("timeout_s") is not None:  # a number or a sum ("${connection_timeout_s} + 2")
-            return to_number(substitute(step.data["timeout_s"], self.vars))
-        after = step.data.get("after")
-        if after and after.get("step") in self.frames_by_step:
-            seconds = float(substitute(after["seconds"], self.vars))
-            tolerance = float(substitute(after["tolerance_s"], self.vars))
-            elapsed = time.monotonic() - self.frames_by_step[after["step"]].mono
+        m = step.model
+        timeout_s = m.timeout_s if isinstance(m, (ExpectStep, ConnectionStep)) else None
+        if timeout_s is not None:  # a number or a sum ("${connection_timeout_s} + 2")
+            return to_number(substitute(timeout_s, self.vars))
+        after = m.after if isinstance(m, ExpectStep) else None
+        if after is not None and after.step in self.frames_by_step:
+            seconds = float(substitute(after.seconds, self.vars))
+            tolerance = float(substitute(after.tolerance_s, self.vars))
+            elapsed = time.monotonic() - self.frames_by_step[after.step].mono
             return max(0.1, seconds + tolerance - elapsed + 0.5)
         return float(self.vars["message_timeout_s"])
 
     def since(self, step: Step) -> int:
         """Where a search starts: after the previous match, or (since_step) right after that step's frame."""
-        number = step.data.get("since_step")
+        m = step.model
+        number = m.since_step if isinstance(m, (ExpectStep, AbsentStep, AnyOrderStep)) else None
         if number is None:
             return self.cursor
         ref = self.frames_by_step.get(number)
@@ -248,7 +259,8 @@ class CaseRunner:
 
     def until(self, step: Step) -> int | None:
         """Where a search ends (exclusive): None, or (until_step) the inbox position of that step's frame."""
-        number = step.data.get("until_step")
+        m = step.model
+        number = m.until_step if isinstance(m, ExpectStep) else None
         if number is None:
             return None
         ref = self.frames_by_step.get(number)
@@ -260,7 +272,7 @@ class CaseRunner:
     def connectors_of(self, step: Step) -> list[int]:
         """The connectors an each_connector expectation stands for: the station's and connectorId 0, or (evse) the
         configured connector and, optionally, those sharing its power stage (a fault may show on each of them)."""
-        if step.data["each_connector"] == "evse":
+        if step.typed(ExpectStep).each_connector == "evse":
             configured = int(substitute("${connector_id}", self.vars))
             return sorted({configured, *self.allowances.evse_peers(configured)})
         return list(range(0, self.bench.config.connectors + 1))
@@ -286,9 +298,10 @@ class CaseRunner:
 
     def warn_if(self, step: Step, number: int | None, payload: Any, frame: CapturedFrame) -> None:
         """`warn_if: {match, reason}`: a message the document allows but wants the vendor warned about."""
-        warn = step.data.get("warn_if")
-        if warn and not mismatches(payload, substitute(warn["match"], self.vars)):
-            self.warnings.append(Warn("document", f"step {number}: {warn['reason']} (frame #{frame.index})",
+        m = step.model
+        warn = m.warn_if if isinstance(m, (ExpectStep, SendStep)) else None
+        if warn is not None and not mismatches(payload, substitute(warn.match, self.vars)):
+            self.warnings.append(Warn("document", f"step {number}: {warn.reason} (frame #{frame.index})",
                                       [frame.index], number))
 
     # ------------------------------------------------------------------ smart charging (benchctl.smart)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .configuration import apply_configuration
 from .model import Step
-from .steps.send import Exchanged, request_payload
+from .steps.send import Exchanged, SendStep, request_payload
 
 if TYPE_CHECKING:
     from .engine import CaseRunner
@@ -46,7 +46,7 @@ class Act:
     async def exchange(self, runner: CaseRunner, step: Step) -> Exchanged:
         payload = request_payload(step, runner.vars)
         sent_at = len(runner.link.inbox)  # a charger may act on a request before its answer reaches us
-        response, frame = await runner.link.call(step.data["send"], payload)
+        response, frame = await runner.link.call(step.typed(SendStep).send, payload)
         return Exchanged(payload, response, frame, sent_at)
 
     def answered(self, runner: CaseRunner, step: Step, answer: dict[str, Any] | None) -> None:
