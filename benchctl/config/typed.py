@@ -82,21 +82,30 @@ def keys_of(model: type) -> list[tuple[str, dataclasses.Field[Any], Setting]]:
     return out
 
 
-_SCHEMAS: dict[tuple[int, bool, str], Schema] = {}
+_SCHEMAS: dict[tuple[type, bool, str], Schema] = {}
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(model: type) -> dict[str, Any]:
+    """The model's annotations, evaluated once (get_type_hints is slow, and a file builds one value per step)."""
+    hints = _HINTS.get(model)
+    if hints is None:
+        hints = _HINTS[model] = typing.get_type_hints(model)
+    return hints
 
 
 def schema_of(model: type, required: bool = False, help: str = "") -> Schema:
     """The Schema of a model: one Field per `setting` (a nested Schema for a dataclass-typed one); made once."""
     if not dataclasses.is_dataclass(model):
         raise TypeError(f"{model!r} is not a dataclass")
-    cached = _SCHEMAS.get((id(model), required, help))
+    cached = _SCHEMAS.get((model, required, help))
     if cached is None:
-        cached = _SCHEMAS[(id(model), required, help)] = _derive(model, required, help)
+        cached = _SCHEMAS[(model, required, help)] = _derive(model, required, help)
     return cached
 
 
 def _derive(model: type, required: bool, help: str) -> Schema:
-    hints = typing.get_type_hints(model)
+    hints = _hints(model)
     fields: dict[str, Field | Schema] = {}
     for key, f, spec in keys_of(model):
         value_type, item_type = _value_type(hints[f.name], spec)
@@ -140,7 +149,7 @@ def _union_members(annotation: Any) -> tuple[Any, ...]:
 def build(model: type[M], data: dict[str, Any]) -> M:
     """The typed value of a mapping `schema.validate(doc, schema_of(model), ...)` returned: nested mappings and
     lists of them become their dataclasses; a field without `setting` keeps its default."""
-    hints = typing.get_type_hints(model)
+    hints = _hints(model)
     values = {f.name: _typed(hints[f.name], data[key]) for key, f, _ in keys_of(model) if key in data}
     return model(**values)
 
