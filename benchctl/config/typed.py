@@ -32,7 +32,6 @@ from .schema import Field, Schema
 M = TypeVar("M")
 _SETTING = "benchctl.setting"
 _SCALARS = (int, float, str, bool, list, dict)
-_NO_DEFAULT: Any = dataclasses.MISSING
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,11 +62,11 @@ def setting(*, required: bool = False, default: Any = None, choices: tuple[Any, 
     if required:
         return dataclasses.field(metadata=metadata)
     if isinstance(default, (dict, list, set)):
-        return dataclasses.field(default_factory=lambda: type_copy(default), metadata=metadata)
+        return dataclasses.field(default_factory=lambda: _fresh(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def type_copy(value: Any) -> Any:
+def _fresh(value: Any) -> Any:
     """A fresh copy of a mutable default, so no two instances share it."""
     return type(value)(value)
 
