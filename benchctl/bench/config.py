@@ -301,6 +301,9 @@ def _check_plug(doc: MarkedDoc, sim: SimSettings, ev: RoleConfig) -> None:
         path = ("roles", "ev", "plug") if ("roles", "ev", "plug") in doc.lines else ("simulator", "station", "plug")
         raise doc.error(path, f"the EV emulator's plug is {plug} but the simulated station's is {sim.station.plug} "
                               f"(simulator.station.plug): a Type 1 coupler mates with a Type 1 inlet only")
+    if plug == "tethered" and not sim.station.fixed_cable:
+        raise doc.error(("roles", "ev", "plug"), "the EV emulator takes the station's tethered cable, but the simulated "
+                                                 "station has a socket (simulator.station.fixed_cable: false)")
 
 
 def _check_security(doc: MarkedDoc, csms: dict[str, Any], charge_point_id: str) -> None:

@@ -87,6 +87,13 @@ def test_type1_emulator_on_a_type2_station(tmp_path: Path) -> None:
     assert "simulated station's is type2" in err.message
 
 
+def test_tethered_emulator_on_a_socket_station(tmp_path: Path) -> None:
+    text = sim_bench_text().replace(EV, EV + "    plug: tethered   # here\n", 1)
+    err = load_error(tmp_path, text)
+    assert (err.line, err.field) == (line_of(text, "# here"), "roles.ev.plug")
+    assert "fixed_cable: false" in err.message
+
+
 def test_type1_station_with_a_default_emulator(tmp_path: Path) -> None:
     base = type1_text()
     text = base.replace("    plug: type1        #", "    #", 1)
