@@ -28,7 +28,8 @@ class SimBench:
     def __init__(self, settings: SimSettings, csms_url: str, charge_point_id: str, host: str = "127.0.0.1",
                  csms_tls_url: str | None = None) -> None:
         self.settings = settings
-        self.world = World(connectors=[Connector(energy_wh=settings.station.energy_register_wh)
+        self.world = World(connectors=[Connector(energy_wh=settings.station.energy_register_wh,
+                                                 plug=settings.station.plug)
                                        for _ in range(settings.station.connectors)])
         self.faults = FaultSet(settings.faults)
         self.station = SimStation(self.world, settings.station, csms_url, charge_point_id, self.faults,

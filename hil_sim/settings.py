@@ -45,6 +45,10 @@ SIMULATOR_SCHEMA = Schema({
     "station": Schema({
         "connectors": Field(int, default=1, minimum=1, maximum=2),
         "fixed_cable": Field(bool, default=True, help="tethered cable: the charger side is always plugged"),
+        "plug": Field(str, default="type2", choices=("type1", "type2"),
+                      help="the connectors' plug: type2 (IEC 62196-2: a socket whose PP reads the tester cable's "
+                           "rating, or a tethered cable) or type1 (SAE J1772: a tethered coupler whose PP reads its "
+                           "latch switch S3; needs fixed_cable: true)"),
         "vendor": Field(str, default="benchctl"),
         "model": Field(str, default="hil_sim"),
         "firmware_version": Field(str, default="1.0.0"),
@@ -121,6 +125,7 @@ SIMULATOR_SCHEMA = Schema({
 class StationSettings:
     connectors: int = 1
     fixed_cable: bool = True
+    plug: str = "type2"  # see SIMULATOR_SCHEMA
     vendor: str = "benchctl"
     model: str = "hil_sim"
     firmware_version: str = "1.0.0"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
+from drivers.evse_tester import proximity
 from drivers.evse_tester.iec61851 import CP_STATE_VOLTS as CP_HIGH_V  # same physics as the drivers measure
 
 Listener = Callable[[str, Any], None]
@@ -25,6 +26,10 @@ class Connector:
     ev_state: str = "A"  # the resistor state the EV emulator selects (meaningful when plugged)
     diode_fault: bool = False
     pp_rating_a: int = 32
+    # the connector's plug: "type2" (a socket, or a tethered cable when the station has fixed_cable) or "type1"
+    # (an SAE J1772 coupler on the station's cable, whose latch release the EV emulator presses)
+    plug: str = "type2"
+    latch_pressed: bool = False  # the Type 1 coupler's release button held: its switch S3 open
     pwm_duty_pct: float = 100.0  # driven by the charger: 100 = +12 V DC (no PWM), 0 = -12 V / off
     lock_engaged: bool = False
     lock_failure: bool = False  # injected: the lock motor cannot move
@@ -45,6 +50,15 @@ class Connector:
             # without the diode the low level is no longer -12 V: firmware reports state F (error)
             return "F"
         return self.ev_state
+
+    def pp_ohms(self, fixed_cable: bool = False) -> float | None:
+        """PP to PE as the station's proximity input reads it (None: open). A Type 2 socket reads the tester
+        cable's resistor once its plug is in; a Type 1 coupler reads its latch circuit once it is in the inlet; a
+        tethered Type 2 cable's PP is on the EV side only."""
+        if self.plug == "type1":
+            return proximity.pp_ohms("type1", self.plugged_charger_side and self.plugged_ev_side, self.latch_pressed)
+        plug = "tethered" if fixed_cable else "type2"
+        return proximity.pp_ohms(plug, self.plugged_charger_side, rating_a=self.pp_rating_a)
 
     def cp_voltages(self) -> tuple[float, float]:
         """(high, low) levels of the CP line as an instrument would measure them."""

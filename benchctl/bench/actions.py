@@ -46,17 +46,34 @@ async def plug_in(bench: Bench, ready: bool = True) -> None:
         await bench.ev.set_cp_state("C")
 
 
-@action("unplug", ("ev",), "unplug the cable at both sides")
+async def _leave(bench: Bench, pull: Callable[[], Awaitable[None]]) -> None:
+    """Pull the plug out as a driver does: on a Type 1 coupler the thumb presses the latch release first and holds
+    it while the coupler comes out (S3 open tells vehicle and station to stop the current before the pins part);
+    the release is let go even when the pull fails, so the bench is never left with the button held."""
+    if bench.ev.plug != "type1":
+        await pull()
+        return
+    await bench.ev.set_latch(True)
+    try:
+        await asyncio.sleep(bench.values["latch_press_s"])
+        await pull()
+    finally:
+        await bench.ev.set_latch(False)
+
+
+@action("unplug", ("ev",), "unplug the cable at both sides (a Type 1 coupler: latch pressed, unplugged, released)")
 async def unplug(bench: Bench) -> None:
-    await bench.ev.set_plug(False)
-    await bench.ev.set_cp_state("A")
+    async def pull() -> None:
+        await bench.ev.set_plug(False)
+        await bench.ev.set_cp_state("A")
+    await _leave(bench, pull)
     if bench.has("cable"):
         await bench.output("cable").set(False)
 
 
-@action("ev_side_disconnect", ("ev",), "unplug at the EV side only")
+@action("ev_side_disconnect", ("ev",), "unplug at the EV side only (a Type 1 coupler: with its latch pressed)")
 async def ev_side_disconnect(bench: Bench) -> None:
-    await bench.ev.set_plug(False)
+    await _leave(bench, lambda: bench.ev.set_plug(False))
 
 
 @action("present_id", ("card",), "hold the card for an idTag in front of the reader")

@@ -61,6 +61,9 @@ VALUES_SCHEMA = Schema({
                                              "needed"),
     "ev_ready_delay_s": Field(float, default=0.5, minimum=0,
                               help="time between EV state B and C after plug-in"),
+    "latch_press_s": Field(float, default=0.5, minimum=0, maximum=10,
+                           help="on a Type 1 plug, how long the latch release is held before the unplug: the time a "
+                                "vehicle and a station have to stop the current, as a driver's thumb gives them"),
     "appendix_d_wide_transitions": Field(bool, default=False,
                                          help="also accept, while a step waits, any unexpected status OCPP 1.6 "
                                               "lets the connector move into (wider than Appendix D, which names "
@@ -244,6 +247,9 @@ def load_bench(path: str | Path) -> BenchConfig:
         if required not in data["roles"]:
             errors.add(doc.error(("roles",), f"missing role '{required}' ({KIND_NAMES[role_kind(required)]}); "
                                              f"every bench needs it"))
+    if sim is not None and "ev" in roles:
+        with errors:
+            _check_plug(doc, sim, roles["ev"])
     dut, csms = data["dut"], data["dut"]["csms"]
     if sim is not None and sim.station.connectors != dut["connectors"]:
         errors.add(doc.error(("dut", "connectors"), f"dut.connectors is {dut['connectors']} but the simulated "
@@ -281,7 +287,23 @@ def _simulator(doc: MarkedDoc, raw: dict[str, Any]) -> SimSettings:
     if sim.station.mode_1_2_only and sim.station.fixed_cable:
         raise doc.error(("simulator", "station", "mode_1_2_only"),
                         "a Mode 1/2-only station has a socket: set fixed_cable: false")
+    if sim.station.plug == "type1" and not sim.station.fixed_cable:
+        raise doc.error(("simulator", "station", "plug"),
+                        "a Type 1 (SAE J1772) coupler is always on the station's own cable: set fixed_cable: true")
     return sim
+
+
+def _check_plug(doc: MarkedDoc, sim: SimSettings, ev: RoleConfig) -> None:
+    """The EV emulator's plug is the simulated station's: a Type 1 coupler on one side and not the other cannot
+    mate."""
+    plug = ev.settings.get("plug", "type2")
+    if (plug == "type1") != (sim.station.plug == "type1"):
+        path = ("roles", "ev", "plug") if ("roles", "ev", "plug") in doc.lines else ("simulator", "station", "plug")
+        raise doc.error(path, f"the EV emulator's plug is {plug} but the simulated station's is {sim.station.plug} "
+                              f"(simulator.station.plug): a Type 1 coupler mates with a Type 1 inlet only")
+    if plug == "tethered" and not sim.station.fixed_cable:
+        raise doc.error(("roles", "ev", "plug"), "the EV emulator takes the station's tethered cable, but the simulated "
+                                                 "station has a socket (simulator.station.fixed_cable: false)")
 
 
 def _check_security(doc: MarkedDoc, csms: dict[str, Any], charge_point_id: str) -> None:

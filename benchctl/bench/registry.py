@@ -97,6 +97,23 @@ def _e3372_at_prepare(settings: dict[str, Any]) -> dict[str, Any]:
 
 _PP_RATINGS = (13, 20, 32, 63)
 
+_PLUG = Field(str, default="type2", choices=("type1", "type2", "tethered"),
+              help="the tester plug: type2 (a tester cable in the station's socket, PP resistor by cable rating), "
+                   "tethered (the station's own Type 2 cable in the emulator's inlet) or type1 (the station's SAE "
+                   "J1772 coupler: the unplug action presses its latch first)")
+
+
+def _gpio_ev_check(settings: dict[str, Any]) -> tuple[str, str] | None:
+    from drivers.evse_tester.proximity import fit_problem
+
+    pp = bool(settings.get("pp_pins")) or settings.get("pp_rating_a") is not None
+    problem = fit_problem(settings["plug"], pp, settings.get("latch_pin") is not None)
+    if problem is None:
+        return None
+    key = "latch_pin" if "latch" in problem else ("pp_rating_a" if settings.get("pp_rating_a") is not None
+                                                  else "pp_pins")
+    return key, problem
+
 
 def _check_pp_pins(value: dict[Any, Any]) -> str | None:
     # the config loader keeps mapping keys as written: "32", not 32 (the driver takes either)
@@ -136,7 +153,8 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
         "modbus_ev", "ev_emulator", "drivers.evse_tester.modbus:ModbusEVEmulator",
         {**_MODBUS_LINK,
          "registers": Field(dict, default=None, help="register addresses overriding the default map"),
-         "standard": Field(str, default="iec", choices=("iec", "sae"))},
+         "standard": Field(str, default="iec", choices=("iec", "sae")),
+         "plug": _PLUG},
         "EV emulator over Modbus TCP or RTU", prepare=_modbus_ev_prepare, check=_modbus_transport_check),
     DriverSpec(
         "serial_ev", "ev_emulator", "drivers.evse_tester.serial_ev:SerialEVEmulator",
@@ -145,7 +163,8 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
          "baudrate": Field(int, default=115200, minimum=1200),
          "timeout_s": Field(float, default=1.0, minimum=0.01),
          "retries": Field(int, default=2, minimum=0, maximum=10),
-         "standard": Field(str, default="iec", choices=("iec", "sae"))},
+         "standard": Field(str, default="iec", choices=("iec", "sae")),
+         "plug": _PLUG},
         "open-hardware EV emulator board (Arduino style) on a serial port; see docs/serial-ev-emulator.md"),
     DriverSpec(
         "chameleon", "rfid", "drivers.rfid.chameleon:ChameleonPresenter",
@@ -239,10 +258,13 @@ DRIVERS: dict[str, DriverSpec] = {s.name: s for s in [
          "pp_pins": Field(dict, default=None, check=_check_pp_pins,
                           help="cable rating (A) -> BCM pin of the relay of its PP resistor"),
          "pp_rating_a": Field(int, default=None, choices=_PP_RATINGS, help="PP resistor selected at connect"),
+         "latch_pin": Field(int, default=None, **_BCM,
+                            help="BCM pin of the actuator pressing the Type 1 coupler's latch release (plug: type1)"),
+         "plug": _PLUG,
          "invert": Field(bool, default=False, help="a low pin closes a relay (active-low board)"),
          **_GPIO_PINS},
         "EV emulator made of relays on Raspberry Pi GPIO pins (switches CP/PP resistors, cannot measure)",
-        extra="gpio"),
+        extra="gpio", check=_gpio_ev_check),
     DriverSpec(
         "gpio_relay", "digital_output", "drivers.relay.gpio:GPIOOutput",
         {"pin": Field(int, required=True, **_BCM, help="BCM GPIO number (GPIO17 is header pin 11)"),

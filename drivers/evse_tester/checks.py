@@ -36,3 +36,14 @@ def standard(value: object) -> str:
     if value not in iec61851.STANDARDS:
         raise ValueError(f"standard must be one of {', '.join(iec61851.STANDARDS)}, not {value!r}")
     return value  # type: ignore[return-value]
+
+
+def pp_rating_setting(name: str, value: object) -> int:
+    """A cable rating from a config (a mapping key may arrive quoted from YAML)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or value not in iec61851.PP_OHMS_BY_RATING:
+        raise ValueError(
+            f"{name} must be one of {', '.join(str(a) for a in iec61851.PP_OHMS_BY_RATING)} (amps), not {value!r}"
+        )
+    return int(value)  # type: ignore[call-overload]

@@ -13,7 +13,11 @@ state_d_pin        270 Ω in parallel with it                                 st
 state_e_pin        CP straight to PE (0 V)                                   state E
 diode_fault_pin    a short across the CP diode                               a diode fault
 pp_pins            {rating A: pin}: the PP resistor for that cable rating    set_pp_rating
+latch_pin          the actuator holding the Type 1 coupler's release button  set_latch
 =================  =======================================================  ==========
+
+`plug` is the tester plug (drivers/evse_tester/proximity.py): PP resistors only on a type2 tester cable, the
+latch only on a type1 coupler.
 
 CP states: A all open, B b, C b+c, D b+d, E e. F (CP at −12 V) is the charger's own error state: resistors
 can only pull CP towards 0 V, so an EV cannot make it and `set_cp_state("F")` is a ValueError.
@@ -32,7 +36,7 @@ from typing import Any, Callable, TypeVar
 
 from ..gpio.pins import PinLayer, check_pin, claim_pins, pin_layer, release_pins
 from ..steplog import StepLog, step
-from . import checks, iec61851
+from . import checks, iec61851, proximity
 from .protocol import CPMeasurement, EVEmulatorProtocol
 
 T = TypeVar("T")
@@ -50,17 +54,6 @@ _CP_PARTS = {"b": "2.74 kΩ", "c": "1.3 kΩ", "d": "270 Ω", "e": "a short from 
 # close the dominant relays first, open the unwanted ones, close the rest: see the module docstring
 _CP_ORDER = (("e", True), ("b", True), ("c", False), ("d", False), ("b", False), ("e", False),
              ("c", True), ("d", True))
-
-
-def _rating(name: str, value: object) -> int:
-    """A cable rating from the config (a pp_pins key may arrive quoted from YAML)."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or value not in iec61851.PP_OHMS_BY_RATING:
-        raise ValueError(
-            f"{name} must be one of {', '.join(str(a) for a in iec61851.PP_OHMS_BY_RATING)} (amps), not {value!r}"
-        )
-    return int(value)  # type: ignore[arg-type]
 
 
 class GPIOEVEmulator(EVEmulatorProtocol):
@@ -83,6 +76,8 @@ class GPIOEVEmulator(EVEmulatorProtocol):
         diode_fault_pin: int | None = None,
         pp_pins: dict[int, int] | None = None,
         pp_rating_a: int | None = None,
+        latch_pin: int | None = None,
+        plug: str = "type2",
         invert: bool = False,
         pins: str = "rpi",
         chip: str = "default",
@@ -90,16 +85,20 @@ class GPIOEVEmulator(EVEmulatorProtocol):
     ) -> None:
         # setting name -> pin, for every relay this bench has
         channels: dict[str, int] = {}
+        self.plug = proximity.check_plug(plug)
+        if (problem := proximity.fit_problem(self.plug, bool(pp_pins) or pp_rating_a is not None,
+                                             latch_pin is not None)) is not None:
+            raise ValueError(problem)
         for name, value in (("plug_pin", plug_pin), ("state_b_pin", state_b_pin), ("state_c_pin", state_c_pin),
                             ("state_d_pin", state_d_pin), ("state_e_pin", state_e_pin),
-                            ("diode_fault_pin", diode_fault_pin)):
+                            ("diode_fault_pin", diode_fault_pin), ("latch_pin", latch_pin)):
             if value is not None or name in ("plug_pin", "state_b_pin", "state_c_pin"):
                 channels[name] = check_pin(name, value)
         if pp_pins is not None and not isinstance(pp_pins, dict):
             raise ValueError(f"pp_pins must map a cable rating (A) to a pin, e.g. {{32: 23}}, not {pp_pins!r}")
         self.pp_pins: dict[int, int] = {}
         for rating, pin in (pp_pins or {}).items():
-            amps = _rating("a pp_pins rating", rating)
+            amps = checks.pp_rating_setting("a pp_pins rating", rating)
             if amps in self.pp_pins:
                 raise ValueError(f"pp_pins names {amps} A twice")
             self.pp_pins[amps] = channels[f"pp_pins[{amps}]"] = check_pin(f"pp_pins[{amps}]", pin)
@@ -108,7 +107,7 @@ class GPIOEVEmulator(EVEmulatorProtocol):
             if pin in by_pin:
                 raise ValueError(f"{name} and {by_pin[pin]} are both BCM{pin}; every relay needs its own pin")
             by_pin[pin] = name
-        self.pp_rating_a = None if pp_rating_a is None else _rating("pp_rating_a", pp_rating_a)
+        self.pp_rating_a = None if pp_rating_a is None else checks.pp_rating_setting("pp_rating_a", pp_rating_a)
         if self.pp_rating_a is not None and self.pp_rating_a not in self.pp_pins:
             raise ValueError(f"pp_rating_a is {self.pp_rating_a} but pp_pins has no pin for {self.pp_rating_a} A")
         self.invert = checks.flag("invert", invert)
@@ -145,7 +144,7 @@ class GPIOEVEmulator(EVEmulatorProtocol):
         self._connect()
         first_error: Exception | None = None
         for action in (lambda: self._write("plug_pin", False), lambda: self._switch_cp("A"),
-                       lambda: self._diode(False)):
+                       lambda: self._diode(False), lambda: self._latch(False)):
             try:
                 action()
             except Exception as exc:  # noqa: BLE001 - re-raised below after the other actions
@@ -167,6 +166,8 @@ class GPIOEVEmulator(EVEmulatorProtocol):
             "cp_state": state,  # None: a combination no CP state has (e.g. 1.3 kΩ without the 2.74 kΩ)
             "cp_relays": sorted(cp),
             "diode_fault": closed.get("diode_fault_pin", False),
+            "plug": self.plug,
+            "latch_pressed": closed.get("latch_pin"),  # None: no latch actuator
             "pp_rating_a": pp[0] if len(pp) == 1 else None,
             "pp_relays_closed": pp,  # more than one: resistors in parallel, no valid rating
             "pins": {name: {"pin": self.channels[name], "raw": raw[name], "closed": closed[name]} for name in raw},
@@ -208,8 +209,18 @@ class GPIOEVEmulator(EVEmulatorProtocol):
         self._diode(fault)
 
     @step
+    async def set_latch(self, pressed: bool) -> None:
+        pressed = checks.flag("pressed", pressed)
+        self.latch_check()
+        if "latch_pin" not in self.channels:
+            raise self.no_latch("pressing the latch needs an actuator on its release button, and latch_pin is not set")
+        self._connect()
+        self._latch(pressed)
+
+    @step
     async def set_pp_rating(self, amps: int) -> None:
         amps = checks.pp_rating(amps)
+        self.pp_rating_check()
         if amps not in self.pp_pins:
             have = ", ".join(f"{a} A" for a in self.pp_pins) or "none"
             raise self.error(
@@ -265,6 +276,10 @@ class GPIOEVEmulator(EVEmulatorProtocol):
         if "diode_fault_pin" in self.channels:
             self._write("diode_fault_pin", fault)
         # without the relay the diode is always intact: "no fault" needs nothing
+
+    def _latch(self, pressed: bool) -> None:
+        if "latch_pin" in self.channels:
+            self._write("latch_pin", pressed)
 
     def _select_pp(self, amps: int) -> None:
         for rating in self.pp_pins:

@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable
 from ..modbus_device import ModbusDevice, register_runs
 from ..modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport
 from ..steplog import StepLog, step
-from . import checks, iec61851
+from . import checks, iec61851, proximity
 from .protocol import CPMeasurement, EVEmulatorProtocol
 from .register_map import (
     DEFAULT_MAP,
@@ -33,6 +33,7 @@ class ModbusEVEmulator(ModbusDevice, EVEmulatorProtocol):
         timeout_s: float = 1.0,
         retries: int = 3,
         standard: str = "iec",
+        plug: str = "type2",
         transport: str | ModbusTransport = "tcp",
         serial_port: str | None = None,
         baudrate: int = DEFAULT_BAUDRATE,
@@ -44,6 +45,7 @@ class ModbusEVEmulator(ModbusDevice, EVEmulatorProtocol):
                            serial_port=serial_port, baudrate=baudrate, parity=parity, stopbits=stopbits,
                            device_id=device_id, timeout_s=timeout_s, retries=retries)
         self.standard = checks.standard(standard)
+        self.plug = proximity.check_plug(plug)
         self.map = register_map if register_map is not None else DEFAULT_MAP
 
     @step
@@ -51,7 +53,11 @@ class ModbusEVEmulator(ModbusDevice, EVEmulatorProtocol):
         # Every action is tried even if an earlier one fails: a half-safe emulator is better than one left as is.
         # The plug opens first, so the charger sees the EV leave rather than a sequence of state changes.
         first_error: Exception | None = None
-        for name, value in (("plug_relay", 0), ("cp_state", encode_cp_state("A")), ("diode_fault", 0)):
+        # A pressed latch is released last: the coupler is out by then, and the next plug-in latches it.
+        actions = [("plug_relay", 0), ("cp_state", encode_cp_state("A")), ("diode_fault", 0)]
+        if self.plug == "type1" and self.map.latch_pressed is not None:
+            actions.append(("latch_pressed", 0))
+        for name, value in actions:
             try:
                 await self._write(name, value)
             except Exception as exc:  # noqa: BLE001 - re-raised below after the other actions
@@ -67,6 +73,8 @@ class ModbusEVEmulator(ModbusDevice, EVEmulatorProtocol):
             "plug_closed": bool(settings["plug_relay"]),
             "diode_fault": bool(settings["diode_fault"]),
             "pp_rating_a": settings["pp_rating_a"],
+            "plug": self.plug,
+            "latch_pressed": bool(settings["latch_pressed"]) if "latch_pressed" in settings else None,
             "measurement": (await self._measure()).as_dict(),
         }
 
@@ -84,7 +92,17 @@ class ModbusEVEmulator(ModbusDevice, EVEmulatorProtocol):
 
     @step
     async def set_pp_rating(self, amps: int) -> None:
-        await self._write("pp_rating_a", checks.pp_rating(amps))
+        amps = checks.pp_rating(amps)
+        self.pp_rating_check()
+        await self._write("pp_rating_a", amps)
+
+    @step
+    async def set_latch(self, pressed: bool) -> None:
+        pressed = checks.flag("pressed", pressed)
+        self.latch_check()
+        if self.map.latch_pressed is None:
+            raise self.no_latch("this emulator's register map has no latch_pressed register (no latch actuator)")
+        await self._write("latch_pressed", int(pressed))
 
     @step
     async def measure(self) -> CPMeasurement:

@@ -6,6 +6,8 @@ from abc import abstractmethod
 from dataclasses import asdict, dataclass
 
 from ..base import Driver
+from ..errors import DriverError
+from .proximity import PLUG_NAMES
 
 CP_STATES = ("A", "B", "C", "D", "E", "F")
 
@@ -26,7 +28,9 @@ class CPMeasurement:
 
 
 class EVEmulatorProtocol(Driver):
-    """An EV emulator on a tester plug."""
+    """An EV emulator on a tester plug; `plug` (type1, type2 or tethered, see proximity.py) is set by the driver."""
+
+    plug: str = "type2"
 
     @abstractmethod
     async def set_plug(self, connected: bool) -> None:
@@ -47,3 +51,25 @@ class EVEmulatorProtocol(Driver):
     @abstractmethod
     async def measure(self) -> CPMeasurement:
         """Read CP voltages, PWM duty and frequency."""
+
+    async def set_latch(self, pressed: bool) -> None:
+        """Press (True) or release the Type 1 coupler's latch release button, opening or closing S3.
+
+        A backend that can press it overrides this; this one says why it cannot.
+        """
+        raise self.no_latch(f"the {self.backend} backend has no way to press the latch")
+
+    def no_latch(self, why: str) -> DriverError:
+        """The error for a latch this emulator cannot press: it names the driver, its plug and the reason."""
+        return self.error(f"{why} (plug: {PLUG_NAMES.get(self.plug, self.plug)})")
+
+    def latch_check(self) -> None:
+        """Only a Type 1 coupler has the latch switch S3."""
+        if self.plug != "type1":
+            raise self.no_latch("only a Type 1 (SAE J1772) coupler has the latch switch S3")
+
+    def pp_rating_check(self) -> None:
+        """Only a Type 2 tester cable carries a PP resistor the emulator selects."""
+        if self.plug != "type2":
+            raise self.error(f"a PP cable rating is selected on a Type 2 tester cable only; this emulator's plug is "
+                             f"{PLUG_NAMES.get(self.plug, self.plug)}, whose PP the bench does not set")

@@ -26,6 +26,8 @@ class RegisterMap:
     plug_relay: int = 1  # 1 = plug relay closed (cable reaches the EV), 0 = open
     diode_fault: int = 2  # 1 = CP diode shorted
     pp_rating_a: int = 3  # cable rating selected by the PP resistor, amps: 13, 20, 32 or 63
+    # 1 = the Type 1 coupler's latch release pressed (S3 open); None when the device has no latch actuator
+    latch_pressed: int | None = 4
     # Input registers: read with FC 4.
     cp_high_cv: int = 0  # high level of the CP line, signed, 0.01 V
     cp_low_cv: int = 1  # low level of the CP line, signed, 0.01 V
@@ -34,9 +36,9 @@ class RegisterMap:
     # The CP state the emulator itself classifies (0 = A ... 5 = F); None when the device has no such register.
     cp_state_seen: int | None = 4
 
-    HOLDING: ClassVar[tuple[str, ...]] = ("cp_state", "plug_relay", "diode_fault", "pp_rating_a")
+    HOLDING: ClassVar[tuple[str, ...]] = ("cp_state", "plug_relay", "diode_fault", "pp_rating_a", "latch_pressed")
     INPUT: ClassVar[tuple[str, ...]] = ("cp_high_cv", "cp_low_cv", "duty_permille", "frequency_hz", "cp_state_seen")
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("cp_state_seen",)
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("cp_state_seen", "latch_pressed")
 
     def __post_init__(self) -> None:
         for table in (self.HOLDING, self.INPUT):
@@ -66,8 +68,8 @@ class RegisterMap:
         return asdict(self)
 
     def holding(self) -> dict[str, int]:
-        """Holding-register name -> address."""
-        return {name: getattr(self, name) for name in self.HOLDING}
+        """Holding-register name -> address, leaving out registers this device does not have."""
+        return {name: getattr(self, name) for name in self.HOLDING if getattr(self, name) is not None}
 
     def inputs(self) -> dict[str, int]:
         """Input-register name -> address, leaving out registers this device does not have."""
@@ -84,6 +86,7 @@ EXAMPLE_OFFSET_MAP = RegisterMap(
     plug_relay=101,
     diode_fault=102,
     pp_rating_a=103,
+    latch_pressed=104,
     cp_high_cv=200,
     cp_low_cv=201,
     duty_permille=202,

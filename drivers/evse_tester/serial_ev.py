@@ -1,7 +1,8 @@
 """An EV emulator on an open-hardware board (Arduino style) behind a USB serial port.
 
 The wire protocol is in docs/serial-ev-emulator.md. In short: the driver sends single characters ('A'..'E'
-CP state, 'P'/'p' plug relay, 'X'/'x' diode fault, '1' '2' '3' '6' PP rating, '?' measure now); the board
+CP state, 'P'/'p' plug relay, 'X'/'x' diode fault, '1' '2' '3' '6' PP rating, 'L'/'l' press/release
+the Type 1 latch, '?' measure now); the board
 answers each with the character and CR LF ("!<char>" CR LF for a character it does not know), and sends a
 measurement frame "M,<cp_high_mV>,<cp_low_mV>,<duty_permille>,<freq_hz>,<state>" CR LF every frame period
 and after each '?'.
@@ -27,9 +28,9 @@ import serial
 
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
-from . import checks
+from . import checks, proximity
 from .protocol import CPMeasurement, EVEmulatorProtocol
-from .serial_ev_lines import DIODE_FAULT_COMMAND, EV_STATES, MEASURE_COMMAND, PLUG_COMMAND, PP_COMMAND
+from .serial_ev_lines import DIODE_FAULT_COMMAND, EV_STATES, LATCH_COMMAND, MEASURE_COMMAND, PLUG_COMMAND, PP_COMMAND
 from .serial_ev_lines import LineReader, Received, measurement
 
 READ_SLICE_S = 0.05  # one blocking read at most; bounds how long close() waits for the reader
@@ -50,9 +51,11 @@ class SerialEVEmulator(EVEmulatorProtocol):
         timeout_s: float = 1.0,
         retries: int = 2,
         standard: str = "iec",
+        plug: str = "type2",
         steplog: StepLog | None = None,
     ) -> None:
         super().__init__(role, port, steplog)
+        self.plug = proximity.check_plug(plug)
         if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
             raise ValueError(f"baudrate must be a positive integer, not {baudrate!r}")
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
@@ -69,6 +72,8 @@ class SerialEVEmulator(EVEmulatorProtocol):
         self.stray_lines = 0  # acks and refusals nobody was waiting for (e.g. late answers to a retried command)
         # what the driver last switched and the board acknowledged (the board has no read-back)
         self.commanded: dict[str, Any] = {"plug": None, "cp_state": None, "diode_fault": None, "pp_rating_a": None}
+        if self.plug == "type1":
+            self.commanded["latch_pressed"] = None
         self._serial: serial.Serial | None = None
         self._reader: asyncio.Task[None] | None = None
         self._open_lock = asyncio.Lock()
@@ -100,11 +105,14 @@ class SerialEVEmulator(EVEmulatorProtocol):
         """Plug relay open, state A, diode fault off, in that order; every one is tried even if one fails."""
         # The plug opens first, so the charger sees the EV leave rather than a sequence of state changes.
         first_error: Exception | None = None
-        for command, label, key, value in (
+        actions: list[tuple[str, str, str, Any]] = [
             (PLUG_COMMAND[False], "plug open", "plug", False),
             ("A", "state A", "cp_state", "A"),
             (DIODE_FAULT_COMMAND[False], "diode fault off", "diode_fault", False),
-        ):
+        ]
+        if self.plug == "type1":  # released last: the coupler is out by then
+            actions.append((LATCH_COMMAND[False], "latch released", "latch_pressed", False))
+        for command, label, key, value in actions:
             try:
                 await self._command(command, label, key, value)
             except Exception as exc:  # noqa: BLE001 - re-raised below after the other actions
@@ -155,7 +163,15 @@ class SerialEVEmulator(EVEmulatorProtocol):
     @step
     async def set_pp_rating(self, amps: int) -> None:
         value = checks.pp_rating(amps)
+        self.pp_rating_check()
         await self._command(PP_COMMAND[value], f"PP rating {value} A", "pp_rating_a", value)
+
+    @step
+    async def set_latch(self, pressed: bool) -> None:
+        value = checks.flag("pressed", pressed)
+        self.latch_check()
+        await self._command(LATCH_COMMAND[value], f"latch {'pressed' if value else 'released'}", "latch_pressed",
+                            value)
 
     @step
     async def measure(self) -> CPMeasurement:

@@ -20,9 +20,10 @@ EV_STATES = tuple(s for s in CP_STATES if s != "F")
 PLUG_COMMAND = {True: "P", False: "p"}
 DIODE_FAULT_COMMAND = {True: "X", False: "x"}
 PP_COMMAND = {13: "1", 20: "2", 32: "3", 63: "6"}
+LATCH_COMMAND = {True: "L", False: "l"}  # press / release the Type 1 coupler's latch (its switch S3 open / closed)
 MEASURE_COMMAND = "?"
 COMMANDS = frozenset(EV_STATES) | set(PLUG_COMMAND.values()) | set(DIODE_FAULT_COMMAND.values()) \
-    | set(PP_COMMAND.values()) | {MEASURE_COMMAND}
+    | set(PP_COMMAND.values()) | set(LATCH_COMMAND.values()) | {MEASURE_COMMAND}
 
 MAX_LINE = 64  # bytes before the LF; the longest valid frame is 28
 

@@ -70,7 +70,7 @@ class EnergyRegister:
 
     def power_w(self, connector_id: int) -> float:
         station = self.station
-        if station.status(connector_id) != "Charging":
+        if station.status(connector_id) != "Charging" or station.hardware.latch_open(connector_id):
             return 0.0
         if station.settings.mode_1_2_only:  # the Mode 2 cable's control box limits it, single phase
             return min(station.settings.meter_w, MODE_2_CURRENT_A * VOLTAGE_V)

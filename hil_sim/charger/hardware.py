@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from drivers.evse_tester import proximity
+from drivers.evse_tester.iec61851 import pp_resistance_to_rating
+
 from .runtime import SAMPLE_SLACK_S, ConnectorRuntime
 
 if TYPE_CHECKING:
@@ -35,6 +38,32 @@ class ConnectorHardware:
         """Behind a Mode 2 cable's control box the EV asks for energy with state C/D; the station sees current."""
         world = self.station.world.connector(connector_id)
         return world.ev_connected and world.ev_state in ("C", "D")
+
+    def pp_ohms(self, connector_id: int) -> float | None:
+        """The proximity input: PP to PE through whatever plug this connector has (None: open)."""
+        return self.station.world.connector(connector_id).pp_ohms(self.station.settings.fixed_cable)
+
+    def cable_limit_a(self, connector_id: int, station_max_a: float) -> float:
+        """The current the cable allows: a Type 2 socket reads the tester cable's rating from its PP resistor; the
+        station's own cable (tethered, or any Type 1 coupler, whose PP carries no rating) is rated for the station.
+        An unreadable PP offers nothing above the smallest Type 2 rating, as a socket must not guess upwards."""
+        world = self.station.world.connector(connector_id)
+        if world.plug == "type1" or self.station.settings.fixed_cable:
+            return station_max_a
+        ohms = self.pp_ohms(connector_id)
+        if ohms is None:
+            return station_max_a  # no cable in: nothing flows anyway, the limit is the station's
+        return float(min(station_max_a, pp_resistance_to_rating(ohms) or 13))
+
+    def latch_open(self, connector_id: int) -> bool:
+        """A Type 1 coupler's latch release is held (PP reads about 480 ohm, S3 open): the driver is about to pull
+        it out. Like an EVSE that wires S3 to its controller (the simple-evse project does), the station then
+        opens its contactor so the pins never part under load; the session and its status stay until the unplug
+        (or the release) follows. The vehicle does the same on its side (OpenEVSE's "Basics of SAE J1772")."""
+        world = self.station.world.connector(connector_id)
+        if world.plug != "type1":
+            return False
+        return proximity.type1_latch_reading(self.pp_ohms(connector_id)) == "pressed"
 
     def cable_in(self, connector_id: int) -> bool:
         """A cable the driver still has to take away: a socket sees its plug (proximity pilot) even when the EV

@@ -334,7 +334,7 @@ class SmartCharging:
         if not starting and faults.active("pwm_not_updated_at_period_change") and connector_id not in self.changed:
             return  # the bug: only a profile change or a start sets the PWM, a new period does not
         self.changed.discard(connector_id)
-        amps = min(STATION_MAX_A, float(world.pp_rating_a))
+        amps = self.station.hardware.cable_limit_a(connector_id, STATION_MAX_A)
         if self.station.settings.supports(PROFILE) and not faults.active("charging_profile_not_applied"):
             amps = min(amps, self.limit_a(connector_id))
         duty = current_to_duty(amps) if amps >= MIN_PWM_CURRENT_A else 100.0  # below 6 A: no energy offered

@@ -133,6 +133,7 @@ class EVEmulatorRegisters:
             "plug_relay": int(c.plugged_ev_side),
             "diode_fault": int(c.diode_fault),
             "pp_rating_a": c.pp_rating_a,
+            "latch_pressed": int(c.latch_pressed),
         }
 
     def input_values(self) -> dict[str, int]:
@@ -153,8 +154,8 @@ class EVEmulatorRegisters:
         """(World field, value) for a register write, or None when the value is not allowed."""
         if name == "cp_state":
             return ("ev_state", CP_STATE_CODES[raw]) if raw < len(CP_STATE_CODES) else None
-        if name in ("plug_relay", "diode_fault"):
-            field = "plugged_ev_side" if name == "plug_relay" else "diode_fault"
+        if name in ("plug_relay", "diode_fault", "latch_pressed"):
+            field = {"plug_relay": "plugged_ev_side"}.get(name, name)
             return (field, bool(raw)) if raw in (0, 1) else None
         if name == "pp_rating_a":
             return ("pp_rating_a", raw) if raw in PP_OHMS_BY_RATING else None

@@ -6,9 +6,9 @@ one; CR, LF and space are ignored so a person can type at it in a terminal), and
 "M,<cp_high_mV>,<cp_low_mV>,<duty_permille>,<freq_hz>,<state>" CR LF every `frame_period_s` and after '?'.
 
 Commands go straight into one connector of the World (plug relay -> plugged_ev_side, resistors -> ev_state,
-diode -> diode_fault, PP -> pp_rating_a); frames are computed from the World when they are sent. With the
-plug relay open the board measures what the charger's socket shows (state A). Switching the board off
-(`stop()`) releases its relays: plug open, state A, diode fault off.
+diode -> diode_fault, PP -> pp_rating_a, 'L'/'l' -> latch_pressed); frames are computed from the World when
+they are sent. With the plug relay open the board measures what the charger's socket shows (state A). Switching
+the board off (`stop()`) releases its relays: plug open, state A, diode fault off, latch released.
 
 Faults: `silent` (hung firmware: input swallowed, no acks, no frames) and `garbage` (a malformed line before
 every periodic frame: truncated or out-of-range frames, a boot banner, binary noise, an over-long line).
@@ -67,6 +67,8 @@ class SimSerialEV(PtyDevice):
             "X": lambda: self._set("diode_fault", True),
             "x": lambda: self._set("diode_fault", False),
             **{c: partial(self._set, "pp_rating_a", a) for c, a in PP_RATINGS.items()},
+            "L": lambda: self._set("latch_pressed", True),  # the actuator on the Type 1 coupler's release button
+            "l": lambda: self._set("latch_pressed", False),
             "?": lambda: None,  # the frame follows the ack
         }
 
@@ -90,7 +92,8 @@ class SimSerialEV(PtyDevice):
 
     def stopped(self) -> None:
         # power gone: the relays fall back to their rest position
-        for name, value in (("plugged_ev_side", False), ("ev_state", "A"), ("diode_fault", False)):
+        for name, value in (("plugged_ev_side", False), ("ev_state", "A"), ("diode_fault", False),
+                            ("latch_pressed", False)):
             self._set(name, value)
 
     # bytes in, bytes out --------------------------------------------------------------------------

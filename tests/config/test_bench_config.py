@@ -85,7 +85,7 @@ BAD_BENCHES = [
      ["unknown key", "description, name"]),
     ("unknown-key-in-role",
      "    device_id: 1\n", "    device_id: 1\n    hots: 10.0.0.5\n", "hots: 10.0.0.5", "roles.ev.hots",
-     ["unknown key", "baudrate, device_id, host, parity, port, registers, retries, serial_port, standard, "
+     ["unknown key", "baudrate, device_id, host, parity, plug, port, registers, retries, serial_port, standard, "
       "stopbits, timeout_s, transport"]),
     ("unknown-key-in-values",
      "  power_off_s: 1.0\n", "  power_off_s: 1.0\n  power_of_s: 2.0\n", "power_of_s: 2.0", "values.power_of_s",
