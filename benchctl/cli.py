@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
@@ -19,6 +20,7 @@ from benchctl.config.errors import each_error
 from drivers.errors import DriverError, MissingExtraError
 from hil_sim.command import DESCRIPTION as SIM_DESCRIPTION, add_arguments as add_sim_arguments, run as run_sim
 from benchctl.paths import DEFAULT_BENCH
+from benchctl.terminal import make_console, print_json, print_table
 from benchctl.run.command import EXIT_BENCH, EXIT_FAILED, EXIT_OK, EXIT_PROFILE, EXIT_USAGE, add_run_parser
 from benchctl.scenario.model import load_scenario
 
@@ -48,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="bench config (default: %(default)s)")
     check.add_argument("--pics", type=Path, help="the DUT's PICS file (default: the bench's dut.pics)")
     check.add_argument("--timeout", type=float, default=10.0, help="seconds per probe (default: %(default)s)")
+    check.add_argument("--json", action="store_true", help="print the roles and the DUT profile as JSON")
     check.set_defaults(func=cmd_check)
 
     sim = sub.add_parser("sim", help="start the simulated charger and gear on their own and print the endpoints",
@@ -63,11 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.set_defaults(func=cmd_validate)
 
-    faults = sub.add_parser("faults", help="list the simulated charger's named faults and behaviour variants",
-                            description="Faults the simulator can switch on, and the case step each must fail; "
-                                        "then its behaviour variants, conforming choices on which every case "
-                                        "must pass.")
-    faults.set_defaults(func=cmd_faults)
+    from benchctl.run.faults_command import add_faults_parser
+
+    add_faults_parser(sub)
 
     from benchctl.plan.command import add_plan_parser
 
@@ -114,23 +115,30 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
                                               selection.scenarios, args.timeout)
 
     checks, profile = asyncio.run(probe())
-    table = Table(title=escape(f"bench '{config.name}' ({config.file})"))
-    for column in ("role", "driver", "address", "health", "time"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    for c in checks:
-        health = "[green]OK[/]" if c.ok else "[red]FAIL[/]"
-        table.add_row(c.role, c.driver, escape(c.address), health, f"{c.duration_s:.2f} s", escape(c.detail))
-    console.print(table)
+    if args.json:
+        print_json(console, {"bench": config.name, "bench_file": str(config.file),
+                             "roles": [asdict(c) for c in checks],
+                             "dut_profile": profile.as_record() if profile is not None else None})
+    else:
+        table = Table(title=escape(f"bench '{config.name}' ({config.file})"))
+        for column in ("role", "driver", "address", "health", "time"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("detail", overflow="fold")
+        for c in checks:
+            health = "[green]OK[/]" if c.ok else "[red]FAIL[/]"
+            table.add_row(c.role, c.driver, escape(c.address), health, f"{c.duration_s:.2f} s", escape(c.detail))
+        print_table(console, table)
     if not all(c.ok for c in checks):
         return EXIT_FAILED
     assert profile is not None
-    console.print(profile_table(profile, f"DUT profile: the charger against {escape(config.file)}"
+    if not args.json:
+        print_table(console, profile_table(profile, f"DUT profile: the charger against {escape(config.file)}"
                                          + (f" and {escape(selection.meta['pics_file'])}"
                                             if selection.meta.get("pics_file") else "")))
-    if profile.contradictions:
+    if profile.contradictions and not args.json:
         console.print("[red]the charger contradicts the bench or the PICS: "
                       + escape(", ".join(r.key for r in profile.contradictions)) + " (see docs/real-charger.md)[/]")
+    if profile.contradictions:
         return EXIT_PROFILE
     return EXIT_OK
 
@@ -192,48 +200,12 @@ def validate_file(file: Path) -> str:
     raise ConfigError(str(file), None, "", f"not a {', '.join(_FILE_KINDS[:-1])} or {_FILE_KINDS[-1]}")
 
 
-def cmd_faults(args: argparse.Namespace, console: Console) -> int:
-    from hil_sim.faults import FAULTS
-
-    table = Table(title="Faults of the simulated charger (each must FAIL its case at its step)")
-    for column in ("fault", "what the charger does wrong", "caught by"):
-        table.add_column(column)
-    warned = Table(title="Defects beyond the document (the case still PASSes, with a WARN finding)")
-    for column in ("fault", "what the charger does wrong", "warned in"):
-        warned.add_column(column)
-    for fault in FAULTS.values():
-        if fault.caught_by or not fault.warns:
-            table.add_row(fault.name, fault.description,
-                          ", ".join(fault.caught_by) or "no case step: the return to idle must recover the station")
-        if fault.warns:
-            warned.add_row(fault.name, fault.description, ", ".join(fault.warns))
-    console.print(table)
-    console.print(warned)
-    _print_variants(console)
-    return EXIT_OK
-
-
-def _print_variants(console: Console) -> None:
-    from hil_sim.variants import VARIANTS
-
-    table = Table(title="Behaviour variants of the simulated charger (conforming: every case of the plan must PASS)")
-    for column in ("variant", "what the charger does", "changes"):
-        table.add_column(column)
-    for v in VARIANTS.values():
-        changes = [f"{section}.{k}: {val}" for section, settings in
-                   (("station", v.station), ("pics", v.answers), ("values", v.values), ("dut", v.dut))
-                   for k, val in settings.items()]
-        table.add_row(v.name, escape(v.description), escape("; ".join(changes) or "-"))
-    console.print(table)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # soft_wrap: an error's FILE:LINE stays on one line in CI logs and pipes, whatever the width
-    console = Console(soft_wrap=True)
+    console = make_console()
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

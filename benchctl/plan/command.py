@@ -13,6 +13,7 @@ from rich.table import Table
 from benchctl.config import ConfigError
 from benchctl.paths import SCENARIOS
 from benchctl.scenario.model import load_scenarios
+from benchctl.terminal import make_console, print_table
 
 from benchctl.config.pics import load_pics
 from benchctl.record.plan_entry import PlanEntry
@@ -62,7 +63,7 @@ def _print_table(console: Console, title: str, entries: list[PlanEntry]) -> None
     table.add_column("reason")
     for e in entries:
         table.add_row(e.id, escape(e.title), e.certification or "-", _in_out(e), escape(e.reason))
-    console.print(table)
+    print_table(console, table)
     planned = [e for e in entries if e.included]
     by_status = ", ".join(f"{sum(e.certification == s for e in planned)} {s}" for s in ("M", "C", "O"))
     uncertified = sum(e.certification is None for e in planned)
@@ -73,8 +74,7 @@ def _print_table(console: Console, title: str, entries: list[PlanEntry]) -> None
 
 
 def cmd_plan(args: argparse.Namespace, console: Console | None = None) -> int:
-    # soft_wrap: an error's FILE:LINE stays on one line in CI logs and pipes, whatever the width
-    console = console or Console(soft_wrap=True)
+    console = console or make_console()
     try:
         pics = load_pics(args.pics)
         if not args.scenarios.is_dir():

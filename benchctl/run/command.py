@@ -20,6 +20,7 @@ from rich.table import Table
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.scenario.model import Scenario, load_scenarios
+from benchctl.terminal import print_json, print_table
 
 from .lock import BenchLock, hold_bench, take_bench_for
 from .progress import VERDICT_STYLE, RunProgress
@@ -78,6 +79,7 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
                      help="the plan also takes the cases Appendix C does not list (not part of certification, "
                           "e.g. TC_027_CS, TC_083_CS-TC_087_CS), when the PICS says they apply")
     run.add_argument("--list", action="store_true", help="list the cases that would run and exit")
+    run.add_argument("--json", action="store_true", help="with --list: the cases as JSON")
     run.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)")
     run.add_argument("--retries", type=int, default=0, metavar="N",
                      help="retest a case up to N times when Appendix D allows it (a FAIL the "
@@ -96,7 +98,12 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     run.set_defaults(func=cmd_run)
 
 
-def print_cases(console: Console, config: BenchConfig, scenarios: list[Scenario]) -> None:
+def print_cases(console: Console, config: BenchConfig, scenarios: list[Scenario], as_json: bool = False) -> None:
+    if as_json:
+        print_json(console, [{"id": s.id, "section": s.section, "title": s.title, "certification": s.certification,
+                              "roles": list(s.roles), "missing_roles": [r for r in s.roles if r not in config.roles]}
+                             for s in scenarios])
+        return
     table = Table(title=escape(f"{len(scenarios)} case(s) on bench '{config.name}' ({config.file})"))
     for column in ("case", "section", "title", "status", "roles"):
         table.add_column(column)
@@ -104,7 +111,7 @@ def print_cases(console: Console, config: BenchConfig, scenarios: list[Scenario]
         missing = [r for r in s.roles if r not in config.roles]
         roles = ", ".join(s.roles) + (f"  [yellow](bench lacks {', '.join(missing)})[/]" if missing else "")
         table.add_row(s.id, s.section, escape(s.title), s.certification or "-", roles)
-    console.print(table)
+    print_table(console, table)
 
 
 def _print_summary(console: Console, results: list[dict[str, Any]]) -> None:
@@ -117,7 +124,7 @@ def _print_summary(console: Console, results: list[dict[str, Any]]) -> None:
         table.add_row(str(r.get("id")), f"[{style}]{r.get('verdict')}[/]{flaky}",
                       "" if r.get("step") is None else str(r["step"]),
                       f"{float(r.get('duration_s') or 0):.1f} s", escape(str(r.get("reason") or "")))
-    console.print(table)
+    print_table(console, table)
     passed = sum(r.get("verdict") == PASS for r in results)
     console.print(f"{passed} passed, {len(results) - passed} not passed, of {len(results)}")
     warned = [r for r in results if r.get("warnings")]
@@ -195,7 +202,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             return chosen
         selection, retries = chosen, args.retries
         if args.list:
-            print_cases(console, selection.config, selection.scenarios)
+            print_cases(console, selection.config, selection.scenarios, args.json)
             return EXIT_OK
         run_dir = None
     config = selection.config

@@ -20,6 +20,7 @@ from drivers.dongle.protocol import DongleProtocol, parse_endpoint
 from benchctl.perf.network import ATTACH_TIMEOUT_S, SETUP_OK, LinkReport, measure_links
 from benchctl.perf.record import SourceError, perf_record, run_pics_file
 from benchctl.report.perf_section import write_perf
+from benchctl.terminal import print_json, print_table
 
 EXIT_OK, EXIT_NOT_MET, EXIT_USAGE, EXIT_BENCH, EXIT_BUSY = 0, 1, 2, 3, 4
 
@@ -50,6 +51,7 @@ def add_perf_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentPar
     perf.add_argument("--pics", type=Path, metavar="FILE",
                       help="PICS file with a performance: section (default: the run's PICS, from run.json)")
     perf.add_argument("--link", action="store_true", help="measure the links on the bench first")
+    perf.add_argument("--json", action="store_true", help="print the figures (perf.json's content) as JSON")
     perf.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="bench config for --link "
                                                                        "(default: %(default)s)")
     perf.add_argument("--out", type=Path, metavar="DIR", help="where perf.json and perf.html go")
@@ -135,7 +137,7 @@ def _print_figures(console: Console, perf: dict[str, Any]) -> None:
                       declared, f"[{colour}]{escape(f['verdict'])}[/]" + (
                           f"\n[dim]{escape(f['reason'])}[/]" if f["verdict"] in ("not measured", "exceeded") else ""),
                       escape(evidence))
-    console.print(table)
+    print_table(console, table)
     accepted = perf["acceptance"]
     if accepted["all_measured"]:
         which = "PICS performance parameter" if perf["performance"] else "A.4 parameter (no PICS to compare with)"
@@ -156,7 +158,7 @@ def _print_link(console: Console, link: dict[str, Any]) -> None:
                       "–" if c["bandwidth_kB_s"] is None else f"{c['bandwidth_kB_s']:.3f}",
                       "–" if c["latency_ms"] is None else f"{c['latency_ms']:.1f}", rssi,
                       f"[{colour}]{c['result']}[/]", escape(c.get("error") or c.get("note") or ""))
-    console.print(table)
+    print_table(console, table)
     colour = "green" if link["setup"] == SETUP_OK else "red"
     console.print(f"[{colour}]{escape(link['advice'])}[/]; modem set back to {escape(str(link['restored_to']))}")
     for note in link["notes"]:
@@ -166,6 +168,7 @@ def _print_link(console: Console, link: dict[str, Any]) -> None:
 def cmd_perf(args: argparse.Namespace, console: Console) -> int:
     from benchctl.run.lock import BenchBusy
 
+    stdout, console = console, (Console(stderr=True, soft_wrap=True) if args.json else console)  # JSON alone on stdout
     if args.source is None and not args.link:
         console.print("[red]give a run directory or capture (SOURCE), or --link, or both[/]")
         return EXIT_USAGE
@@ -192,9 +195,9 @@ def cmd_perf(args: argparse.Namespace, console: Console) -> int:
     except SourceError as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_USAGE
-    if link is not None:
+    if link is not None and not args.json:
         _print_link(console, perf["link"])
-    if args.source is not None:
+    if args.source is not None and not args.json:
         _print_figures(console, perf)
     for note in perf["notes"]:
         console.print(f"[yellow]{escape(note)}[/]")
@@ -206,6 +209,8 @@ def cmd_perf(args: argparse.Namespace, console: Console) -> int:
 
         written["report"] = write_reports(args.source)["html"]
     console.print("written: " + ", ".join(escape(str(p)) for p in written.values()))
+    if args.json:
+        print_json(stdout, perf)
     measured = args.source is None or perf["acceptance"]["all_measured"]
     setup_ok = link is None or perf["link"]["setup"] == SETUP_OK
     return EXIT_OK if measured and setup_ok else EXIT_NOT_MET
