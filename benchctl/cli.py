@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     from benchctl.follow.command import add_follow_parser
 
     add_follow_parser(sub)
+    from benchctl.report.history_command import add_history_parsers
+
+    add_history_parsers(sub)
     return parser
 
 

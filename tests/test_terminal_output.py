@@ -1,0 +1,67 @@
+"""Terminal output that fits: at 80 columns every name stays whole (a table becomes a list), every command that
+prints a table has --json, and NO_COLOR leaves the colour out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchctl.paths import ROOT
+from hil_sim.faults import FAULTS
+from hil_sim.variants import VARIANTS
+
+
+def benchctl(*args: str, columns: int = 80, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin",
+                                            "BENCHCTL_LOCK_DIR": os.environ["BENCHCTL_LOCK_DIR"], **env})
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_every_fault_and_variant_name_can_be_copied_whole(columns: int) -> None:
+    out = benchctl("faults", columns=columns)
+    assert out.returncode == 0 and "…" not in out.stdout
+    lines = out.stdout.splitlines()
+    assert all(len(line) <= columns for line in lines if line.startswith(("┃", "│", "┏", "└")))
+    words = {word for line in lines for word in line.replace("│", " ").split()}
+    assert set(FAULTS) <= words and set(VARIANTS) <= words
+
+
+def test_faults_json_lists_every_fault_and_variant() -> None:
+    data = json.loads(benchctl("faults", "--json").stdout)
+    assert [f["name"] for f in data["faults"]] == list(FAULTS)
+    assert [v["name"] for v in data["variants"]] == list(VARIANTS)
+    assert data["faults"][0]["caught_by"] == list(FAULTS["skip_preparing"].caught_by)
+
+
+def test_plan_and_case_list_keep_case_ids_whole_at_80_columns() -> None:
+    plan = benchctl("plan", "--pics", "pics/sim.yaml")
+    assert plan.returncode == 0 and "…" not in plan.stdout
+    planned = json.loads(benchctl("plan", "--pics", "pics/sim.yaml", "--json").stdout)["plan"]
+    ids = {line.strip() for line in plan.stdout.splitlines()}
+    assert {p["id"] for p in planned} <= ids  # each id whole, on a line of its own
+    listed = benchctl("run", "--list", "003", "010")
+    assert "TC_003_CS" in listed.stdout and "…" not in listed.stdout
+    cases = json.loads(benchctl("run", "--list", "--json", "003", "010").stdout)
+    assert [c["id"] for c in cases] == ["TC_003_CS", "TC_010_CS"] and cases[0]["missing_roles"] == []
+
+
+def test_check_json_reports_every_role_and_the_profile() -> None:
+    out = benchctl("check", "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = json.loads(out.stdout)
+    assert data["bench"] == "sim" and all(role["ok"] for role in data["roles"])
+    assert data["dut_profile"]["contradictions"] == []
+    table = benchctl("check")
+    assert "…" not in table.stdout and all(role["role"] in table.stdout for role in data["roles"])
+
+
+def test_no_color_is_honoured() -> None:
+    coloured = benchctl("plan", "--pics", "pics/sim.yaml", FORCE_COLOR="1")
+    assert "\x1b[32m" in coloured.stdout  # the green "in" of a terminal
+    plain = benchctl("plan", "--pics", "pics/sim.yaml", FORCE_COLOR="1", NO_COLOR="1")
+    assert "\x1b[3" not in plain.stdout.replace("\x1b[3m", "")  # no foreground colour (italic \x1b[3m is not one)
