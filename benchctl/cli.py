@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Load and validate files, each as what it is (a bench config, a PICS, a "
                                           "scenario or a reusable state); every error of a file is printed, one "
                                           "line each, naming the file, line and field.")
-    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                          help="bench config, PICS, scenario or reusable state files (the kind is told from the "
+                               "top-level keys)")
     validate.set_defaults(func=cmd_validate)
 
     from benchctl.run.faults_command import add_faults_parser

@@ -22,9 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csms", default="ws://127.0.0.1:9000/ocpp",
                         help="Central System URL the charger dials, without the charge point id (default: %(default)s)")
     parser.add_argument("--cp-id", default="SIM-CP-1", help="charge point id (default: %(default)s)")
-    parser.add_argument("--connectors", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--connectors", type=int, choices=(1, 2), default=1,
+                        help="connectors of the simulated charger (default: %(default)s)")
     parser.add_argument("--socket", action="store_true", help="a socket outlet instead of a fixed cable")
-    parser.add_argument("--fault", action="append", default=[], metavar="FAULT", help="switch on a named fault")
+    parser.add_argument("--fault", action="append", default=[], metavar="FAULT",
+                        help="switch on a named fault of the simulated charger (repeatable; see `benchctl faults`)")
     parser.add_argument("--sim-variant", metavar="VARIANT",
                         help="a named behaviour variant (a conforming implementation choice; see `benchctl faults`)")
 

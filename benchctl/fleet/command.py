@@ -39,7 +39,8 @@ def _broker_options() -> argparse.ArgumentParser:
     group.add_argument("--username", help="broker username")
     group.add_argument("--password-file", type=Path, metavar="FILE",
                        help=f"file holding the broker password (or set {PASSWORD_ENV})")
-    group.add_argument("--ca-file", type=Path, metavar="FILE", help="CA certificate that signed the broker's")
+    group.add_argument("--ca-file", type=Path, metavar="FILE", help="CA certificate that signed the broker's certificate, for mqtts:// (default: the system's "
+                            "trust store)")
     group.add_argument("--cert-file", type=Path, metavar="FILE", help="client certificate (TLS client auth)")
     group.add_argument("--key-file", type=Path, metavar="FILE", help="client certificate's key")
     group.add_argument("--prefix", help=f"topic prefix (default {DEFAULT_PREFIX})")

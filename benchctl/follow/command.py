@@ -30,7 +30,7 @@ from .observer import first_step
 
 FOLLOW_EPILOG = """\
 examples:
-  benchctl follow --upstream ws://octt-pc:8080/ocpp --bench bench_configs/lab.yaml
+  benchctl follow --upstream ws://octt-pc:8080/ocpp --bench bench_configs/rpi-lab.yaml
   benchctl follow 003 010 --upstream ws://127.0.0.1:8080/ocpp --each-action
 
 The charger must dial benchctl (the bench config's dut.csms host, port and path); benchctl dials the tool at

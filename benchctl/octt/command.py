@@ -40,10 +40,10 @@ DEFAULT_UPSTREAM = "ws://127.0.0.1:8080/ocpp"
 EPILOG = """\
 examples:
   benchctl octt cases                                  the tool's cases, and which have a scenario
-  benchctl octt run --bench bench_configs/lab.yaml     the plan of the bench's PICS, case by case in the tool
+  benchctl octt run --bench bench_configs/rpi-lab.yaml     the plan of the bench's PICS, case by case in the tool
   benchctl octt run 003 010 --tool http://127.0.0.1:63341 --upstream ws://127.0.0.1:8080/ocpp
   benchctl octt run --callbacks-host 127.0.0.1 --callbacks-port 8099   also answer the newer tool's callbacks
-  benchctl octt callbacks --bench bench_configs/lab.yaml --port 8099  only the SUT callbacks
+  benchctl octt callbacks --bench bench_configs/rpi-lab.yaml --port 8099  only the SUT callbacks
 
 The charger dials benchctl (the bench's dut.csms host, port and path); benchctl forwards every frame to the
 tool's OCPP endpoint (--upstream) unchanged and captures it. For each case the tool runs TC_CP_V16_000_RESET,

@@ -43,7 +43,7 @@ examples:
   benchctl run --group "Cache"          the cases of a group of the test case document
   benchctl run 003 TC_010_CS            two cases by id
   benchctl run -k "charging session"    cases whose id or title contains the words
-  benchctl run --bench bench_configs/lab.yaml --retries 1
+  benchctl run --bench bench_configs/rpi-lab.yaml --retries 1
   benchctl run --resume runs/20261124-220000-lab   continue a run that was killed
   benchctl run --sim-fault skip_preparing 003   a faulty simulated charger: TC_003_CS must FAIL
   benchctl run --sim-variant power-only         a conforming variant of the simulated charger: all must PASS
@@ -68,7 +68,8 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
                          "bench and write a run directory.", epilog=RUN_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("cases", nargs="*", metavar="CASE",
-                     help="case ids to run (TC_003_CS, 003, 3); default: every scenario")
+                     help="case ids to run (TC_003_CS, 003, 3); default: the plan of the PICS, or every scenario "
+                          "without a PICS (see below)")
     run.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="bench config (default: %(default)s)")
     run.add_argument("--scenarios", type=Path, default=SCENARIOS, help="scenario folder (default: %(default)s)")
     run.add_argument("-k", dest="keyword", help="only cases whose id or title contains this text")

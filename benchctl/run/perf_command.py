@@ -29,7 +29,7 @@ examples:
   benchctl perf runs/20261124-093200-sim                 the figures of a run (PICS from its run.json)
   benchctl perf capture.jsonl --pics my-station.yaml     a proxy capture against the vendor's declared values
   benchctl perf --link                                   link checks on the sim bench before the cases
-  benchctl perf runs/X --link --bench bench_configs/lab.yaml --link-endpoint 192.0.2.10:7000
+  benchctl perf runs/X --link --bench bench_configs/rpi-lab.yaml --link-endpoint 192.0.2.10:7000
 
 Figures (Appendix A.4): the OCPP triggered function timeout per pair and overall, the OCPP response timeout,
 the response times of Authorize and RemoteStartTransaction; each with count, min, median, p95, max and the
