@@ -61,3 +61,21 @@ def test_values_reference_names_the_scenarios_using_a_value() -> None:
     assert "TC_071_CS" in uses["clock_aligned_interval_s"]
     row = next(line for line in values_reference().splitlines() if line.startswith("| `clock_aligned_interval_s`"))
     assert "TC_071_CS" in row and "`900`" in row
+
+
+def test_special_roles_page_lists_the_cases_each_role_is_needed_by() -> None:
+    from benchctl.scenario.model import load_scenarios
+
+    page = (ROOT / "docs" / "special-roles.md").read_text(encoding="utf-8")
+    documented = {}
+    for section in page.split("\n## ")[1:]:
+        role = section.split("`")[1]
+        cases = re.search(r"\*\*Cases\*\*: (.*)", section)
+        if cases:
+            documented[role] = set(re.findall(r"TC_\w+_CS", cases.group(1)))
+    needed: dict[str, set[str]] = {}
+    for scenario in load_scenarios(ROOT / "scenarios"):
+        for role in scenario.roles:
+            needed.setdefault(role, set()).add(scenario.id)
+    assert {role for role in needed if role not in ("ev", "card")} <= set(documented)
+    assert {role: cases for role, cases in documented.items() if cases != needed.get(role, set())} == {}
