@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,15 @@ def test_no_color_is_honoured() -> None:
     assert "\x1b[32m" in coloured.stdout  # the green "in" of a terminal
     plain = benchctl("plan", "--pics", "pics/sim.yaml", FORCE_COLOR="1", NO_COLOR="1")
     assert "\x1b[3" not in plain.stdout.replace("\x1b[3m", "")  # no foreground colour (italic \x1b[3m is not one)
+
+
+def test_perf_json_is_alone_on_stdout_and_its_table_fits(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    assert benchctl("run", "010", "--runs", str(runs)).returncode == 0
+    [run] = runs.iterdir()
+    out = benchctl("perf", str(run), "--json", "--out", str(tmp_path / "perf"))
+    perf = json.loads(out.stdout)  # the notes and "written:" go to stderr
+    assert "written:" in out.stderr and perf["figures"]
+    table = benchctl("perf", str(run), "--out", str(tmp_path / "perf"))
+    assert "…" not in table.stdout
+    assert all(f["title"].split(": ", 1)[-1] in table.stdout for f in perf["figures"])

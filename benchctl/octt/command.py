@@ -25,11 +25,13 @@ from benchctl.record.case import PASS, CaseResult
 from benchctl.run.pipeline import Run, RunOutput
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.selection import SelectionError, choose_cases, run_log
-from benchctl.scenario.model import Scenario, load_scenarios
+from benchctl.scenario.model import Scenario
+from benchctl.terminal import print_table
 
-from .client import DEFAULT_TOOL_URL, OcttClient, OcttError
+from .client import DEFAULT_TOOL_URL, OcttError
 from .driver import PromptRecord
 from .pace import DEFAULT_IDLE_POLL_S, DEFAULT_POLL_S
+from .cases_command import cmd_octt_cases
 from .prompts import PROMPTS_FILE, load_prompts
 
 if TYPE_CHECKING:
@@ -92,6 +94,7 @@ def add_octt_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     cases = octt_sub.add_parser("cases", help="list the tool's cases and the scenario each maps to")
     _tool_arguments(cases)
     cases.add_argument("--scenarios", type=Path, default=SCENARIOS, help="scenario folder (default: %(default)s)")
+    cases.add_argument("--json", action="store_true", help="print the cases as JSON instead of a table")
     cases.set_defaults(func=cmd_octt_cases)
 
     callbacks = octt_sub.add_parser("callbacks", help="answer the newer tool's SUT callbacks with the bench",
@@ -215,7 +218,7 @@ def print_summary(console: Console, results: list[dict[str, Any]]) -> None:
         table.add_row(str(r.get("id")), str(octt.get("tool_case") or ""), f"[{style}]{r.get('verdict')}[/]",
                       str(octt.get("tool_result") or "-"), str(octt.get("benchctl_verdict") or "-"), agree,
                       escape(str(r.get("reason") or "")))
-    console.print(table)
+    print_table(console, table)
 
 
 def _reports(console: Console, run_dir: Path) -> None:
@@ -223,34 +226,6 @@ def _reports(console: Console, run_dir: Path) -> None:
 
     written = write_reports(run_dir)
     console.print("reports: " + escape(", ".join(str(p) for p in written.values())))
-
-
-# ---------------------------------------------------------------------------------------------------- cases
-def cmd_octt_cases(args: argparse.Namespace, console: Console) -> int:
-    book = load_prompts()
-    scenarios = {s.id for s in load_scenarios(args.scenarios)}
-
-    async def fetch() -> list:
-        async with OcttClient(args.tool) as client:
-            return await client.list_cases()
-
-    try:
-        cases = asyncio.run(fetch())
-    except OcttError as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
-        return EXIT_FAILED
-    table = Table(title=escape(f"{len(cases)} case(s) in the tool at {args.tool}"))
-    for column in ("tool case", "description", "test case document", "scenario"):
-        table.add_column(column)
-    for case in cases:
-        document = book.document_case(case.name)
-        if case.name == book.reset_case:
-            has = "run before every case"
-        else:
-            has = "yes" if document in scenarios else "[yellow]none[/]"
-        table.add_row(case.name, escape(case.description), document or "-", has)
-    console.print(table)
-    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------------------- callbacks

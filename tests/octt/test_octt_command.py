@@ -34,6 +34,11 @@ async def test_octt_cases_and_run_write_a_run_directory_with_both_verdicts(tmp_p
         out = (await listing.communicate())[0].decode()
         assert listing.returncode == 0, out
         assert "TC_CP_V16_005_1" in out and "TC_005_1_CS" in out and "run before every case" in out
+        as_json = await benchctl("octt", "cases", "--tool", tool.http_url, "--json")
+        rows = json.loads((await as_json.communicate())[0].decode())
+        assert {"tool_case": "TC_CP_V16_005_1", "document_case": "TC_005_1_CS", "has_scenario": True} \
+            .items() <= next(r for r in rows if r["tool_case"] == "TC_CP_V16_005_1").items()
+        assert sum(r["reset_case"] for r in rows) == 1
         run = await benchctl("octt", "run", "003", "010", "--tool", tool.http_url, "--upstream", tool.ocpp_url,
                              "--bench", config.file, "--runs", str(tmp_path / "runs"), "--poll-interval", "0.05")
         out = (await asyncio.wait_for(run.communicate(), 120))[0].decode()
