@@ -15,6 +15,7 @@ from benchctl.paths import SCENARIOS
 from benchctl.run.command import EXIT_OK, EXIT_USAGE
 from benchctl.run.selection import select
 from benchctl.run.progress import VERDICT_STYLE
+from benchctl.terminal import print_table
 
 from .broker import EXIT_BROKER, BrokerError, BrokerRefused, BrokerSettings, FleetConnection, new_client_id
 from .jobs import JobError, JobSpec, new_job_id, who
@@ -188,7 +189,7 @@ class Follower:
                           "" if r.get("step") is None else str(r["step"]),
                           f"{float(r.get('duration_s') or 0):.1f} s", escape(str(r.get("reason") or "")))
         if results:
-            self.console.print(table)
+            print_table(self.console, table)
         counts = data.get("counts") or {}
         passed = int(counts.get("PASS", 0))
         self.console.print(f"{passed} passed, {len(results) - passed} not passed, of {len(results)}")

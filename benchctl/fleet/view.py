@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from benchctl.terminal import print_table
+
 from .jobs import OFFLINE
 from .ledger import CLAIMING, DONE, INVALID, LOST, QUEUED, RUNNING, JobState, Ledger
 
@@ -115,7 +117,10 @@ def print_fleet(ledger: Ledger, console: Console, broker: str, now: float | None
             job = escape(str(s.data["job"]) + (f": {progress}" if progress else ""))
         benches.add_row(escape(name), escape(", ".join(s.tags)), status, job, _ago(last_seen(ledger, name), now),
                         escape(str(s.data.get("host") or "")))
-    console.print(benches if ledger.statuses else "no bench has ever announced itself on this broker")
+    if ledger.statuses:
+        print_table(console, benches)
+    else:
+        console.print("no bench has ever announced itself on this broker")
     jobs = Table(title="jobs")
     for column in ("job", "submitted", "selection", "needs", "state"):
         jobs.add_column(column, no_wrap=column in ("job", "submitted"))
@@ -128,4 +133,7 @@ def print_fleet(ledger: Ledger, console: Console, broker: str, now: float | None
         text = escape(describe(ledger, state))
         jobs.add_row(escape(job), submitted, escape(spec.selection() if spec else ""),
                      escape(", ".join(spec.requires) if spec else ""), f"[{style}]{text}[/]" if style else text)
-    console.print(jobs if ledger.job_ids() else "no jobs")
+    if ledger.job_ids():
+        print_table(console, jobs)
+    else:
+        console.print("no jobs")

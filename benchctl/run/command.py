@@ -264,7 +264,7 @@ def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_d
                       f"{escape(str(run_dir.path))} (benchctl run --resume {escape(str(run_dir.path))} goes on)[/]")
         return stop.exit_status if stop is not None else EXIT_TERMINATED
     except ProfileContradiction as exc:
-        console.print(profile_table(exc.profile, "DUT profile: the charger contradicts the bench or the PICS"))
+        print_table(console, profile_table(exc.profile, "DUT profile: the charger contradicts the bench or the PICS"))
         _write_reports(console, run_dir.path)
         console.print(f"[red]stopped before the first case: {escape(', '.join(r.key for r in exc.profile.contradictions))}"
                       f" (see docs/real-charger.md; --accept-profile runs anyway); run directory: "
