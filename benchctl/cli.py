@@ -126,12 +126,13 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
                              "dut_profile": profile.as_record() if profile is not None else None})
     else:
         table = Table(title=escape(f"bench '{config.name}' ({config.file})"))
-        for column in ("role", "driver", "address", "health", "time"):
+        for column in ("role", "driver", "kind", "address", "health", "time"):
             table.add_column(column, no_wrap=True)
         table.add_column("detail", overflow="fold")
         for c in checks:
             health = "[green]OK[/]" if c.ok else "[red]FAIL[/]"
-            table.add_row(c.role, c.driver, escape(c.address), health, f"{c.duration_s:.2f} s", escape(c.detail))
+            table.add_row(c.role, escape(c.driver), c.kind, escape(c.address), health, f"{c.duration_s:.2f} s",
+                          escape(c.detail))
         print_table(console, table)
     if not all(c.ok for c in checks):
         return EXIT_FAILED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .modbus_link import ModbusLink
-from .modbus_transport import ModbusTransport, resolve_transport
+from .modbus_settings import ModbusLinkSettings, check_transport
 from .steplog import StepLog, step
 
 
@@ -28,15 +28,18 @@ class ModbusDevice:
     role: str  # the Driver's, which this mixin is combined with
     steplog: StepLog
 
-    def _init_modbus(self, role: str, steplog: Any, *, transport: str | ModbusTransport, host: str | None,
-                     port: int, serial_port: str | None, baudrate: int, parity: str, stopbits: int,
-                     device_id: int, timeout_s: float, retries: int, what: str = "") -> None:
-        link_transport = resolve_transport(transport, host=host, port=port, serial_port=serial_port,
-                                           baudrate=baudrate, parity=parity, stopbits=stopbits)
-        address = f"{link_transport.describe()} device {device_id}" + (f" {what}" if what else "")
+    def _init_modbus(self, role: str, steplog: StepLog | None, settings: ModbusLinkSettings,
+                     what: str = "") -> None:
+        link_transport = settings.resolve_transport()
+        address = f"{link_transport.describe()} device {settings.device_id}" + (f" {what}" if what else "")
         super().__init__(role, address, steplog)  # type: ignore[call-arg]
-        self.link = ModbusLink(transport=link_transport, device_id=device_id, timeout_s=timeout_s,
-                               retries=retries, error=self.error)  # type: ignore[attr-defined]
+        self.link = ModbusLink(transport=link_transport, device_id=settings.device_id,
+                               timeout_s=settings.timeout_s, retries=settings.retries,
+                               error=self.error)  # type: ignore[attr-defined]
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> tuple[str, str] | None:
+        return check_transport(settings)
 
     @step
     async def connect(self) -> None:

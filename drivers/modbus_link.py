@@ -26,6 +26,7 @@ from pymodbus.exceptions import ModbusException, ModbusIOException
 from pymodbus.pdu import ModbusPDU
 
 from .errors import DriverError
+from .retry import RetryPolicy
 from .modbus_transport import RTU_SERIAL, ModbusTransport
 
 # Exception codes of the Modbus application protocol, for messages a bench operator can act on.
@@ -60,10 +61,7 @@ def validate_link_settings(device_id: int, timeout_s: float, retries: int) -> No
     """ValueError naming the bad setting, before a driver touches the network (the transport checks the rest)."""
     if isinstance(device_id, bool) or not isinstance(device_id, int) or not 0 <= device_id <= 247:
         raise ValueError(f"device_id must be 0..247, not {device_id!r}")
-    if not timeout_s > 0:
-        raise ValueError(f"timeout_s must be positive, not {timeout_s!r}")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
-        raise ValueError(f"retries must be an integer of at least 1 (the number of tries), not {retries!r}")
+    RetryPolicy(timeout_s, retries)
 
 
 class _Line:
@@ -126,7 +124,8 @@ def _check_reply(request: ModbusPDU | None, response: ModbusPDU) -> None:
 
 
 class ModbusLink:
-    """Requests to one device over `transport`; `retries` is the total number of tries per request."""
+    """Requests to one device over `transport`; each try waits `timeout_s`, `retries` more follow an unanswered one
+    (drivers/retry.py)."""
 
     def __init__(
         self,
@@ -142,8 +141,8 @@ class ModbusLink:
             raise ValueError("device_id 0 is the RTU broadcast address, which no device answers; use 1..247")
         self.transport = transport
         self.device_id = device_id
+        self.policy = RetryPolicy(timeout_s, retries)
         self.timeout_s = timeout_s
-        self.retries = retries
         self._error = error
         self._line: _Line | None = None  # found or opened on first use, inside the event loop
 
@@ -152,10 +151,10 @@ class ModbusLink:
         return self._line is not None and self._line.connected
 
     async def connect(self) -> None:
-        """Connect if not connected; DriverError after `retries` failed tries."""
+        """Connect if not connected; DriverError when every try failed."""
         line = self._use_line()
         async with line.lock:
-            for _ in range(self.retries):
+            for _ in range(self.policy.tries):
                 if await self._open(line):
                     return
             raise self._error(self._unreachable())
@@ -235,10 +234,10 @@ class ModbusLink:
 
     def _unreachable(self) -> str:
         if not self.transport.serial:
-            return f"cannot connect to {self.transport.target} after {self.retries} tries"
+            return f"cannot connect to {self.transport.target} after {self.policy.describe()}"
         port = str(self.transport.serial_port)
         missing = port.startswith("/") and not os.path.exists(port)
-        return f"cannot open {port} after {self.retries} tries" + (" (no such device)" if missing else "")
+        return f"cannot open {port} after {self.policy.describe()}" + (" (no such device)" if missing else "")
 
     async def _open(self, line: _Line) -> bool:
         if line.connected:
@@ -275,7 +274,7 @@ class ModbusLink:
         line = self._use_line()
         async with line.lock:
             never_connected = True
-            for _ in range(self.retries):
+            for _ in range(self.policy.tries):
                 if not await self._open(line):
                     continue
                 never_connected = False
@@ -292,4 +291,4 @@ class ModbusLink:
                 return response
             if never_connected:
                 raise self._error(self._unreachable())
-            raise self._error(f"no answer after {self.retries} tries")
+            raise self._error(f"no answer after {self.policy.describe()}")

@@ -20,6 +20,9 @@ async def test_every_role_of_the_sim_bench_is_healthy(sim_config: BenchConfig) -
     assert all(c.ok for c in checks), [(c.role, c.detail) for c in checks if not c.ok]
     assert rows["ev"].readings["measurement.state"] == "A"  # the EV emulator really measured the idle CP line
     assert rows["mains"].readings  # read back from the relay board
+    # the driver and its kind come from the driver's declaration
+    assert (rows["ev"].driver, rows["ev"].kind) == ("modbus_ev", "ev_emulator")
+    assert (rows["mains"].driver, rows["mains"].kind) == ("modbus_coil", "digital_output")
 
 
 async def test_a_silent_device_fails_its_row_and_the_rest_go_on(sim_config: BenchConfig) -> None:

@@ -14,7 +14,7 @@ from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.paths import BENCH_CONFIGS
 from drivers.errors import DriverError
-from drivers.evse_tester.modbus import ModbusEVEmulator
+from drivers.evse_tester.modbus import ModbusEVEmulator, ModbusEvSettings
 from drivers.evse_tester.register_map import RegisterMap
 from drivers.steplog import StepLog
 from hil_sim.gear.modbus_gear import ModbusGear, start_modbus_gear
@@ -48,9 +48,11 @@ def steps(bench: Bench) -> list[tuple[str, dict[str, object], bool]]:
     return [(s.command, s.args, s.error is None) for s in bench.steplog.steps if s.command != "close"]
 
 
-def bench_with(config: BenchConfig, gear: ModbusGear, **settings: object) -> Bench:
+def bench_with(config: BenchConfig, gear: ModbusGear, register_map: RegisterMap | None = None,
+               **settings: object) -> Bench:
     steplog = StepLog()
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, steplog=steplog, **{**FAST, **settings})  # type: ignore[arg-type]
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, **{**FAST, **settings}),  # type: ignore[arg-type]
+                          register_map=register_map, steplog=steplog)
     return Bench(config, {"ev": ev}, steplog)
 
 

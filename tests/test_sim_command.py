@@ -11,7 +11,7 @@ import sys
 
 from benchctl.csms.capture import Capture
 from benchctl.csms.server import CentralSystem
-from drivers.evse_tester.modbus import ModbusEVEmulator
+from drivers.evse_tester.modbus import ModbusEVEmulator, ModbusEvSettings
 
 
 async def test_sim_serves_a_charger_and_gear_until_interrupted(sim_config) -> None:
@@ -31,7 +31,7 @@ async def test_sim_serves_a_charger_and_gear_until_interrupted(sim_config) -> No
         link = csms.link("EXT-1")
         boot = await link.wait_until(lambda: [i for i in link.inbox if i.action == "BootNotification"], 10)
         assert boot, "the simulated charger never dialled our Central System"
-        ev = ModbusEVEmulator("ev", "127.0.0.1", port, timeout_s=1.0)
+        ev = ModbusEVEmulator("ev", ModbusEvSettings(host="127.0.0.1", port=port, timeout_s=1.0))
         await ev.set_cp_state("B")
         await ev.set_plug(True)
         preparing = await link.wait_until(

@@ -14,8 +14,10 @@ from drivers.relay.protocol import DigitalOutputProtocol, PowerSwitch
 from drivers.rfid.protocol import RFIDPresenterProtocol
 from drivers.steplog import StepLog
 
-from .config import BenchConfig, resolve_refs
-from .registry import DRIVERS
+from .config import BenchConfig
+from .roles import resolve_refs
+from . import registry
+from .registry import DriverPluginError
 
 log = logging.getLogger("benchctl.bench")
 
@@ -37,8 +39,8 @@ class Bench:
         for name, role in config.roles.items():
             settings = resolve_refs(role, endpoints or {}, config.file)
             try:
-                drivers[name] = DRIVERS[role.driver].build(name, settings, steplog)
-            except (DriverError, MissingExtraError, ValueError) as exc:
+                drivers[name] = registry.spec(role.driver).build(name, settings, steplog)
+            except (DriverError, MissingExtraError, ValueError, DriverPluginError) as exc:
                 if broken is None:
                     raise
                 broken[name] = exc

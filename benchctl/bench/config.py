@@ -10,18 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchctl.config import ConfigError, MarkedDoc, load_marked
+from benchctl.config import MarkedDoc, load_marked
 from benchctl.config.errors import Collector
 from benchctl.config.names import unsafe_name
-from benchctl.config.suggest import did_you_mean
-from benchctl.config.schema import Field, Schema, check_value, validate
+from benchctl.config.schema import Field, Schema, validate
 from benchctl.csms.handshake import charge_point_id_problem
 from benchctl.csms.security import authorization_key_problem
 from benchctl.csms.server import DEFAULT_MAX_FRAME_BYTES
 from hil_sim.settings import SIMULATOR_SCHEMA, SimSettings
 
 from .values import VALUES_SCHEMA
-from .registry import DRIVERS, KIND_NAMES, driver_names_for, role_kind
+from .registry import KIND_NAMES, role_kind
+from .roles import RoleConfig, validate_role
 
 REQUIRED_ROLES = ("ev",)  # every charging case plugs a cable in
 
@@ -70,15 +70,6 @@ BENCH_SCHEMA = Schema({
 
 
 @dataclass
-class RoleConfig:
-    name: str
-    driver: str
-    settings: dict[str, Any]
-    line: int | None
-    setting_lines: dict[str, int | None] = field(default_factory=dict)
-
-
-@dataclass
 class BenchConfig:
     file: str
     name: str
@@ -101,33 +92,6 @@ class BenchConfig:
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
 
 
-def _validate_role(doc: MarkedDoc, name: str, raw: dict[str, Any]) -> RoleConfig:
-    path: tuple[str | int, ...] = ("roles", name)
-    kind = role_kind(name)
-    if not isinstance(raw, dict):
-        raise doc.error(path, f"expected a mapping with 'driver' and its settings, got {raw!r}")
-    if "driver" not in raw:
-        raise doc.error(path, f"missing required key 'driver' (drivers for this role: "
-                              f"{', '.join(driver_names_for(kind)) or 'none yet'})")
-    driver = raw["driver"]
-    spec = DRIVERS.get(driver) if isinstance(driver, str) else None
-    if spec is None:
-        hint = did_you_mean(driver, DRIVERS) if isinstance(driver, str) else ""
-        raise doc.error(path + ("driver",), f"unknown driver {driver!r}{hint}; known drivers: "
-                                            f"{', '.join(sorted(DRIVERS))}")
-    if spec.kind != kind:
-        raise doc.error(path + ("driver",), f"role '{name}' needs {KIND_NAMES[kind]}, but {driver} is "
-                                            f"{KIND_NAMES[spec.kind]} (use one of: {', '.join(driver_names_for(kind))})")
-    settings = validate(doc, Schema(dict(spec.settings)), {k: v for k, v in raw.items() if k != "driver"}, path)
-    if spec.check is not None and (problem := spec.check(settings)) is not None:
-        key, message = problem
-        if key in raw:
-            raise doc.error(path + (key,), f"{key}: {message}")
-        raise doc.error(path, f"missing key '{key}': {message}")
-    lines = {key: doc.line(path + (key,)) for key in settings}
-    return RoleConfig(name, driver, settings, doc.line(path), lines)
-
-
 def load_bench(path: str | Path) -> BenchConfig:
     """Load and validate a bench config; every problem of the file is reported, each a ConfigError naming file,
     line and field (several: ConfigErrors). The checks across sections run once the sections are valid."""
@@ -141,7 +105,7 @@ def load_bench(path: str | Path) -> BenchConfig:
     roles = {}
     for name, raw in data["roles"].items():
         with errors:
-            roles[name] = _validate_role(doc, name, raw)
+            roles[name] = validate_role(doc, name, raw, Path(path).parent)
     for required in REQUIRED_ROLES:
         if required not in data["roles"]:
             errors.add(doc.error(("roles",), f"missing role '{required}' ({KIND_NAMES[role_kind(required)]}); "
@@ -221,23 +185,3 @@ def _check_security(doc: MarkedDoc, csms: dict[str, Any], charge_point_id: str) 
                                                              f"dut.csms.tls_port (0 picks a free port)")
     if csms["tls_port"] is not None and csms["tls_port"] != 0 and csms["tls_port"] == csms["port"]:
         raise doc.error(("dut", "csms", "tls_port"), "the wss:// listener needs a port of its own (not dut.csms.port)")
-
-
-def resolve_refs(role: RoleConfig, endpoints: dict[str, Any], file: str) -> dict[str, Any]:
-    """Replace `${sim.<gear>.<field>}` references in a role's settings with the simulator's endpoints."""
-    spec = DRIVERS[role.driver]
-    out = {}
-    for key, value in role.settings.items():
-        if isinstance(value, str) and value.startswith("${"):
-            name = value[2:-1]
-            if name not in endpoints:
-                raise ConfigError(file, role.setting_lines.get(key, role.line), f"roles.{role.name}.{key}",
-                                  f"unknown reference {value}{did_you_mean(name, endpoints)}; available: "
-                                  f"{', '.join(sorted(endpoints)) or 'none (no simulator)'}")
-            setting = spec.settings[key]
-            assert isinstance(setting, Field), "a ${...} reference is only accepted by a plain setting"
-            value = check_value(setting, endpoints[name],
-                                lambda m: ConfigError(file, role.setting_lines.get(key, role.line),
-                                                      f"roles.{role.name}.{key}", m))
-        out[key] = value
-    return out

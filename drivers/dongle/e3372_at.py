@@ -31,6 +31,7 @@ import serial
 from ..errors import DriverError
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
+from .settings import E3372AtSettings
 from .protocol import (
     ACQ_ORDER_FOR_GENERATION,
     DongleProtocol,
@@ -161,17 +162,29 @@ class E3372ATDongle(DongleProtocol):
     """Huawei E3372h (stick firmware) over AT commands on a serial port, or the first answering of several."""
 
     backend = "AT"
+    kind = "dongle"
+    settings = E3372AtSettings
+    summary = "Huawei E3372h in stick mode: AT commands on a serial port"
+    on_lost = (
+        "the stick keeps its last network mode (2G/3G/4G)."
+    )
 
-    def __init__(
-        self,
-        role: str,
-        port: str | list[str],
-        baudrate: int = 115200,
-        timeout_s: float = 2.0,
-        retries: int = 2,
-        link_endpoint: str | None = None,
-        steplog: StepLog | None = None,
-    ) -> None:
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> tuple[str, str] | None:
+        if settings.get("ports") and settings.get("port"):
+            return "ports", "give port or ports, not both"
+        if not settings.get("ports") and not settings.get("port"):
+            return "port", "give port (the AT port) or ports (candidates probed with AT)"
+        return None
+
+    def __init__(self, role: str, settings: E3372AtSettings, *, steplog: StepLog | None = None) -> None:
+        port = list(settings.ports) if settings.ports else settings.port
+        if port is None:
+            raise ValueError("give port (the AT port) or ports (candidates probed with AT)")
+        baudrate = settings.baudrate
+        timeout_s = settings.timeout_s
+        retries = settings.retries
+        link_endpoint = settings.link_endpoint
         candidates = [port] if isinstance(port, str) else list(port)
         if not candidates or not all(isinstance(p, str) and p for p in candidates):
             raise ValueError(f"port must be a serial device or a non-empty list of them, not {port!r}")

@@ -31,6 +31,7 @@ import aiohttp
 
 from ..errors import DriverError
 from ..steplog import StepLog, step
+from .settings import HiLinkSettings
 from .protocol import (
     ACQ_ORDER_FOR_GENERATION,
     DongleProtocol,
@@ -131,17 +132,19 @@ class HiLinkDongle(DongleProtocol):
     """Huawei E3372h (HiLink firmware) over its HTTP API."""
 
     backend = "HiLink"
+    kind = "dongle"
+    settings = HiLinkSettings
+    summary = "Huawei E3372h in HiLink mode: the stick's HTTP API"
+    on_lost = (
+        "as `e3372_at`."
+    )
 
-    def __init__(
-        self,
-        role: str,
-        host: str = "192.168.8.1",
-        port: int = 80,
-        timeout_s: float = 3.0,
-        retries: int = 2,
-        link_endpoint: str | None = None,
-        steplog: StepLog | None = None,
-    ) -> None:
+    def __init__(self, role: str, settings: HiLinkSettings, *, steplog: StepLog | None = None) -> None:
+        host = settings.host
+        port = settings.port
+        timeout_s = settings.timeout_s
+        retries = settings.retries
+        link_endpoint = settings.link_endpoint
         if not host:
             raise ValueError("host must not be empty")
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:

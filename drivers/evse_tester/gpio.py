@@ -35,8 +35,10 @@ from functools import partial
 from typing import Any, Callable, TypeVar
 
 from ..gpio.pins import PinLayer, check_pin, claim_pins, pin_layer, release_pins
+from ..safety import all_safe_actions, logical_level, wire_level
 from ..steplog import StepLog, step
 from . import checks, iec61851, proximity
+from .settings import GpioEvSettings
 from .protocol import CPMeasurement, EVEmulatorProtocol
 
 T = TypeVar("T")
@@ -64,25 +66,40 @@ class GPIOEVEmulator(EVEmulatorProtocol):
     """
 
     backend = "GPIO"
+    kind = "ev_emulator"
+    settings = GpioEvSettings
+    summary = "EV emulator made of relays on Raspberry Pi GPIO pins (switches CP/PP resistors, cannot measure)"
+    on_lost = (
+        "released pins drop every relay on an active-high board with pull-downs (plug open, state A); a "
+        "crashed process may hold its last levels."
+    )
+    extra = "gpio"
+    docs = "gpio-bench.md"
 
-    def __init__(
-        self,
-        role: str,
-        plug_pin: int,
-        state_b_pin: int,
-        state_c_pin: int,
-        state_d_pin: int | None = None,
-        state_e_pin: int | None = None,
-        diode_fault_pin: int | None = None,
-        pp_pins: dict[int, int] | None = None,
-        pp_rating_a: int | None = None,
-        latch_pin: int | None = None,
-        plug: str = "type2",
-        invert: bool = False,
-        pins: str = "rpi",
-        chip: str = "default",
-        steplog: StepLog | None = None,
-    ) -> None:
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> tuple[str, str] | None:
+        pp = bool(settings.get("pp_pins")) or settings.get("pp_rating_a") is not None
+        problem = proximity.fit_problem(settings["plug"], pp, settings.get("latch_pin") is not None)
+        if problem is None:
+            return None
+        key = "latch_pin" if "latch" in problem else ("pp_rating_a" if settings.get("pp_rating_a") is not None
+                                                      else "pp_pins")
+        return key, problem
+
+    def __init__(self, role: str, settings: GpioEvSettings, *, steplog: StepLog | None = None) -> None:
+        plug_pin = settings.plug_pin
+        state_b_pin = settings.state_b_pin
+        state_c_pin = settings.state_c_pin
+        state_d_pin = settings.state_d_pin
+        state_e_pin = settings.state_e_pin
+        diode_fault_pin = settings.diode_fault_pin
+        pp_pins = settings.pp_pins
+        pp_rating_a = settings.pp_rating_a
+        latch_pin = settings.latch_pin
+        plug = settings.plug
+        invert = settings.invert
+        pins = settings.pins
+        chip = settings.chip
         # setting name -> pin, for every relay this bench has
         channels: dict[str, int] = {}
         self.plug = proximity.check_plug(plug)
@@ -142,22 +159,15 @@ class GPIOEVEmulator(EVEmulatorProtocol):
         # leave rather than a sequence of state changes. The PP selection stays: it is the cable's rating, not a
         # hazard, and it must still be there when the next case plugs in.
         self._connect()
-        first_error: Exception | None = None
-        for action in (lambda: self._write("plug_pin", False), lambda: self._switch_cp("A"),
-                       lambda: self._diode(False), lambda: self._latch(False)):
-            try:
-                action()
-            except Exception as exc:  # noqa: BLE001 - re-raised below after the other actions
-                first_error = first_error or exc
-        if first_error is not None:
-            raise first_error
+        await all_safe_actions((lambda: self._write("plug_pin", False), lambda: self._switch_cp("A"),
+                                lambda: self._diode(False), lambda: self._latch(False)))
 
     @step
     async def self_test(self) -> dict[str, Any]:
         self._connect()
         raw = {name: self._call(name, "read", partial(self.pins.read, pin))
                for name, pin in self.channels.items()}
-        closed = {name: level != self.invert for name, level in raw.items()}
+        closed = {name: logical_level(level, self.invert) for name, level in raw.items()}
         cp = frozenset(r for r, name in _CP_SETTINGS.items() if closed.get(name))
         pp = [a for a in self.pp_pins if closed[f"pp_pins[{a}]"]]
         state = "E" if "e" in cp else next((s for s, relays in CP_RELAYS.items() if relays == cp), None)
@@ -250,7 +260,7 @@ class GPIOEVEmulator(EVEmulatorProtocol):
         try:
             for name, pin in self.channels.items():
                 closed = name == f"pp_pins[{self.pp_rating_a}]"
-                self._call(name, "setup", lambda: self.pins.setup_output(pin, closed != self.invert))
+                self._call(name, "setup", lambda: self.pins.setup_output(pin, wire_level(closed, self.invert)))
                 done.append(pin)
         except BaseException:
             try:
@@ -263,7 +273,7 @@ class GPIOEVEmulator(EVEmulatorProtocol):
 
     def _write(self, name: str, closed: bool) -> None:
         pin = self.channels[name]
-        self._call(name, "write", lambda: self.pins.write(pin, closed != self.invert))
+        self._call(name, "write", lambda: self.pins.write(pin, wire_level(closed, self.invert)))
 
     def _switch_cp(self, state: str) -> None:
         target = CP_RELAYS[state]

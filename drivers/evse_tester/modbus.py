@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from benchctl.config.typed import setting
+
 from ..modbus_device import ModbusDevice, register_runs
-from ..modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport
+from ..modbus_settings import ModbusLinkSettings
+from ..safety import all_safe_actions
 from ..steplog import StepLog, step
 from . import checks, iec61851, proximity
+from .settings import PlugSettings
 from .protocol import CPMeasurement, EVEmulatorProtocol
 from .register_map import (
     DEFAULT_MAP,
     RegisterMap,
+    check_registers,
     decode_cp_state,
     encode_cp_state,
     from_int16_register,
 )
+
+
+@dataclass(kw_only=True)
+class ModbusEvSettings(ModbusLinkSettings, PlugSettings):
+    registers: dict[str, Any] | str | None = setting(
+        default=None, type=object, check=check_registers,
+        help="register addresses overriding the default map: a mapping, or a YAML file of one (relative to the "
+             "bench config); docs/modbus-ev-emulator.md")
+    standard: str = setting(default="iec", choices=("iec", "sae"))
 
 
 class ModbusEVEmulator(ModbusDevice, EVEmulatorProtocol):
@@ -23,47 +40,39 @@ class ModbusEVEmulator(ModbusDevice, EVEmulatorProtocol):
 
     backend = "Modbus"
 
-    def __init__(
-        self,
-        role: str,
-        host: str | None = None,
-        port: int = 502,
-        device_id: int = 1,
-        register_map: RegisterMap | None = None,
-        timeout_s: float = 1.0,
-        retries: int = 3,
-        standard: str = "iec",
-        plug: str = "type2",
-        transport: str | ModbusTransport = "tcp",
-        serial_port: str | None = None,
-        baudrate: int = DEFAULT_BAUDRATE,
-        parity: str = DEFAULT_PARITY,
-        stopbits: int = DEFAULT_STOPBITS,
-        steplog: StepLog | None = None,
-    ) -> None:
-        self._init_modbus(role, steplog, transport=transport, host=host, port=port,
-                           serial_port=serial_port, baudrate=baudrate, parity=parity, stopbits=stopbits,
-                           device_id=device_id, timeout_s=timeout_s, retries=retries)
-        self.standard = checks.standard(standard)
-        self.plug = proximity.check_plug(plug)
+    kind = "ev_emulator"
+    settings = ModbusEvSettings
+    summary = "EV emulator over Modbus TCP or RTU"
+    on_lost = ("the instrument keeps its last CP state and plug relay: an EV may stay \"plugged in\". Use the "
+               "instrument's own communication watchdog if it has one.")
+    docs = "modbus-ev-emulator.md"
+
+    def __init__(self, role: str, settings: ModbusEvSettings | None = None, *,
+                 register_map: RegisterMap | None = None, steplog: StepLog | None = None) -> None:
+        settings = settings if settings is not None else ModbusEvSettings()
+        self._init_modbus(role, steplog, settings)
+        self.standard = checks.standard(settings.standard)
+        self.plug = proximity.check_plug(settings.plug)
+        if register_map is None and isinstance(settings.registers, dict):
+            register_map = RegisterMap.from_dict(settings.registers)
         self.map = register_map if register_map is not None else DEFAULT_MAP
+
+    @classmethod
+    def read_files(cls, settings: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+        if isinstance(settings.get("registers"), str):
+            from .register_file import read_register_file
+
+            settings = {**settings, "registers": read_register_file(base_dir / settings["registers"])}
+        return settings
 
     @step
     async def safe_state(self) -> None:
-        # Every action is tried even if an earlier one fails: a half-safe emulator is better than one left as is.
         # The plug opens first, so the charger sees the EV leave rather than a sequence of state changes.
-        first_error: Exception | None = None
         # A pressed latch is released last: the coupler is out by then, and the next plug-in latches it.
         actions = [("plug_relay", 0), ("cp_state", encode_cp_state("A")), ("diode_fault", 0)]
         if self.plug == "type1" and self.map.latch_pressed is not None:
             actions.append(("latch_pressed", 0))
-        for name, value in actions:
-            try:
-                await self._write(name, value)
-            except Exception as exc:  # noqa: BLE001 - re-raised below after the other actions
-                first_error = first_error or exc
-        if first_error is not None:
-            raise first_error
+        await all_safe_actions(partial(self._write, name, value) for name, value in actions)
 
     @step
     async def self_test(self) -> dict[str, Any]:

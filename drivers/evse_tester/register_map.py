@@ -78,6 +78,19 @@ class RegisterMap:
 
 DEFAULT_MAP = RegisterMap()
 
+
+def check_registers(value: object) -> str | None:
+    """a mapping of register name -> address, or a YAML file naming one"""
+    if isinstance(value, str):
+        return None if value.strip() else "name a YAML file of register addresses, or give them as a mapping"
+    if not isinstance(value, dict):
+        return f"expected a mapping of register name -> address, or a file name, got {value!r}"
+    try:
+        RegisterMap.from_dict(value)
+    except (TypeError, ValueError) as exc:
+        return str(exc)
+    return None
+
 # Not a real product: we found no EV emulator with a published Modbus map. This preset shows how a bench
 # overrides addresses, here for a device with its control block at 100, its measurements at 200 and no
 # state register of its own (the driver then judges the state from the CP voltage alone).

@@ -22,13 +22,16 @@ import asyncio
 import statistics
 import time
 from collections import deque
+from functools import partial
 from typing import Any
 
 import serial
 
+from ..safety import all_safe_actions
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
 from . import checks, proximity
+from .settings import SerialEvSettings
 from .protocol import CPMeasurement, EVEmulatorProtocol
 from .serial_ev_lines import DIODE_FAULT_COMMAND, EV_STATES, LATCH_COMMAND, MEASURE_COMMAND, PLUG_COMMAND, PP_COMMAND
 from .serial_ev_lines import LineReader, Received, measurement
@@ -42,18 +45,23 @@ class SerialEVEmulator(EVEmulatorProtocol):
     """EV emulator board on a serial port; the port is opened on first use if `connect()` was not called."""
 
     backend = "serial"
+    kind = "ev_emulator"
+    settings = SerialEvSettings
+    summary = "open-hardware EV emulator board (Arduino style) on a serial port"
+    on_lost = (
+        "board firmware decides; the documented protocol asks for relays whose rest position (board off or "
+        "reset) is plug open / state A, so pulling the USB cable makes it safe. A board that stays powered "
+        "keeps its last state."
+    )
+    docs = "serial-ev-emulator.md"
 
-    def __init__(
-        self,
-        role: str,
-        port: str,
-        baudrate: int = 115200,
-        timeout_s: float = 1.0,
-        retries: int = 2,
-        standard: str = "iec",
-        plug: str = "type2",
-        steplog: StepLog | None = None,
-    ) -> None:
+    def __init__(self, role: str, settings: SerialEvSettings, *, steplog: StepLog | None = None) -> None:
+        port = settings.port
+        baudrate = settings.baudrate
+        timeout_s = settings.timeout_s
+        retries = settings.retries
+        standard = settings.standard
+        plug = settings.plug
         super().__init__(role, port, steplog)
         self.plug = proximity.check_plug(plug)
         if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
@@ -104,7 +112,6 @@ class SerialEVEmulator(EVEmulatorProtocol):
     async def safe_state(self) -> None:
         """Plug relay open, state A, diode fault off, in that order; every one is tried even if one fails."""
         # The plug opens first, so the charger sees the EV leave rather than a sequence of state changes.
-        first_error: Exception | None = None
         actions: list[tuple[str, str, str, Any]] = [
             (PLUG_COMMAND[False], "plug open", "plug", False),
             ("A", "state A", "cp_state", "A"),
@@ -112,13 +119,7 @@ class SerialEVEmulator(EVEmulatorProtocol):
         ]
         if self.plug == "type1":  # released last: the coupler is out by then
             actions.append((LATCH_COMMAND[False], "latch released", "latch_pressed", False))
-        for command, label, key, value in actions:
-            try:
-                await self._command(command, label, key, value)
-            except Exception as exc:  # noqa: BLE001 - re-raised below after the other actions
-                first_error = first_error or exc
-        if first_error is not None:
-            raise first_error
+        await all_safe_actions(partial(self._command, *action) for action in actions)
 
     @step
     async def self_test(self) -> dict[str, Any]:

@@ -13,13 +13,10 @@ import struct
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, ClassVar, Mapping, Sequence
 
+from benchctl.config.typed import setting
+
 from ..modbus_device import ModbusDevice, register_runs
-from ..modbus_transport import (
-    DEFAULT_BAUDRATE,
-    DEFAULT_PARITY,
-    DEFAULT_STOPBITS,
-    ModbusTransport,
-)
+from ..modbus_settings import ModbusLinkSettings
 from ..steplog import StepLog, step
 from .protocol import EnergyMeterProtocol, MeterReading
 
@@ -131,34 +128,36 @@ SDM630_MAP = MeterRegisterMap()
 PRESETS: dict[str, MeterRegisterMap] = {"sdm630": SDM630_MAP}
 
 
+@dataclass(kw_only=True)
+class ModbusMeterSettings(ModbusLinkSettings):
+    map: str = setting(default="sdm630", choices=tuple(PRESETS), help="register layout preset")
+    registers: dict[str, Any] | None = setting(default=None, help="map entries overriding the preset "
+                                                                 "(docs/energy-meter.md)")
+    word_order: str | None = setting(default=None, choices=WORD_ORDERS, type=str,
+                                     help="order of the two registers of a float, overriding the map's")
+
+
 class ModbusEnergyMeter(ModbusDevice, EnergyMeterProtocol):
     """A meter laid out as `register_map` says (SDM630 by default); connects on first use."""
 
     backend = "Modbus meter"
 
-    def __init__(
-        self,
-        role: str,
-        host: str | None = None,
-        port: int = 502,
-        device_id: int = 1,
-        register_map: MeterRegisterMap | None = None,
-        word_order: str | None = None,
-        timeout_s: float = 1.0,
-        retries: int = 3,
-        transport: str | ModbusTransport = "tcp",
-        serial_port: str | None = None,
-        baudrate: int = DEFAULT_BAUDRATE,
-        parity: str = DEFAULT_PARITY,
-        stopbits: int = DEFAULT_STOPBITS,
-        steplog: StepLog | None = None,
-    ) -> None:
-        self._init_modbus(role, steplog, transport=transport, host=host, port=port,
-                           serial_port=serial_port, baudrate=baudrate, parity=parity, stopbits=stopbits,
-                           device_id=device_id, timeout_s=timeout_s, retries=retries)
-        self.map = register_map if register_map is not None else SDM630_MAP
-        if word_order is not None:
-            self.map = replace(self.map, word_order=word_order)  # checked by the map
+    kind = "meter"
+    settings = ModbusMeterSettings
+    summary = "reference energy meter over Modbus (IEEE-754 float registers)"
+    on_lost = "nothing: a meter has no outputs."
+    docs = "energy-meter.md"
+
+    def __init__(self, role: str, settings: ModbusMeterSettings | None = None, *,
+                 register_map: MeterRegisterMap | None = None, steplog: StepLog | None = None) -> None:
+        settings = settings if settings is not None else ModbusMeterSettings()
+        self._init_modbus(role, steplog, settings)
+        if register_map is None:
+            base = PRESETS[settings.map]
+            register_map = MeterRegisterMap.from_dict(settings.registers, base) if settings.registers else base
+        self.map = register_map
+        if settings.word_order is not None:
+            self.map = replace(self.map, word_order=settings.word_order)  # checked by the map
 
     @step
     async def safe_state(self) -> None:

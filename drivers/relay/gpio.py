@@ -27,20 +27,14 @@ import time
 from typing import Any, Callable, TypeVar
 
 from ..gpio.pins import PinLayer, check_pin, claim_pins, pin_layer, release_pins
+from ..safety import level as _level, logical_level, wire_level
 from ..steplog import StepLog, step
+from .settings import GpioRelaySettings
 from .protocol import DigitalOutputProtocol
 
 log = logging.getLogger("drivers.gpio")
 
 T = TypeVar("T")
-
-
-def _level(name: str, value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
 def _seconds(name: str, value: object) -> float:
@@ -53,19 +47,23 @@ class GPIOOutput(DigitalOutputProtocol):
     """A relay driven by one BCM GPIO pin; `pins` is "rpi" (the Pi's header) or "fake" (tests, simulator)."""
 
     backend = "GPIO"
+    kind = "digital_output"
+    settings = GpioRelaySettings
+    summary = "one relay on a Raspberry Pi GPIO pin"
+    on_lost = (
+        "as `gpio_ev`: wire so that a released pin is the safe level (NC contacts for mains and network)."
+    )
+    extra = "gpio"
+    docs = "gpio-bench.md"
 
-    def __init__(
-        self,
-        role: str,
-        pin: int,
-        invert: bool = False,
-        safe_level: bool = False,
-        min_on_s: float = 0.0,
-        min_off_s: float = 0.0,
-        pins: str = "rpi",
-        chip: str = "default",
-        steplog: StepLog | None = None,
-    ) -> None:
+    def __init__(self, role: str, settings: GpioRelaySettings, *, steplog: StepLog | None = None) -> None:
+        pin = settings.pin
+        invert = settings.invert
+        safe_level = settings.safe_level
+        min_on_s = settings.min_on_s
+        min_off_s = settings.min_off_s
+        pins = settings.pins
+        chip = settings.chip
         self.pin = check_pin("pin", pin)
         super().__init__(role, f"BCM{self.pin}", steplog)
         self.invert = _level("invert", invert)
@@ -77,7 +75,7 @@ class GPIOOutput(DigitalOutputProtocol):
         self._level: bool | None = None  # logical level driven, None before connect
         self._since = 0.0  # time.monotonic() when that level began
         self._lock = asyncio.Lock()
-        if self.safe_level != self.invert:
+        if wire_level(self.safe_level, self.invert):
             log.warning(
                 "%s: the safe level drives BCM%d high (safe_level=%s, invert=%s); a released pin or a dead "
                 "controller drops the relay and leaves the output %s, not at its safe level. Wire the relay's "
@@ -123,7 +121,7 @@ class GPIOOutput(DigitalOutputProtocol):
     async def get(self) -> bool:
         async with self._lock:
             await self._connect()
-            return self._call("read", lambda: self.pins.read(self.pin)) != self.invert
+            return logical_level(self._call("read", lambda: self.pins.read(self.pin)), self.invert)
 
     @step
     async def safe_state(self) -> None:
@@ -137,14 +135,14 @@ class GPIOOutput(DigitalOutputProtocol):
         return {
             "pin": self.pin,
             "raw": raw,
-            "level": raw != self.invert,
+            "level": logical_level(raw, self.invert),
             "invert": self.invert,
             "safe_level": self.safe_level,
             "safe_when_released": not self._raw(self.safe_level),  # a dead Pi leaves it safe (pull-down board)
         }
 
     def _raw(self, level: bool) -> bool:
-        return level != self.invert
+        return wire_level(level, self.invert)
 
     async def _connect(self) -> None:
         if self._connected:

@@ -16,8 +16,8 @@ Three flavours of topic layout, each as the device's firmware documents it (defa
   `<prefix>/status/switch:<ch>` (when status notifications are on), which confirms a set as well.
 
 `set` publishes the command and waits for the device to report the new state; `get` asks and waits for the
-answer. Each try waits `timeout_s`; after `retries` tries without the expected report the driver raises a
-DriverError. Retained messages are never taken as an answer: the broker replays them on subscription, so
+answer. Each try waits `timeout_s`; `retries` more tries follow one without the expected report
+(drivers/retry.py), then the driver raises a DriverError. Retained messages are never taken as an answer: the broker replays them on subscription, so
 they describe some earlier moment, not the device now. Commands are never published retained either (a
 retained command would switch the relay again each time the device reconnects).
 
@@ -36,8 +36,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import MissingExtraError
+from ..retry import RetryPolicy
+from ..safety import level as _level, logical_level, wire_level
 from ..steplog import StepLog, step
-from .modbus_coil import _level
+from .settings import MqttRelaySettings
 from .protocol import DigitalOutputProtocol
 
 try:
@@ -100,25 +102,27 @@ class MQTTOutput(DigitalOutputProtocol):
     """`set(True)` energises the output at the logical level: the relay is switched `level != invert`."""
 
     backend = "MQTT"
+    kind = "digital_output"
+    settings = MqttRelaySettings
+    summary = "one relay channel of a Tasmota or Shelly device over MQTT"
+    on_lost = (
+        "Tasmota and Shelly keep their state; set Tasmota `PulseTime` or a Shelly auto-off/auto-on timer if a "
+        "lost controller must not leave a relay energised."
+    )
 
-    def __init__(
-        self,
-        role: str,
-        host: str,
-        port: int = 1883,
-        *,
-        device: str,
-        channel: int = 0,
-        flavour: str = "tasmota",
-        username: str | None = None,
-        password: str | None = None,
-        tls_ca: str | None = None,
-        invert: bool = False,
-        safe_level: bool = False,
-        timeout_s: float = 2.0,
-        retries: int = 2,
-        steplog: StepLog | None = None,
-    ) -> None:
+    def __init__(self, role: str, settings: MqttRelaySettings, *, steplog: StepLog | None = None) -> None:
+        host = settings.host
+        port = settings.port
+        device = settings.device
+        channel = settings.channel
+        flavour = settings.flavour
+        username = settings.username
+        password = settings.password
+        tls_ca = settings.tls_ca
+        invert = settings.invert
+        safe_level = settings.safe_level
+        timeout_s = settings.timeout_s
+        retries = settings.retries
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {', '.join(FLAVOURS)}, not {flavour!r}")
         if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel <= MAX_CHANNEL:
@@ -131,10 +135,7 @@ class MQTTOutput(DigitalOutputProtocol):
             raise ValueError("host must not be empty")
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             raise ValueError(f"port must be 1..65535, not {port!r}")
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
-            raise ValueError(f"timeout_s must be positive, not {timeout_s!r}")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
-            raise ValueError(f"retries must be an integer of at least 1 (the number of tries), not {retries!r}")
+        self.policy = RetryPolicy(timeout_s, retries)
         if password is not None and username is None:
             raise ValueError("password given without username")
         if tls_ca is not None and not Path(tls_ca).is_file():
@@ -151,7 +152,6 @@ class MQTTOutput(DigitalOutputProtocol):
         # safe_level is a logical level, like set(): the config says "mains on when safe", whatever the wiring
         self.safe_level = _level("safe_level", safe_level)
         self.timeout_s = float(timeout_s)
-        self.retries = retries
         # the MQTT client id, and for Shelly Gen2 the RPC `src` (answers come back on `<src>/rpc`)
         self.client_id = f"benchctl-{secrets.token_hex(6)}"
         self._client: aiomqtt.Client | None = None
@@ -168,7 +168,7 @@ class MQTTOutput(DigitalOutputProtocol):
     async def connect(self) -> None:
         async with self._lock:
             reason = ""
-            for _ in range(self.retries):
+            for _ in range(self.policy.tries):
                 try:
                     await self._open()
                     return
@@ -183,12 +183,12 @@ class MQTTOutput(DigitalOutputProtocol):
 
     @step
     async def set(self, level: bool) -> None:
-        raw = _level("level", level) != self.invert
+        raw = wire_level(level, self.invert)
         await self._exchange(self._set_request(raw), self._set_matcher(raw), "no confirmation")
 
     @step
     async def get(self) -> bool:
-        return await self._read_raw() != self.invert
+        return logical_level(await self._read_raw(), self.invert)
 
     @step
     async def safe_state(self) -> None:
@@ -198,7 +198,7 @@ class MQTTOutput(DigitalOutputProtocol):
     async def self_test(self) -> dict[str, Any]:
         raw = await self._read_raw()
         return {"flavour": self.flavour, "device": self.device, "channel": self.channel, "raw": raw,
-                "level": raw != self.invert, "invert": self.invert}
+                "level": logical_level(raw, self.invert), "invert": self.invert}
 
     async def _read_raw(self) -> bool:
         return bool(await self._exchange(self._get_request(), self._get_matcher(), "no answer"))
@@ -306,7 +306,7 @@ class MQTTOutput(DigitalOutputProtocol):
         async with self._lock:
             unreachable: str | None = None  # why the last try could not even reach the broker
             loop = asyncio.get_running_loop()
-            for _ in range(self.retries):
+            for _ in range(self.policy.tries):
                 try:
                     await self._open()
                 except _Unreachable as exc:
@@ -338,7 +338,7 @@ class MQTTOutput(DigitalOutputProtocol):
                 return answer
             if unreachable is not None:
                 raise self._cannot_connect(unreachable)
-            raise self.error(f"{failure} after {self.retries} tries")
+            raise self.error(f"{failure} after {self.policy.describe()}")
 
     def _dispatch(self, topic: str, payload: bytes) -> None:
         for match, future in list(self._waiters):
@@ -373,7 +373,7 @@ class MQTTOutput(DigitalOutputProtocol):
 
     def _cannot_connect(self, reason: str) -> Exception:
         detail = f" ({reason})" if reason else ""
-        return self.error(f"cannot connect to MQTT broker {self.host}:{self.port} after {self.retries} tries{detail}")
+        return self.error(f"cannot connect to MQTT broker {self.host}:{self.port} after {self.policy.describe()}{detail}")
 
     async def _open(self) -> None:
         """Connect and subscribe unless connected. _Unreachable for a retryable failure, DriverError when the

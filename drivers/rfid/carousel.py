@@ -19,6 +19,7 @@ from typing import Any
 from ..base import Driver
 from ..relay.protocol import DigitalOutputProtocol
 from ..steplog import StepLog, step
+from .settings import CarouselSettings
 from .protocol import RFIDPresenterProtocol
 from .uid import normalize_uid, uid_for_id_tag
 
@@ -64,14 +65,17 @@ class CardCarousel(RFIDPresenterProtocol):
     """Present real cards by switching the one channel each sits on; never two cards in the field."""
 
     backend = "carousel"
+    kind = "rfid"
+    settings = CarouselSettings
+    summary = "real cards, one per relay channel (actuator or antenna relay), switched one at a time"
+    on_lost = (
+        "the card relays do what their backend does (see `modbus_coil`, `gpio_relay`); give card channels "
+        "`safe_level: false` so the safe state empties the field."
+    )
 
-    def __init__(
-        self,
-        role: str,
-        cards: Mapping[str, str],
-        swap_gap_s: float = 0.0,
-        steplog: StepLog | None = None,
-    ) -> None:
+    def __init__(self, role: str, settings: CarouselSettings, *, steplog: StepLog | None = None) -> None:
+        cards = settings.cards
+        swap_gap_s = settings.swap_gap_s
         parsed = _parse_cards(cards)
         super().__init__(role, "cards on " + ", ".join(parsed.values()), steplog)
         if not swap_gap_s >= 0:

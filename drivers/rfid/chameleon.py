@@ -25,6 +25,7 @@ import serial
 
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
+from .settings import ChameleonSettings
 from .protocol import RFIDPresenterProtocol
 from .uid import normalize_uid, uid_for_id_tag
 
@@ -48,16 +49,19 @@ class ChameleonPresenter(RFIDPresenterProtocol):
     """Present cards with a ChameleonMini emulating MIFARE Classic 1K (4-byte UID) or Ultralight (7-byte)."""
 
     backend = "serial"
+    kind = "rfid"
+    settings = ChameleonSettings
+    summary = "ChameleonMini-style programmable card emulator on a serial port"
+    on_lost = (
+        "the emulator keeps presenting the last card until `CONFIG=NONE`: a card may stay in the field. Power "
+        "it from a switched USB port if that matters."
+    )
 
-    def __init__(
-        self,
-        role: str,
-        port: str,
-        baudrate: int = 115200,
-        timeout_s: float = 1.0,
-        retries: int = 2,
-        steplog: StepLog | None = None,
-    ) -> None:
+    def __init__(self, role: str, settings: ChameleonSettings, *, steplog: StepLog | None = None) -> None:
+        port = settings.port
+        baudrate = settings.baudrate
+        timeout_s = settings.timeout_s
+        retries = settings.retries
         super().__init__(role, port, steplog)
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")

@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..steplog import StepLog, step
+from .settings import Proxmark3Settings
 from .protocol import RFIDPresenterProtocol
 from .uid import normalize_uid, uid_for_id_tag
 
@@ -66,16 +67,20 @@ class Proxmark3Presenter(RFIDPresenterProtocol):
     """Present cards with a Proxmark3 emulating MIFARE Classic 1k (4-byte UID) or Ultralight (7-byte UID)."""
 
     backend = "Proxmark3"
+    kind = "rfid"
+    settings = Proxmark3Settings
+    summary = "Proxmark3 (Iceman firmware) emulating the card, through its command-line client"
+    on_lost = (
+        "the Proxmark3 keeps emulating after its client is killed, until it sees USB data: benchctl always "
+        "sends `hw break` when it removes a card, and at the start of a run, so a card left by a crashed run "
+        "is cleared."
+    )
 
-    def __init__(
-        self,
-        role: str,
-        port: str,
-        client: str | Sequence[str] = "pm3",
-        timeout_s: float = 5.0,
-        stop_grace_s: float = 1.0,
-        steplog: StepLog | None = None,
-    ) -> None:
+    def __init__(self, role: str, settings: Proxmark3Settings, *, steplog: StepLog | None = None) -> None:
+        port = settings.port
+        client = settings.client
+        timeout_s = settings.timeout_s
+        stop_grace_s = settings.stop_grace_s
         super().__init__(role, port, steplog)
         if not isinstance(port, str) or not port:
             raise ValueError(f"port must be the Proxmark3's device, e.g. /dev/ttyACM0, not {port!r}")

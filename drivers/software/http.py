@@ -18,6 +18,7 @@ import aiohttp
 from ..base import Driver
 from ..errors import DriverError
 from ..steplog import StepLog
+from .settings import HttpEvSettings, HttpGearSettings, HttpOutputSettings
 from .roles import SoftCardPresenter, SoftEVEmulator, SoftGear, SoftMeter, SoftOutput
 from .template import TemplateError, pick, render, render_body
 
@@ -117,6 +118,8 @@ class HTTPGear(SoftGear):
     """The settings every HTTP software-gear driver takes; a role's own ones go to `configure`."""
 
     backend = "HTTP"
+    transport_name = "http"
+    on_lost = "whatever the firmware's simulation API does without its client: usually it keeps its last state."
 
     def __init__(self, role: str, base_url: str, actions: Mapping[str, Mapping[str, Any] | None], *,
                  timeout_s: float = 2.0, headers: Mapping[str, str] | None = None, connector_id: int = 1,
@@ -135,14 +138,26 @@ class HTTPGear(SoftGear):
 class HTTPEVEmulator(HTTPGear, SoftEVEmulator):
     """An EV emulator simulated by the firmware, reached over its HTTP simulation API."""
 
+    settings = HttpEvSettings
+    summary = "software gear: ev actions as HTTP requests declared in the bench config"
+
 
 class HTTPCardPresenter(HTTPGear, SoftCardPresenter):
     """A card in front of the simulated reader, over HTTP."""
+
+    settings = HttpGearSettings
+    summary = "software gear: card actions as HTTP requests declared in the bench config"
 
 
 class HTTPOutput(HTTPGear, SoftOutput):
     """A switch of the simulated hardware (mains, network, cable, a fault...), over HTTP."""
 
+    settings = HttpOutputSettings
+    summary = "software gear: switch actions as HTTP requests declared in the bench config"
+
 
 class HTTPMeter(HTTPGear, SoftMeter):
     """The reference meter's reading, from an HTTP answer."""
+
+    settings = HttpGearSettings
+    summary = "software gear: meter actions as HTTP requests declared in the bench config"

@@ -7,7 +7,8 @@ each, retained ones included: a firmware that publishes its state retained is re
 declares a `request` publishes it and waits for a message newer than the request; one without takes the
 last message, waiting up to the timeout for a first one.
 
-A lost broker is noticed by the reader; the next action connects again. Each action is tried `retries` times.
+A lost broker is noticed by the reader; the next action connects again. A publish that fails is tried `retries`
+more times (drivers/retry.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import aiomqtt
 from ..base import Driver
 from ..errors import DriverError
 from ..steplog import StepLog
+from .settings import MqttEvSettings, MqttGearSettings, MqttOutputSettings
+from ..retry import RetryPolicy
 from .roles import SoftCardPresenter, SoftEVEmulator, SoftGear, SoftMeter, SoftOutput
 from .template import TemplateError, pick, render, render_payload
 
@@ -68,7 +71,7 @@ class MQTTActions:
                                              Publish.of(request) if request else None, raw.get("timeout_s"))
             else:
                 self.publishes[name] = Publish.of(raw)
-        self.timeout_s, self.retries = timeout_s, retries
+        self.timeout_s, self.policy = timeout_s, RetryPolicy(timeout_s, retries)
         self.username, self.password = username, password
         self._fail = fail
         self._client: aiomqtt.Client | None = None
@@ -143,7 +146,7 @@ class MQTTActions:
         topic = render(publish.topic, values)
         payload = render_payload(publish.json if publish.json is not None else publish.payload, values)
         reason = ""
-        for _ in range(self.retries):
+        for _ in range(self.policy.tries):
             try:
                 async with self._lock:
                     await self._open()
@@ -155,7 +158,7 @@ class MQTTActions:
                 reason = str(exc) or type(exc).__name__
                 async with self._lock:
                     await self._drop()
-        raise self._fail(f"publish on {topic} failed after {self.retries} tries: {reason}")
+        raise self._fail(f"publish on {topic} failed after {self.policy.describe()}: {reason}")
 
     async def perform(self, action: str, values: Mapping[str, Any]) -> None:
         await self._publish(self.publishes[action], values)
@@ -194,10 +197,12 @@ class MQTTGear(SoftGear):
     """The settings every MQTT software-gear driver takes; a role's own ones go to `configure`."""
 
     backend = "MQTT"
+    transport_name = "mqtt"
+    on_lost = "whatever the firmware's simulation API does without its client: usually it keeps its last state."
 
     def __init__(self, role: str, host: str, actions: Mapping[str, Mapping[str, Any] | None], *, port: int = 1883,
                  username: str | None = None, password: str | None = None, timeout_s: float = 2.0,
-                 retries: int = 2, connector_id: int = 1, steplog: StepLog | None = None,
+                 retries: int = 1, connector_id: int = 1, steplog: StepLog | None = None,
                  **role_settings: Any) -> None:
         common = {"connector_id": connector_id, "role": role}
         self.transport = MQTTActions(host, port, actions, timeout_s, retries, common, self._error,
@@ -215,14 +220,26 @@ class MQTTGear(SoftGear):
 class MQTTEVEmulator(MQTTGear, SoftEVEmulator):
     """An EV emulator simulated by the firmware's hardware layer, over MQTT."""
 
+    settings = MqttEvSettings
+    summary = "software gear: ev actions as MQTT publishes declared in the bench config"
+
 
 class MQTTCardPresenter(MQTTGear, SoftCardPresenter):
     """A card in front of the simulated reader, over MQTT."""
+
+    settings = MqttGearSettings
+    summary = "software gear: card actions as MQTT publishes declared in the bench config"
 
 
 class MQTTOutput(MQTTGear, SoftOutput):
     """A switch of the simulated hardware (mains, network, cable, a fault...), over MQTT."""
 
+    settings = MqttOutputSettings
+    summary = "software gear: switch actions as MQTT publishes declared in the bench config"
+
 
 class MQTTMeter(MQTTGear, SoftMeter):
     """The reference meter's reading, from an MQTT state topic."""
+
+    settings = MqttGearSettings
+    summary = "software gear: meter actions as MQTT publishes declared in the bench config"

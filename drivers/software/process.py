@@ -25,8 +25,9 @@ import aiohttp
 
 from ..relay.protocol import DigitalOutputProtocol
 from ..steplog import StepLog, step
+from .settings import SIGNAL_NAMES, CommandSettings, ProcessSettings
 
-SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2")
+SIGNALS = SIGNAL_NAMES
 
 
 def split_command(command: str) -> list[str]:
@@ -43,6 +44,15 @@ class ProcessOutput(DigitalOutputProtocol):
     """On: the process runs and is ready. Off: it was stopped (or never started)."""
 
     backend = "process"
+    kind = "digital_output"
+    settings = ProcessSettings
+    summary = "software gear: a firmware process the bench starts (on) and signals (off): mains on a PC"
+    on_lost = ("the firmware runs in its own process group and is stopped on every exit path benchctl controls; a "
+               "killed benchctl leaves it running.")
+
+    @classmethod
+    def create(cls, role: str, settings: Any, steplog: StepLog) -> "ProcessOutput":
+        return cls(role, steplog=steplog, **vars(settings))
 
     def __init__(self, role: str, command: str, *, cwd: str | None = None, env: dict[str, str] | None = None,
                  stop_signal: str = "SIGTERM", stop_timeout_s: float = 5.0, ready_tcp: str | None = None,
@@ -176,6 +186,14 @@ class CommandOutput(DigitalOutputProtocol):
     """On and off are commands; `get_command` reads the level back from its exit status (0 on, 1 off)."""
 
     backend = "command"
+    kind = "digital_output"
+    settings = CommandSettings
+    summary = "software gear: commands that switch on and off (a firmware's network on a PC)"
+    on_lost = "whatever the last command left (a link down stays down)."
+
+    @classmethod
+    def create(cls, role: str, settings: Any, steplog: StepLog) -> "CommandOutput":
+        return cls(role, steplog=steplog, **vars(settings))
 
     def __init__(self, role: str, on_command: str, off_command: str, get_command: str, *,
                  timeout_s: float = 10.0, safe_level: bool = True, steplog: StepLog | None = None) -> None:

@@ -7,7 +7,10 @@ as {field: raw value}; it raises DriverError (through the driver's `error`) nami
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from typing import Any, ClassVar, Mapping, Protocol
+
+from benchctl.config.schema import Schema
+from benchctl.config.typed import schema_of
 
 from ..base import Driver
 from ..evse_tester import checks, iec61851
@@ -16,8 +19,9 @@ from ..meter.protocol import EnergyMeterProtocol, MeterReading
 from ..relay.protocol import DigitalOutputProtocol
 from ..rfid.protocol import RFIDPresenterProtocol
 from ..rfid.uid import normalize_uid
-from ..steplog import step
+from ..steplog import StepLog, step
 from .catalogue import KINDS, PROBE
+from .settings import actions_schema, check_actions
 
 _TRUE = {"1", "ON", "TRUE", "YES", "CLOSED"}
 _FALSE = {"0", "OFF", "FALSE", "NO", "OPEN"}
@@ -40,9 +44,25 @@ class Transport(Protocol):
 class SoftGear:
     """What every software-gear driver shares: its transport, its common template values and its check."""
 
-    kind = ""
+    kind: ClassVar[str] = ""
+    transport_name: ClassVar[str] = ""  # "http" or "mqtt": which actions schema its settings take
+    settings: ClassVar[type | None] = None
     transport: Transport
     connector_id: int
+
+    @classmethod
+    def schema(cls) -> Schema:
+        """The settings dataclass's schema, with `actions` as this role kind's actions over this transport."""
+        assert cls.settings is not None
+        return Schema({**schema_of(cls.settings).fields, "actions": actions_schema(cls.kind, cls.transport_name)})
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> tuple[str, str] | None:
+        return check_actions(cls.kind, settings)
+
+    @classmethod
+    def create(cls, role: str, settings: Any, steplog: StepLog) -> Any:
+        return cls(role, steplog=steplog, **vars(settings))  # type: ignore[call-arg]
 
     def configure(self) -> None:
         """Take the role's own settings (none by default)."""

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from benchctl.bench.registry import DRIVERS, driver_names_for
-from benchctl.bench.config import load_bench, resolve_refs
+from benchctl.bench import registry
+from benchctl.bench.registry import driver_names_for
+from benchctl.bench.config import load_bench
+from benchctl.bench.roles import resolve_refs
 from benchctl.cli import main
 from benchctl.config import ConfigError
 from benchctl.paths import BENCH_CONFIGS, DEFAULT_BENCH
@@ -126,7 +128,7 @@ BAD_BENCHES = [
      ["missing required key 'driver'", "drivers for this role: " + ", ".join(driver_names_for("rfid"))]),
     ("unknown-driver",
      "driver: chameleon", "driver: chamelon", "driver: chamelon", "roles.card.driver",
-     ["unknown driver 'chamelon'", "known drivers: " + ", ".join(sorted(DRIVERS))]),
+     ["unknown driver 'chamelon'", "known drivers: " + ", ".join(registry.names())]),
     ("driver-of-wrong-kind",
      "    driver: modbus_ev\n", "    driver: modbus_coil  # wrong kind\n", "# wrong kind", "roles.ev.driver",
      ["role 'ev' needs an EV emulator", "modbus_coil is a digital output", "use one of: " + ", ".join(driver_names_for("ev_emulator"))]),
@@ -282,7 +284,7 @@ def test_shipped_sim_bench_loads_with_its_roles_and_drivers() -> None:
         assert role.name in config.roles
         assert role.line == line_of(SIM_TEXT, f"  {role.name}:")
         kinds = {"ev": "ev_emulator", "card": "rfid", "modem": "dongle", "meter": "meter"}
-        assert DRIVERS[role.driver].kind == kinds.get(role.name, "digital_output")
+        assert registry.spec(role.driver).kind == kinds.get(role.name, "digital_output")
     assert config.roles["mains"].settings["coil"] == 0
     assert config.roles["network"].settings["coil"] == 1
     assert config.roles["mains"].settings["safe_level"] is True
@@ -303,7 +305,7 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
     assert config.values["message_timeout_s"] == 10.0 and isinstance(config.values["message_timeout_s"], float)
     assert config.values["heartbeat_interval_s"] == 3  # written values win over defaults
     ev = config.roles["ev"].settings
-    assert (ev["timeout_s"], ev["retries"], ev["standard"], ev["registers"]) == (1.0, 3, "iec", None)
+    assert (ev["timeout_s"], ev["retries"], ev["standard"], ev["registers"]) == (1.0, 2, "iec", None)  # retries: tries after the first
     assert config.roles["card"].settings["baudrate"] == 115200
     assert config.roles["mains"].settings["invert"] is False
     assert config.simulator is not None

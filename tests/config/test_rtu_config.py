@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchctl.bench.config import load_bench
-from benchctl.bench.registry import DRIVERS
+from benchctl.bench import registry
 from benchctl.config import ConfigError
 from drivers.meter.modbus_meter import ModbusEnergyMeter
 from drivers.steplog import StepLog
@@ -27,13 +27,13 @@ def test_meter_and_relay_on_one_rs485_adapter(tmp_path: Path) -> None:
         "    device_id: 3\n    registers: {energy: 0x0048}\n"
         "  mains:\n    driver: modbus_coil\n    transport: rtu-serial\n    serial_port: /dev/ttyUSB0\n"
         "    device_id: 2\n    coil: 0\n"))
-    meter = DRIVERS["modbus_meter"].build("meter", config.roles["meter"].settings, StepLog())
+    meter = registry.spec("modbus_meter").build("meter", config.roles["meter"].settings, StepLog())
     assert isinstance(meter, ModbusEnergyMeter)
     assert meter.address == "RTU /dev/ttyUSB0 9600 8N1 device 3"
     assert meter.map.energy == 0x0048 and meter.map.voltage_v == (0, 2, 4)
-    mains = DRIVERS["modbus_coil"].build("mains", config.roles["mains"].settings, StepLog())
+    mains = registry.spec("modbus_coil").build("mains", config.roles["mains"].settings, StepLog())
     assert mains.address == "RTU /dev/ttyUSB0 9600 8N1 device 2 coil 0"
-    ev = DRIVERS["modbus_ev"].build("ev", config.roles["ev"].settings, StepLog())
+    ev = registry.spec("modbus_ev").build("ev", config.roles["ev"].settings, StepLog())
     assert ev.address == "192.168.1.20:502 device 1"  # TCP as before
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from benchctl.bench.registry import DRIVERS, DriverSpec
-from benchctl.config.schema import Field, check_value
+from drivers.rfid.settings import CarouselSettings
+from benchctl.bench import registry
+from benchctl.config.schema import check_value
 from drivers.errors import DriverError
-from drivers.relay.modbus_coil import ModbusCoilOutput
+from drivers.relay.modbus_coil import ModbusCoilOutput, ModbusCoilSettings
 from drivers.rfid.carousel import CardCarousel, check_cards
 from drivers.steplog import StepLog
 from hil_sim.gear.card_carousel import CardCarouselGear, start_card_carousel
@@ -21,23 +22,7 @@ from hil_sim.world import World
 CARD_A, CARD_B, CARD_C = "04A1B2C3", "045A8B126C8001", "DEADBEEF"
 BOARD = {0: CARD_A, 1: CARD_B, 2: CARD_C}  # coil -> the card it holds
 CARDS = {"04:a1:b2:c3": "card_a", "04 5a 8b 12 6c 80 01": "card_b", "deadbeef": "card_c"}  # as a config has it
-FAST = {"timeout_s": 0.25, "retries": 1}
-
-
-def _carousel_cards(value: dict[Any, Any]) -> str | None:
-    from drivers.rfid.carousel import check_cards as check
-
-    return check(value)
-
-
-# the registry entry proposed for benchctl/bench/registry.py (used until the registry has one)
-PROPOSED_SPEC = DriverSpec(
-    "carousel", "rfid", "drivers.rfid.carousel:CardCarousel",
-    {"cards": Field(dict, required=True, check=_carousel_cards,
-                    help="card UID (hex, quoted) -> role of the digital output the card sits on"),
-     "swap_gap_s": Field(float, default=0.0, minimum=0.0,
-                         help="time with no card in the field between two cards")},
-    "real cards, one per relay channel (actuator or antenna relay), switched one at a time")
+FAST = {"timeout_s": 0.25, "retries": 0}  # one try
 
 
 @pytest.fixture
@@ -61,8 +46,7 @@ async def board(world: World) -> AsyncIterator[CardCarouselGear]:
 
 @pytest.fixture
 async def outputs(board: CardCarouselGear) -> AsyncIterator[dict[str, ModbusCoilOutput]]:
-    made = {f"card_{name}": ModbusCoilOutput(f"card_{name}", board.host, board.port, device_id=1, coil=coil,
-                                             steplog=StepLog(), **FAST)
+    made = {f"card_{name}": ModbusCoilOutput(f"card_{name}", ModbusCoilSettings(host=board.host, port=board.port, device_id=1, coil=coil, **FAST), steplog=StepLog())
             for coil, name in enumerate("abc")}
     yield made
     for output in made.values():
@@ -71,7 +55,7 @@ async def outputs(board: CardCarouselGear) -> AsyncIterator[dict[str, ModbusCoil
 
 @pytest.fixture
 async def carousel(outputs: dict[str, ModbusCoilOutput]) -> AsyncIterator[CardCarousel]:
-    drv = CardCarousel("card", CARDS, steplog=StepLog())
+    drv = CardCarousel("card", CarouselSettings(cards=CARDS), steplog=StepLog())
     drv.bind({"card": drv, "mains": object(), **outputs})  # type: ignore[dict-item]  # what the bench has
     await drv.connect()
     yield drv
@@ -144,7 +128,7 @@ async def test_present_cancels_pending_hold(carousel: CardCarousel, world: World
 
 async def test_swap_gap_keeps_the_field_empty_between_cards(outputs: dict[str, ModbusCoilOutput],
                                                             world: World) -> None:
-    drv = CardCarousel("card", CARDS, swap_gap_s=0.2)
+    drv = CardCarousel("card", CarouselSettings(cards=CARDS, swap_gap_s=0.2))
     drv.bind(outputs)
     await drv.present(CARD_A)
     t0 = time.monotonic()
@@ -195,7 +179,7 @@ async def test_failing_channel_never_lets_a_second_card_in(carousel: CardCarouse
 
 
 async def test_bind_names_a_missing_role(outputs: dict[str, ModbusCoilOutput]) -> None:
-    drv = CardCarousel("card", CARDS)
+    drv = CardCarousel("card", CarouselSettings(cards=CARDS))
     partial = {"card": drv, "card_a": outputs["card_a"], "card_b": outputs["card_b"]}
     with pytest.raises(DriverError) as info:
         drv.bind(partial)  # type: ignore[arg-type]
@@ -207,7 +191,7 @@ async def test_bind_names_a_missing_role(outputs: dict[str, ModbusCoilOutput]) -
         await drv.present(CARD_A)  # an unbound carousel refuses, and says why
     with pytest.raises(DriverError, match="which is this carousel itself"):
         drv.bind({**outputs, "card_c": drv})  # type: ignore[dict-item]
-    other = CardCarousel("reader", {CARD_A: "card_a"})
+    other = CardCarousel("reader", CarouselSettings(cards={CARD_A: "card_a"}))
     with pytest.raises(DriverError, match="CardCarousel, not a digital output"):
         drv.bind({**outputs, "card_c": other})  # type: ignore[dict-item]
 
@@ -225,16 +209,16 @@ def test_cards_setting_is_checked() -> None:
     assert "4 or 7 bytes" in (check_cards({"04A1B2": "card_a"}) or "")
     assert "role name" in (check_cards({CARD_A: ""}) or "")
     with pytest.raises(ValueError, match="listed twice"):
-        CardCarousel("card", {"04A1B2C3": "card_a", "04-A1-B2-C3": "card_b"})
+        CardCarousel("card", CarouselSettings(cards={"04A1B2C3": "card_a", "04-A1-B2-C3": "card_b"}))
 
 
 async def test_registry_entry_builds_and_binds(board: CardCarouselGear, outputs: dict[str, ModbusCoilOutput],
                                                world: World) -> None:
-    spec = DRIVERS.get("carousel", PROPOSED_SPEC)
+    spec = registry.spec("carousel")
     assert spec.kind == "rfid"
     with pytest.raises(ValueError, match="4 or 7 bytes"):
-        check_value(spec.settings["cards"], {"1234": "card_a"}, ValueError)  # what the config loader checks
-    settings = {key: field.default for key, field in spec.settings.items()}
+        check_value(spec.schema.fields["cards"], {"1234": "card_a"}, ValueError)  # type: ignore[arg-type]
+    settings = {key: field.default for key, field in spec.schema.fields.items()}  # type: ignore[union-attr]
     settings["cards"] = CARDS
     drv = spec.build("card", settings, StepLog())
     assert isinstance(drv, CardCarousel)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import serial
 
+from drivers.rfid.settings import ChameleonSettings
 from drivers.errors import DriverError
 from drivers.rfid.chameleon import ChameleonPresenter
 from drivers.steplog import StepLog
@@ -42,7 +43,7 @@ async def sim(world: World) -> AsyncIterator[SimPresenter]:
 
 @pytest.fixture
 async def driver(sim: SimPresenter) -> AsyncIterator[ChameleonPresenter]:
-    drv = ChameleonPresenter("card", sim.port_name, timeout_s=TIMEOUT_S, retries=RETRIES, steplog=StepLog())
+    drv = ChameleonPresenter("card", ChameleonSettings(port=sim.port_name, timeout_s=TIMEOUT_S, retries=RETRIES), steplog=StepLog())
     await drv.connect()
     yield drv
     await drv.close()
@@ -141,7 +142,7 @@ async def test_connect_twice_and_close_twice(driver: ChameleonPresenter) -> None
 
 async def test_absent_port_names_the_path(tmp_path: Any) -> None:
     path = str(tmp_path / "ttyUSB9")
-    drv = ChameleonPresenter("card", path)
+    drv = ChameleonPresenter("card", ChameleonSettings(port=path))
     with pytest.raises(DriverError) as info:
         await drv.connect()
     assert str(info.value).startswith(f"card: serial {path}: cannot open: ")
@@ -166,11 +167,11 @@ async def test_silent_device_fails_in_bounded_time(driver: ChameleonPresenter, s
 
 
 async def test_bad_uid_raises_before_any_io(tmp_path: Any, sim: SimPresenter) -> None:
-    nowhere = ChameleonPresenter("card", str(tmp_path / "ttyUSB9"))
+    nowhere = ChameleonPresenter("card", ChameleonSettings(port=str(tmp_path / "ttyUSB9")))
     for bad in ("04A1B2", "04:A1:B2:ZZ", "", "CAROL"):
         with pytest.raises(ValueError):
             await nowhere.present(bad)  # a DriverError here would mean it tried to open the port
-    connected = ChameleonPresenter("card", sim.port_name, timeout_s=TIMEOUT_S)
+    connected = ChameleonPresenter("card", ChameleonSettings(port=sim.port_name, timeout_s=TIMEOUT_S))
     await connected.connect()
     try:
         with pytest.raises(ValueError, match="4 or 7 bytes"):

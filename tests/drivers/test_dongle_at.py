@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from drivers.dongle.settings import E3372AtSettings
 from drivers.dongle.e3372_at import E3372ATDongle, ModemError, parse_csq, parse_hcsq, parse_syscfgex
 from drivers.dongle.protocol import Signal, generation_for_acq_order
 from drivers.errors import DriverError
@@ -40,7 +41,7 @@ async def sim(world: World) -> AsyncIterator[SimE3372AT]:
 
 @pytest.fixture
 async def driver(sim: SimE3372AT) -> AsyncIterator[E3372ATDongle]:
-    drv = E3372ATDongle("modem", sim.modem_port, timeout_s=TIMEOUT_S, retries=RETRIES, steplog=StepLog())
+    drv = E3372ATDongle("modem", E3372AtSettings(port=sim.modem_port, timeout_s=TIMEOUT_S, retries=RETRIES), steplog=StepLog())
     await drv.connect()
     yield drv
     await drv.close()
@@ -239,7 +240,7 @@ async def test_unplugged_stick(driver: E3372ATDongle, sim: SimE3372AT) -> None:
 async def test_probe_finds_the_modem_among_silent_ports(world: World, modem_index: int) -> None:
     stick = SimE3372AT(world, ports=3, modem_index=modem_index)
     await stick.start()
-    drv = E3372ATDongle("modem", stick.port_names, timeout_s=TIMEOUT_S, retries=RETRIES)
+    drv = E3372ATDongle("modem", E3372AtSettings(port=stick.port_names, timeout_s=TIMEOUT_S, retries=RETRIES))
     try:
         await drv.connect()
         assert drv.port == stick.modem_port == stick.port_names[modem_index]
@@ -254,7 +255,7 @@ async def test_probe_finds_the_modem_among_silent_ports(world: World, modem_inde
 
 
 async def test_probe_port_directly(sim: SimE3372AT) -> None:
-    drv = E3372ATDongle("modem", sim.port_names, timeout_s=TIMEOUT_S)
+    drv = E3372ATDongle("modem", E3372AtSettings(port=sim.port_names, timeout_s=TIMEOUT_S))
     assert await drv.probe_port(sim.port_names) == sim.modem_port
 
 
@@ -269,7 +270,7 @@ async def test_probe_asks_once_more_with_more_patience_when_no_port_answered(wor
         await asyncio.sleep(0.2)
         stick.silent = False
 
-    drv = E3372ATDongle("modem", stick.port_names, timeout_s=3.0)  # rounds of 0.5 s, then 2 s
+    drv = E3372ATDongle("modem", E3372AtSettings(port=stick.port_names, timeout_s=3.0))  # rounds of 0.5 s, then 2 s
     waking = asyncio.create_task(wake())
     try:
         assert await drv.probe_port(stick.port_names) == stick.modem_port
@@ -284,7 +285,7 @@ async def test_probe_tells_what_each_port_did(world: World, tmp_path) -> None:
     stick.silent = True
     missing = str(tmp_path / "ttyUSB9")
     candidates = [*stick.port_names, missing]
-    drv = E3372ATDongle("modem", candidates, timeout_s=TIMEOUT_S)
+    drv = E3372ATDongle("modem", E3372AtSettings(port=candidates, timeout_s=TIMEOUT_S))
     try:
         with pytest.raises(DriverError) as info:
             await drv.connect()
@@ -300,8 +301,8 @@ async def test_probe_tells_what_each_port_did(world: World, tmp_path) -> None:
 
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError):
-        E3372ATDongle("modem", [])
+        E3372ATDongle("modem", E3372AtSettings(port=[]))
     with pytest.raises(ValueError):
-        E3372ATDongle("modem", "/dev/ttyUSB0", timeout_s=0)
+        E3372ATDongle("modem", E3372AtSettings(port="/dev/ttyUSB0", timeout_s=0))
     with pytest.raises(ValueError):
-        E3372ATDongle("modem", "/dev/ttyUSB0", link_endpoint="nohost")
+        E3372ATDongle("modem", E3372AtSettings(port="/dev/ttyUSB0", link_endpoint="nohost"))

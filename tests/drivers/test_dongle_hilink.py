@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from drivers.dongle.settings import HiLinkSettings
 from drivers.dongle.hilink import HiLinkDongle, HiLinkError, generation_for_status, parse_figure, parse_xml
 from drivers.dongle.protocol import Signal
 from drivers.errors import DriverError
@@ -42,7 +43,7 @@ async def sim(world: World) -> AsyncIterator[SimHiLink]:
 
 @pytest.fixture
 async def driver(sim: SimHiLink) -> AsyncIterator[HiLinkDongle]:
-    drv = HiLinkDongle("modem", "127.0.0.1", sim.port, timeout_s=TIMEOUT_S, retries=1, steplog=StepLog())
+    drv = HiLinkDongle("modem", HiLinkSettings(host="127.0.0.1", port=sim.port, timeout_s=TIMEOUT_S, retries=1), steplog=StepLog())
     await drv.connect()
     yield drv
     await drv.close()
@@ -272,7 +273,7 @@ async def test_a_broken_answer_names_the_request_and_what_went_wrong(what: str) 
 
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    drv = HiLinkDongle("modem", "127.0.0.1", port, timeout_s=TIMEOUT_S, retries=1)
+    drv = HiLinkDongle("modem", HiLinkSettings(host="127.0.0.1", port=port, timeout_s=TIMEOUT_S, retries=1))
     try:
         with pytest.raises(DriverError) as info:
             await drv.connect()
@@ -293,7 +294,7 @@ async def test_nothing_listening(world: World) -> None:
     await stick.start()
     port = stick.port
     await stick.stop()
-    drv = HiLinkDongle("modem", "127.0.0.1", port, timeout_s=TIMEOUT_S, retries=0)
+    drv = HiLinkDongle("modem", HiLinkSettings(host="127.0.0.1", port=port, timeout_s=TIMEOUT_S, retries=0))
     with pytest.raises(DriverError) as info:
         await drv.connect()
     assert info.value.address == f"127.0.0.1:{port}" and SESTOKINFO in info.value.message
@@ -301,7 +302,7 @@ async def test_nothing_listening(world: World) -> None:
 
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError):
-        HiLinkDongle("modem", port=0)
+        HiLinkDongle("modem", HiLinkSettings(port=0))
     with pytest.raises(ValueError):
-        HiLinkDongle("modem", timeout_s=-1)
-    assert HiLinkDongle("modem").address == "192.168.8.1:80"
+        HiLinkDongle("modem", HiLinkSettings(timeout_s=-1))
+    assert HiLinkDongle("modem", HiLinkSettings()).address == "192.168.8.1:80"

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from drivers.dongle.settings import E3372AtSettings
+from drivers.dongle.settings import HiLinkSettings
 from drivers.dongle.e3372_at import E3372ATDongle
 from drivers.dongle.hilink import HiLinkDongle
 from drivers.dongle.link import LinkError, LinkFigures, measure
@@ -43,7 +45,7 @@ async def endpoint(cellular: CellularLink) -> AsyncIterator[LinkEndpoint]:
 async def at_dongle(world: World, endpoint: LinkEndpoint) -> AsyncIterator[E3372ATDongle]:
     stick = SimE3372AT(world)
     await stick.start()
-    drv = E3372ATDongle("modem", stick.port_names, timeout_s=0.3, link_endpoint=endpoint.address)
+    drv = E3372ATDongle("modem", E3372AtSettings(port=stick.port_names, timeout_s=0.3, link_endpoint=endpoint.address))
     yield drv
     await drv.close()
     await stick.stop()
@@ -53,7 +55,7 @@ async def at_dongle(world: World, endpoint: LinkEndpoint) -> AsyncIterator[E3372
 async def hilink_dongle(world: World, endpoint: LinkEndpoint) -> AsyncIterator[HiLinkDongle]:
     stick = SimHiLink(world)
     await stick.start()
-    drv = HiLinkDongle("modem", "127.0.0.1", stick.port, timeout_s=0.5, link_endpoint=endpoint.address)
+    drv = HiLinkDongle("modem", HiLinkSettings(host="127.0.0.1", port=stick.port, timeout_s=0.5, link_endpoint=endpoint.address))
     yield drv
     await drv.close()
     await stick.stop()
@@ -148,7 +150,7 @@ async def test_endpoint_argument_and_validation(at_dongle: E3372ATDongle, endpoi
         await at_dongle.measure_link("127.0.0.1", None)
     with pytest.raises(ValueError):
         await at_dongle.measure_link(bytes_=0)
-    bare = E3372ATDongle("modem", "/dev/null")
+    bare = E3372ATDongle("modem", E3372AtSettings(port="/dev/null"))
     with pytest.raises(ValueError, match="no link endpoint"):
         await bare.measure_link()
 

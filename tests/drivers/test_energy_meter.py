@@ -8,6 +8,7 @@ from typing import AsyncIterator
 
 import pytest
 
+from drivers.meter.modbus_meter import ModbusMeterSettings
 from drivers.errors import DriverError
 from drivers.meter.modbus_meter import (
     PRESETS,
@@ -24,7 +25,7 @@ from hil_sim.gear.energy_meter import EnergyMeterRegisters, start_energy_meter_g
 from hil_sim.gear.modbus_rtu import ModbusBusGear, serve_modbus_devices, start_modbus_rtu_gear
 from hil_sim.world import World
 
-FAST = {"timeout_s": 0.25, "retries": 2}
+FAST = {"timeout_s": 0.25, "retries": 1}  # two tries
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ async def meter_gear(world: World) -> AsyncIterator[ModbusBusGear]:
 
 @pytest.fixture
 async def meter(meter_gear: ModbusBusGear) -> AsyncIterator[ModbusEnergyMeter]:
-    driver = ModbusEnergyMeter("meter", meter_gear.host, meter_gear.port, **FAST)
+    driver = ModbusEnergyMeter("meter", ModbusMeterSettings(host=meter_gear.host, port=meter_gear.port, **FAST))
     yield driver
     await driver.close()
 
@@ -149,7 +150,7 @@ def test_codec_refuses_nonsense(call, message: str) -> None:
 
 
 async def test_word_order_mismatch_reads_garbage(meter_gear: ModbusBusGear) -> None:
-    wrong = ModbusEnergyMeter("meter", meter_gear.host, meter_gear.port, word_order="little", **FAST)
+    wrong = ModbusEnergyMeter("meter", ModbusMeterSettings(host=meter_gear.host, port=meter_gear.port, word_order="little", **FAST))
     try:
         r = await wrong.read()
     finally:
@@ -165,7 +166,7 @@ async def test_another_layout_is_a_config_change(world: World) -> None:
     })
     meter_model = EnergyMeterRegisters(world, meter_map=other)
     gear = await serve_modbus_devices([meter_model.sim_device(7)], framer="socket")
-    driver = ModbusEnergyMeter("meter", gear.host, gear.port, device_id=7, register_map=other, **FAST)
+    driver = ModbusEnergyMeter("meter", ModbusMeterSettings(host=gear.host, port=gear.port, device_id=7, **FAST), register_map=other)
     charge(world, "C", 25.0)  # 15 A
     world.connector(1).energy_wh = 321.0
     try:
@@ -173,7 +174,7 @@ async def test_another_layout_is_a_config_change(world: World) -> None:
         assert (r.voltage_v, r.current_a, r.energy_wh, r.frequency_hz) == ([230.0], [15.0], 321.0, 50.0)
         assert r.power_w == pytest.approx(230 * 15)
         # the SDM630 layout's input registers do not exist there
-        sdm = ModbusEnergyMeter("meter", gear.host, gear.port, device_id=7, **FAST)
+        sdm = ModbusEnergyMeter("meter", ModbusMeterSettings(host=gear.host, port=gear.port, device_id=7, **FAST))
         with pytest.raises(DriverError, match=r"voltage_v\[0\]..current_a\[2\] \(input registers 0-11\): Modbus exception 2"):
             await sdm.read()
         await sdm.close()
@@ -229,7 +230,7 @@ async def test_safe_state_touches_nothing(meter: ModbusEnergyMeter, meter_gear: 
 async def test_safe_state_of_a_dead_meter_still_succeeds() -> None:
     gear = await start_energy_meter_gear(World())
     await gear.stop()
-    meter = ModbusEnergyMeter("meter", gear.host, gear.port, **FAST)
+    meter = ModbusEnergyMeter("meter", ModbusMeterSettings(host=gear.host, port=gear.port, **FAST))
     started = time.monotonic()
     await meter.safe_state()  # nothing to reach, nothing to fail
     assert time.monotonic() - started < 0.1
@@ -256,7 +257,7 @@ async def test_silent_meter_gives_driver_error_in_bounded_time(meter: ModbusEner
         await meter.read()
     err = caught.value
     assert (err.role, err.backend, err.address) == ("meter", "Modbus meter", f"127.0.0.1:{meter_gear.port} device 1")
-    assert str(err) == f"meter: Modbus meter 127.0.0.1:{meter_gear.port} device 1: no answer after 2 tries"
+    assert str(err) == f"meter: Modbus meter 127.0.0.1:{meter_gear.port} device 1: no answer after 2 tries of 0.25 s"
     assert time.monotonic() - started < 2.0
     assert meter.steplog.steps[-1].error == str(err)
     meter_gear.silent = False
@@ -266,7 +267,7 @@ async def test_silent_meter_gives_driver_error_in_bounded_time(meter: ModbusEner
 async def test_a_value_that_is_not_a_number_is_an_error(world: World) -> None:
     gear = await serve_modbus_devices([EnergyMeterRegisters(world, voltage_v=math.nan).sim_device(1)],
                                       framer="socket")
-    meter = ModbusEnergyMeter("meter", gear.host, gear.port, **FAST)
+    meter = ModbusEnergyMeter("meter", ModbusMeterSettings(host=gear.host, port=gear.port, **FAST))
     try:
         with pytest.raises(DriverError, match=r"voltage_v\[0\] \(input registers 0-1\) reads nan, not a number"):
             await meter.read()
@@ -277,7 +278,7 @@ async def test_a_value_that_is_not_a_number_is_an_error(world: World) -> None:
 
 async def test_meter_on_the_rtu_bus_next_to_the_ev_emulator(world: World) -> None:
     gear = await start_modbus_rtu_gear(world, extra_devices=[EnergyMeterRegisters(world).sim_device(3)])
-    meter = ModbusEnergyMeter("meter", gear.host, gear.port, device_id=3, transport="rtu-over-tcp", **FAST)
+    meter = ModbusEnergyMeter("meter", ModbusMeterSettings(host=gear.host, port=gear.port, device_id=3, transport="rtu-over-tcp", **FAST))
     try:
         assert meter.address == f"RTU over TCP 127.0.0.1:{gear.port} device 3"
         charge(world, "C", 50.0)
@@ -295,11 +296,11 @@ async def test_meter_on_the_rtu_bus_next_to_the_ev_emulator(world: World) -> Non
         ({"host": "127.0.0.1", "port": 70000}, "port"),
         ({}, "host must not be empty"),
         ({"transport": "rtu-serial"}, "serial_port"),
-        ({"host": "127.0.0.1", "retries": 0}, "retries"),
+        ({"host": "127.0.0.1", "retries": -1}, "retries"),
         ({"host": "127.0.0.1", "word_order": "mixed"}, "word_order"),
         ({"transport": ModbusTransport("tcp", host="h", port=1), "host": "h"}, "not both"),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        ModbusEnergyMeter("meter", **kwargs)
+        ModbusEnergyMeter("meter", ModbusMeterSettings(**kwargs))

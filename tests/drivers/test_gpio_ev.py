@@ -8,6 +8,8 @@ from typing import Iterator
 
 import pytest
 
+from drivers.evse_tester.settings import GpioEvSettings
+from drivers.relay.settings import GpioRelaySettings
 from drivers.errors import DriverError
 from drivers.evse_tester import iec61851
 from drivers.evse_tester.gpio import CP_RELAYS, GPIOEVEmulator
@@ -41,7 +43,7 @@ async def make_ev(chip: str):
     made: list[GPIOEVEmulator] = []
 
     def make(**kwargs) -> GPIOEVEmulator:
-        ev = GPIOEVEmulator("ev", **{**FULL, **kwargs}, pins="fake", chip=chip)
+        ev = GPIOEVEmulator("ev", GpioEvSettings(**{**FULL, **kwargs}, pins="fake", chip=chip))
         made.append(ev)
         return ev
 
@@ -295,18 +297,18 @@ async def test_broken_pin_at_connect_releases_what_was_set_up(make_ev, fake: Fak
 )
 def test_bad_settings_are_refused(kwargs: dict, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
-        GPIOEVEmulator("ev", **{**FULL, "pins": "fake", **kwargs})
+        GPIOEVEmulator("ev", GpioEvSettings(**{**FULL, "pins": "fake", **kwargs}))
 
 
 def test_quoted_pp_ratings_are_accepted(chip: str) -> None:
-    ev = GPIOEVEmulator("ev", **{**MINIMAL, "pp_pins": {"32": 23}}, pins="fake", chip=chip)
+    ev = GPIOEVEmulator("ev", GpioEvSettings(**{**MINIMAL, "pp_pins": {"32": 23}}, pins="fake", chip=chip))
     assert ev.pp_pins == {32: 23}
 
 
 async def test_close_releases_every_pin_and_the_claims(make_ev, fake: FakePins, chip: str) -> None:
     ev = make_ev()
     await ev.set_cp_state("C")
-    relay = GPIOOutput("cable", B, pins="fake", chip=chip)
+    relay = GPIOOutput("cable", GpioRelaySettings(pin=B, pins="fake", chip=chip))
     with pytest.raises(DriverError, match="BCM6 is already used by role 'ev'"):
         await relay.connect()
     await ev.close()

@@ -11,6 +11,7 @@ from typing import Iterator
 
 import pytest
 
+from drivers.relay.settings import GpioRelaySettings
 from drivers.errors import DriverError, MissingExtraError
 from drivers.gpio.pins import FakePins, RPiGPIOPins, fake_pins, pin_layer, reset_fake_pins
 from drivers.relay.gpio import GPIOOutput
@@ -39,7 +40,7 @@ async def outputs(chip: str):
     made: list[GPIOOutput] = []
 
     def make(role: str = "mains", pin: int = 17, **kwargs) -> GPIOOutput:
-        output = GPIOOutput(role, pin, pins="fake", chip=chip, **kwargs)
+        output = GPIOOutput(role, GpioRelaySettings(pin=pin, pins="fake", chip=chip, **kwargs))
         made.append(output)
         return output
 
@@ -169,7 +170,7 @@ async def test_power_cycle_keeps_the_minimum_off_time(outputs, fake: FakePins) -
 @pytest.mark.parametrize("pin", [-1, 28, 40, True, "17", 17.0, None])
 def test_invalid_pin_is_refused(pin: object) -> None:
     with pytest.raises(ValueError, match=f"pin must be a BCM GPIO number 0..27.*not {pin!r}"):
-        GPIOOutput("mains", pin, pins="fake")  # type: ignore[arg-type]
+        GPIOOutput("mains", GpioRelaySettings(pin=pin, pins="fake"))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -185,7 +186,7 @@ def test_invalid_pin_is_refused(pin: object) -> None:
 )
 def test_bad_settings_are_refused(kwargs: dict, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
-        GPIOOutput("mains", 17, **{"pins": "fake", **kwargs})
+        GPIOOutput("mains", GpioRelaySettings(pin=17, **{"pins": "fake", **kwargs}))
 
 
 async def test_bad_level_is_refused_before_touching_the_pin(outputs, fake: FakePins) -> None:
@@ -289,7 +290,7 @@ def test_rpi_pins_off_a_pi_name_the_extra() -> None:
     with pytest.raises(MissingExtraError, match=r"benchctl\[gpio\]"):
         pin_layer("rpi")
     with pytest.raises(MissingExtraError, match=r"benchctl\[gpio\]"):
-        GPIOOutput("mains", 17)  # pins="rpi" is the default
+        GPIOOutput("mains", GpioRelaySettings(pin=17))  # pins="rpi" is the default
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ import time
 
 import pytest
 
+from drivers.evse_tester.modbus import ModbusEvSettings
 from drivers.errors import DriverError
-from drivers.relay.modbus_coil import ModbusCoilOutput
+from drivers.relay.modbus_coil import ModbusCoilOutput, ModbusCoilSettings
 from drivers.relay.protocol import PowerSwitch
 from hil_sim.gear.modbus_gear import start_modbus_gear
 from hil_sim.world import Connector, World
 
-FAST = {"timeout_s": 0.25, "retries": 2}
+FAST = {"timeout_s": 0.25, "retries": 1}  # two tries
 RELAY = 2  # the relay board's default device id
 
 
@@ -23,7 +24,7 @@ async def outputs(gear):
     opened: list[ModbusCoilOutput] = []
 
     def make(role: str, coil: int, **kwargs) -> ModbusCoilOutput:
-        output = ModbusCoilOutput(role, gear.host, gear.port, device_id=RELAY, coil=coil, **{**FAST, **kwargs})
+        output = ModbusCoilOutput(role, ModbusCoilSettings(host=gear.host, port=gear.port, device_id=RELAY, coil=coil, **{**FAST, **kwargs}))
         opened.append(output)
         return output
 
@@ -100,7 +101,7 @@ async def test_custom_wiring() -> None:
     wiring = {5: "connector2.plugged_ev_side", 17: "mains_on", 40: "ev_side"}
     gear = await start_modbus_gear(world, relay_wiring=wiring, relay_device_id=7)
     made = [
-        ModbusCoilOutput(role, gear.host, gear.port, device_id=7, coil=coil, **FAST)
+        ModbusCoilOutput(role, ModbusCoilSettings(host=gear.host, port=gear.port, device_id=7, coil=coil, **FAST))
         for role, coil in (("ev_side_2", 5), ("mains", 17), ("ev_side", 40))
     ]
     try:
@@ -141,7 +142,7 @@ async def test_silent_board_gives_driver_error_in_bounded_time(outputs, gear) ->
         await mains.set(False)
     err = caught.value
     assert (err.role, err.backend, err.address) == ("mains", "Modbus coil", f"127.0.0.1:{gear.port} device 2 coil 0")
-    assert err.message == "no answer after 2 tries"
+    assert err.message == "no answer after 2 tries of 0.25 s"
     assert time.monotonic() - started < 2.0
     gear.silent = False
     assert await mains.get() is True  # the silent board did not act on the request
@@ -150,7 +151,7 @@ async def test_silent_board_gives_driver_error_in_bounded_time(outputs, gear) ->
 async def test_connection_refused_gives_driver_error() -> None:
     gear = await start_modbus_gear(World())
     await gear.stop()
-    mains = ModbusCoilOutput("mains", "127.0.0.1", gear.port, device_id=RELAY, **FAST)
+    mains = ModbusCoilOutput("mains", ModbusCoilSettings(host="127.0.0.1", port=gear.port, coil=0, device_id=RELAY, **FAST))
     with pytest.raises(DriverError, match=f"mains: Modbus coil 127.0.0.1:{gear.port} device 2 coil 0: cannot connect"):
         await mains.safe_state()
     await mains.close()
@@ -160,7 +161,7 @@ async def test_register_request_to_the_relay_board_is_an_exception(gear) -> None
     # the relay board has coils only; the EV driver pointed at it must fail loudly, naming the register
     from drivers.evse_tester.modbus import ModbusEVEmulator
 
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, device_id=RELAY, **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, device_id=RELAY, **FAST))
     try:
         with pytest.raises(DriverError, match=r"cp_state \(holding register 0\): Modbus exception 2"):
             await ev.set_cp_state("B")
@@ -170,11 +171,11 @@ async def test_register_request_to_the_relay_board_is_an_exception(gear) -> None
 
 async def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="coil"):
-        ModbusCoilOutput("mains", "127.0.0.1", 502, coil=-1)
+        ModbusCoilOutput("mains", ModbusCoilSettings(host="127.0.0.1", port=502, coil=-1))
     with pytest.raises(ValueError, match="invert"):
-        ModbusCoilOutput("mains", "127.0.0.1", 502, invert="yes")  # type: ignore[arg-type]
+        ModbusCoilOutput("mains", ModbusCoilSettings(host="127.0.0.1", port=502, coil=0, invert="yes"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="retries"):
-        ModbusCoilOutput("mains", "127.0.0.1", 502, retries=0)
-    mains = ModbusCoilOutput("mains", "127.0.0.1", 9, **FAST)  # nothing to talk to: the check comes first
+        ModbusCoilOutput("mains", ModbusCoilSettings(host="127.0.0.1", port=502, coil=0, retries=-1))
+    mains = ModbusCoilOutput("mains", ModbusCoilSettings(host="127.0.0.1", port=9, coil=0, **FAST))  # nothing to talk to: the check comes first
     with pytest.raises(ValueError, match="level"):
         await mains.set("on")  # type: ignore[arg-type]

@@ -8,18 +8,18 @@ import time
 import pytest
 
 from drivers.errors import DriverError
-from drivers.evse_tester.modbus import ModbusEVEmulator
+from drivers.evse_tester.modbus import ModbusEVEmulator, ModbusEvSettings
 from drivers.evse_tester.register_map import DEFAULT_MAP, EXAMPLE_OFFSET_MAP, PRESETS, RegisterMap
 from drivers.steplog import StepLog
 from hil_sim.gear.modbus_gear import start_modbus_gear
 from hil_sim.world import Connector, World
 
-FAST = {"timeout_s": 0.25, "retries": 2}
+FAST = {"timeout_s": 0.25, "retries": 1}  # two tries
 
 
 @pytest.fixture
 async def ev(gear):
-    driver = ModbusEVEmulator("ev", gear.host, gear.port, **FAST)
+    driver = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, **FAST))
     yield driver
     await driver.close()
 
@@ -105,8 +105,8 @@ async def test_frequency_comes_from_the_world(ev: ModbusEVEmulator, world: World
 
 async def test_standard_setting_changes_the_current_reading(gear, world: World) -> None:
     world.set("pwm_duty_pct", 9.0, connector_id=1)
-    iec = ModbusEVEmulator("ev", gear.host, gear.port, **FAST)
-    sae = ModbusEVEmulator("ev", gear.host, gear.port, standard="sae", **FAST)
+    iec = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, **FAST))
+    sae = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, standard="sae", **FAST))
     try:
         assert (await iec.measure()).current_limit_a == 6.0
         assert (await sae.measure()).current_limit_a is None
@@ -137,7 +137,7 @@ async def test_self_test_reads_settings_and_measurement(ev: ModbusEVEmulator, wo
 
 async def test_every_command_is_a_step(gear) -> None:
     log = StepLog()
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, steplog=log, **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, **FAST), steplog=log)
     try:
         await ev.set_cp_state("B")
         await ev.measure()
@@ -163,7 +163,7 @@ async def test_every_command_is_a_step(gear) -> None:
 )
 async def test_bad_arguments_fail_before_any_io(command: str, arg: object, name: str) -> None:
     # nothing listens on this port: a ValueError (not a DriverError) proves the check came first
-    ev = ModbusEVEmulator("ev", "127.0.0.1", await closed_port(), **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host="127.0.0.1", port=await closed_port(), **FAST))
     with pytest.raises(ValueError, match=name):
         await getattr(ev, command)(arg)
     assert not ev.link.connected
@@ -174,16 +174,16 @@ async def test_bad_arguments_fail_before_any_io(command: str, arg: object, name:
     "kwargs, name",
     [
         ({"standard": "gb"}, "standard"),
-        ({"retries": 0}, "retries"),
+        ({"retries": -1}, "retries"),
         ({"timeout_s": 0}, "timeout_s"),
         ({"port": 70000}, "port"),
         ({"device_id": 300}, "device_id"),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict, name: str) -> None:
-    settings = {"role": "ev", "host": "127.0.0.1", "port": 502, **kwargs}
+    settings = {"host": "127.0.0.1", "port": 502, **kwargs}
     with pytest.raises(ValueError, match=name):
-        ModbusEVEmulator(**settings)
+        ModbusEVEmulator("ev", ModbusEvSettings(**settings))
 
 
 async def test_silent_device_gives_driver_error_in_bounded_time(ev: ModbusEVEmulator, gear) -> None:
@@ -195,7 +195,7 @@ async def test_silent_device_gives_driver_error_in_bounded_time(ev: ModbusEVEmul
     elapsed = time.monotonic() - started
     err = caught.value
     assert (err.role, err.backend, err.address) == ("ev", "Modbus", f"127.0.0.1:{gear.port} device 1")
-    assert str(err) == f"ev: Modbus 127.0.0.1:{gear.port} device 1: no answer after 2 tries"
+    assert str(err) == f"ev: Modbus 127.0.0.1:{gear.port} device 1: no answer after 2 tries of 0.25 s"
     assert elapsed < 2.0
     assert ev.steplog.steps[-1].error == str(err)
 
@@ -205,7 +205,7 @@ async def test_silent_device_gives_driver_error_in_bounded_time(ev: ModbusEVEmul
 
 async def test_connection_refused_gives_driver_error() -> None:
     port = await closed_port()
-    ev = ModbusEVEmulator("ev", "127.0.0.1", port, **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host="127.0.0.1", port=port, **FAST))
     started = time.monotonic()
     with pytest.raises(DriverError, match=f"ev: Modbus 127.0.0.1:{port} device 1: cannot connect"):
         await ev.connect()
@@ -217,7 +217,7 @@ async def test_connection_refused_gives_driver_error() -> None:
 
 async def test_driver_reconnects_after_gear_restart(world: World) -> None:
     gear = await start_modbus_gear(world)
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, **FAST))
     try:
         await ev.set_cp_state("B")
         await gear.stop()
@@ -231,7 +231,7 @@ async def test_driver_reconnects_after_gear_restart(world: World) -> None:
 
 async def test_exception_response_names_the_register(gear, world: World) -> None:
     wrong_map = RegisterMap.from_dict({"pp_rating_a": 10})
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, register_map=wrong_map, **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, **FAST), register_map=wrong_map)
     try:
         with pytest.raises(DriverError, match=r"pp_rating_a \(holding register 10\): Modbus exception 2"):
             await ev.set_pp_rating(20)
@@ -250,7 +250,7 @@ async def test_gear_refuses_values_no_state_has(ev: ModbusEVEmulator, world: Wor
 
 
 async def test_wrong_device_id_gets_an_error_answer(gear) -> None:
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, device_id=9, **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, device_id=9, **FAST))
     try:
         with pytest.raises(DriverError, match="Modbus exception"):
             await ev.measure()
@@ -265,7 +265,7 @@ async def test_other_layout_and_device_id_over_the_wire() -> None:
     gear = await start_modbus_gear(
         world, ev_device_id=5, relay_device_id=6, ev_connector_id=2, ev_register_map=EXAMPLE_OFFSET_MAP
     )
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, device_id=5, register_map=EXAMPLE_OFFSET_MAP, **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, device_id=5, **FAST), register_map=EXAMPLE_OFFSET_MAP)
     try:
         await ev.set_plug(True)
         await ev.set_cp_state("C")
@@ -274,7 +274,7 @@ async def test_other_layout_and_device_id_over_the_wire() -> None:
         assert world.connector(2).ev_state == "C"
         assert world.connector(1).ev_state == "A"
         # the default layout's addresses do not exist on this device
-        default = ModbusEVEmulator("ev", gear.host, gear.port, device_id=5, **FAST)
+        default = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, device_id=5, **FAST))
         with pytest.raises(DriverError, match="illegal data address"):
             await default.measure()
         await default.close()
@@ -286,7 +286,7 @@ async def test_other_layout_and_device_id_over_the_wire() -> None:
 async def test_gear_starts_and_stops_many_times(world: World) -> None:
     for _ in range(15):
         gear = await start_modbus_gear(world)
-        ev = ModbusEVEmulator("ev", gear.host, gear.port, timeout_s=0.25, retries=1)
+        ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, timeout_s=0.25, retries=0))
         await ev.set_cp_state("B")
         await gear.stop()
         await gear.stop()  # twice is harmless
@@ -298,7 +298,7 @@ async def test_gear_starts_and_stops_many_times(world: World) -> None:
 
 async def test_stop_while_a_request_hangs(world: World) -> None:
     gear = await start_modbus_gear(world)
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, timeout_s=0.25, retries=1)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, timeout_s=0.25, retries=0))
     await ev.connect()
     gear.silent = True
     pending = asyncio.ensure_future(ev.measure())

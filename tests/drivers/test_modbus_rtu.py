@@ -19,25 +19,25 @@ from pymodbus.pdu.register_message import (
 
 from drivers.base import Driver
 from drivers.errors import DriverError
-from drivers.evse_tester.modbus import ModbusEVEmulator
-from drivers.meter.modbus_meter import ModbusEnergyMeter
+from drivers.evse_tester.modbus import ModbusEVEmulator, ModbusEvSettings
+from drivers.meter.modbus_meter import ModbusEnergyMeter, ModbusMeterSettings
 from drivers.modbus_link import ModbusLink, _check_reply
 from drivers.modbus_transport import ModbusTransport, missing_transport_setting
-from drivers.relay.modbus_coil import ModbusCoilOutput
+from drivers.relay.modbus_coil import ModbusCoilOutput, ModbusCoilSettings
 from hil_sim.gear.energy_meter import EnergyMeterRegisters
 from hil_sim.gear.modbus_rtu import start_modbus_rtu_gear, start_modbus_rtu_pty_gear
 from hil_sim.world import World
 
-FAST = {"timeout_s": 0.25, "retries": 2}
+FAST = {"timeout_s": 0.25, "retries": 1}  # two tries
 EV, RELAY, METER = 1, 2, 3
 
 
 def ev_on(transport: ModbusTransport) -> ModbusEVEmulator:
-    return ModbusEVEmulator("ev", transport=transport, device_id=EV, **FAST)
+    return ModbusEVEmulator("ev", ModbusEvSettings(transport=transport, device_id=EV, **FAST))
 
 
 def coil_on(transport: ModbusTransport, role: str, coil: int, device_id: int = RELAY) -> ModbusCoilOutput:
-    return ModbusCoilOutput(role, transport=transport, device_id=device_id, coil=coil, **FAST)
+    return ModbusCoilOutput(role, ModbusCoilSettings(transport=transport, device_id=device_id, coil=coil, **FAST))
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ async def test_three_devices_share_one_bus_concurrently(bus, world: World, closi
     transport = bus.transport()
     ev = ev_on(transport)
     mains, network = coil_on(transport, "mains", 0), coil_on(transport, "network", 1)
-    meter = ModbusEnergyMeter("meter", transport=transport, device_id=METER, **FAST)
+    meter = ModbusEnergyMeter("meter", ModbusMeterSettings(transport=transport, device_id=METER, **FAST))
     closing.extend([ev, mains, network, meter])
     for _ in range(3):
         await asyncio.gather(ev.set_cp_state("B"), mains.set(True), network.set(False), meter.read(), ev.measure())
@@ -121,7 +121,7 @@ async def test_silent_device_gives_driver_error_in_bounded_time(bus, closing) ->
         await ev.set_cp_state("B")
     err = caught.value
     assert (err.role, err.backend, err.address) == ("ev", "Modbus", f"{bus.transport().describe()} device 1")
-    assert err.message == "no answer after 2 tries"
+    assert err.message == "no answer after 2 tries of 0.25 s"
     assert time.monotonic() - started < 2.0
     bus.silent = False  # the driver recovers once the device answers again
     assert (await ev.measure()).state == "A"
@@ -132,13 +132,13 @@ async def test_absent_device_stays_silent_like_on_rs485(bus, closing) -> None:
     closing.append(mains)
     with pytest.raises(DriverError) as caught:
         await mains.get()
-    assert str(caught.value) == f"mains: Modbus coil {bus.transport().describe()} device 9 coil 0: no answer after 2 tries"
+    assert str(caught.value) == f"mains: Modbus coil {bus.transport().describe()} device 9 coil 0: no answer after 2 tries of 0.25 s"
     assert bus.requests[9] == 2
 
 
 async def test_exception_answer_over_rtu(bus, closing) -> None:
     # the relay board has no registers: the EV driver pointed at it gets "illegal data address", named
-    ev = ModbusEVEmulator("ev", transport=bus.transport(), device_id=RELAY, **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(transport=bus.transport(), device_id=RELAY, **FAST))
     closing.append(ev)
     with pytest.raises(DriverError, match=r"cp_state \(holding register 0\): Modbus exception 2 \(illegal data address\)"):
         await ev.set_cp_state("B")
@@ -146,7 +146,7 @@ async def test_exception_answer_over_rtu(bus, closing) -> None:
 
 async def test_tcp_framing_does_not_reach_an_rtu_bus(world: World) -> None:
     gear = await start_modbus_rtu_gear(world)
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, **FAST)  # plain Modbus TCP
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, **FAST))  # plain Modbus TCP
     try:
         with pytest.raises(DriverError, match="no answer"):
             await ev.measure()
@@ -179,7 +179,7 @@ async def test_missing_serial_port_gives_driver_error() -> None:
     with pytest.raises(DriverError) as caught:
         await ev.connect()
     assert str(caught.value) == (
-        "ev: Modbus RTU /dev/ttyNOSUCH0 9600 8N1 device 1: cannot open /dev/ttyNOSUCH0 after 2 tries (no such device)"
+        "ev: Modbus RTU /dev/ttyNOSUCH0 9600 8N1 device 1: cannot open /dev/ttyNOSUCH0 after 2 tries of 0.25 s (no such device)"
     )
     await ev.close()
 

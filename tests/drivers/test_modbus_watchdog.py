@@ -11,21 +11,21 @@ import textwrap
 
 import pytest
 
-from drivers.relay.modbus_coil import ModbusCoilOutput
+from drivers.relay.modbus_coil import ModbusCoilOutput, ModbusCoilSettings
 from hil_sim.gear.modbus_gear import ModbusGear
 from hil_sim.gear.watchdog import WATCHDOG_REGISTER
 from hil_sim.world import World
 
 RELAY = 2
-FAST = {"timeout_s": 0.25, "retries": 2}
+FAST = {"timeout_s": 0.25, "retries": 1}  # two tries
 
 CONTROLLER = textwrap.dedent("""
     import asyncio, sys
-    from drivers.relay.modbus_coil import ModbusCoilOutput
+    from drivers.relay.modbus_coil import ModbusCoilOutput, ModbusCoilSettings
 
     async def main() -> None:
-        mains = ModbusCoilOutput("mains", "127.0.0.1", int(sys.argv[1]), device_id=2, coil=0,
-                                 watchdog_s=float(sys.argv[2]))
+        mains = ModbusCoilOutput("mains", ModbusCoilSettings(host="127.0.0.1", port=int(sys.argv[1]), device_id=2,
+                                                             coil=0, watchdog_s=float(sys.argv[2])))
         await mains.connect()
         await mains.set(True)
         print("armed", flush=True)
@@ -69,7 +69,7 @@ async def test_without_a_watchdog_the_board_keeps_its_last_outputs(gear: ModbusG
 
 
 async def test_a_clean_close_disarms_it(gear: ModbusGear, world: World) -> None:
-    mains = ModbusCoilOutput("mains", gear.host, gear.port, device_id=RELAY, coil=0, watchdog_s=0.3, **FAST)
+    mains = ModbusCoilOutput("mains", ModbusCoilSettings(host=gear.host, port=gear.port, device_id=RELAY, coil=0, watchdog_s=0.3, **FAST))
     await mains.connect()
     assert await mains.link.read_holding("watchdog", WATCHDOG_REGISTER) == [3]
     await mains.set(True)
@@ -81,4 +81,4 @@ async def test_a_clean_close_disarms_it(gear: ModbusGear, world: World) -> None:
 
 def test_a_watchdog_shorter_than_a_tick_is_refused() -> None:
     with pytest.raises(ValueError, match="watchdog_s must be at least 0.1 s"):
-        ModbusCoilOutput("mains", "127.0.0.1", 502, device_id=RELAY, coil=0, watchdog_s=0.05)
+        ModbusCoilOutput("mains", ModbusCoilSettings(host="127.0.0.1", port=502, device_id=RELAY, coil=0, watchdog_s=0.05))

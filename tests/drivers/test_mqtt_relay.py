@@ -16,13 +16,14 @@ import aiomqtt
 import pytest
 from support.mosquitto import Mosquitto, make_tls_files, mosquitto_or_fail
 
+from drivers.relay.settings import MqttRelaySettings
 from drivers.errors import DriverError
 from drivers.relay.mqtt import MQTTOutput
 from drivers.relay.protocol import PowerSwitch
 from hil_sim.gear.mqtt_relay import SimMQTTRelay
 from hil_sim.world import World
 
-FAST = {"timeout_s": 0.3, "retries": 2}
+FAST = {"timeout_s": 0.3, "retries": 1}  # two tries
 DEVICE = "bench-relay"
 FLAVOURS = ["tasmota", "shelly_gen1", "shelly_gen2"]
 USER, PASSWORD = "bench", "s3cret"
@@ -71,7 +72,7 @@ async def outputs(broker: Mosquitto) -> AsyncIterator:
 
     def make(role: str, flavour: str, channel: int = 0, **kwargs) -> MQTTOutput:
         kwargs = {"host": broker.host, "port": broker.port, "device": DEVICE, **FAST, **kwargs}
-        output = MQTTOutput(role, flavour=flavour, channel=channel, **kwargs)
+        output = MQTTOutput(role, MqttRelaySettings(flavour=flavour, channel=channel, **kwargs))
         opened.append(output)
         return output
 
@@ -196,7 +197,7 @@ async def test_silent_device_gives_driver_error_in_bounded_time(
     elapsed = time.monotonic() - started
     err = caught.value
     assert (err.role, err.backend, err.address) == ("mains", "MQTT", f"127.0.0.1:{broker.port} {address}")
-    assert str(err) == f"mains: MQTT 127.0.0.1:{broker.port} {address}: no confirmation after 2 tries"
+    assert str(err) == f"mains: MQTT 127.0.0.1:{broker.port} {address}: no confirmation after 2 tries of 0.3 s"
     assert 0.5 < elapsed < 1.5  # two tries of 0.3 s
     with pytest.raises(DriverError, match=r"no answer after 2 tries"):
         await mains.get()
@@ -218,13 +219,13 @@ async def test_shelly_gen2_error_answer_fails_at_once(devices, outputs) -> None:
 async def test_broker_down_gives_driver_error(tmp_path: Path) -> None:
     with mosquitto_or_fail(tmp_path / "gone") as gone:
         pass  # stopped at once: nothing listens on its port any more
-    mains = MQTTOutput("mains", gone.host, gone.port, device=DEVICE, **FAST)
+    mains = MQTTOutput("mains", MqttRelaySettings(host=gone.host, port=gone.port, device=DEVICE, **FAST))
     started = time.monotonic()
     with pytest.raises(DriverError) as caught:
         await mains.set(True)
     assert str(caught.value).startswith(
         f"mains: MQTT 127.0.0.1:{gone.port} tasmota/{DEVICE} POWER1: "
-        f"cannot connect to MQTT broker 127.0.0.1:{gone.port} after 2 tries ("
+        f"cannot connect to MQTT broker 127.0.0.1:{gone.port} after 2 tries of 0.3 s ("
     )
     with pytest.raises(DriverError, match=f"cannot connect to MQTT broker 127.0.0.1:{gone.port}"):
         await mains.connect()
@@ -236,7 +237,7 @@ async def test_broker_down_gives_driver_error(tmp_path: Path) -> None:
 async def test_broker_lost_and_back(tmp_path: Path, world: World) -> None:
     broker = mosquitto_or_fail(tmp_path / "b1")
     sim = SimMQTTRelay(world, broker.host, broker.port, DEVICE)
-    mains = MQTTOutput("mains", broker.host, broker.port, device=DEVICE, **FAST)
+    mains = MQTTOutput("mains", MqttRelaySettings(host=broker.host, port=broker.port, device=DEVICE, **FAST))
     try:
         await sim.start()
         await mains.set(False)
@@ -261,7 +262,7 @@ async def test_auth(auth_broker: Mosquitto, world: World) -> None:
     made: list[MQTTOutput] = []
 
     def output(**kwargs) -> MQTTOutput:
-        made.append(MQTTOutput("mains", host, port, device=DEVICE, flavour="shelly_gen1", **FAST, **kwargs))
+        made.append(MQTTOutput("mains", MqttRelaySettings(host=host, port=port, device=DEVICE, flavour="shelly_gen1", **FAST, **kwargs)))
         return made[-1]
 
     try:
@@ -294,12 +295,10 @@ async def test_tls_with_ca_file(tmp_path: Path, world: World) -> None:
     with mosquitto_or_fail(tmp_path / "tls-broker", tls=tls) as broker:
         sim = SimMQTTRelay(world, broker.host, broker.port, DEVICE, flavour="shelly_gen2")  # on the plain listener
         await sim.start()
-        secure = MQTTOutput("mains", broker.host, broker.tls_port, device=DEVICE, flavour="shelly_gen2",
-                            tls_ca=str(tls.ca), **FAST)
+        secure = MQTTOutput("mains", MqttRelaySettings(host=broker.host, port=broker.tls_port, device=DEVICE, flavour="shelly_gen2", tls_ca=str(tls.ca), **FAST))
         plain_ca = tmp_path / "other-ca.crt"  # a CA that did not sign the broker's certificate
         plain_ca.write_bytes(make_tls_files(tmp_path / "other").ca.read_bytes())
-        untrusting = MQTTOutput("mains", broker.host, broker.tls_port, device=DEVICE, flavour="shelly_gen2",
-                                tls_ca=str(plain_ca), **FAST)
+        untrusting = MQTTOutput("mains", MqttRelaySettings(host=broker.host, port=broker.tls_port, device=DEVICE, flavour="shelly_gen2", tls_ca=str(plain_ca), **FAST))
         try:
             await secure.set(False)
             assert world.mains_on is False
@@ -344,13 +343,13 @@ def test_bad_arguments(tmp_path: Path) -> None:
         ({"device": ""}, "device"),
         ({"port": 0}, "port"),
         ({"timeout_s": 0}, "timeout_s"),
-        ({"retries": 0}, "retries"),
+        ({"retries": -1}, "retries"),
         ({"invert": "yes"}, "invert"),
         ({"password": "x"}, "username"),
         ({"tls_ca": str(tmp_path / "missing.crt")}, "tls_ca"),
     ]:
         with pytest.raises(ValueError, match=fragment):
-            MQTTOutput("mains", **{**ok, **kwargs})
+            MQTTOutput("mains", MqttRelaySettings(**{**ok, **kwargs}))
     with pytest.raises(ValueError, match="loopback"):
         SimMQTTRelay(World(), "0.0.0.0", 1883, DEVICE)
     with pytest.raises(ValueError, match="kettle"):
@@ -358,6 +357,6 @@ def test_bad_arguments(tmp_path: Path) -> None:
 
 
 async def test_bad_level_is_refused_before_any_io() -> None:
-    mains = MQTTOutput("mains", "127.0.0.1", 9, device=DEVICE, **FAST)  # nothing to talk to: the check comes first
+    mains = MQTTOutput("mains", MqttRelaySettings(host="127.0.0.1", port=9, device=DEVICE, **FAST))  # nothing to talk to: the check comes first
     with pytest.raises(ValueError, match="level"):
         await mains.set("on")  # type: ignore[arg-type]

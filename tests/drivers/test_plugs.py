@@ -8,10 +8,12 @@ from typing import Iterator
 
 import pytest
 
+from drivers.evse_tester.settings import GpioEvSettings
+from drivers.evse_tester.settings import SerialEvSettings
 from drivers.errors import DriverError
 from drivers.evse_tester import proximity
 from drivers.evse_tester.gpio import GPIOEVEmulator
-from drivers.evse_tester.modbus import ModbusEVEmulator
+from drivers.evse_tester.modbus import ModbusEVEmulator, ModbusEvSettings
 from drivers.evse_tester.register_map import RegisterMap
 from drivers.evse_tester.serial_ev import SerialEVEmulator
 from drivers.gpio.pins import FakePins, fake_pins, reset_fake_pins
@@ -57,7 +59,7 @@ def type1_world() -> World:
 async def test_modbus_latch_register_moves_the_station_pp(gear: ModbusGear, world: World) -> None:
     world.set("plug", "type1", connector_id=1)
     world.set("plugged_charger_side", True, connector_id=1)
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, plug="type1", **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, plug="type1", **FAST))
     try:
         assert world_pp(world) is None  # coupler not in the inlet
         await ev.set_plug(True)
@@ -78,7 +80,7 @@ async def test_modbus_latch_register_moves_the_station_pp(gear: ModbusGear, worl
 
 
 async def test_modbus_type2_pp_by_rating_and_no_latch(gear: ModbusGear, world: World) -> None:
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, **FAST)  # type2: what benches had before plugs existed
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, **FAST))  # type2: what benches had before plugs existed
     try:
         world.set("plugged_charger_side", True, connector_id=1)
         for amps, ohms in ((13, 1500.0), (63, 100.0)):
@@ -93,8 +95,7 @@ async def test_modbus_type2_pp_by_rating_and_no_latch(gear: ModbusGear, world: W
 
 
 async def test_modbus_map_without_a_latch_register(gear: ModbusGear, world: World) -> None:
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, plug="type1",
-                          register_map=RegisterMap.from_dict({"latch_pressed": None}), **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, plug="type1", **FAST), register_map=RegisterMap.from_dict({"latch_pressed": None}))
     try:
         with pytest.raises(DriverError, match=r"ev: Modbus .*no latch_pressed register .*\(plug: Type 1"):
             await ev.set_latch(True)
@@ -105,7 +106,7 @@ async def test_modbus_map_without_a_latch_register(gear: ModbusGear, world: Worl
 
 
 async def test_modbus_latch_register_refuses_other_values(gear: ModbusGear, world: World) -> None:
-    ev = ModbusEVEmulator("ev", gear.host, gear.port, plug="type1", **FAST)
+    ev = ModbusEVEmulator("ev", ModbusEvSettings(host=gear.host, port=gear.port, plug="type1", **FAST))
     try:
         with pytest.raises(DriverError, match=r"latch_pressed \(holding register 4\): Modbus exception 3"):
             await ev.link.write_register("latch_pressed", 4, 2)
@@ -116,11 +117,11 @@ async def test_modbus_latch_register_refuses_other_values(gear: ModbusGear, worl
 
 def test_unknown_plug_is_refused_by_every_driver() -> None:
     with pytest.raises(ValueError, match="plug must be one of type1, type2, tethered, not 'type3'"):
-        ModbusEVEmulator("ev", "127.0.0.1", 502, plug="type3")
+        ModbusEVEmulator("ev", ModbusEvSettings(host="127.0.0.1", port=502, plug="type3"))
     with pytest.raises(ValueError, match="plug must be one of"):
-        SerialEVEmulator("ev", "/dev/null", plug="type3")
+        SerialEVEmulator("ev", SerialEvSettings(port="/dev/null", plug="type3"))
     with pytest.raises(ValueError, match="plug must be one of"):
-        GPIOEVEmulator("ev", PLUG, B, C, plug="type3", pins="fake")
+        GPIOEVEmulator("ev", GpioEvSettings(plug_pin=PLUG, state_b_pin=B, state_c_pin=C, plug="type3", pins="fake"))
 
 
 # serial over a pty ---------------------------------------------------------------------------------------------
@@ -135,7 +136,7 @@ async def board() -> AsyncIterator[SimSerialEV]:
 
 
 async def test_serial_latch_commands(board: SimSerialEV) -> None:
-    ev = SerialEVEmulator("ev", board.port_name, plug="type1", timeout_s=0.3, retries=1)
+    ev = SerialEVEmulator("ev", SerialEvSettings(port=board.port_name, plug="type1", timeout_s=0.3, retries=1))
     try:
         await ev.set_plug(True)
         await ev.set_latch(True)
@@ -153,7 +154,7 @@ async def test_serial_latch_commands(board: SimSerialEV) -> None:
 
 
 async def test_serial_type2_board_is_never_sent_a_latch_command(board: SimSerialEV) -> None:
-    ev = SerialEVEmulator("ev", board.port_name, timeout_s=0.3, retries=1)
+    ev = SerialEVEmulator("ev", SerialEvSettings(port=board.port_name, timeout_s=0.3, retries=1))
     try:
         with pytest.raises(DriverError, match=r"ev: serial .*latch switch S3"):
             await ev.set_latch(True)
@@ -175,7 +176,7 @@ def chip(request: pytest.FixtureRequest) -> Iterator[str]:
 
 async def test_gpio_latch_pin(chip: str) -> None:
     fake: FakePins = fake_pins(chip)
-    ev = GPIOEVEmulator("ev", PLUG, B, C, latch_pin=LATCH, plug="type1", pins="fake", chip=chip)
+    ev = GPIOEVEmulator("ev", GpioEvSettings(plug_pin=PLUG, state_b_pin=B, state_c_pin=C, latch_pin=LATCH, plug="type1", pins="fake", chip=chip))
     try:
         await ev.set_latch(True)
         assert fake.level(LATCH) is True
@@ -187,7 +188,7 @@ async def test_gpio_latch_pin(chip: str) -> None:
 
 
 async def test_gpio_without_latch_pin_names_driver_and_plug(chip: str) -> None:
-    ev = GPIOEVEmulator("ev", PLUG, B, C, plug="type1", pins="fake", chip=chip)
+    ev = GPIOEVEmulator("ev", GpioEvSettings(plug_pin=PLUG, state_b_pin=B, state_c_pin=C, plug="type1", pins="fake", chip=chip))
     with pytest.raises(DriverError, match=r"ev: GPIO .*latch_pin is not set \(plug: Type 1 \(SAE J1772\)\)"):
         await ev.set_latch(True)
     await ev.close()
@@ -200,4 +201,4 @@ async def test_gpio_without_latch_pin_names_driver_and_plug(chip: str) -> None:
 ])
 def test_gpio_settings_that_do_not_fit_the_plug(chip: str, kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        GPIOEVEmulator("ev", PLUG, B, C, pins="fake", chip=chip, **kwargs)  # type: ignore[arg-type]
+        GPIOEVEmulator("ev", GpioEvSettings(plug_pin=PLUG, state_b_pin=B, state_c_pin=C, pins="fake", chip=chip, **kwargs))  # type: ignore[arg-type]

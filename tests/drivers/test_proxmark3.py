@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from benchctl.bench.registry import DRIVERS, DriverSpec
-from benchctl.config.schema import Field
+from drivers.rfid.settings import Proxmark3Settings
+from benchctl.bench import registry
 from drivers.errors import DriverError
 from drivers.rfid.proxmark3 import Proxmark3Presenter, parse_hw_version
 from drivers.steplog import StepLog
@@ -22,20 +22,6 @@ from hil_sim.world import World
 
 TIMEOUT_S = 3.0
 GRACE_S = 0.3
-
-# the registry entry proposed for benchctl/bench/registry.py (used until the registry has one)
-PROPOSED_SPEC = DriverSpec(
-    "proxmark3", "rfid", "drivers.rfid.proxmark3:Proxmark3Presenter",
-    {"port": Field(str, required=True, refs=True,
-                   help="the Proxmark3's device, e.g. /dev/ttyACM0 (or tcp:host:port, bt:...)"),
-     "client": Field(str, default="pm3", refs=True,
-                     help="the Proxmark3 client (Iceman/RRG): pm3, proxmark3 or a path, with options if any"),
-     "timeout_s": Field(float, default=5.0, minimum=0.1,
-                        help="how long one client run may take to open the device and answer"),
-     "stop_grace_s": Field(float, default=1.0, minimum=0.05,
-                           help="wait after SIGINT (then SIGTERM) before the next signal")},
-    "Proxmark3 (Iceman firmware) emulating the card, through its command-line client")
-
 
 @pytest.fixture
 def world() -> World:
@@ -64,8 +50,8 @@ async def make(sim: SimProxmark3) -> AsyncIterator[Any]:
 
     def factory(**kwargs: Any) -> Proxmark3Presenter:
         settings = {"port": sim.port, "client": sim.client_command, "timeout_s": TIMEOUT_S,
-                    "stop_grace_s": GRACE_S, "steplog": StepLog(), **kwargs}
-        drv = Proxmark3Presenter("card", **settings)
+                    "stop_grace_s": GRACE_S, **kwargs}
+        drv = Proxmark3Presenter("card", Proxmark3Settings(**settings), steplog=StepLog())
         made.append(drv)
         return drv
 
@@ -208,7 +194,7 @@ async def test_signals_escalate_when_the_client_ignores_them(make: Any, sim: Sim
 
 
 async def test_dropped_driver_kills_its_child(make: Any, sim: SimProxmark3) -> None:
-    driver = Proxmark3Presenter("card", sim.port, client=sim.client_command, timeout_s=TIMEOUT_S)
+    driver = Proxmark3Presenter("card", Proxmark3Settings(port=sim.port, client=sim.client_command, timeout_s=TIMEOUT_S))
     await driver.present("04A1B2C3")
     pid = driver.sim_pid
     assert pid is not None
@@ -254,7 +240,7 @@ async def test_port_held_by_another_client_is_reported(make: Any) -> None:
 
 async def test_missing_client_names_it_and_the_setting(sim: SimProxmark3) -> None:
     for client in ("no-such-pm3-client", "/opt/nowhere/pm3 --incognito"):
-        drv = Proxmark3Presenter("card", sim.port, client=client)
+        drv = Proxmark3Presenter("card", Proxmark3Settings(port=sim.port, client=client))
         with pytest.raises(DriverError) as info:
             await drv.present("04A1B2C3")
         error = info.value
@@ -318,9 +304,9 @@ async def test_bad_arguments_raise_before_any_client_runs(driver: Proxmark3Prese
         await driver.present("04A1B2C3", hold_s=-1)
     assert sim.commands == []
     with pytest.raises(ValueError, match="client is empty"):
-        Proxmark3Presenter("card", sim.port, client="")
+        Proxmark3Presenter("card", Proxmark3Settings(port=sim.port, client=""))
     with pytest.raises(ValueError, match="timeout_s"):
-        Proxmark3Presenter("card", sim.port, timeout_s=0)
+        Proxmark3Presenter("card", Proxmark3Settings(port=sim.port, timeout_s=0))
 
 
 def test_parse_hw_version_of_an_older_client() -> None:
@@ -345,9 +331,9 @@ def test_parse_hw_version_of_an_older_client() -> None:
 
 
 async def test_registry_entry_builds_the_driver(sim: SimProxmark3, world: World) -> None:
-    spec = DRIVERS.get("proxmark3", PROPOSED_SPEC)
+    spec = registry.spec("proxmark3")
     assert spec.kind == "rfid"
-    settings = {key: field.default for key, field in spec.settings.items()}
+    settings = {key: field.default for key, field in spec.schema.fields.items()}  # type: ignore[union-attr]
     settings.update(port=sim.port, client=sim.client, timeout_s=TIMEOUT_S)
     driver = spec.build("card", settings, StepLog())
     assert isinstance(driver, Proxmark3Presenter)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import serial
 
+from drivers.evse_tester.settings import SerialEvSettings
 from drivers.errors import DriverError
 from drivers.evse_tester.protocol import CPMeasurement
 from drivers.evse_tester.serial_ev import SerialEVEmulator
@@ -40,7 +41,7 @@ async def sim(world: World) -> AsyncIterator[SimSerialEV]:
 
 @pytest.fixture
 async def ev(sim: SimSerialEV) -> AsyncIterator[SerialEVEmulator]:
-    driver = SerialEVEmulator("ev", sim.port_name, timeout_s=TIMEOUT_S, retries=RETRIES, steplog=StepLog())
+    driver = SerialEVEmulator("ev", SerialEvSettings(port=sim.port_name, timeout_s=TIMEOUT_S, retries=RETRIES), steplog=StepLog())
     await driver.connect()
     yield driver
     await driver.close()
@@ -119,7 +120,7 @@ async def test_fresh_frames_are_used_without_asking(ev: SerialEVEmulator, sim: S
 async def test_board_without_periodic_frames_is_asked(world: World) -> None:
     board = SimSerialEV(world, frame_period_s=None)
     await board.start()
-    ev = SerialEVEmulator("ev", board.port_name, timeout_s=TIMEOUT_S, retries=RETRIES)
+    ev = SerialEVEmulator("ev", SerialEvSettings(port=board.port_name, timeout_s=TIMEOUT_S, retries=RETRIES))
     try:
         world.set("pwm_duty_pct", 25.0, connector_id=1)
         world.set("plugged_charger_side", True, connector_id=1)
@@ -139,7 +140,7 @@ async def test_standard_setting_changes_the_current_reading(sim: SimSerialEV, wo
     world.set("pwm_duty_pct", 9.0, connector_id=1)
     readings = []
     for standard in ("iec", "sae"):  # one after the other: a serial port has one user at a time
-        ev = SerialEVEmulator("ev", sim.port_name, timeout_s=TIMEOUT_S, standard=standard)
+        ev = SerialEVEmulator("ev", SerialEvSettings(port=sim.port_name, timeout_s=TIMEOUT_S, standard=standard))
         try:
             readings.append((await ev.measure()).current_limit_a)
         finally:
@@ -149,7 +150,7 @@ async def test_standard_setting_changes_the_current_reading(sim: SimSerialEV, wo
 
 async def test_a_port_in_use_is_refused(ev: SerialEVEmulator, sim: SimSerialEV) -> None:
     await ev.set_cp_state("B")
-    other = SerialEVEmulator("ev2", sim.port_name, timeout_s=TIMEOUT_S)
+    other = SerialEVEmulator("ev2", SerialEvSettings(port=sim.port_name, timeout_s=TIMEOUT_S))
     with pytest.raises(DriverError, match=rf"ev2: serial {sim.port_name}: cannot open: .*lock"):
         await other.connect()
     await other.close()
@@ -177,7 +178,7 @@ async def test_garbage_is_skipped_and_counted(ev: SerialEVEmulator, sim: SimSeri
 async def test_garbage_before_the_first_line_and_mid_line(world: World) -> None:
     sim = SimSerialEV(world, frame_period_s=None)  # no periodic frames: the lines below are the first
     await sim.start()
-    ev = SerialEVEmulator("ev", sim.port_name, timeout_s=TIMEOUT_S, retries=RETRIES)
+    ev = SerialEVEmulator("ev", SerialEvSettings(port=sim.port_name, timeout_s=TIMEOUT_S, retries=RETRIES))
     try:
         await ev.connect()
         # a line cut by the port opening (not counted), noise without LF far beyond a line, then CR-less LF
@@ -221,7 +222,7 @@ async def test_silent_board_gives_driver_error_in_bounded_time(ev: SerialEVEmula
 
 async def test_absent_port_names_the_path(tmp_path: Path) -> None:
     path = str(tmp_path / "ttyACM9")
-    ev = SerialEVEmulator("ev", path, timeout_s=TIMEOUT_S)
+    ev = SerialEVEmulator("ev", SerialEvSettings(port=path, timeout_s=TIMEOUT_S))
     with pytest.raises(DriverError) as caught:
         await ev.connect()
     assert str(caught.value).startswith(f"ev: serial {path}: cannot open: ")
@@ -246,7 +247,7 @@ async def test_absent_port_names_the_path(tmp_path: Path) -> None:
 )
 async def test_bad_arguments_fail_before_any_io(tmp_path: Path, command: str, arg: object, match: str) -> None:
     # nothing at this path: a ValueError (not a DriverError) proves the check came first
-    ev = SerialEVEmulator("ev", str(tmp_path / "ttyACM9"))
+    ev = SerialEVEmulator("ev", SerialEvSettings(port=str(tmp_path / "ttyACM9")))
     with pytest.raises(ValueError, match=match):
         await getattr(ev, command)(arg)
     assert ev.steplog.steps[-1].error is not None
@@ -259,7 +260,7 @@ async def test_bad_arguments_fail_before_any_io(tmp_path: Path, command: str, ar
 )
 def test_bad_settings_are_refused(kwargs: dict[str, Any], name: str) -> None:
     with pytest.raises(ValueError, match=name):
-        SerialEVEmulator(**{"role": "ev", "port": "/dev/ttyACM0", **kwargs})
+        SerialEVEmulator("ev", SerialEvSettings(**{"port": "/dev/ttyACM0", **kwargs}))
 
 
 async def test_safe_state_unplugs_and_clears_faults(ev: SerialEVEmulator, sim: SimSerialEV,
@@ -305,7 +306,7 @@ async def test_self_test(ev: SerialEVEmulator, sim: SimSerialEV) -> None:
 
 async def test_every_command_is_a_step(sim: SimSerialEV) -> None:
     log = StepLog()
-    ev = SerialEVEmulator("ev", sim.port_name, timeout_s=TIMEOUT_S, steplog=log)
+    ev = SerialEVEmulator("ev", SerialEvSettings(port=sim.port_name, timeout_s=TIMEOUT_S), steplog=log)
     try:
         await ev.set_cp_state("B")
         await ev.measure()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.dongle.settings import E3372AtSettings
 from benchctl.cli import main
 from benchctl.paths import ROOT
 from benchctl.perf.a4 import a4
@@ -36,7 +37,7 @@ async def dongle(cellular: CellularLink) -> AsyncIterator[E3372ATDongle]:
     await endpoint.start()
     stick = SimE3372AT(World(), cellular=cellular)
     await stick.start()
-    driver = E3372ATDongle("modem", stick.port_names, timeout_s=0.5, link_endpoint=endpoint.address)
+    driver = E3372ATDongle("modem", E3372AtSettings(port=stick.port_names, timeout_s=0.5, link_endpoint=endpoint.address))
     await driver.connect()
     yield driver
     await driver.close()

@@ -23,9 +23,11 @@ ALLOWED = {
     # did-you-mean hints for a misspelled fault or variant name: words, nothing judged
     "benchctl.config.suggest": {"hil_sim/faults.py", "hil_sim/variants.py"},
 }
-# what importing the simulator loads from benchctl through the modules above (their packages and helpers)
+# what importing the simulator loads from benchctl through the modules above (their packages and helpers), and
+# through the drivers whose register maps and codecs the simulated gear shares: their settings declarations'
+# typed models (benchctl.config.typed: a dataclass made a schema, nothing judged)
 LOADED_WITH_THEM = {"benchctl", "benchctl.config", "benchctl.config.errors", "benchctl.config.marked",
-                    "benchctl.config.schema", "benchctl.config.suggest"}
+                    "benchctl.config.schema", "benchctl.config.suggest", "benchctl.config.typed"}
 
 
 def benchctl_imports(source: str) -> set[str]:
