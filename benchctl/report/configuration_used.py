@@ -4,7 +4,8 @@ value, every read-write key with the values the cases ran with.
 The start values are the GetConfiguration read before the first case (run.json "configuration"); a value a
 case ran with comes from the ChangeConfiguration requests in the capture that the charger accepted, by the
 case (or the return to idle before it) that sent them. A key keeps a value set by one case into the next
-until something sets it again, so each case lists the keys whose value differed from the start while it ran.
+until something sets it again; a case lists the keys whose value differed from the start while it ran, and the
+keys it set itself (its Configuration State) even to the start value.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ def configuration_used(record: RunRecord, rows: list[CaseRow]) -> dict[str, list
     keys = {k.key: KeyUse(k.key, k.value, bool(k.readonly)) for k in record.configuration}
     changes = _accepted_changes(record)
     run = {row.id for row in rows if row.result is not None}
-    current = {k: use.start for k, use in keys.items()}
-    changed: dict[str, dict[str, str | None]] = {}  # case id -> the values it ran with
+    changed: dict[str, dict[str, str | None]] = {}  # case id -> the values it (or the idle return before it) set
+    own: dict[str, set[str]] = {}  # case id -> the keys the case itself set (its Configuration State)
     for case, key, value in changes:
-        current[key] = value
         owner = case.split(":", 1)[0]
         changed.setdefault(owner, {})[key] = value
+        if ":" not in case:
+            own.setdefault(owner, set()).add(key)
     # walk the cases in run order, carrying a value into the following cases until it is set again
     held: dict[str, str | None] = {k: use.start for k, use in keys.items()}
     for result in record.results:
@@ -48,7 +50,8 @@ def configuration_used(record: RunRecord, rows: list[CaseRow]) -> dict[str, list
         held.update(changed.get(result.id, {}))
         for key, value in held.items():
             use = keys.setdefault(key, KeyUse(key, None, False))
-            if value != use.start and (result.id, _shown(value)) not in use.per_case:
+            if (value != use.start or key in own.get(result.id, set())) \
+                    and (result.id, _shown(value)) not in use.per_case:
                 use.per_case.append((result.id, _shown(value)))
     ordered = sorted(keys.values(), key=lambda u: u.key.lower())
     return {"readonly": [u for u in ordered if u.readonly], "readwrite": [u for u in ordered if not u.readonly]}

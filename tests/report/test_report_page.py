@@ -109,6 +109,10 @@ def test_a_reusable_states_step_is_named_by_the_state(tmp_path: Path) -> None:
 def test_test_configuration_lists_read_only_values_and_the_values_each_case_used(tmp_path: Path) -> None:
     run = _make_run(tmp_path)
     changes = [
+        # TC_001_CS's Configuration State sets the key to the value it had: the case still ran with it set
+        _frame(8, T0 + 1.1, "TC_001_CS", DOWN, [2, "c0", "ChangeConfiguration",
+                                                {"key": "HeartbeatInterval", "value": "300"}], "ChangeConfiguration"),
+        _frame(9, T0 + 1.2, "TC_001_CS", UP, [3, "c0", {"status": "Accepted"}], "ChangeConfiguration"),
         _frame(10, T0 + 10.01, "TC_003_CS", DOWN, [2, "c1", "ChangeConfiguration",
                                                    {"key": "HeartbeatInterval", "value": "60"}], "ChangeConfiguration"),
         _frame(11, T0 + 10.02, "TC_003_CS", UP, [3, "c1", {"status": "Accepted"}], "ChangeConfiguration"),
@@ -128,8 +132,9 @@ def test_test_configuration_lists_read_only_values_and_the_values_each_case_used
     assert "<td>NumberOfConnectors</td><td><code>2</code></td>" in readonly
     readwrite = section.split("Read-write keys (2)")[1].split("</table>")[0]
     heartbeat = readwrite.split("<td>HeartbeatInterval</td>")[1].split("</tr>")[0]
-    assert "<code>300</code>" in heartbeat and "TC_003_CS: <code>60</code>" in heartbeat
-    assert "TC_010_CS" not in heartbeat and "TC_001_CS" not in heartbeat
+    assert heartbeat.startswith("<td><code>300</code></td>")
+    assert "TC_001_CS: <code>300</code></span>; <span class=\"used\">TC_003_CS: <code>60</code>" in heartbeat
+    assert "TC_010_CS" not in heartbeat  # the return to idle before it put the start value back
     authorization = readwrite.split("<td>AuthorizationKey</td>")[1].split("</tr>")[0]
     assert "00ff" not in authorization and "the start value in every case" in authorization
 
