@@ -99,6 +99,14 @@ def test_a_reusable_states_step_is_named_by_the_state(tmp_path: Path) -> None:
     section = _page(run).split('id="case-TC_003_CS">')[1].split("</section>")[0]
     assert "Failed at Charging / step 1: " in section
     assert "<td>Charging / step 1</td>" in section.split('<table class="checks">')[1]
+    # the JUnit message and the JSON report say it too
+    junit = (run / "report.xml").read_text(encoding="utf-8")
+    assert 'message="Charging / step 1: StatusNotification.req' in junit
+    assert "  Charging / step 1: StatusNotification.req status is" in junit
+    doc = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    case = next(c for c in doc["cases"] if c["id"] == "TC_003_CS")
+    assert (case["step"], case["state"]) == (1, "Charging")
+    assert [c["state"] for c in case["checks"]] == ["Charging", "Charging"]
     # a record written before the state was recorded: its file says it
     _write_jsonl(run / "results.jsonl", [RESULTS[0], dict(RESULTS[1], checks=[],
                                                          where="scenarios/states/Charging.yaml:40")])
