@@ -76,7 +76,7 @@ def _failed(record: RunRecord, result: CaseResult, check: Check, anchor: str) ->
         side_by_side = {"expected": json_lines(expected, differing),
                         "observed": json_lines(frame_payload(frame), differing)}
     return {"step": step_label(check.step, check.state), "description": check.description,
-            "observed": _text(check.observed), "frames": frames, "side_by_side": side_by_side}
+            "observed": "" if check.observed is None else _text(check.observed), "frames": frames, "side_by_side": side_by_side}
 
 
 def _path(check: Check) -> str:

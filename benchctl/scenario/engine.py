@@ -181,6 +181,9 @@ class CaseRunner:
             # only a FAIL Appendix D itself says to retest (connectorId 0 without errorCode/info) is retested
             result.verdict, result.retest = FAIL, verdict.retest
             result.reason = "Appendix D: " + "; ".join(f.message for f in failing)
+            # each broken rule is a failed check of the case, with the frames that break it
+            self.checks += [Check(None, f"Appendix D {f.rule}: {f.message}", False, None, list(f.frames))
+                            for f in failing]
 
     # ------------------------------------------------------------------ setup
     def install_answers(self, steps: list[Step], scope: dict[str, Any] | None = None) -> None:
