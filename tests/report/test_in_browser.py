@@ -80,17 +80,25 @@ def test_one_click_shows_the_failing_check_and_its_highlighted_frame(reports: di
         assert _in_viewport(browser, f"tr.cited[id='{row}']")
 
 
+def _too_wide(browser: Browser, width: int) -> list[str]:
+    browser.js("document.querySelectorAll('details').forEach(d => d.open = true)")  # the folded parts too
+    assert browser.js("document.documentElement.scrollWidth") <= width
+    return list(browser.js("""Array.from(document.querySelectorAll('body *'))
+        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
+                     || e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible')
+        .slice(0, 5).map(e => e.tagName + '.' + e.className)"""))
+
+
 @pytest.mark.parametrize("which", ["pass", "fail"])
-def test_nothing_overflows_at_1280_px(reports: dict[str, Path], which: str) -> None:
+def test_nothing_overflows_at_1280_px_nor_on_a4(reports: dict[str, Path], which: str) -> None:
     with Browser(WIDTH, HEIGHT) as browser:
         browser.open(reports[which])
-        browser.js("document.querySelectorAll('details').forEach(d => d.open = true)")  # the folded parts too
-        assert browser.js("document.documentElement.scrollWidth") <= WIDTH
-        wide = browser.js("""Array.from(document.querySelectorAll('body *'))
-            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
-                         || e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible')
-            .slice(0, 5).map(e => e.tagName + '.' + e.className)""")
-        assert wide == []
+        assert _too_wide(browser, WIDTH) == []
+    a4 = 703  # px at 96 dpi: 210 mm less the print stylesheet's 12 mm margins
+    with Browser(a4, HEIGHT) as browser:
+        browser.open(reports[which])
+        browser.call("Emulation.setEmulatedMedia", media="print")
+        assert _too_wide(browser, a4) == []
 
 
 @pytest.mark.parametrize("which, verdict", [("pass", "PASS"), ("fail", "FAIL")])
