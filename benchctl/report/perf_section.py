@@ -28,7 +28,7 @@ def _shaped(perf: dict[str, Any]) -> dict[str, Any]:
     accepted = perf["acceptance"]
     pics = perf.get("performance") or {}
     facts = [("Source", perf.get("source")), ("Frames", perf.get("frames")),
-             ("Cases", ", ".join(perf.get("cases", [])) or "none labelled"),
+             ("Cases", _cases(perf.get("cases", []))),
              ("PICS", perf.get("pics_file") or "none"),
              ("Communication technology", pics.get("communication_technology") or "not declared"),
              ("Every PICS parameter measured (8.1.3)",
@@ -38,6 +38,17 @@ def _shaped(perf: dict[str, Any]) -> dict[str, Any]:
     return {"facts": [(k, "" if v is None else v) for k, v in facts],
             "link": _link(perf["link"]) if perf.get("link") else None,
             "figures": [_figure(f) for f in perf.get("figures", [])]}
+
+
+def _cases(labels: list[str]) -> str:
+    """The cases the frames came from; the return to idle before each ("<case>:reset") and the run's "end" are
+    said once, not listed as cases of their own."""
+    cases = [c for c in labels if ":" not in c and c != "end"]
+    resets = sum(1 for c in labels if c.endswith(":reset"))
+    text = ", ".join(cases) or "none labelled"
+    extra = ([f"the return to idle before {resets} of them" if resets else ""]
+             + ["the end of the run" if "end" in labels else ""])
+    return text + "".join(f"; {e}" for e in extra if e)
 
 
 def _ms(value: Any) -> str:
@@ -59,7 +70,8 @@ def _figure(figure: dict[str, Any]) -> dict[str, Any]:
             "stats": [_ms(figure.get(f"{k}_ms")) for k in ("min", "median", "p95", "max")],
             "declared": "–" if declared is None else f"{declared:g} s", "verdict": figure["verdict"],
             "reason": figure["reason"], "a4_row": figure["a4_row"], "note": figure.get("note"),
-            "evidence": [(name, _frames(sample)) for name, sample in (figure.get("extremes") or {}).items()],
+            "evidence": [(name, _ms(sample.get("ms")), _frames(sample))
+                         for name, sample in (figure.get("extremes") or {}).items()],
             "svg": svg,  # drawn by plot.py, which escapes the title it writes into it
             "samples": [{"ms": _ms(s["ms"]), "action": s["action"], "frames": _frames(s), "cp": s.get("cp") or "",
                          "note": s.get("note") or ""} for s in samples],
