@@ -10,6 +10,7 @@ from typing import Any
 
 from benchctl.report.templating import render
 
+from benchctl.perf.figures import EXCEEDED, WITHIN
 from benchctl.perf.record import PERF_HTML, PERF_JSON
 
 from .plot import distribution_svg
@@ -73,10 +74,32 @@ def _figure(figure: dict[str, Any]) -> dict[str, Any]:
             "evidence": [(name, _ms(sample.get("ms")), _frames(sample))
                          for name, sample in (figure.get("extremes") or {}).items()],
             "svg": svg,  # drawn by plot.py, which escapes the title it writes into it
+            "in_words": in_words(figure),
             "samples": [{"ms": _ms(s["ms"]), "action": s["action"], "frames": _frames(s), "cp": s.get("cp") or "",
                          "note": s.get("note") or ""} for s in samples],
             "incomplete": [{"action": i["action"], "frames": _frames(i), "waited": _ms(i["waited_ms"]),
                             "reason": i["reason"]} for i in figure.get("incomplete", [])]}
+
+
+def _duration(ms: float) -> str:
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
+
+
+def in_words(figure: dict[str, Any]) -> str:
+    """What the plot shows, for a reader who does not read percentiles: a vendor, a lab manager."""
+    count, declared = figure.get("count") or 0, figure.get("declared_s")
+    if not count:
+        return f"Nothing of this kind was measured: {figure.get('reason') or 'no sample in the capture'}."
+    median, p95, slowest = (figure.get(f"{k}_ms") for k in ("median", "p95", "max"))
+    if median is None or p95 is None or slowest is None:
+        return f"{count} measured."
+    text = (f"Of {count} measured, half took {_duration(median)} or less, 95 in 100 took {_duration(p95)} or "
+            f"less, and the slowest {_duration(slowest)}.")
+    if declared is None:
+        return text + " The PICS declares no value for it, so it is shown, not judged."
+    verdict = str(figure.get("verdict"))
+    outcome = {WITHIN: "every one was within it", EXCEEDED: "it was exceeded"}.get(verdict, verdict)
+    return text + f" The vendor declares {declared:g} s in the PICS (dashed line): {outcome}."
 
 
 def _link(link: dict[str, Any]) -> dict[str, Any]:

@@ -117,3 +117,18 @@ def test_perf_page_one_row_per_figure_with_its_evidence_behind_a_disclosure() ->
     evidence = rows[0].split('<details class="perf-evidence">')[1].split("</details>")[0]
     assert "<strong>max</strong> 5.000 ms: #3 #4 (TC_003_CS)" in evidence
     assert "perf-evidence" not in rows[1]  # a figure without samples has no evidence to unfold
+
+
+def test_each_perf_figure_says_in_words_what_its_plot_shows() -> None:
+    perf = _perf("Authorize")
+    figure = perf["figures"][0]
+    figure.update(count=3, median_ms=12.0, p95_ms=40.0, max_ms=1500.0, declared_s=5, verdict="within")
+    page = perf_page(perf)
+    assert ("Of 3 measured, half took 12 ms or less, 95 in 100 took 40 ms or less, and the slowest 1.50 s. "
+            "The vendor declares 5 s in the PICS (dashed line): every one was within it.") in page
+    figure.update(verdict="exceeded", declared_s=1)
+    assert "The vendor declares 1 s in the PICS (dashed line): it was exceeded." in perf_page(perf)
+    figure.update(declared_s=None, verdict="not declared")
+    assert "The PICS declares no value for it, so it is shown, not judged." in perf_page(perf)
+    figure.update(count=0, reason="no Authorize in the capture")
+    assert "Nothing of this kind was measured: no Authorize in the capture." in perf_page(perf)
