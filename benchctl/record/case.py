@@ -25,12 +25,16 @@ class Check:
     ok: bool
     observed: Any = None
     frames: list[int] = field(default_factory=list)  # capture indices of the evidence
+    # the reusable state (section 2.25) whose step this is: its steps are numbered by its own table
+    state: str = ""
+    expected: Any = None  # what the check required, when it compares a value (the report sets them side by side)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> "Check":
         # a check whose outcome was not recorded is not a passed one
         return cls(_int(record.get("step")), str(record.get("description") or ""), record.get("ok") is True,
-                   record.get("observed"), _indices(record.get("frames")))
+                   record.get("observed"), _indices(record.get("frames")), str(record.get("state") or ""),
+                   record.get("expected"))
 
 
 @dataclass
@@ -58,6 +62,7 @@ class CaseResult:
     step: int | None = None  # the document's step number the verdict is about (FAIL / ERROR)
     reason: str = ""
     where: str = ""  # scenario file:line of the deciding step
+    state: str = ""  # the reusable state the deciding step belongs to (its step numbers are the state's)
     checks: list[Check] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     section: str = ""
@@ -106,6 +111,7 @@ class CaseResult:
             step=_int(record.get("step")),
             reason=str(record.get("reason") or ("" if record.get("verdict") else "result record has no verdict")),
             where=str(record.get("where") or ""),
+            state=str(record.get("state") or ""),
             checks=[Check.from_record(c) for c in _dicts(record.get("checks"))],
             actions=_dicts(record.get("actions")),
             section=str(record.get("section") or ""),

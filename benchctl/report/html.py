@@ -17,13 +17,16 @@ from markupsafe import Markup
 
 from benchctl.record.case import ERROR, FAIL
 
-from .cases import NO_RESULT, OUTCOMES, CaseRow, case_rows, summary
+from .cases import EXCLUDED, NO_RESULT, NOT_SELECTED, OUTCOMES, CaseRow, case_rows, summary
 from .companion import companion, verdicts
 from benchctl.record.run import RunRecord
 from .templating import frame_list, render, value_text
 from .timeline import EV, FRAME, RESET, Event, arrow, case_timeline, ev_change, frame_payload
+from .banner import banner
+from .configuration_used import configuration_used
+from .evidence import FRAME_REF, evidence, frame_anchor, frame_ref, step_label
+from .manual_steps import manual_steps
 
-_FRAME_REF = re.compile(r"frame #(\d+)")
 DUT_FIRST = ("chargePointVendor", "chargePointModel", "firmwareVersion", "chargePointSerialNumber",
              "chargeBoxSerialNumber")
 
@@ -32,12 +35,16 @@ def render_html(record: RunRecord) -> str:
     rows = case_rows(record)
     anchors = _anchors(rows)
     counts = summary(rows)
+    table = [_table_row(row, anchor, record.plan is not None) for row, anchor in zip(rows, anchors)]
     return render(
         "report.html.j2", record=record, bench_file=record.meta.get("bench_file") or "",
         written=datetime.now(timezone.utc).timestamp(), dut=_dut(record), profile=_profile(record),
-        counts=counts, shown=[o for o in OUTCOMES if counts[o]] or ["PASS"],
-        rows=[_table_row(row, anchor, record.plan is not None) for row, anchor in zip(rows, anchors)],
+        counts=counts, shown=[o for o in OUTCOMES if counts[o]] or ["PASS"], banner=banner(record, counts),
+        # the cases this run was asked for; the plan's others (not selected, out of scope) are folded away
+        rows=[r for r in table if r["row"].outcome not in (NOT_SELECTED, EXCLUDED)],
+        others=[r for r in table if r["row"].outcome in (NOT_SELECTED, EXCLUDED)],
         cases=[_case(record, row, anchor) for row, anchor in zip(rows, anchors) if anchor],
+        configuration=configuration_used(record, rows), manual=manual_steps(record, rows),
         performance=_performance(record))
 
 
@@ -105,51 +112,34 @@ def _case(record: RunRecord, row: CaseRow, anchor: str) -> dict[str, Any]:
         # a failed case shows its reason with its evidence
         "reason": row.reason if row.reason and not (failing and result is not None) else "",
         "history": "", "evidence": None, "companion": companion(result), "warnings": [], "findings": None,
-        "checks": [], "timings": [], "timeline": []}
+        "checks": [], "timings": [], "timeline": [], "reset": [], "reset_cited": False}
     if result is not None:
         case["history"] = "; ".join(
             f"{a.get('verdict')}" + (f" at step {a['step']}" if a.get("step") is not None else "")
             + (f" ({a.get('reason')})" if a.get("reason") else "") for a in result.attempts)
         if failing:
-            case["evidence"] = _evidence(record, row)
+            case["evidence"] = evidence(record, result, anchor)
         case["warnings"] = [{"kind": w.kind, "message": w.message,
-                             "frames": [_frame_ref(record, i) for i in w.frames]}
+                             "frames": [frame_ref(record, i, anchor) for i in w.frames]}
                             for w in result.warnings]
         case["findings"] = _findings(result.status_rules)
-        case["checks"] = [{"ok": c.ok, "step": c.step, "description": c.description,
+        # the failing checks first: they are what the case is read for
+        case["checks"] = [{"ok": c.ok, "step": step_label(c.step, c.state), "description": c.description,
                            "observed": value_text(c.observed), "frames": frame_list(c.frames)}
-                          for c in result.checks]
+                          for c in sorted(result.checks, key=lambda c: c.ok)]
         case["timings"] = [{"kind": t.get("kind"), "name": t.get("name"), "ms": t.get("ms"),
                             "frames": frame_list(t.get("frames"))} for t in result.timings]
     events = case_timeline(record, row)
     if events:
         cited = {i for c in (result.failed_checks if result else []) for i in c.frames}
         if failing and result is not None:
-            cited |= {int(i) for i in _FRAME_REF.findall(result.reason)}
-        case["timeline"] = _timeline(events, cited, result.started if result is not None else None)
+            cited |= {int(i) for i in FRAME_REF.findall(result.reason)}
+        rows = _timeline(events, cited, result.started if result is not None else None, anchor)
+        # the return to idle before the case is folded away: it is read only when it went wrong
+        case["reset"] = [r for r in rows if RESET in r["classes"]]
+        case["timeline"] = [r for r in rows if RESET not in r["classes"]]
+        case["reset_cited"] = any("cited" in r["classes"] or "bad" in r["classes"] for r in case["reset"])
     return case
-
-
-def _evidence(record: RunRecord, row: CaseRow) -> dict[str, Any]:
-    """What a lab engineer reads first for a failed case: the step, what was expected, what the DUT sent."""
-    result = row.result
-    assert result is not None
-    failed = result.failed_checks
-    # verdicts decided outside a check (a timeout, an unexpected message) name their frame in the reason
-    cited = [] if failed else [int(i) for i in dict.fromkeys(_FRAME_REF.findall(result.reason))]
-    return {"step": result.step if result.step is not None else next((c.step for c in failed), None),
-            "reason": result.reason,
-            "failed": [{"step": c.step, "description": c.description, "observed": value_text(c.observed),
-                        "frames": [_frame_ref(record, i) for i in c.frames]} for c in failed],
-            "cited": [_frame_ref(record, i) for i in cited]}
-
-
-def _frame_ref(record: RunRecord, index: int) -> dict[str, Any]:
-    frame = record.frame(index)
-    if frame is None:
-        return {"index": index, "missing": True}
-    return {"index": index, "missing": False, "ts": frame.get("ts", ""), "arrow": arrow(frame),
-            "action": frame.get("action") or "", "type": frame.get("type") or "", "raw": frame.get("raw", "")}
 
 
 def _findings(rules: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -161,18 +151,21 @@ def _findings(rules: dict[str, Any] | None) -> dict[str, Any] | None:
                       "frames": frame_list(f.get("frames"))} for f in findings]}
 
 
-def _timeline(events: list[Event], cited: set[int], start: float | None) -> list[dict[str, Any]]:
-    """One row per frame or bench action; the template lays them out."""
+def _timeline(events: list[Event], cited: set[int], start: float | None, anchor: str) -> list[dict[str, Any]]:
+    """One row per frame or bench action; the template lays them out. A frame's row is the target of the
+    links that cite it."""
     origin = start if start is not None else next((e.t for e in events if e.t is not None), None)
     rows = []
     for event in events:
         row: dict[str, Any] = {"t": event.t, "classes": [RESET] if event.phase == RESET else [],
                                "offset": "" if event.t is None or origin is None else f"{event.t - origin:+.3f} s",
-                               "invalid": None, "outcome": ""}
+                               "invalid": None, "outcome": "", "id": ""}
         if event.kind == FRAME and event.frame is not None:
             f = event.frame
             if f.get("i") in cited:
                 row["classes"].append("cited")
+            if isinstance(f.get("i"), int):
+                row["id"] = frame_anchor(anchor, f["i"])
             if f.get("valid") is False:
                 row["classes"].append("bad")
                 row["invalid"] = f.get("error") or ""

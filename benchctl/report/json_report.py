@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .cases import CaseRow, case_rows, summary
+from .evidence import result_state
 from benchctl.record.run import RunRecord
 from .timeline import RESET, case_timeline
 
@@ -80,6 +81,7 @@ def _case(record: RunRecord, row: CaseRow) -> dict[str, Any]:
         case.update({
             "verdict": result.verdict,
             "step": result.step,
+            "state": result_state(result),  # the reusable state whose table numbers `step`, or ""
             "where": result.where,
             "started": result.started,
             "started_iso": iso(result.started),

@@ -13,9 +13,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchctl.record.case import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS
+from benchctl.record.case import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult
 
 from .cases import EXCLUDED, NO_RESULT, NOT_SELECTED, CaseRow, case_rows
+from .evidence import result_state, step_label
 from benchctl.record.run import RunRecord
 
 SUITE = "benchctl"
@@ -73,11 +74,11 @@ def _testcase(record: RunRecord, row: CaseRow) -> ET.Element:
                                    "time": f"{duration:.3f}"})
     result = row.result
     if row.outcome == FAIL and result is not None:
-        step = f"step {result.step}: " if result.step is not None else ""
+        step = _step(result)
         ET.SubElement(case, "failure", {"message": _clean(step + result.reason), "type": FAIL}).text = \
             _clean(_details(record, row))
     elif row.outcome == ERROR and result is not None:
-        step = f"step {result.step}: " if result.step is not None else ""
+        step = _step(result)
         ET.SubElement(case, "error", {"message": _clean(step + result.reason), "type": ERROR}).text = \
             _clean(_details(record, row))
     elif row.outcome == NOT_RUNNABLE:
@@ -106,6 +107,12 @@ def _frame_text(record: RunRecord, index: Any) -> str:
     return f"{frame.get('dir')} {frame.get('raw')}" if frame else "(not in the capture)"
 
 
+def _step(result: CaseResult) -> str:
+    """"step 6: ", or "Charging / step 6: " for a step of a reusable state (numbered by its own table)."""
+    label = step_label(result.step, result_state(result)) if result.step is not None else ""
+    return f"{label}: " if label else ""
+
+
 def _details(record: RunRecord, row: CaseRow) -> str:
     """The failure body: where it failed, each failed check with what was observed and the frames it cites."""
     result = row.result
@@ -120,7 +127,7 @@ def _details(record: RunRecord, row: CaseRow) -> str:
         lines.append("failed checks:")
     for check in failed:
         frames = check.frames
-        lines.append(f"  step {check.step}: {check.description} (observed: {_text(check.observed)})"
+        lines.append(f"  {step_label(check.step, check.state) or 'step None'}: {check.description} (observed: {_text(check.observed)})"
                      + (f" frames {', '.join(f'#{i}' for i in frames)}" if frames else ""))
         for index in frames:
             frame = record.frame(index) if isinstance(index, int) else None

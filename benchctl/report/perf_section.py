@@ -10,6 +10,7 @@ from typing import Any
 
 from benchctl.report.templating import render
 
+from benchctl.perf.figures import EXCEEDED, WITHIN
 from benchctl.perf.record import PERF_HTML, PERF_JSON
 
 from .plot import distribution_svg
@@ -28,7 +29,7 @@ def _shaped(perf: dict[str, Any]) -> dict[str, Any]:
     accepted = perf["acceptance"]
     pics = perf.get("performance") or {}
     facts = [("Source", perf.get("source")), ("Frames", perf.get("frames")),
-             ("Cases", ", ".join(perf.get("cases", [])) or "none labelled"),
+             ("Cases", _cases(perf.get("cases", []))),
              ("PICS", perf.get("pics_file") or "none"),
              ("Communication technology", pics.get("communication_technology") or "not declared"),
              ("Every PICS parameter measured (8.1.3)",
@@ -38,6 +39,17 @@ def _shaped(perf: dict[str, Any]) -> dict[str, Any]:
     return {"facts": [(k, "" if v is None else v) for k, v in facts],
             "link": _link(perf["link"]) if perf.get("link") else None,
             "figures": [_figure(f) for f in perf.get("figures", [])]}
+
+
+def _cases(labels: list[str]) -> str:
+    """The cases the frames came from; the return to idle before each ("<case>:reset") and the run's "end" are
+    said once, not listed as cases of their own."""
+    cases = [c for c in labels if ":" not in c and c != "end"]
+    resets = sum(1 for c in labels if c.endswith(":reset"))
+    text = ", ".join(cases) or "none labelled"
+    extra = ([f"the return to idle before {resets} of them" if resets else ""]
+             + ["the end of the run" if "end" in labels else ""])
+    return text + "".join(f"; {e}" for e in extra if e)
 
 
 def _ms(value: Any) -> str:
@@ -59,12 +71,35 @@ def _figure(figure: dict[str, Any]) -> dict[str, Any]:
             "stats": [_ms(figure.get(f"{k}_ms")) for k in ("min", "median", "p95", "max")],
             "declared": "–" if declared is None else f"{declared:g} s", "verdict": figure["verdict"],
             "reason": figure["reason"], "a4_row": figure["a4_row"], "note": figure.get("note"),
-            "evidence": [(name, _frames(sample)) for name, sample in (figure.get("extremes") or {}).items()],
+            "evidence": [(name, _ms(sample.get("ms")), _frames(sample))
+                         for name, sample in (figure.get("extremes") or {}).items()],
             "svg": svg,  # drawn by plot.py, which escapes the title it writes into it
+            "in_words": in_words(figure),
             "samples": [{"ms": _ms(s["ms"]), "action": s["action"], "frames": _frames(s), "cp": s.get("cp") or "",
                          "note": s.get("note") or ""} for s in samples],
             "incomplete": [{"action": i["action"], "frames": _frames(i), "waited": _ms(i["waited_ms"]),
                             "reason": i["reason"]} for i in figure.get("incomplete", [])]}
+
+
+def _duration(ms: float) -> str:
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
+
+
+def in_words(figure: dict[str, Any]) -> str:
+    """What the plot shows, for a reader who does not read percentiles: a vendor, a lab manager."""
+    count, declared = figure.get("count") or 0, figure.get("declared_s")
+    if not count:
+        return f"Nothing of this kind was measured: {figure.get('reason') or 'no sample in the capture'}."
+    median, p95, slowest = (figure.get(f"{k}_ms") for k in ("median", "p95", "max"))
+    if median is None or p95 is None or slowest is None:
+        return f"{count} measured."
+    text = (f"Of {count} measured, half took {_duration(median)} or less, 95 in 100 took {_duration(p95)} or "
+            f"less, and the slowest {_duration(slowest)}.")
+    if declared is None:
+        return text + " The PICS declares no value for it, so it is shown, not judged."
+    verdict = str(figure.get("verdict"))
+    outcome = {WITHIN: "every one was within it", EXCEEDED: "it was exceeded"}.get(verdict, verdict)
+    return text + f" The vendor declares {declared:g} s in the PICS (dashed line): {outcome}."
 
 
 def _link(link: dict[str, Any]) -> dict[str, Any]:

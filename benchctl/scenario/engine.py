@@ -11,8 +11,10 @@ document's step number and the capture indices of its evidence.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from drivers.errors import DriverError
@@ -122,6 +124,8 @@ class CaseRunner:
         except StepFailed as failed:
             result.verdict, result.step, result.reason = FAIL, failed.number, failed.reason
             result.where = failed.step.where()
+            result.state = self.state_of(failed.step)
+            self._failed_check(failed, result.state)
         except (DriverError, OSError) as exc:
             result.verdict, result.reason = ERROR, f"bench: {exc}"
         except BenchLimit as exc:
@@ -147,6 +151,20 @@ class CaseRunner:
             result.actions = actions
         return result
 
+    def state_of(self, step: Step) -> str:
+        """The reusable state a step comes from ("" for the case's own): its file is the state's file."""
+        if step.file == self.scenario.file:
+            return ""
+        return Path(step.file).stem
+
+    def _failed_check(self, failed: StepFailed, state: str) -> None:
+        """A step that failed without a failed check (a message that never came, an invalid frame) still lists
+        its failure among the case's checks, with the frames its reason cites."""
+        if any(not c.ok for c in self.checks):
+            return
+        cited = [int(i) for i in dict.fromkeys(re.findall(r"frame #(\d+)", failed.reason))]
+        self.checks.append(Check(failed.number, failed.expected or failed.reason, False, None, cited, state))
+
     def _judge_statuses(self, result: CaseResult, first: int, end: int | None = None) -> None:
         """Appendix D of the test procedure, over every StatusNotification the charger sent in the case: from its
         start to its last step (a status the charger sends in answer to the case's last message is already the
@@ -163,6 +181,9 @@ class CaseRunner:
             # only a FAIL Appendix D itself says to retest (connectorId 0 without errorCode/info) is retested
             result.verdict, result.retest = FAIL, verdict.retest
             result.reason = "Appendix D: " + "; ".join(f.message for f in failing)
+            # each broken rule is a failed check of the case, with the frames that break it
+            self.checks += [Check(None, f"Appendix D {f.rule}: {f.message}", False, None, list(f.frames))
+                            for f in failing]
 
     # ------------------------------------------------------------------ setup
     def install_answers(self, steps: list[Step], scope: dict[str, Any] | None = None) -> None:
@@ -291,7 +312,8 @@ class CaseRunner:
             observed = get_path(payload, path)
             ok = satisfies(observed, expected)
             self.checks.append(Check(number, f"{what} {path} is {describe(expected)}", ok,
-                                     None if is_missing(observed) else observed, [frame.index]))
+                                     None if is_missing(observed) else observed, [frame.index],
+                                     expected=expected))
         problems = mismatches(payload, match)
         if problems:
             raise StepFailed(step, number, f"{what}: " + "; ".join(problems) + f" (frame #{frame.index})")

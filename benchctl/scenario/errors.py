@@ -15,11 +15,15 @@ class ChargerContested(Exception):
 
 
 class StepFailed(Exception):
-    def __init__(self, step: Step, number: int | None, reason: str) -> None:
+    """A step the charger did not satisfy. `expected` says what the step awaited when no check of the step
+    recorded it (a message that never came): the case's Checks then list the failure too."""
+
+    def __init__(self, step: Step, number: int | None, reason: str, expected: str = "") -> None:
         super().__init__(reason)
         self.step = step
         self.number = number
         self.reason = reason
+        self.expected = expected
 
 
 class ConfigurationStateError(Exception):

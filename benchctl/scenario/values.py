@@ -211,6 +211,19 @@ def satisfies(observed: Any, expected: Any) -> bool:
     return not same(observed, arg)  # not / differs_from
 
 
+def match_text(match: dict[str, Any]) -> str:
+    """A step's matchers as a reason names them: `status Preparing, connectorId 1` (open ones left out)."""
+    parts = [f"{path} {value if isinstance(value, (str, int)) and operator(value) is None else describe(value)}"
+             for path, value in match.items() if (operator(value) or ("",))[0] != "any"]
+    return ", ".join(parts)
+
+
+def with_text(match: dict[str, Any]) -> str:
+    """` with status Preparing`, or nothing for a step that matches any message of its action."""
+    text = match_text(match)
+    return f" with {text}" if text else ""
+
+
 def describe(expected: Any) -> str:
     op = operator(expected)
     if op is None:

@@ -63,3 +63,24 @@ async def test_skip_preparing_names_the_step_and_reason(fast_sim_config: BenchCo
     assert "no StatusNotification" in result.reason
     record = read_results(run_dir.path)[0]
     assert record["verdict"] == "FAIL" and record["step"] == 1 and "TC_003_CS.yaml" in record["where"]
+    # the reason says what was awaited, and the awaited message is the failed check of the case's Checks
+    assert "no StatusNotification (status Preparing) from the charger within" in result.reason
+    failed = [c for c in record["checks"] if not c["ok"]]
+    assert [(c["step"], c["state"]) for c in failed] == [(1, "")]
+    assert "StatusNotification.req with status Preparing" in failed[0]["description"]
+
+
+async def test_a_reusable_states_steps_are_numbered_as_the_states(fast_sim_config: BenchConfig,
+                                                                  scenarios: dict[str, Scenario],
+                                                                  tmp_path: Path) -> None:
+    """TC_005_1 starts with the state Charging (2.25 Table 105): a failure inside it is Charging's step, and its
+    checks say so, where the case's own steps 1 and 3 are the case's."""
+    assert fast_sim_config.simulator is not None
+    fast_sim_config.simulator.faults = ["no_start_transaction"]
+    run_dir = RunDir.create(tmp_path, "sim")
+    (result,) = await run_cases(fast_sim_config, [scenarios["TC_005_1_CS"]], run_dir)
+    assert result.verdict == "FAIL" and result.state == "Charging", result.reason
+    assert "states/Charging.yaml" in result.where
+    numbered = [c for c in result.checks if c.step is not None]  # the configuration state's have no step
+    assert numbered and all(c.state == "Charging" for c in numbered)
+    assert [c.step for c in result.failed_checks] == [result.step]

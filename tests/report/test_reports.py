@@ -315,7 +315,7 @@ def test_html_is_self_contained(tmp_path: Path) -> None:
     assert "<style>" in lowered
     # the only links are to sections of the page itself
     hrefs = [part.split('"')[0] for part in page.split('href="')[1:]]
-    assert hrefs and all(h.startswith("#case-") for h in hrefs)
+    assert hrefs and all(h.startswith("#case-") for h in hrefs)  # a case, or a frame of its timeline
 
 
 def test_timeline_merges_frames_and_actions_in_time_order(tmp_path: Path) -> None:
@@ -337,11 +337,16 @@ def test_timeline_merges_frames_and_actions_in_time_order(tmp_path: Path) -> Non
     ]
 
     page = (write_reports(record.path)["html"]).read_text(encoding="utf-8")
-    section = page.split('id="case-TC_003_CS">')[1].split('<table class="timeline">')[1].split("</table>")[0]
-    markers = ["ev.safe_state", "<td>#2</td>", "cable plugged in", "CP state → B", "<td>#3</td>", "<td>#4</td>",
-               "card.present", "CP state → C"]
+    case = page.split('id="case-TC_003_CS">')[1].split("</section>")[0]
+    # the return to idle comes first, folded away; then the case's own events, each part in time order
+    reset = case.split('<details class="reset">')[1].split("</details>")[0]
+    assert "TC_003_CS:reset" in case.split('<details class="reset">')[1].split("</summary>")[0]
+    assert reset.index("ev.safe_state") < reset.index("<td>#2</td>")
+    section = case.split('<table class="timeline">')[-1].split("</table>")[0]
+    markers = ["cable plugged in", "CP state → B", "<td>#3</td>", "<td>#4</td>", "card.present", "CP state → C"]
     positions = [section.index(m) for m in markers]
     assert positions == sorted(positions)
+    assert "<td>#2</td>" not in section
     assert "error: presenter did not answer" in section
     cited_row = section[section.rindex("<tr", 0, section.index("<td>#3</td>")):section.index("<td>#3</td>")]
     assert "cited" in cited_row
@@ -396,6 +401,6 @@ async def test_reports_of_a_real_simulated_run(sim_config: BenchConfig, scenario
 
     page = paths["html"].read_text(encoding="utf-8")
     assert 'data-case="TC_003_CS"' in page and scenarios["TC_003_CS"].title in page
-    timeline = page.split('id="case-TC_003_CS">')[1].split('<table class="timeline">')[1]
+    timeline = page.split('id="case-TC_003_CS">')[1].split('<table class="timeline">')[-1]
     assert timeline.index("cable plugged in") < timeline.index("StartTransaction")
     assert "http://" not in page and "https://" not in page

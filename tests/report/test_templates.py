@@ -100,3 +100,35 @@ def test_a_damaged_perf_json_is_named_and_the_report_still_written(tmp_path: Pat
     page = write_reports(run)["html"].read_text(encoding="utf-8")
     assert "perf.json could not be shown: &#x27;count&#x27;" in page
     assert '<section class="case c-FAIL" id="case-TC_003_CS">' in page
+
+
+def test_perf_page_one_row_per_figure_with_its_evidence_behind_a_disclosure() -> None:
+    perf = _perf("Authorize")
+    perf["cases"] = ["TC_001_CS:reset", "TC_001_CS", "TC_003_CS:reset", "TC_003_CS", "end"]
+    perf["figures"][0]["extremes"]["max"]["ms"] = 5.0
+    perf["figures"].append(dict(perf["figures"][0], id="g", title="RemoteStart", extremes={}, samples=[]))
+    page = perf_page(perf)
+    cases = page.split("<th>Cases</th><td>")[1].split("</td>")[0]
+    # the return to idle segments are said once, not listed as cases of their own
+    assert cases == "TC_001_CS, TC_003_CS; the return to idle before 2 of them; the end of the run"
+    figures = page.split('<table class="figures">')[1].split("</table>")[0]
+    rows = figures.split("<tr>")[2:]
+    assert [r.split("</td>")[0] for r in rows] == ["<td>Authorize", "<td>RemoteStart"]
+    evidence = rows[0].split('<details class="perf-evidence">')[1].split("</details>")[0]
+    assert "<strong>max</strong> 5.000 ms: #3 #4 (TC_003_CS)" in evidence
+    assert "perf-evidence" not in rows[1]  # a figure without samples has no evidence to unfold
+
+
+def test_each_perf_figure_says_in_words_what_its_plot_shows() -> None:
+    perf = _perf("Authorize")
+    figure = perf["figures"][0]
+    figure.update(count=3, median_ms=12.0, p95_ms=40.0, max_ms=1500.0, declared_s=5, verdict="within")
+    page = perf_page(perf)
+    assert ("Of 3 measured, half took 12 ms or less, 95 in 100 took 40 ms or less, and the slowest 1.50 s. "
+            "The vendor declares 5 s in the PICS (dashed line): every one was within it.") in page
+    figure.update(verdict="exceeded", declared_s=1)
+    assert "The vendor declares 1 s in the PICS (dashed line): it was exceeded." in perf_page(perf)
+    figure.update(declared_s=None, verdict="not declared")
+    assert "The PICS declares no value for it, so it is shown, not judged." in perf_page(perf)
+    figure.update(count=0, reason="no Authorize in the capture")
+    assert "Nothing of this kind was measured: no Authorize in the capture." in perf_page(perf)

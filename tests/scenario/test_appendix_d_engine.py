@@ -55,6 +55,10 @@ async def test_a_duplicate_fails_without_retest(tmp_path: Path, sim_config: Benc
     result = await _run(tmp_path, sim_config, PREPARING, [status(1, "Preparing"), status(1, "Preparing")])
     assert result.verdict == "FAIL" and "repeats frame" in result.reason
     assert result.retest is False  # the charger broke a rule: no retest, whatever the tool validations said
+    # the broken rule is the case's failed check, citing the repeated frame
+    (failed,) = result.failed_checks
+    assert failed.description.startswith("Appendix D ") and "repeats frame" in failed.description
+    assert failed.frames and failed.step is None
 
 
 async def test_connector0_without_error_is_retested(tmp_path: Path, sim_config: BenchConfig) -> None:

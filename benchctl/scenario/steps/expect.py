@@ -13,7 +13,8 @@ from benchctl.record.case import Check
 from ..errors import StepFailed
 from ..status_rules import epoch
 from ..step import Step, StepModel, WarnIf, seconds_value
-from ..values import mismatches, substitute
+from ..values import match_text, mismatches, substitute
+from ..values import with_text as _with
 from .registry import step_kind
 from .taking import await_answer, expect_group, expect_status, per_connector, take
 
@@ -114,10 +115,14 @@ async def _expect_one(runner: CaseRunner, step: Step) -> None:
             runner.checks.append(Check(step.number, f"{action}.req (optional) not sent", True))
             expect_status(runner, step, None)
             return
+        # the reason names what was awaited: "no StatusNotification (status Preparing) ..."
+        wanted = f"{action} ({match_text(match)})" if match_text(match) else action
         if end is not None:
-            raise StepFailed(step, step.number, f"no {action} from the charger before the frame of step "
-                                                f"{m.until_step}")
-        raise StepFailed(step, step.number, f"no {action} from the charger within {timeout:.1f} s")
+            before = f"before the frame of step {m.until_step}"
+            raise StepFailed(step, step.number, f"no {wanted} from the charger {before}",
+                             expected=f"{action}.req{_with(match)} {before}")
+        raise StepFailed(step, step.number, f"no {wanted} from the charger within {timeout:.1f} s",
+                         expected=f"{action}.req{_with(match)} within {timeout:.1f} s")
     index = found[0]
     await await_answer(runner, index)
     take(runner, step, index)

@@ -41,9 +41,13 @@ async def _run_state(runner: CaseRunner, step: Step, bound: dict[str, Any]) -> N
     """The state's parameters are its own: after it, only what its steps saved stays (a bound name is restored)."""
     saved = dict(runner.vars)
     runner.vars.update(bound)
+    first_check = len(runner.checks)
     try:
         await runner.mode.apply_configuration(runner, step.typed(StateStep).configuration)
         for child in step.children:
             await runner.execute(child)
     finally:
         runner.vars = saved | {k: v for k, v in runner.vars.items() if k not in bound}
+        # the state's checks carry its step numbers, not the case's (a nested state has named its own already)
+        for check in runner.checks[first_check:]:
+            check.state = check.state or step.typed(StateStep).state

@@ -14,7 +14,8 @@ from benchctl.record.case import Check
 from ..errors import StepFailed
 from ..status_rules import BOOT_WAIT, ExpectedStatus
 from ..step import Step
-from ..values import mismatches, substitute
+from ..values import match_text, mismatches, substitute
+from ..values import with_text as _with
 
 if TYPE_CHECKING:
     from ..engine import CaseRunner
@@ -78,7 +79,9 @@ async def _one(runner: CaseRunner, member: Step, start: int) -> int:
         seen = [runner.link.inbox[i].payload for i in range(start, len(runner.link.inbox))
                 if runner.link.inbox[i].action == action]
         detail = f"; received instead: {seen}" if seen else ""
-        raise StepFailed(member, member.number, f"no {action} matching {match} within {timeout:.1f} s{detail}")
+        wanted = f"{action} ({match_text(match)})" if match_text(match) else action
+        raise StepFailed(member, member.number, f"no {wanted} within {timeout:.1f} s{detail}",
+                         expected=f"{action}.req{_with(match)} within {timeout:.1f} s")
     return found[0]
 
 
