@@ -17,13 +17,14 @@ from benchctl import __version__
 from benchctl.bench.config import load_bench
 from benchctl.config import ConfigError, load_marked
 from benchctl.config.errors import each_error
-from drivers.errors import DriverError, MissingExtraError
-from hil_sim.command import DESCRIPTION as SIM_DESCRIPTION, add_arguments as add_sim_arguments, run as run_sim
 from benchctl.paths import DEFAULT_BENCH
-from benchctl.terminal import make_console, print_json, print_table
 from benchctl.run.command import EXIT_BENCH, EXIT_FAILED, EXIT_OK, EXIT_PROFILE, EXIT_USAGE, add_run_parser
 from benchctl.scenario.model import load_scenario
-
+from benchctl.terminal import make_console, print_json, print_table
+from drivers.errors import DriverError, MissingExtraError
+from hil_sim.command import DESCRIPTION as SIM_DESCRIPTION
+from hil_sim.command import add_arguments as add_sim_arguments
+from hil_sim.command import run as run_sim
 
 DESCRIPTION = """\
 Run the OCA OCPP 1.6J test cases against a charging station on a bench, with the manual steps
@@ -97,9 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from benchctl.run.check import check_bench
     from benchctl.csms.capture import Capture
     from benchctl.paths import SCENARIOS
+    from benchctl.run.check import check_bench
     from benchctl.run.profile_check import DutProfile, profile_table, read_profile
     from benchctl.run.selection import SelectionError, choose_cases
     from benchctl.run.session import open_bench
@@ -172,8 +173,8 @@ _FILE_KINDS = ("bench config (bench:, dut:, roles:)", "PICS (dut_type:, product_
 
 def file_kind(top: object) -> str | None:
     """bench, pics, scenario or state: the kind whose top-level keys the file shares most; None for none."""
-    from benchctl.config.pics import PICS_FILE_SCHEMA
     from benchctl.bench.config import BENCH_SCHEMA
+    from benchctl.config.pics import PICS_FILE_SCHEMA
     from benchctl.scenario.model import SCENARIO_SCHEMA, STATE_SCHEMA
 
     if not isinstance(top, dict):

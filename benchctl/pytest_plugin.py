@@ -102,8 +102,8 @@ class _BenchThread:
         from benchctl.bench.config import load_bench
         from benchctl.config.pics import load_pics
         from benchctl.plan import make_plan, plan_as_records
-        from benchctl.run.rundir import RunDir
         from benchctl.run.pipeline import Run
+        from benchctl.run.rundir import RunDir
         from benchctl.run.standalone import Standalone
 
         bench = load_bench(config.getoption("bench"))

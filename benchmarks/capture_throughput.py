@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from proxy_rig import END_ID, Rig, meter_values  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame  # noqa: E402
 from benchctl.csms.frames import parse  # noqa: E402
-from proxy_rig import END_ID, Rig, meter_values  # noqa: E402
 
 TARGET_FPS = 5000.0
 

@@ -26,9 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
-
 from proxy_rig import Rig, meter_values, percentile  # noqa: E402
+from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 
 TARGET_MS = 1.0
 

@@ -26,8 +26,8 @@ from pymodbus.exceptions import ModbusException, ModbusIOException
 from pymodbus.pdu import ModbusPDU
 
 from .errors import DriverError
-from .retry import RetryPolicy
 from .modbus_transport import RTU_SERIAL, ModbusTransport
+from .retry import RetryPolicy
 
 # Exception codes of the Modbus application protocol, for messages a bench operator can act on.
 EXCEPTION_NAMES = {

@@ -18,7 +18,6 @@ from .gear.rfid_presenter import SimPresenter
 from .settings import SimSettings
 from .world import Connector, World
 
-
 METER_DEVICE_ID = 3  # the reference meter shares the Modbus server of the EV emulator and the relay board
 
 

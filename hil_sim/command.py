@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-
 EXIT_OK, EXIT_USAGE = 0, 2
 DESCRIPTION = ("Start hil_sim (charger, EV emulator, relay board, card presenter) without a run, so a real Central "
                "System or the real drivers can be pointed at it. The simulated charger dials the Central System at "

@@ -10,6 +10,7 @@ import pytest
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.scenario.model import Scenario, load_scenarios
+
 from support.bench_text import sim_bench_text
 
 

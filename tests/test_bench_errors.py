@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchctl.cli import main
+
 from support.bench_text import sim_bench_text
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import websockets
 
-from benchctl.run.check import check_bench
 from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
+from benchctl.run.check import check_bench
 from benchctl.run.session import open_bench
 
 

@@ -24,6 +24,7 @@ from benchctl.paths import SCENARIOS
 from benchctl.run.rundir import RunDir
 from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import load_scenario
+
 from support.bench_text import sim_bench_text
 
 PLUGIN = Path(__file__).parent / "plugins" / "benchctl-example-relay"

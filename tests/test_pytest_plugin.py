@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
+
 from support.bench_text import sim_bench_text
 
 

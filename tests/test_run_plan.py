@@ -7,13 +7,13 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from test_cli import benchctl
+
 from benchctl.bench.config import BenchConfig
 from benchctl.paths import ROOT
 from benchctl.run.rundir import RunDir
 from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import load_scenario
-
-from test_cli import benchctl
 
 
 def test_list_without_selection_is_the_plan_of_the_pics(tmp_path: Path) -> None:

@@ -14,10 +14,10 @@ from drivers.relay.protocol import DigitalOutputProtocol, PowerSwitch
 from drivers.rfid.protocol import RFIDPresenterProtocol
 from drivers.steplog import StepLog
 
-from .config import BenchConfig
-from .roles import resolve_refs
 from . import registry
+from .config import BenchConfig
 from .registry import DriverPluginError
+from .roles import resolve_refs
 
 log = logging.getLogger("benchctl.bench")
 

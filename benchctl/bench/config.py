@@ -19,9 +19,9 @@ from benchctl.csms.security import authorization_key_problem
 from benchctl.csms.server import DEFAULT_MAX_FRAME_BYTES
 from hil_sim.settings import SIMULATOR_SCHEMA, SimSettings
 
-from .values import VALUES_SCHEMA
 from .registry import KIND_NAMES, role_kind
 from .roles import RoleConfig, validate_role
+from .values import VALUES_SCHEMA
 
 REQUIRED_ROLES = ("ev",)  # every charging case plugs a cable in
 

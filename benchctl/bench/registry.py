@@ -18,7 +18,6 @@ from typing import Any
 
 from benchctl.config.schema import Schema
 from benchctl.config.typed import build
-
 from drivers.base import Driver
 from drivers.steplog import StepLog
 

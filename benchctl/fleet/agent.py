@@ -26,8 +26,8 @@ from benchctl.bench.config import load_bench
 from benchctl.run.command import EXIT_BUSY, EXIT_OK
 
 from .broker import EXIT_BROKER, BrokerError, BrokerRefused, BrokerSettings, FleetConnection, new_client_id
-from .jobs import OFFLINE
 from .job_runner import JobRunner
+from .jobs import OFFLINE
 from .ledger import Ledger
 from .presence import AgentOptions, Presence
 from .topics import check_name

@@ -14,9 +14,17 @@ from benchctl.config import ConfigError
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.run.command import EXIT_OK, EXIT_USAGE
 
-from .broker import (EXIT_BROKER, PASSWORD_ENV, BrokerError, BrokerRefused, BrokerSettings, FleetConnection,
-                     broker_settings, new_client_id)
-from .jobs import JobError, ON_DEATH
+from .broker import (
+    EXIT_BROKER,
+    PASSWORD_ENV,
+    BrokerError,
+    BrokerRefused,
+    BrokerSettings,
+    FleetConnection,
+    broker_settings,
+    new_client_id,
+)
+from .jobs import ON_DEATH, JobError
 from .ledger import DONE, INVALID, LOST
 from .topics import DEFAULT_PREFIX, check_name
 

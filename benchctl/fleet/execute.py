@@ -17,12 +17,12 @@ from rich.console import Console
 
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.config import ConfigError
+from benchctl.record.case import PASS, CaseResult
 from benchctl.run.command import EXIT_BENCH, EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_PROFILE, EXIT_USAGE
 from benchctl.run.lock import BenchBusy, BenchLock, hold_bench
 from benchctl.run.pipeline import RunOutput
 from benchctl.run.profile_check import ProfileContradiction
 from benchctl.run.progress import RunProgress, describe_step
-from benchctl.record.case import PASS, CaseResult
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.selection import SelectionError, choose_cases, run_log
 from benchctl.scenario.model import Scenario, Step

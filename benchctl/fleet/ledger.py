@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from .jobs import (CLAIMED, DONE, LOST, OFFLINE, RUNNING, BenchStatus, JobError, JobSpec, Record)
+from .jobs import CLAIMED, DONE, LOST, OFFLINE, RUNNING, BenchStatus, JobError, JobSpec, Record
 from .topics import Topics
 
 log = logging.getLogger("benchctl.fleet")

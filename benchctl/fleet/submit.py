@@ -13,8 +13,8 @@ from rich.table import Table
 
 from benchctl.paths import SCENARIOS
 from benchctl.run.command import EXIT_OK, EXIT_USAGE
-from benchctl.run.selection import select
 from benchctl.run.progress import VERDICT_STYLE
+from benchctl.run.selection import select
 from benchctl.terminal import print_table
 
 from .broker import EXIT_BROKER, BrokerError, BrokerRefused, BrokerSettings, FleetConnection, new_client_id

@@ -15,12 +15,19 @@ from rich.markup import escape
 
 from benchctl.bench.config import load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
-from benchctl.run.command import (EXIT_BUSY, EXIT_OK, EXIT_USAGE, _exit_status, _print_summary, _write_reports,
-                                  print_cases)
-from benchctl.run.lock import take_bench_for
-from benchctl.run.progress import VERDICT_STYLE
 from benchctl.record.case import CaseResult
+from benchctl.run.command import (
+    EXIT_BUSY,
+    EXIT_OK,
+    EXIT_USAGE,
+    _exit_status,
+    _print_summary,
+    _write_reports,
+    print_cases,
+)
+from benchctl.run.lock import take_bench_for
 from benchctl.run.pipeline import CaseCallback
+from benchctl.run.progress import VERDICT_STYLE
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.selection import SelectionError, choose_cases, run_log
 from benchctl.scenario.model import Scenario

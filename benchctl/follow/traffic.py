@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
-from benchctl.csms.frames import CALL, CALLERROR, CALLRESULT
 from benchctl.csms.defaults import with_ocpp_defaults
+from benchctl.csms.frames import CALL, CALLERROR, CALLRESULT
 from benchctl.csms.link import ChargerLink, Received, ToolRequestError
 from benchctl.csms.responder import Responder
 from benchctl.scenario.values import mismatches

@@ -18,20 +18,20 @@ from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.csms.capture import Capture
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
+from benchctl.record.case import PASS, CaseResult
 from benchctl.run.command import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, print_cases
 from benchctl.run.lock import BenchLock, hold_bench, take_bench_for
-from benchctl.run.progress import VERDICT_STYLE
-from benchctl.record.case import PASS, CaseResult
 from benchctl.run.pipeline import Run, RunOutput
+from benchctl.run.progress import VERDICT_STYLE
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.selection import SelectionError, choose_cases, run_log
 from benchctl.scenario.model import Scenario
 from benchctl.terminal import print_table
 
+from .cases_command import cmd_octt_cases
 from .client import DEFAULT_TOOL_URL, OcttError
 from .driver import PromptRecord
 from .pace import DEFAULT_IDLE_POLL_S, DEFAULT_POLL_S
-from .cases_command import cmd_octt_cases
 from .prompts import PROMPTS_FILE, load_prompts
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.config import load_marked
-from benchctl.config.schema import Field, Schema, validate
 from benchctl.config.pics import PERFORMANCE_SCHEMA
+from benchctl.config.schema import Field, Schema, validate
 
 A4_FILE = Path(__file__).with_name("a4.yaml")
 MEASURES = ("triggered", "response")

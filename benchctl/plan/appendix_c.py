@@ -13,10 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from benchctl.config import load_marked
+from benchctl.config.pics import PICS_SCHEMA
 from benchctl.config.schema import Field, Schema, validate
 
 from .conditions import Condition, compile_condition
-from benchctl.config.pics import PICS_SCHEMA
 
 # every PICS field a condition may name (sections of the PICS are not values)
 PICS_FIELDS = {name: f for name, f in PICS_SCHEMA.fields.items() if isinstance(f, Field)}

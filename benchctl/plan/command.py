@@ -11,12 +11,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from benchctl.config import ConfigError
+from benchctl.config.pics import load_pics
 from benchctl.paths import SCENARIOS
+from benchctl.record.plan_entry import PlanEntry
 from benchctl.scenario.model import load_scenarios
 from benchctl.terminal import make_console, print_table
-
-from benchctl.config.pics import load_pics
-from benchctl.record.plan_entry import PlanEntry
 
 from .plan import make_plan, plan_as_records
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from benchctl.config import ConfigError
+from benchctl.config.pics import Pics
 from benchctl.record.plan_entry import PlanEntry
 from benchctl.scenario.model import Scenario
 
 from .appendix_c import APPENDIX_C, CaseRule, load_appendix_c, section_key
-from benchctl.config.pics import Pics
 
 CERTIFICATION_WORDS = {"M": "mandatory", "C": "conditional", "O": "optional"}
 NO_SCENARIO = "no scenario file yet"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchctl.record.run import RunRecord, load_run
+
 from .html import write_html
 from .json_report import write_json
 from .junit import write_junit
-from benchctl.record.run import RunRecord, load_run
 
 JUNIT_FILE, JSON_FILE, HTML_FILE = "report.xml", "report.json", "report.html"
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchctl.record.plan_entry import PlanEntry
 from benchctl.record.case import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS
-
+from benchctl.record.plan_entry import PlanEntry
 from benchctl.record.run import CaseResult, RunRecord
 
 # Outcomes of a row that has no result record.

@@ -16,16 +16,16 @@ from jinja2 import TemplateError
 from markupsafe import Markup
 
 from benchctl.record.case import ERROR, FAIL
+from benchctl.record.run import RunRecord
 
+from .banner import banner
 from .cases import EXCLUDED, NO_RESULT, NOT_SELECTED, OUTCOMES, CaseRow, case_rows, summary
 from .companion import companion, verdicts
-from benchctl.record.run import RunRecord
-from .templating import frame_list, render, value_text
-from .timeline import EV, FRAME, RESET, Event, arrow, case_timeline, ev_change, frame_payload
-from .banner import banner
 from .configuration_used import configuration_used
 from .evidence import FRAME_REF, evidence, frame_anchor, frame_ref, step_label
 from .manual_steps import manual_steps
+from .templating import frame_list, render, value_text
+from .timeline import EV, FRAME, RESET, Event, arrow, case_timeline, ev_change, frame_payload
 
 DUT_FIRST = ("chargePointVendor", "chargePointModel", "firmwareVersion", "chargePointSerialNumber",
              "chargeBoxSerialNumber")
@@ -56,8 +56,8 @@ def write_html(record: RunRecord, path: Path) -> Path:
 
 def _performance(record: RunRecord) -> dict[str, Any] | None:
     """The chapter 8 section, once `benchctl perf` has left perf.json in the run directory."""
-    from benchctl.report.perf_section import perf_section
     from benchctl.perf.record import load_perf
+    from benchctl.report.perf_section import perf_section
 
     perf = load_perf(record.path)
     if perf is None:

@@ -12,9 +12,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchctl.record.run import RunRecord
+
 from .cases import CaseRow, case_rows, summary
 from .evidence import result_state
-from benchctl.record.run import RunRecord
 from .timeline import RESET, case_timeline
 
 FORMAT = "benchctl-report/1"

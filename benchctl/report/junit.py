@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.record.case import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult
+from benchctl.record.run import RunRecord
 
 from .cases import EXCLUDED, NO_RESULT, NOT_SELECTED, CaseRow, case_rows
 from .evidence import result_state, step_label
-from benchctl.record.run import RunRecord
 
 SUITE = "benchctl"
 # Characters XML 1.0 cannot hold at all, escaped or not; a garbage frame from a charger may contain them.

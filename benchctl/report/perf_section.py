@@ -8,10 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchctl.report.templating import render
-
 from benchctl.perf.figures import EXCEEDED, WITHIN
 from benchctl.perf.record import PERF_HTML, PERF_JSON
+from benchctl.report.templating import render
 
 from .plot import distribution_svg
 

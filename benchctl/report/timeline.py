@@ -13,8 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .cases import CaseRow
 from benchctl.record.run import RunRecord, iso_to_epoch
+
+from .cases import CaseRow
 
 FRAME, ACTION, EV = "frame", "action", "ev"
 RESET, CASE = "reset", "case"

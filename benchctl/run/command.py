@@ -19,15 +19,15 @@ from rich.table import Table
 
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
+from benchctl.record.case import PASS, CaseResult
 from benchctl.scenario.model import Scenario, load_scenarios
 from benchctl.terminal import print_json, print_table
 
 from .lock import BenchLock, hold_bench, take_bench_for
 from .progress import VERDICT_STYLE, RunProgress
-from benchctl.record.case import PASS, CaseResult
 from .rundir import RunDir, read_results
-from .signals import RunStop, stop_on_signals
 from .selection import Selection, SelectionError, choose_cases, run_log
+from .signals import RunStop, stop_on_signals
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BENCH = 0, 1, 2, 3
 EXIT_BUSY = 4

@@ -9,11 +9,10 @@ import contextlib
 import logging
 import time
 
-from drivers.errors import DriverError
-from drivers.meter.protocol import EnergyMeterProtocol
-
 from benchctl.csms.capture import TO_CSMS, CapturedFrame
 from benchctl.csms.frames import CALL
+from drivers.errors import DriverError
+from drivers.meter.protocol import EnergyMeterProtocol
 
 from .warnings import MeterRead
 

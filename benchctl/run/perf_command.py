@@ -12,15 +12,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from benchctl.paths import DEFAULT_BENCH
 from benchctl.config.pics import PerformancePics, load_performance
-from drivers.dongle.link import DEFAULT_BYTES, DEFAULT_PINGS
-from drivers.dongle.protocol import DongleProtocol, parse_endpoint
-
+from benchctl.paths import DEFAULT_BENCH
 from benchctl.perf.network import ATTACH_TIMEOUT_S, SETUP_OK, LinkReport, measure_links
 from benchctl.perf.record import SourceError, perf_record, run_pics_file
 from benchctl.report.perf_section import write_perf
 from benchctl.terminal import print_json, print_table
+from drivers.dongle.link import DEFAULT_BYTES, DEFAULT_PINGS
+from drivers.dongle.protocol import DongleProtocol, parse_endpoint
 
 EXIT_OK, EXIT_NOT_MET, EXIT_USAGE, EXIT_BENCH, EXIT_BUSY = 0, 1, 2, 3, 4
 

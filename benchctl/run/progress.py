@@ -15,9 +15,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from benchctl.scenario.model import Scenario, Step
-
 from benchctl.record.case import CaseResult
+from benchctl.scenario.model import Scenario, Step
 
 from .pipeline import RunOutput
 

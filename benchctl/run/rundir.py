@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.config.names import path_part, unsafe_name
-from drivers.steplog import Step
-
 from benchctl.record.case import CaseResult
-
+from drivers.steplog import Step
 
 JSONL_FILES = ("results.jsonl", "capture.jsonl", "actions.jsonl")
 

@@ -26,9 +26,8 @@ from typing import Any, Iterable
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, CapturedFrame
 from benchctl.csms.defaults import SAMPLED_VALUE_DEFAULTS
 from benchctl.csms.frames import CALL, CALLRESULT
-from benchctl.scenario.status_rules import epoch
-
 from benchctl.record.case import Warn
+from benchctl.scenario.status_rules import epoch
 
 ENERGY = "Energy.Active.Import.Register"
 BACKWARDS, CLOCK, METER, DOCUMENT = "energy-register-backwards", "clock-skew", "meter-disagrees", "document"

@@ -17,20 +17,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from drivers.errors import DriverError
-from drivers.steplog import Step as DriverStep
-
 from benchctl.bench.actions import missing_roles
 from benchctl.bench.bench import Bench
+from benchctl.config.pics import scenario_variables
 from benchctl.csms.capture import CapturedFrame
 from benchctl.csms.link import ChargerLink
 from benchctl.csms.responder import Rule, utc_now
-from benchctl.config.pics import scenario_variables
 from benchctl.record.case import ERROR, FAIL, NOT_APPLICABLE, NOT_RUNNABLE, PASS, CaseResult, Check, Warn
 from benchctl.smart.tracker import SmartTracker
+from drivers.errors import DriverError
+from drivers.steplog import Step as DriverStep
 
-from .errors import (BenchLimit, ChargerContested, ConfigurationNotApplicable, ConfigurationStateError,
-                     StepFailed)
+from .errors import BenchLimit, ChargerContested, ConfigurationNotApplicable, ConfigurationStateError, StepFailed
 from .mode import Act, RunMode
 from .model import Scenario, Step
 from .status_rules import Allowances, ExpectedStatus, epoch, judge_statuses, observations_from_frames

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Callable
 
 from cryptography import x509
-from cryptography.x509 import ocsp
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 # the issuer keys a certificate's authority key identifier is made from (DSA is deprecated by cryptography)

@@ -31,7 +31,6 @@ import serial
 from ..errors import DriverError
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
-from .settings import E3372AtSettings
 from .protocol import (
     ACQ_ORDER_FOR_GENERATION,
     DongleProtocol,
@@ -39,6 +38,7 @@ from .protocol import (
     generation_for_acq_order,
     normalize_generation,
 )
+from .settings import E3372AtSettings
 from .signal import CSQ_UNKNOWN, csq_to_dbm
 
 EOL = b"\r"

@@ -31,7 +31,6 @@ import aiohttp
 
 from ..errors import DriverError
 from ..steplog import StepLog, step
-from .settings import HiLinkSettings
 from .protocol import (
     ACQ_ORDER_FOR_GENERATION,
     DongleProtocol,
@@ -39,6 +38,7 @@ from .protocol import (
     generation_for_acq_order,
     normalize_generation,
 )
+from .settings import HiLinkSettings
 
 SESTOKINFO = "/api/webserver/SesTokInfo"
 SIGNAL = "/api/device/signal"

@@ -38,8 +38,8 @@ from ..gpio.pins import PinLayer, check_pin, claim_pins, pin_layer, release_pins
 from ..safety import all_safe_actions, logical_level, wire_level
 from ..steplog import StepLog, step
 from . import checks, iec61851, proximity
-from .settings import GpioEvSettings
 from .protocol import CPMeasurement, EVEmulatorProtocol
+from .settings import GpioEvSettings
 
 T = TypeVar("T")
 

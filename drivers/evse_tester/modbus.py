@@ -14,7 +14,6 @@ from ..modbus_settings import ModbusLinkSettings
 from ..safety import all_safe_actions
 from ..steplog import StepLog, step
 from . import checks, iec61851, proximity
-from .settings import PlugSettings
 from .protocol import CPMeasurement, EVEmulatorProtocol
 from .register_map import (
     DEFAULT_MAP,
@@ -24,6 +23,7 @@ from .register_map import (
     encode_cp_state,
     from_int16_register,
 )
+from .settings import PlugSettings
 
 
 @dataclass(kw_only=True)

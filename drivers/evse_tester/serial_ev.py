@@ -31,10 +31,19 @@ from ..safety import all_safe_actions
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
 from . import checks, proximity
-from .settings import SerialEvSettings
 from .protocol import CPMeasurement, EVEmulatorProtocol
-from .serial_ev_lines import DIODE_FAULT_COMMAND, EV_STATES, LATCH_COMMAND, MEASURE_COMMAND, PLUG_COMMAND, PP_COMMAND
-from .serial_ev_lines import LineReader, Received, measurement
+from .serial_ev_lines import (
+    DIODE_FAULT_COMMAND,
+    EV_STATES,
+    LATCH_COMMAND,
+    MEASURE_COMMAND,
+    PLUG_COMMAND,
+    PP_COMMAND,
+    LineReader,
+    Received,
+    measurement,
+)
+from .settings import SerialEvSettings
 
 READ_SLICE_S = 0.05  # one blocking read at most; bounds how long close() waits for the reader
 PERIOD_SAMPLES = 8  # gaps between unasked frames the period estimate is the median of

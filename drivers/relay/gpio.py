@@ -27,10 +27,11 @@ import time
 from typing import Any, Callable, TypeVar
 
 from ..gpio.pins import PinLayer, check_pin, claim_pins, pin_layer, release_pins
-from ..safety import level as _level, logical_level, wire_level
+from ..safety import level as _level
+from ..safety import logical_level, wire_level
 from ..steplog import StepLog, step
-from .settings import GpioRelaySettings
 from .protocol import DigitalOutputProtocol
+from .settings import GpioRelaySettings
 
 log = logging.getLogger("drivers.gpio")
 

@@ -11,7 +11,8 @@ from ..errors import DriverError
 from ..modbus_device import ModbusDevice
 from ..modbus_settings import ModbusLinkSettings
 from ..modbus_watchdog import DEFAULT_WATCHDOG_REGISTER, ModbusWatchdog
-from ..safety import level as _level, logical_level, wire_level
+from ..safety import level as _level
+from ..safety import logical_level, wire_level
 from ..steplog import StepLog, step
 from .protocol import DigitalOutputProtocol
 

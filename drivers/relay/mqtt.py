@@ -37,10 +37,11 @@ from typing import Any, Callable
 
 from ..errors import MissingExtraError
 from ..retry import RetryPolicy
-from ..safety import level as _level, logical_level, wire_level
+from ..safety import level as _level
+from ..safety import logical_level, wire_level
 from ..steplog import StepLog, step
-from .settings import MqttRelaySettings
 from .protocol import DigitalOutputProtocol
+from .settings import MqttRelaySettings
 
 try:
     import aiomqtt

@@ -19,8 +19,8 @@ from typing import Any
 from ..base import Driver
 from ..relay.protocol import DigitalOutputProtocol
 from ..steplog import StepLog, step
-from .settings import CarouselSettings
 from .protocol import RFIDPresenterProtocol
+from .settings import CarouselSettings
 from .uid import normalize_uid, uid_for_id_tag
 
 _HEX_OR_SEPARATOR = set("0123456789abcdefABCDEF: -\t")

@@ -25,8 +25,8 @@ import serial
 
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
-from .settings import ChameleonSettings
 from .protocol import RFIDPresenterProtocol
+from .settings import ChameleonSettings
 from .uid import normalize_uid, uid_for_id_tag
 
 # Card types per UID size (bytes). Both are in every ChameleonMini firmware (RevE rebooted and RevG).

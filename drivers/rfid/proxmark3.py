@@ -43,8 +43,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..steplog import StepLog, step
-from .settings import Proxmark3Settings
 from .protocol import RFIDPresenterProtocol
+from .settings import Proxmark3Settings
 from .uid import normalize_uid, uid_for_id_tag
 
 log = logging.getLogger("drivers.rfid.proxmark3")

@@ -18,8 +18,8 @@ import aiohttp
 from ..base import Driver
 from ..errors import DriverError
 from ..steplog import StepLog
-from .settings import HttpEvSettings, HttpGearSettings, HttpOutputSettings
 from .roles import SoftCardPresenter, SoftEVEmulator, SoftGear, SoftMeter, SoftOutput
+from .settings import HttpEvSettings, HttpGearSettings, HttpOutputSettings
 from .template import TemplateError, pick, render, render_body
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -23,10 +23,10 @@ import aiomqtt
 
 from ..base import Driver
 from ..errors import DriverError
-from ..steplog import StepLog
-from .settings import MqttEvSettings, MqttGearSettings, MqttOutputSettings
 from ..retry import RetryPolicy
+from ..steplog import StepLog
 from .roles import SoftCardPresenter, SoftEVEmulator, SoftGear, SoftMeter, SoftOutput
+from .settings import MqttEvSettings, MqttGearSettings, MqttOutputSettings
 from .template import TemplateError, pick, render, render_payload
 
 

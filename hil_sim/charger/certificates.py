@@ -29,8 +29,18 @@ from ocpp.v16 import call, call_result
 from . import trust
 from .config_keys import Key
 from .remote_trigger import FIRMWARE_BUSY, current_status, send_triggered
-from .trust import (CLIENT_AUTH, HASHES, StationKey, chain_problem, is_ca, load_chain, load_pem, make_csr, new_key,
-                    valid_now)
+from .trust import (
+    CLIENT_AUTH,
+    HASHES,
+    StationKey,
+    chain_problem,
+    is_ca,
+    load_chain,
+    load_pem,
+    make_csr,
+    new_key,
+    valid_now,
+)
 
 if TYPE_CHECKING:
     from .station import SimStation

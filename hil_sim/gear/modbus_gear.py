@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from abc import ABC, abstractmethod
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import cast

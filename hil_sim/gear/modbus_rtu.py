@@ -41,8 +41,15 @@ from drivers.evse_tester.register_map import DEFAULT_MAP, RegisterMap
 from drivers.modbus_transport import DEFAULT_BAUDRATE, DEFAULT_PARITY, DEFAULT_STOPBITS, ModbusTransport
 
 from ..world import World
-from .modbus_gear import DEFAULT_RELAY_WIRING, EVEmulatorRegisters, ModbusGear, RelayBoardCoils, _check_loopback
-from .modbus_gear import listening_port, pymodbus_trace
+from .modbus_gear import (
+    DEFAULT_RELAY_WIRING,
+    EVEmulatorRegisters,
+    ModbusGear,
+    RelayBoardCoils,
+    _check_loopback,
+    listening_port,
+    pymodbus_trace,
+)
 
 _FRAMERS = {"socket": FramerType.SOCKET, "rtu": FramerType.RTU}
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from abc import ABC, abstractmethod
 import termios
 import tty
+from abc import ABC, abstractmethod
 
 
 class PtyDevice(ABC):

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from benchctl.bench import registry
-from benchctl.bench.registry import driver_names_for
 from benchctl.bench.config import load_bench
+from benchctl.bench.registry import driver_names_for
 from benchctl.bench.roles import resolve_refs
 from benchctl.cli import main
 from benchctl.config import ConfigError
 from benchctl.paths import BENCH_CONFIGS, DEFAULT_BENCH
+
 from support.bench_text import sim_bench_text
 
 # the copies are written elsewhere, so the PICS path must not be relative

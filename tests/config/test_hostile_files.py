@@ -19,6 +19,7 @@ from benchctl.config import ConfigError
 from benchctl.config.marked import load_marked
 from benchctl.config.pics import load_pics
 from benchctl.scenario.model import load_scenario
+
 from support.hostile_files import HOSTILE, Hostile
 
 LOADERS: dict[str, Callable[[Path], Any]] = {"bench": load_bench, "scenario": load_scenario, "pics": load_pics}

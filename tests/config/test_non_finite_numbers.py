@@ -12,9 +12,10 @@ import pytest
 
 from benchctl.bench.config import load_bench
 from benchctl.config import ConfigError
-from benchctl.paths import ROOT, SCENARIOS
 from benchctl.config.pics import load_performance
+from benchctl.paths import ROOT, SCENARIOS
 from benchctl.scenario.model import load_scenario
+
 from support.bench_text import sim_bench_text
 
 NOT_FINITE = (".nan", ".inf", "-.inf", ".NaN", ".Inf")

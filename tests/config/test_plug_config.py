@@ -10,6 +10,7 @@ import pytest
 from benchctl.bench.config import load_bench
 from benchctl.config import ConfigError
 from benchctl.paths import BENCH_CONFIGS, ROOT
+
 from support.bench_text import sim_bench_text
 
 EV = "    device_id: 1\n"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from benchctl.bench.config import load_bench
 from benchctl.bench import registry
+from benchctl.bench.config import load_bench
 from benchctl.config import ConfigError
 from drivers.meter.modbus_meter import ModbusEnergyMeter
 from drivers.steplog import StepLog

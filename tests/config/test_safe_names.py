@@ -18,6 +18,7 @@ from benchctl.config import ConfigError
 from benchctl.paths import SCENARIOS
 from benchctl.run.rundir import RunDir
 from benchctl.scenario.model import load_scenario
+
 from support.bench_text import sim_bench_text
 
 UNSAFE = ["../../x", "a/b", "/tmp/x", ".hidden", "..", "with space", "x" * 65, "'-rf'", "caf\u00e9"]

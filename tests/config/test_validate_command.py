@@ -16,9 +16,10 @@ from benchctl.bench.config import load_bench
 from benchctl.cli import main
 from benchctl.config import ConfigError
 from benchctl.config.errors import ConfigErrors
-from benchctl.paths import DEFAULT_BENCH, ROOT, SCENARIOS
 from benchctl.config.pics import load_pics
+from benchctl.paths import DEFAULT_BENCH, ROOT, SCENARIOS
 from benchctl.scenario.model import load_scenario
+
 from support.bench_text import sim_bench_text
 from support.pics_text import PICS_BASE
 

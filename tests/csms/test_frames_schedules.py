@@ -4,9 +4,9 @@ is not (the ocpp library shares its validator cache with benchctl's frame checks
 from __future__ import annotations
 
 import pytest
+from ocpp.messages import get_validator
 
 from benchctl.csms.frames import CALL, CALLRESULT, schema_error
-from ocpp.messages import get_validator
 
 
 def _composite(limit: float) -> dict[str, object]:

@@ -19,9 +19,9 @@ from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.csms.security import CsmsSecurity
 from benchctl.csms.server import CentralSystem
+from benchctl.record.case import CaseResult
 from benchctl.report import load_run
 from benchctl.report.html import render_html
-from benchctl.record.case import CaseResult
 from benchctl.scenario.engine import CaseRunner
 from benchctl.scenario.model import load_scenario
 from drivers.steplog import StepLog

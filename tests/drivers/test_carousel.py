@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from drivers.rfid.settings import CarouselSettings
 from benchctl.bench import registry
 from benchctl.config.schema import check_value
 from drivers.errors import DriverError
 from drivers.relay.modbus_coil import ModbusCoilOutput, ModbusCoilSettings
 from drivers.rfid.carousel import CardCarousel, check_cards
+from drivers.rfid.settings import CarouselSettings
 from drivers.steplog import StepLog
 from hil_sim.gear.card_carousel import CardCarouselGear, start_card_carousel
 from hil_sim.world import World

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import serial
 
-from drivers.rfid.settings import ChameleonSettings
 from drivers.errors import DriverError
 from drivers.rfid.chameleon import ChameleonPresenter
+from drivers.rfid.settings import ChameleonSettings
 from drivers.steplog import StepLog
 from hil_sim.gear.rfid_presenter import SimPresenter
 from hil_sim.world import World

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import AsyncIterator
 
 import pytest
 
-from drivers.dongle.settings import E3372AtSettings
 from drivers.dongle.e3372_at import E3372ATDongle, ModemError, parse_csq, parse_hcsq, parse_syscfgex
 from drivers.dongle.protocol import Signal, generation_for_acq_order
+from drivers.dongle.settings import E3372AtSettings
 from drivers.errors import DriverError
 from drivers.steplog import StepLog
 from hil_sim.gear.cellular import CellSignal, CellularLink

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from drivers.dongle.settings import HiLinkSettings
 from drivers.dongle.hilink import HiLinkDongle, HiLinkError, generation_for_status, parse_figure, parse_xml
 from drivers.dongle.protocol import Signal
+from drivers.dongle.settings import HiLinkSettings
 from drivers.errors import DriverError
 from drivers.steplog import StepLog
 from hil_sim.gear.cellular import CellSignal, CellularLink

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from drivers.dongle.settings import E3372AtSettings
-from drivers.dongle.settings import HiLinkSettings
 from drivers.dongle.e3372_at import E3372ATDongle
 from drivers.dongle.hilink import HiLinkDongle
 from drivers.dongle.link import LinkError, LinkFigures, measure
+from drivers.dongle.settings import E3372AtSettings, HiLinkSettings
 from drivers.errors import DriverError
 from hil_sim.gear.cellular import DEFAULT_PROFILES, CellularLink, GenerationProfile, LinkShaping
 from hil_sim.gear.e3372_at import SimE3372AT

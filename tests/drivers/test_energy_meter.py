@@ -8,13 +8,13 @@ from typing import AsyncIterator
 
 import pytest
 
-from drivers.meter.modbus_meter import ModbusMeterSettings
 from drivers.errors import DriverError
 from drivers.meter.modbus_meter import (
     PRESETS,
     SDM630_MAP,
     MeterRegisterMap,
     ModbusEnergyMeter,
+    ModbusMeterSettings,
     decode_float32,
     encode_float32,
 )

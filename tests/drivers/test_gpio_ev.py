@@ -8,13 +8,13 @@ from typing import Iterator
 
 import pytest
 
-from drivers.evse_tester.settings import GpioEvSettings
-from drivers.relay.settings import GpioRelaySettings
 from drivers.errors import DriverError
 from drivers.evse_tester import iec61851
 from drivers.evse_tester.gpio import CP_RELAYS, GPIOEVEmulator
+from drivers.evse_tester.settings import GpioEvSettings
 from drivers.gpio.pins import FakePins, fake_pins, reset_fake_pins
 from drivers.relay.gpio import GPIOOutput
+from drivers.relay.settings import GpioRelaySettings
 from hil_sim.world import World
 
 PLUG, B, C, D, E, DIODE = 5, 6, 13, 19, 26, 20

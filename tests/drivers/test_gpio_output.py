@@ -11,11 +11,11 @@ from typing import Iterator
 
 import pytest
 
-from drivers.relay.settings import GpioRelaySettings
 from drivers.errors import DriverError, MissingExtraError
 from drivers.gpio.pins import FakePins, RPiGPIOPins, fake_pins, pin_layer, reset_fake_pins
 from drivers.relay.gpio import GPIOOutput
 from drivers.relay.protocol import PowerSwitch
+from drivers.relay.settings import GpioRelaySettings
 from hil_sim.world import World
 
 SLACK_S = 0.1  # scheduling slack allowed on top of a wait (a loaded CI machine)

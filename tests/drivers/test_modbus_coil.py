@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from drivers.evse_tester.modbus import ModbusEvSettings
 from drivers.errors import DriverError
+from drivers.evse_tester.modbus import ModbusEvSettings
 from drivers.relay.modbus_coil import ModbusCoilOutput, ModbusCoilSettings
 from drivers.relay.protocol import PowerSwitch
 from hil_sim.gear.modbus_gear import start_modbus_gear

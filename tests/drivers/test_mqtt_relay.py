@@ -14,14 +14,15 @@ from typing import AsyncIterator, Iterator
 
 import aiomqtt
 import pytest
-from support.mosquitto import Mosquitto, make_tls_files, mosquitto_or_fail
 
-from drivers.relay.settings import MqttRelaySettings
 from drivers.errors import DriverError
 from drivers.relay.mqtt import MQTTOutput
 from drivers.relay.protocol import PowerSwitch
+from drivers.relay.settings import MqttRelaySettings
 from hil_sim.gear.mqtt_relay import SimMQTTRelay
 from hil_sim.world import World
+
+from support.mosquitto import Mosquitto, make_tls_files, mosquitto_or_fail
 
 FAST = {"timeout_s": 0.3, "retries": 1}  # two tries
 DEVICE = "bench-relay"

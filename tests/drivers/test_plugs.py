@@ -8,14 +8,13 @@ from typing import Iterator
 
 import pytest
 
-from drivers.evse_tester.settings import GpioEvSettings
-from drivers.evse_tester.settings import SerialEvSettings
 from drivers.errors import DriverError
 from drivers.evse_tester import proximity
 from drivers.evse_tester.gpio import GPIOEVEmulator
 from drivers.evse_tester.modbus import ModbusEVEmulator, ModbusEvSettings
 from drivers.evse_tester.register_map import RegisterMap
 from drivers.evse_tester.serial_ev import SerialEVEmulator
+from drivers.evse_tester.settings import GpioEvSettings, SerialEvSettings
 from drivers.gpio.pins import FakePins, fake_pins, reset_fake_pins
 from hil_sim.gear.modbus_gear import ModbusGear
 from hil_sim.gear.serial_ev import SimSerialEV

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from drivers.rfid.settings import Proxmark3Settings
 from benchctl.bench import registry
 from drivers.errors import DriverError
 from drivers.rfid.proxmark3 import Proxmark3Presenter, parse_hw_version
+from drivers.rfid.settings import Proxmark3Settings
 from drivers.steplog import StepLog
 from hil_sim.gear.proxmark3 import SimProxmark3
 from hil_sim.world import World

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import serial
 
-from drivers.evse_tester.settings import SerialEvSettings
 from drivers.errors import DriverError
 from drivers.evse_tester.protocol import CPMeasurement
 from drivers.evse_tester.serial_ev import SerialEVEmulator
 from drivers.evse_tester.serial_ev_lines import Frame, parse_frame
+from drivers.evse_tester.settings import SerialEvSettings
 from drivers.steplog import StepLog
 from hil_sim.gear.serial_ev import GARBAGE_LINES, SimSerialEV
 from hil_sim.world import World

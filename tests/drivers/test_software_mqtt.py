@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 import pytest
-from support.mosquitto import Mosquitto, free_port, mosquitto_or_fail
 
 from drivers.errors import DriverError
 from drivers.software.mqtt import MQTTCardPresenter, MQTTEVEmulator, MQTTMeter, MQTTOutput
 from hil_sim.gear.control_mqtt import MQTTControl
 from hil_sim.world import World
+
+from support.mosquitto import Mosquitto, free_port, mosquitto_or_fail
 
 P = "lab/fw"
 EV_ACTIONS: dict[str, Any] = {

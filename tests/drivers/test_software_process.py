@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import AsyncIterator
 
 import pytest
-from support.mosquitto import free_port
 
 from drivers.errors import DriverError
 from drivers.relay.protocol import PowerSwitch
 from drivers.software.process import CommandOutput, ProcessOutput
+
+from support.mosquitto import free_port
 
 # a "firmware": listens on a port once it has booted, writes which signal stopped it
 FIRMWARE = """

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from benchctl.bench.config import BenchConfig, load_bench
-from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.config.pics import load_pics
+from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.plan.appendix_c import load_appendix_c
-from benchctl.report import write_reports
 from benchctl.record.case import CaseResult
+from benchctl.report import write_reports
 from benchctl.run.rundir import RunDir
 from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario

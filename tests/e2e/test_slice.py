@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-
 from benchctl.bench.config import BenchConfig
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.run.standalone import run_cases

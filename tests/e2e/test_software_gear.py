@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from support.mosquitto import Mosquitto, mosquitto_or_fail
 
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.csms.capture import Capture
+from benchctl.record.case import CaseResult
 from benchctl.run.check import check_bench
 from benchctl.run.rundir import RunDir
 from benchctl.run.session import open_bench
 from benchctl.run.standalone import run_cases
-from benchctl.record.case import CaseResult
 from benchctl.scenario.model import Scenario
+
+from support.mosquitto import Mosquitto, mosquitto_or_fail
 
 ROOT = Path(__file__).parents[2]
 # Core cases that use every kind of gear: power cycle (mains), plug and card (ev, cable, card), EV-side unplug,

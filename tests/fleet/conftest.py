@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import pytest
-from support.bench_text import sim_bench_text
-from support.mosquitto import Mosquitto, mosquitto_or_fail
 
 from benchctl.fleet.broker import BrokerSettings, FleetConnection, new_client_id
 from benchctl.fleet.ledger import Ledger
+
+from support.bench_text import sim_bench_text
+from support.mosquitto import Mosquitto, mosquitto_or_fail
 
 AGENT_READY_S = 20.0
 

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from conftest import Fleet, Watcher
-from support.mosquitto import Mosquitto, mosquitto_or_fail
 
 from benchctl.fleet.broker import BrokerSettings, FleetConnection
 from benchctl.fleet.jobs import JobSpec
 from benchctl.fleet.ledger import DONE
 from benchctl.paths import ROOT
+
+from conftest import Fleet, Watcher
+from support.mosquitto import Mosquitto, mosquitto_or_fail
 
 USERS = {"bench-a": "pw-a", "bench-b": "pw-b", "ci": "pw-ci", "viewer": "pw-v"}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+
 from conftest import bench_file
 from support.mosquitto import Mosquitto, MosquittoNotInstalled, make_tls_files, start_mosquitto
 

@@ -9,9 +9,9 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conftest import Fleet
-
 from benchctl.paths import ROOT
+
+from conftest import Fleet
 
 NIGHT_CASES = ["TC_003_CS", "TC_004_1_CS", "TC_010_CS", "TC_011_1_CS"]  # a plan cut short: fast cases only
 

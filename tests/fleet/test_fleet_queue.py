@@ -12,12 +12,12 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import Fleet, Watcher
-
 from benchctl.fleet.ledger import DONE, LOST, QUEUED, RUNNING, Ledger
 from benchctl.paths import SCENARIOS
 from benchctl.run.lock import BenchLock
 from benchctl.run.rundir import read_results
+
+from conftest import Fleet, Watcher
 
 KILL_CASE = "001"  # long enough (a reboot) to kill its agent in the middle of it
 

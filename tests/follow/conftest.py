@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchctl.bench.config import BenchConfig, load_bench
+
 from support.bench_text import sim_bench_text
 
 

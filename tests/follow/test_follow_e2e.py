@@ -14,8 +14,8 @@ import aiohttp
 from benchctl.bench.config import BenchConfig
 from benchctl.follow.cue import FINISHED, CueMoment, tool_case_name
 from benchctl.follow.run import follow_cases
-from benchctl.report import write_reports
 from benchctl.record.case import FAIL, PASS, CaseResult
+from benchctl.report import write_reports
 from benchctl.run.pipeline import CaseCallback
 from benchctl.run.rundir import RunDir, read_results
 from benchctl.scenario.model import Scenario

@@ -12,22 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from follow.replay import Record, recorded, replay, with_raw
 
 from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture
 from benchctl.csms.frames import parse
-from benchctl.follow.cue import START, CueMoment, KeypressCue
 from benchctl.csms.link import ToolRequestError
+from benchctl.follow.cue import START, CueMoment, KeypressCue
 from benchctl.follow.observer import CaseObserver
 from benchctl.follow.traffic import ObservedLink
-from benchctl.record.case import ERROR, FAIL, NOT_RUNNABLE, PASS
 from benchctl.paths import SCENARIOS
+from benchctl.record.case import ERROR, FAIL, NOT_RUNNABLE, PASS
 from benchctl.scenario.model import Scenario, load_scenario
 from benchctl.scenario.status_rules import Allowances
 from drivers.steplog import StepLog
-
-from follow.replay import Record, recorded, replay, with_raw
 
 RECORDING = "sim_003_010.jsonl"
 

@@ -12,6 +12,7 @@ from benchctl.octt.companion import Companion, CompanionSettings, companion_run
 from benchctl.run.pipeline import Run
 from benchctl.run.rundir import RunDir
 from octt_standin import StandInTool
+
 from support.bench_text import sim_bench_text
 
 # short intervals and timeouts, the same for the bench and the tool, so a case takes seconds

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from perf_wire import Wire
 
 from benchctl.config import ConfigError
-from benchctl.perf.a4 import a4, load_a4
-from benchctl.perf.figures import (EXCEEDED, NOT_DECLARED, NOT_MEASURED, WITHIN, Figure, acceptance,
-                                   measure_figures)
-from benchctl.perf.timings import TRIGGERED, case_timings
 from benchctl.config.pics import PerformancePics
+from benchctl.perf.a4 import a4, load_a4
+from benchctl.perf.figures import EXCEEDED, NOT_DECLARED, NOT_MEASURED, WITHIN, Figure, acceptance, measure_figures
+from benchctl.perf.timings import TRIGGERED, case_timings
+
+from perf_wire import Wire
 
 PAIRS = [p.request for p in a4().pairs]
 

@@ -10,13 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from drivers.dongle.settings import E3372AtSettings
 from benchctl.cli import main
 from benchctl.paths import ROOT
 from benchctl.perf.a4 import a4
-from benchctl.perf.network import (MET, MISSED, SETUP_IMPROVE, SETUP_INCOMPLETE, SETUP_OK, UNMEASURED,
-                                   check_technology, measure_links)
+from benchctl.perf.network import (
+    MET,
+    MISSED,
+    SETUP_IMPROVE,
+    SETUP_INCOMPLETE,
+    SETUP_OK,
+    UNMEASURED,
+    check_technology,
+    measure_links,
+)
 from drivers.dongle.e3372_at import E3372ATDongle
+from drivers.dongle.settings import E3372AtSettings
 from hil_sim.gear.cellular import DEFAULT_PROFILES, CellSignal, CellularLink, LinkShaping
 from hil_sim.gear.e3372_at import SimE3372AT
 from hil_sim.gear.link_endpoint import LinkEndpoint

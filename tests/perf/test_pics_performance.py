@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from benchctl.config import ConfigError
-from benchctl.paths import ROOT
 from benchctl.config.pics import load_performance, load_pics
+from benchctl.paths import ROOT
+
 from support.pics_text import PICS_BASE as BASE  # the tests below break one line of it at a time
 
 SECTION = """\

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from benchctl.cli import main
+from benchctl.config.pics import load_performance
 from benchctl.paths import ROOT
 from benchctl.perf.a4 import a4
 from benchctl.perf.figures import NOT_DECLARED, NOT_MEASURED, WITHIN, measure_figures
 from benchctl.perf.record import perf_record, read_capture
-from benchctl.config.pics import load_performance
 
 SIM_PICS = ROOT / "pics" / "sim.yaml"
 # one case per A.4 pair: local start (Authorize), remote start / stop, availability, reservation and its

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from benchctl.config import ConfigError
+from benchctl.config.pics import PICS_SCHEMA
 from benchctl.plan.appendix_c import load_appendix_c
 from benchctl.plan.conditions import Condition, compile_condition
-from benchctl.config.pics import PICS_SCHEMA
 
 VALUES: dict[str, Any] = {name: spec.default for name, spec in PICS_SCHEMA.fields.items()}
 VALUES.update(dut_type="charging_station", product_subtype="standard", connectors=2, fixed_cable=False,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from benchctl.paths import ROOT, SCENARIOS
 from benchctl.config.pics import load_pics
+from benchctl.paths import ROOT, SCENARIOS
 from benchctl.plan import make_plan
 from benchctl.plan.plan import NO_SCENARIO
 from benchctl.scenario.model import load_scenarios

@@ -9,8 +9,9 @@ import pytest
 
 from benchctl.bench.config import load_bench
 from benchctl.config import ConfigError
-from benchctl.paths import DEFAULT_BENCH, ROOT
 from benchctl.config.pics import PICS_SCHEMA, Pics, load_pics
+from benchctl.paths import DEFAULT_BENCH, ROOT
+
 from support.pics_text import PICS_BASE as BASE  # the tests below break one line of it at a time
 
 PICS_DIR = ROOT / "pics"

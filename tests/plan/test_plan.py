@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from benchctl.config import ConfigError
+from benchctl.config.pics import PICS_SCHEMA, Pics, load_pics
 from benchctl.paths import ROOT, SCENARIOS
 from benchctl.plan.appendix_c import load_appendix_c, section_key
 from benchctl.plan.command import add_plan_parser, cmd_plan
-from benchctl.config.pics import PICS_SCHEMA, Pics, load_pics
 from benchctl.plan.plan import make_plan, plan_as_records
 from benchctl.record.plan_entry import PlanEntry
 from benchctl.scenario.model import Scenario, load_scenario, load_scenarios

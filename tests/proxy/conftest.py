@@ -10,6 +10,7 @@ import pytest
 
 from benchctl.csms.capture import Capture
 from benchctl.proxy import OcppProxy
+
 from recording_upstream import RecordingUpstream
 
 

@@ -12,6 +12,7 @@ from benchctl.bench.actions import ACTIONS
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture
 from benchctl.proxy.bench import open_proxied_bench
+
 from recording_upstream import RecordingUpstream
 from support.bench_text import sim_bench_text
 

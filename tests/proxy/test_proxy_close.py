@@ -10,6 +10,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from benchctl.proxy import OcppProxy
+
 from recording_upstream import RecordingUpstream
 
 

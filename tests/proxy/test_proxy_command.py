@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_proxied_bench import central_system
 from websockets.asyncio.client import connect
 
 from benchctl.cli import main
+
 from recording_upstream import RecordingUpstream
 from support.bench_text import sim_bench_text
-from test_proxied_bench import central_system
 
 
 async def test_proxy_command_captures_the_sim_charger_until_sigterm(upstream: RecordingUpstream,

@@ -12,6 +12,7 @@ from websockets.asyncio.client import connect
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture
 from benchctl.proxy import OcppProxy
 from benchctl.proxy import server as proxy_server
+
 from conftest import records
 from recording_upstream import RecordingUpstream
 

@@ -13,6 +13,7 @@ from websockets.exceptions import InvalidStatus
 
 from benchctl.csms.capture import Capture
 from benchctl.proxy import OcppProxy
+
 from recording_upstream import RecordingUpstream
 
 BASIC = "Basic " + base64.b64encode(b"CP-1:\x01secret key\xff").decode()

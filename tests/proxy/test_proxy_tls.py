@@ -11,6 +11,7 @@ from websockets.exceptions import InvalidStatus
 from benchctl.csms.capture import Capture
 from benchctl.proxy import OcppProxy, UpstreamTls
 from benchctl.security.pki import LabPki, issue, server_context
+
 from recording_upstream import RecordingUpstream
 
 

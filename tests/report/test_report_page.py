@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from report.test_reports import DOWN, FRAMES, META, RESULTS, T0, UP, _action, _frame, _make_run, _write_jsonl
+
 from benchctl.report import write_reports
 from benchctl.report.evidence import json_lines
-
-from report.test_reports import DOWN, FRAMES, META, RESULTS, T0, UP, _action, _frame, _make_run, _write_jsonl
 
 
 def _page(run: Path) -> str:

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 from jinja2 import UndefinedError
-
-from benchctl.report.perf_section import perf_page
-from benchctl.report import write_reports
-from benchctl.report.templating import OVERRIDE_VARIABLE
-
 from report.test_reports import RESULTS, _make_run, _write_jsonl
+
+from benchctl.report import write_reports
+from benchctl.report.perf_section import perf_page
+from benchctl.report.templating import OVERRIDE_VARIABLE
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = "<script>alert('x')</script> & <b>"

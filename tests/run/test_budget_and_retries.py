@@ -11,11 +11,11 @@ import pytest
 import benchctl.run.standalone as runner_module
 from benchctl.bench.config import BenchConfig
 from benchctl.paths import SCENARIOS
+from benchctl.record.case import ERROR, FAIL, PASS, CaseResult
 from benchctl.report import write_reports
 from benchctl.run.budget import FACTOR, SLACK_S, case_budget
-from benchctl.record.case import ERROR, FAIL, PASS, CaseResult
-from benchctl.run.rundir import RunDir
 from benchctl.run.pipeline import Run
+from benchctl.run.rundir import RunDir
 from benchctl.run.standalone import Standalone, run_cases
 from benchctl.scenario.model import Scenario, load_scenario
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from benchctl.bench.config import BenchConfig
 from benchctl.paths import ROOT
 from benchctl.record.case import ERROR, PASS
-from benchctl.run.rundir import RunDir
 from benchctl.run.pipeline import Run
+from benchctl.run.rundir import RunDir
 from benchctl.run.standalone import Standalone
 from benchctl.scenario.model import Scenario
 

@@ -10,10 +10,10 @@ from typing import Callable
 import pytest
 
 from benchctl.bench.config import BenchConfig
-from benchctl.run.budget import case_budget
 from benchctl.record.case import CaseResult
-from benchctl.run.rundir import RunDir
+from benchctl.run.budget import case_budget
 from benchctl.run.pipeline import Run
+from benchctl.run.rundir import RunDir
 from benchctl.run.standalone import Standalone
 from benchctl.scenario.model import Scenario
 from drivers.steplog import Step

@@ -12,8 +12,8 @@ from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import Capture
 from benchctl.run.idle import return_to_idle
 from benchctl.run.rundir import RunDir
-from benchctl.run.standalone import run_cases
 from benchctl.run.session import open_bench
+from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
 
 FAULT = "requests_hang_until_power_cycle"

@@ -15,6 +15,7 @@ import pytest
 from benchctl.bench.config import load_bench
 from benchctl.paths import DEFAULT_BENCH, ROOT
 from benchctl.run.lock import BenchBusy, BenchLock, LockRecord, all_gear_simulated, hold_bench
+
 from support.bench_text import sim_bench_text
 
 HOLD = """

@@ -16,8 +16,8 @@ from benchctl.csms.link import ChargerLink
 from benchctl.report import write_reports
 from benchctl.run.idle import return_to_idle
 from benchctl.run.rundir import RunDir
-from benchctl.run.standalone import run_cases
 from benchctl.run.session import open_bench
+from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
 
 FAULT = "reconnect_stuck_until_power_cycle"

@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 
 from benchctl.bench.config import BenchConfig
-from benchctl.paths import ROOT
 from benchctl.config.pics import load_pics
+from benchctl.paths import ROOT
 from benchctl.report import write_reports
 from benchctl.run.configuration import ConfigKey
-from benchctl.run.profile_check import NOTE, OK, STOP, REQUIRED_CORE_KEYS, ProfileContradiction, compare_profile
+from benchctl.run.profile_check import NOTE, OK, REQUIRED_CORE_KEYS, STOP, ProfileContradiction, compare_profile
 from benchctl.run.rundir import RunDir
 from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
+
 from support.bench_text import sim_bench_text
 
 SIM_PICS = ROOT / "pics" / "sim.yaml"

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchctl.bench.config import BenchConfig
-from benchctl.run.rundir import RunDir
 from benchctl.run.pipeline import Run
+from benchctl.run.rundir import RunDir
 from benchctl.run.standalone import Standalone
 from benchctl.scenario.model import Scenario
 

@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 
 from benchctl.bench.config import BenchConfig
-from benchctl.record.case import CaseResult
 from benchctl.config.pics import load_pics
+from benchctl.record.case import CaseResult
 from benchctl.run.allowances import run_pics, station_allowances
 from benchctl.scenario.status_rules import Allowances
+
 from support.pics_text import PICS_BASE
 from support.scripted import ScriptedCharger, run_scripted
+
 
 def status(connector: int, value: str, error: str = "NoError") -> dict[str, Any]:
     return {"connectorId": connector, "status": value, "errorCode": error}

@@ -14,8 +14,8 @@ from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
 from benchctl.csms.frames import parse
 from benchctl.scenario.status_rules import (
     CHARGE_POINT_TRANSITIONS,
-    Allowances,
     CONNECTOR_TRANSITIONS,
+    Allowances,
     ExpectedStatus,
     StatusObservation,
     judge_statuses,

@@ -12,9 +12,20 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from benchctl.security.pki import (LabPki, firmware_signature_valid, fingerprint_ids, issue, issued_by,
-                                   make_ca, make_csr, new_key, server_context, client_context, sign_csr,
-                                   sign_firmware)
+from benchctl.security.pki import (
+    LabPki,
+    client_context,
+    fingerprint_ids,
+    firmware_signature_valid,
+    issue,
+    issued_by,
+    make_ca,
+    make_csr,
+    new_key,
+    server_context,
+    sign_csr,
+    sign_firmware,
+)
 
 
 def test_a_leaf_is_issued_by_its_ca_and_not_by_another() -> None:

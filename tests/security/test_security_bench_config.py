@@ -16,6 +16,7 @@ from benchctl.config import ConfigError
 from benchctl.csms.capture import Capture
 from benchctl.run.idle import wait_connected
 from benchctl.run.session import open_bench
+
 from support.bench_text import sim_bench_text
 
 SHIPPED = """    security_profile: 0

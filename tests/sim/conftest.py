@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import AsyncIterator
 
 import pytest
-from support.station import VALUES, Session, _settings
 
 from benchctl.csms.capture import Capture
 from benchctl.csms.server import CentralSystem
 from hil_sim.bench import SimBench
 from hil_sim.settings import SimSettings
+
+from support.station import VALUES, Session, _settings
 
 
 @pytest.fixture

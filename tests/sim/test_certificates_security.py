@@ -12,11 +12,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
+from test_security_profiles_security import Secured, secured_session
 
 from benchctl.security.pki import fingerprint_ids, issue, make_ca, sign_csr
 from hil_sim.charger.certificates import CHAIN_MAX_SIZE, STORE_MAX_LENGTH
-
-from test_security_profiles_security import Secured, secured_session
 
 
 @pytest.fixture

@@ -19,14 +19,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from support.station import Session, _settings
+from test_certificates_security import listed, sign_request
+from test_security_profiles_security import Secured, secured_session
 
 from benchctl.transfer.server import FileServer
 from hil_sim.charger.firmware_image import build_image
 from hil_sim.settings import SimSettings
 
-from test_certificates_security import listed, sign_request
-from test_security_profiles_security import Secured, secured_session
+from support.station import Session, _settings
 
 IMAGE = build_image("benchctl", "hil_sim", "1.0.2")
 NOW = dt.datetime.now(dt.timezone.utc)

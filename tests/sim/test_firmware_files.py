@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 import pytest
-from support.station import Session, _settings
 
 from benchctl.csms.link import ToolRequestError
 from benchctl.security.pki import LabPki, sign_firmware
 from benchctl.transfer.server import FileServer
 from hil_sim.charger.firmware_image import build_image, corrupted
 from hil_sim.settings import PROFILES, SimSettings
+
+from support.station import Session, _settings
 
 IMAGE = build_image("benchctl", "hil_sim", "1.0.1")
 NOW = "2020-01-01T00:00:00Z"  # a retrieveDate in the past: download at once

@@ -8,21 +8,22 @@ import asyncio
 from typing import Any
 
 import pytest
-from support.station import Session, _settings
-from support.variants import variant
 
 from benchctl.bench.actions import ACTIONS
 from benchctl.bench.config import BenchConfig
+from benchctl.config.pics import load_pics
 from benchctl.csms.capture import Capture
 from benchctl.csms.link import ToolRequestError
 from benchctl.paths import ROOT
-from benchctl.config.pics import load_pics
 from benchctl.run.idle import return_to_idle
 from benchctl.run.session import open_bench
 from hil_sim.charger import local_list
 from hil_sim.gear.modbus_gear import DEFAULT_RELAY_WIRING, resolve_switch
 from hil_sim.settings import PROFILES
 from hil_sim.world import World
+
+from support.station import Session, _settings
+from support.variants import variant
 
 VALID, OTHER, UNKNOWN = "04A1B2C3", "04D4E5F6", "0BADCAFE"
 

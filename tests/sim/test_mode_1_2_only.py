@@ -13,6 +13,7 @@ from benchctl.bench.config import load_bench
 from benchctl.config import ConfigError
 from benchctl.paths import DEFAULT_BENCH
 from hil_sim.settings import SimSettings, StationSettings
+
 from support.station import Session
 
 mode12 = pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import asyncio
 from datetime import datetime
 
 import pytest
+
 from support.station import Session, _settings
 
 VALID = "04A1B2C3"

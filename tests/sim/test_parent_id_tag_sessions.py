@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from support.station import Session
-
 from benchctl.csms.responder import Rule
+
+from support.station import Session
 
 START, OTHER, GROUP = "04A1B2C3", "04D4E5F6", "GROUP-1"
 

@@ -10,6 +10,7 @@ import pytest
 from benchctl.csms.responder import Rule
 from hil_sim.gear.modbus_gear import DEFAULT_RELAY_WIRING, resolve_switch
 from hil_sim.world import World
+
 from support.station import Session, _settings
 
 VALID, UNKNOWN = "04A1B2C3", "0BADCAFE"

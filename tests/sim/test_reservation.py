@@ -10,11 +10,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from support.station import Session, _settings, present, status
 
 from benchctl.csms.link import ToolRequestError
 from benchctl.csms.responder import Rule
 from hil_sim.settings import PROFILES
+
+from support.station import Session, _settings, present, status
 
 RESERVED, OTHER, GROUP = "04A1B2C3", "04D4E5F6", "GROUP-7"
 

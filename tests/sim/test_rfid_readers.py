@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from hil_sim.settings import SimSettings, StationSettings
+
 from support.station import Session
 
 CARD = "04A1B2C3"

@@ -18,6 +18,7 @@ from benchctl.csms.server import CentralSystem
 from benchctl.security.pki import LabPki, make_ca
 from hil_sim.bench import SimBench
 from hil_sim.settings import SimSettings, StationSettings
+
 from support.station import Session
 
 KEY = b"hil_sim lab key 0001".hex().upper()

@@ -8,11 +8,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from support.station import Session, _settings
 
 from benchctl.csms.link import ToolRequestError
 from benchctl.smart.tracker import SmartTracker
 from drivers.evse_tester.iec61851 import duty_to_current
+
+from support.station import Session, _settings
 
 VALUES = {"local_limit_a": 32, "supply_voltage_v": 230, "number_phases": 3}
 

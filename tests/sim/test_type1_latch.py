@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from support.station import Session, _settings, status
 
 type1_station = pytest.mark.parametrize("station_settings", [_settings(fixed_cable=True, plug="type1")])

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from support.station import Session, _settings, present, status
 
 from hil_sim.variants import VARIANTS
+
+from support.station import Session, _settings, present, status
 
 
 def _in(seconds: float) -> str:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.bench.config import BenchConfig
-from benchctl.paths import ROOT
 from benchctl.config.pics import load_pics
+from benchctl.paths import ROOT
 from benchctl.plan.appendix_c import load_appendix_c
 from benchctl.run.variant import apply_variant, variant_pics
 from hil_sim import variants as catalogue

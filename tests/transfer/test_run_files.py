@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from benchctl.bench.config import BenchConfig
-from benchctl.security.pki import LabPki, firmware_signature_valid, issued_by
 from benchctl.run.files import firmware_images
+from benchctl.security.pki import LabPki, firmware_signature_valid, issued_by
 from benchctl.transfer.run_files import NOT_FIRMWARE, FileSetupError, FirmwareImages, RunFiles, choose_protocol
 from hil_sim.charger.firmware_image import ImageRejected, check_image
 

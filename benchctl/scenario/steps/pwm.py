@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from drivers.evse_tester.iec61851 import MIN_PWM_CURRENT_A
-
 from benchctl.config.schema import NOT_FINITE
 from benchctl.config.typed import setting
 from benchctl.record.case import Check
+from drivers.evse_tester.iec61851 import MIN_PWM_CURRENT_A
 
 from ..errors import StepFailed
 from ..step import Step, StepModel
