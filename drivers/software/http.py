@@ -42,18 +42,18 @@ class HTTPAction:
 class HTTPActions:
     """The declared requests of one role, sent with one aiohttp session."""
 
-    def __init__(self, base_url: str, actions: Mapping[str, Mapping[str, Any] | None], timeout_s: float,
-                 headers: Mapping[str, str] | None, fail: Callable[[str], DriverError]) -> None:
+    def __init__(self, settings: HttpGearSettings, fail: Callable[[str], DriverError]) -> None:
+        base_url = settings.base_url
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http:// or https:// URL, not {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.address = self.base_url
-        self.actions = {name: HTTPAction.of(raw) for name, raw in actions.items() if raw is not None}
+        self.actions = {name: HTTPAction.of(raw) for name, raw in settings.actions.items() if raw is not None}
         for name, action in self.actions.items():
             if action.method not in METHODS:
                 raise ValueError(f"action {name}: method must be one of {', '.join(METHODS)}, not {action.method!r}")
-        self.timeout_s = timeout_s
-        self.headers = dict(headers or {})
+        self.timeout_s = settings.timeout_s
+        self.headers = dict(settings.headers or {})
         self._fail = fail
         self._session: aiohttp.ClientSession | None = None
 
@@ -115,20 +115,18 @@ class HTTPActions:
 
 
 class HTTPGear(SoftGear):
-    """The settings every HTTP software-gear driver takes; a role's own ones go to `configure`."""
+    """What every HTTP software-gear driver takes (HttpGearSettings); a role's own settings go to `configure`."""
 
     backend = "HTTP"
     transport_name = "http"
     on_lost = "whatever the firmware's simulation API does without its client: usually it keeps its last state."
 
-    def __init__(self, role: str, base_url: str, actions: Mapping[str, Mapping[str, Any] | None], *,
-                 timeout_s: float = 2.0, headers: Mapping[str, str] | None = None, connector_id: int = 1,
-                 steplog: StepLog | None = None, **role_settings: Any) -> None:
-        self.transport = HTTPActions(base_url, actions, timeout_s, headers, self._error)
+    def __init__(self, role: str, settings: HttpGearSettings, *, steplog: StepLog | None = None) -> None:
+        self.transport = HTTPActions(settings, self._error)
         assert isinstance(self, Driver)
         Driver.__init__(self, role, self.transport.address, steplog)
-        self.connector_id = connector_id
-        self.configure(**role_settings)
+        self.connector_id = settings.connector_id
+        self.configure(settings)
 
     def _error(self, message: str) -> DriverError:
         assert isinstance(self, Driver)

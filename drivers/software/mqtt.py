@@ -55,14 +55,16 @@ class StateRead:
 class MQTTActions:
     """The declared publishes and state topics of one role, on one broker connection."""
 
-    def __init__(self, host: str, port: int, actions: Mapping[str, Mapping[str, Any] | None], timeout_s: float,
-                 retries: int, common: Mapping[str, Any], fail: Callable[[str], DriverError],
-                 username: str | None = None, password: str | None = None) -> None:
-        self.host, self.port = host, port
-        self.address = f"mqtt://{host}:{port}"
+    def __init__(self, settings: MqttGearSettings, common: Mapping[str, Any],
+                 fail: Callable[[str], DriverError]) -> None:
+        port = settings.port  # a `${sim...}` reference is resolved by now: anything but a number is a mistake
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ValueError(f"port must be 1..65535, not {port!r}")
+        self.host, self.port = settings.host, port
+        self.address = f"mqtt://{self.host}:{self.port}"
         self.publishes: dict[str, Publish] = {}
         self.reads: dict[str, StateRead] = {}
-        for name, raw in actions.items():
+        for name, raw in settings.actions.items():
             if raw is None:
                 continue
             if raw.get("fields") is not None:
@@ -71,8 +73,9 @@ class MQTTActions:
                                              Publish.of(request) if request else None, raw.get("timeout_s"))
             else:
                 self.publishes[name] = Publish.of(raw)
-        self.timeout_s, self.policy = timeout_s, RetryPolicy(timeout_s, retries)
-        self.username, self.password = username, password
+        self.policy = RetryPolicy(settings.timeout_s, settings.retries)
+        self.timeout_s = self.policy.timeout_s
+        self.username, self.password = settings.username, settings.password
         self._fail = fail
         self._client: aiomqtt.Client | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -194,23 +197,19 @@ class MQTTActions:
 
 
 class MQTTGear(SoftGear):
-    """The settings every MQTT software-gear driver takes; a role's own ones go to `configure`."""
+    """What every MQTT software-gear driver takes (MqttGearSettings); a role's own settings go to `configure`."""
 
     backend = "MQTT"
     transport_name = "mqtt"
     on_lost = "whatever the firmware's simulation API does without its client: usually it keeps its last state."
 
-    def __init__(self, role: str, host: str, actions: Mapping[str, Mapping[str, Any] | None], *, port: int = 1883,
-                 username: str | None = None, password: str | None = None, timeout_s: float = 2.0,
-                 retries: int = 1, connector_id: int = 1, steplog: StepLog | None = None,
-                 **role_settings: Any) -> None:
-        common = {"connector_id": connector_id, "role": role}
-        self.transport = MQTTActions(host, port, actions, timeout_s, retries, common, self._error,
-                                     username=username, password=password)
+    def __init__(self, role: str, settings: MqttGearSettings, *, steplog: StepLog | None = None) -> None:
+        common = {"connector_id": settings.connector_id, "role": role}
+        self.transport = MQTTActions(settings, common, self._error)
         assert isinstance(self, Driver)
         Driver.__init__(self, role, self.transport.address, steplog)
-        self.connector_id = connector_id
-        self.configure(**role_settings)
+        self.connector_id = settings.connector_id
+        self.configure(settings)
 
     def _error(self, message: str) -> DriverError:
         assert isinstance(self, Driver)

@@ -50,25 +50,18 @@ class ProcessOutput(DigitalOutputProtocol):
     on_lost = ("the firmware runs in its own process group and is stopped on every exit path benchctl controls; a "
                "killed benchctl leaves it running.")
 
-    @classmethod
-    def create(cls, role: str, settings: Any, steplog: StepLog) -> "ProcessOutput":
-        return cls(role, steplog=steplog, **vars(settings))
-
-    def __init__(self, role: str, command: str, *, cwd: str | None = None, env: dict[str, str] | None = None,
-                 stop_signal: str = "SIGTERM", stop_timeout_s: float = 5.0, ready_tcp: str | None = None,
-                 ready_http: str | None = None, ready_timeout_s: float = 10.0, log_file: str | None = None,
-                 safe_level: bool = True, steplog: StepLog | None = None) -> None:
-        self.argv = split_command(command)
+    def __init__(self, role: str, settings: ProcessSettings, *, steplog: StepLog | None = None) -> None:
+        self.argv = split_command(settings.command)
         super().__init__(role, shlex.join(self.argv), steplog)
-        if stop_signal not in SIGNALS:
-            raise ValueError(f"stop_signal must be one of {', '.join(SIGNALS)}, not {stop_signal!r}")
-        self.cwd, self.env = cwd, {**os.environ, **(env or {})}
-        self.stop_signal = signal.Signals[stop_signal]
-        self.stop_timeout_s, self.ready_timeout_s = stop_timeout_s, ready_timeout_s
-        self.ready_tcp = _host_port(ready_tcp) if ready_tcp else None
-        self.ready_http = ready_http
-        self.log_file = log_file
-        self.safe_level = bool(safe_level)
+        if settings.stop_signal not in SIGNALS:
+            raise ValueError(f"stop_signal must be one of {', '.join(SIGNALS)}, not {settings.stop_signal!r}")
+        self.cwd, self.env = settings.cwd, {**os.environ, **(settings.env or {})}
+        self.stop_signal = signal.Signals[settings.stop_signal]
+        self.stop_timeout_s, self.ready_timeout_s = settings.stop_timeout_s, settings.ready_timeout_s
+        self.ready_tcp = _host_port(settings.ready_tcp) if settings.ready_tcp else None
+        self.ready_http = settings.ready_http
+        self.log_file = settings.log_file
+        self.safe_level = bool(settings.safe_level)
         self.process: asyncio.subprocess.Process | None = None
         self._log: IO[bytes] | None = None
 
@@ -191,17 +184,12 @@ class CommandOutput(DigitalOutputProtocol):
     summary = "software gear: commands that switch on and off (a firmware's network on a PC)"
     on_lost = "whatever the last command left (a link down stays down)."
 
-    @classmethod
-    def create(cls, role: str, settings: Any, steplog: StepLog) -> "CommandOutput":
-        return cls(role, steplog=steplog, **vars(settings))
-
-    def __init__(self, role: str, on_command: str, off_command: str, get_command: str, *,
-                 timeout_s: float = 10.0, safe_level: bool = True, steplog: StepLog | None = None) -> None:
-        self.commands = {"on": split_command(on_command), "off": split_command(off_command),
-                         "get": split_command(get_command)}
+    def __init__(self, role: str, settings: CommandSettings, *, steplog: StepLog | None = None) -> None:
+        self.commands = {"on": split_command(settings.on_command), "off": split_command(settings.off_command),
+                         "get": split_command(settings.get_command)}
         super().__init__(role, shlex.join(self.commands["on"]), steplog)
-        self.timeout_s = timeout_s
-        self.safe_level = bool(safe_level)
+        self.timeout_s = settings.timeout_s
+        self.safe_level = bool(settings.safe_level)
 
     async def _run(self, which: str) -> int:
         argv = self.commands[which]

@@ -19,9 +19,9 @@ from ..meter.protocol import EnergyMeterProtocol, MeterReading
 from ..relay.protocol import DigitalOutputProtocol
 from ..rfid.protocol import RFIDPresenterProtocol
 from ..rfid.uid import normalize_uid
-from ..steplog import StepLog, step
+from ..steplog import step
 from .catalogue import KINDS, PROBE
-from .settings import actions_schema, check_actions
+from .settings import EvRoleSettings, OutputRoleSettings, actions_schema, check_actions
 
 _TRUE = {"1", "ON", "TRUE", "YES", "CLOSED"}
 _FALSE = {"0", "OFF", "FALSE", "NO", "OPEN"}
@@ -60,12 +60,8 @@ class SoftGear:
     def check_settings(cls, settings: dict[str, Any]) -> tuple[str, str] | None:
         return check_actions(cls.kind, settings)
 
-    @classmethod
-    def create(cls, role: str, settings: Any, steplog: StepLog) -> Any:
-        return cls(role, steplog=steplog, **vars(settings))  # type: ignore[call-arg]
-
-    def configure(self) -> None:
-        """Take the role's own settings (none by default)."""
+    def configure(self, settings: Any) -> None:
+        """Take the role's own settings from the driver's settings (none by default)."""
 
     def _values(self, **values: Any) -> dict[str, Any]:
         assert isinstance(self, Driver)
@@ -118,10 +114,10 @@ def as_level(driver: Driver, raw: Any) -> bool:
 
 class SoftEVEmulator(SoftGear, EVEmulatorProtocol):
     kind = "ev_emulator"
-    standard = "iec"
+    standard: str
 
-    def configure(self, standard: str = "iec") -> None:  # type: ignore[override]
-        self.standard = checks.standard(standard)
+    def configure(self, settings: EvRoleSettings) -> None:
+        self.standard = checks.standard(settings.standard)
 
     @step
     async def set_plug(self, connected: bool) -> None:
@@ -200,11 +196,11 @@ class SoftOutput(SoftGear, DigitalOutputProtocol):
     """`get` reads the declared read-back; without one it is the level last set (None before any)."""
 
     kind = "digital_output"
-    safe_level = False
+    safe_level: bool
     _last: bool | None = None
 
-    def configure(self, safe_level: bool = False) -> None:  # type: ignore[override]
-        self.safe_level = checks.flag("safe_level", safe_level)
+    def configure(self, settings: OutputRoleSettings) -> None:
+        self.safe_level = checks.flag("safe_level", settings.safe_level)
 
     @step
     async def set(self, level: bool) -> None:

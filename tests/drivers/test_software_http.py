@@ -15,6 +15,7 @@ from benchctl.config.errors import ConfigError
 from drivers.errors import DriverError
 from drivers.relay.protocol import PowerSwitch
 from drivers.software.http import HTTPCardPresenter, HTTPEVEmulator, HTTPMeter, HTTPOutput
+from drivers.software.settings import HttpEvSettings, HttpGearSettings, HttpOutputSettings
 from hil_sim.gear.control_http import HTTPControl
 from hil_sim.world import World
 
@@ -60,7 +61,7 @@ async def opened() -> AsyncIterator[list[Any]]:
 
 async def test_ev_actions_move_the_world_and_measure_reads_the_cp_line(world: World, control: HTTPControl,
                                                                       opened: list[Any]) -> None:
-    ev = HTTPEVEmulator("ev", control.url, EV_ACTIONS, timeout_s=1.0)
+    ev = HTTPEVEmulator("ev", HttpEvSettings(base_url=control.url, actions=EV_ACTIONS, timeout_s=1.0))
     opened.append(ev)
     world.connectors[0].plugged_charger_side = True
     await ev.set_cp_state("B")
@@ -82,10 +83,10 @@ async def test_ev_actions_move_the_world_and_measure_reads_the_cp_line(world: Wo
 
 async def test_card_presenter_presents_and_removes_after_the_hold(world: World, control: HTTPControl,
                                                                   opened: list[Any]) -> None:
-    card = HTTPCardPresenter("card", control.url, {
+    card = HTTPCardPresenter("card", HttpGearSettings(base_url=control.url, actions={
         "present": {"method": "PUT", "url": "/api/reader/card", "body": {"uid": "{uid}"}, "status": 204},
         "remove": {"method": "DELETE", "url": "/api/reader/card", "status": 204},
-        "probe": {"method": "GET", "url": "/api/reader"}})
+        "probe": {"method": "GET", "url": "/api/reader"}}))
     opened.append(card)
     await card.present("04a1b2c3", hold_s=0.2)
     assert world.card_uid == "04A1B2C3"
@@ -95,7 +96,8 @@ async def test_card_presenter_presents_and_removes_after_the_hold(world: World, 
 
 
 async def test_switch_on_off_get_and_a_power_cycle(world: World, control: HTTPControl, opened: list[Any]) -> None:
-    mains = HTTPOutput("mains", control.url, switch_actions("mains"), safe_level=True)
+    mains = HTTPOutput("mains", HttpOutputSettings(base_url=control.url, actions=switch_actions("mains"),
+                                                   safe_level=True))
     opened.append(mains)
     await mains.set(False)
     assert not world.mains_on and await mains.get() is False
@@ -112,16 +114,17 @@ async def test_switch_on_off_get_and_a_power_cycle(world: World, control: HTTPCo
 async def test_meter_reads_lists_and_numbers_from_json_paths(world: World, control: HTTPControl,
                                                             opened: list[Any]) -> None:
     world.connectors[0].energy_wh = 1500.0
-    meter = HTTPMeter("meter", control.url, {"read": {"method": "GET", "url": "/api/connectors/1/meter", "fields": {
-        "voltage_v": "voltage_v", "current_a": "current_a", "power_w": "power_w", "energy_wh": "energy_wh",
-        "frequency_hz": "frequency_hz"}}})
+    meter = HTTPMeter("meter", HttpGearSettings(base_url=control.url, actions={"read": {
+        "method": "GET", "url": "/api/connectors/1/meter", "fields": {
+            "voltage_v": "voltage_v", "current_a": "current_a", "power_w": "power_w", "energy_wh": "energy_wh",
+            "frequency_hz": "frequency_hz"}}}))
     opened.append(meter)
     reading = await meter.read()
     assert reading.voltage_v == [230.0] * 3 and reading.energy_wh == 1500.0 and reading.frequency_hz == 50.0
 
 
 async def test_an_unexpected_status_names_the_url_and_the_status(control: HTTPControl, opened: list[Any]) -> None:
-    relay = HTTPOutput("fault", control.url, switch_actions("no_such_switch"))
+    relay = HTTPOutput("fault", HttpOutputSettings(base_url=control.url, actions=switch_actions("no_such_switch")))
     opened.append(relay)
     with pytest.raises(DriverError) as caught:
         await relay.set(True)
@@ -142,7 +145,7 @@ async def test_a_request_not_answered_in_time_fails_with_the_url(opened: list[An
     url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
         put = {"method": "PUT", "url": "/slow", "status": 204, "timeout_s": 0.2}
-        relay = HTTPOutput("network", url, {"on": put, "off": put})
+        relay = HTTPOutput("network", HttpOutputSettings(base_url=url, actions={"on": put, "off": put}))
         opened.append(relay)
         with pytest.raises(DriverError, match=rf"PUT {url}/slow: no answer within 0.2 s \(no status\)"):
             await relay.set(True)
@@ -151,7 +154,7 @@ async def test_a_request_not_answered_in_time_fails_with_the_url(opened: list[An
 
 
 async def test_nothing_listening_is_a_driver_error_naming_the_url(opened: list[Any]) -> None:
-    ev = HTTPEVEmulator("ev", "http://127.0.0.1:9", EV_ACTIONS, timeout_s=0.5)
+    ev = HTTPEVEmulator("ev", HttpEvSettings(base_url="http://127.0.0.1:9", actions=EV_ACTIONS, timeout_s=0.5))
     opened.append(ev)
     with pytest.raises(DriverError, match=r"POST http://127.0.0.1:9/api/connectors/1/ev/plug: .*\(no status\)"):
         await ev.set_plug(True)

@@ -11,6 +11,7 @@ import pytest
 
 from drivers.errors import DriverError
 from drivers.software.mqtt import MQTTCardPresenter, MQTTEVEmulator, MQTTMeter, MQTTOutput
+from drivers.software.settings import MqttEvSettings, MqttGearSettings, MqttOutputSettings
 from hil_sim.gear.control_mqtt import MQTTControl
 from hil_sim.world import World
 
@@ -68,7 +69,7 @@ async def until(condition: Any, timeout_s: float = 2.0) -> None:
 
 async def test_ev_publishes_move_the_world_and_measure_reads_the_retained_state(
         world: World, broker: Mosquitto, control: MQTTControl, opened: list[Any]) -> None:
-    ev = MQTTEVEmulator("ev", broker.host, EV_ACTIONS, port=broker.port, timeout_s=1.0)
+    ev = MQTTEVEmulator("ev", MqttEvSettings(host=broker.host, port=broker.port, actions=EV_ACTIONS, timeout_s=1.0))
     opened.append(ev)
     world.connectors[0].plugged_charger_side = True
     await ev.set_cp_state("C")
@@ -86,10 +87,11 @@ async def test_ev_publishes_move_the_world_and_measure_reads_the_retained_state(
 
 
 async def test_card_and_switches(world: World, broker: Mosquitto, control: MQTTControl, opened: list[Any]) -> None:
-    card = MQTTCardPresenter("card", broker.host, {
+    card = MQTTCardPresenter("card", MqttGearSettings(host=broker.host, port=broker.port, actions={
         "present": {"topic": f"{P}/reader/card/set", "payload": "{uid}"},
-        "remove": {"topic": f"{P}/reader/card/set", "payload": ""}}, port=broker.port)
-    network = MQTTOutput("network", broker.host, switch_actions("network"), port=broker.port, safe_level=True)
+        "remove": {"topic": f"{P}/reader/card/set", "payload": ""}}))
+    network = MQTTOutput("network", MqttOutputSettings(host=broker.host, port=broker.port,
+                                                       actions=switch_actions("network"), safe_level=True))
     opened += [card, network]
     await card.present("04D4E5F6")
     await until(lambda: world.card_uid == "04D4E5F6")
@@ -105,11 +107,11 @@ async def test_card_and_switches(world: World, broker: Mosquitto, control: MQTTC
 
 async def test_meter_asks_and_takes_only_an_answer_newer_than_its_request(
         world: World, broker: Mosquitto, control: MQTTControl, opened: list[Any]) -> None:
-    meter = MQTTMeter("meter", broker.host, {"read": {
+    meter = MQTTMeter("meter", MqttGearSettings(host=broker.host, port=broker.port, actions={"read": {
         "topic": P + "/connector/{connector_id}/meter",
         "request": {"topic": P + "/connector/{connector_id}/meter/get", "payload": ""},
         "fields": {"voltage_v": "voltage_v", "current_a": "current_a", "power_w": "power_w",
-                   "energy_wh": "energy_wh"}}}, port=broker.port)
+                   "energy_wh": "energy_wh"}}}))
     opened.append(meter)
     world.connectors[0].energy_wh = 100.0
     assert (await meter.read()).energy_wh == 100.0
@@ -118,7 +120,8 @@ async def test_meter_asks_and_takes_only_an_answer_newer_than_its_request(
 
 
 async def test_a_state_topic_nobody_publishes_fails_with_the_topic(broker: Mosquitto, opened: list[Any]) -> None:
-    relay = MQTTOutput("cable", broker.host, switch_actions("cable"), port=broker.port, timeout_s=0.3)
+    relay = MQTTOutput("cable", MqttOutputSettings(host=broker.host, port=broker.port, actions=switch_actions("cable"),
+                                               timeout_s=0.3))
     opened.append(relay)
     with pytest.raises(DriverError, match=rf"no message on {P}/switch/cable within 0.3 s"):
         await relay.get()
@@ -126,18 +129,25 @@ async def test_a_state_topic_nobody_publishes_fails_with_the_topic(broker: Mosqu
 
 async def test_no_broker_is_a_driver_error_naming_it(opened: list[Any]) -> None:
     port = free_port()
-    relay = MQTTOutput("mains", "127.0.0.1", switch_actions("mains"), port=port, timeout_s=0.5)
+    relay = MQTTOutput("mains", MqttOutputSettings(host="127.0.0.1", port=port, actions=switch_actions("mains"),
+                                               timeout_s=0.5))
     opened.append(relay)
     with pytest.raises(DriverError, match=rf"cannot reach the MQTT broker 127.0.0.1:{port}"):
         await relay.set(True)
+
+
+def test_a_port_that_is_no_number_is_refused_when_the_driver_is_made() -> None:
+    with pytest.raises(ValueError, match=r"port must be 1..65535, not '\$\{sim.mqtt_port\}'"):
+        MQTTOutput("mains", MqttOutputSettings(host="127.0.0.1", port="${sim.mqtt_port}",
+                                               actions=switch_actions("mains")))
 
 
 async def test_a_restarted_broker_is_reconnected_on_the_next_action(tmp_path: Path, world: World,
                                                                     opened: list[Any]) -> None:
     with mosquitto_or_fail(tmp_path / "b1") as first:
         port = first.port
-        relay = MQTTOutput("mains", first.host, {"on": {"topic": "x/set", "payload": "ON"},
-                                                 "off": {"topic": "x/set", "payload": "OFF"}}, port=port)
+        relay = MQTTOutput("mains", MqttOutputSettings(host=first.host, port=port, actions={
+            "on": {"topic": "x/set", "payload": "ON"}, "off": {"topic": "x/set", "payload": "OFF"}}))
         opened.append(relay)
         await relay.set(True)
     with mosquitto_or_fail(tmp_path / "b2", port=port) as second:

@@ -14,6 +14,7 @@ import pytest
 from drivers.errors import DriverError
 from drivers.relay.protocol import PowerSwitch
 from drivers.software.process import CommandOutput, ProcessOutput
+from drivers.software.settings import CommandSettings, ProcessSettings
 
 from support.mosquitto import free_port
 
@@ -62,8 +63,9 @@ def alive(pid: int) -> bool:
 async def test_power_on_waits_for_readiness_off_signals_and_a_cycle_restarts(
         tmp_path: Path, firmware: Path, outputs: list[ProcessOutput]) -> None:
     port, record = free_port(), tmp_path / "signals.txt"
-    mains = ProcessOutput("mains", f"{sys.executable} {firmware} {port} {record} 0.3", stop_signal="SIGINT",
-                          ready_tcp=f"127.0.0.1:{port}", ready_timeout_s=10)
+    mains = ProcessOutput("mains", ProcessSettings(command=f"{sys.executable} {firmware} {port} {record} 0.3",
+                                                   stop_signal="SIGINT", ready_tcp=f"127.0.0.1:{port}",
+                                                   ready_timeout_s=10))
     outputs.append(mains)
     assert await mains.get() is False
     await mains.safe_state()  # safe level: running
@@ -84,8 +86,8 @@ async def test_a_firmware_that_ignores_the_stop_signal_is_killed(tmp_path: Path,
     port = free_port()
     script = ("import signal, socket, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); s = socket.socket(); "
               f"s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(60)")
-    stubborn = ProcessOutput("mains", f"{sys.executable} -c \"{script}\"", stop_timeout_s=0.3,
-                             ready_tcp=f"127.0.0.1:{port}")
+    stubborn = ProcessOutput("mains", ProcessSettings(command=f"{sys.executable} -c \"{script}\"", stop_timeout_s=0.3,
+                                                      ready_tcp=f"127.0.0.1:{port}"))
     outputs.append(stubborn)
     await stubborn.set(True)
     assert stubborn.process is not None
@@ -96,8 +98,8 @@ async def test_a_firmware_that_ignores_the_stop_signal_is_killed(tmp_path: Path,
 async def test_not_ready_in_time_is_an_error_and_leaves_nothing_running(tmp_path: Path, firmware: Path,
                                                                       outputs: list[ProcessOutput]) -> None:
     port = free_port()
-    slow = ProcessOutput("mains", f"{sys.executable} {firmware} {port} {tmp_path / 'r'} 30",
-                         ready_tcp=f"127.0.0.1:{port}", ready_timeout_s=0.3)
+    slow = ProcessOutput("mains", ProcessSettings(command=f"{sys.executable} {firmware} {port} {tmp_path / 'r'} 30",
+                                                  ready_tcp=f"127.0.0.1:{port}", ready_timeout_s=0.3))
     outputs.append(slow)
     with pytest.raises(DriverError, match=rf"not ready within 0.3 s \(TCP 127.0.0.1:{port}\); stopped it"):
         await slow.set(True)
@@ -105,7 +107,8 @@ async def test_not_ready_in_time_is_an_error_and_leaves_nothing_running(tmp_path
 
 
 async def test_a_firmware_that_exits_at_once_is_an_error_with_its_status(outputs: list[ProcessOutput]) -> None:
-    crash = ProcessOutput("mains", f"{sys.executable} -c \"raise SystemExit(3)\"", ready_http="http://127.0.0.1:9/")
+    crash = ProcessOutput("mains", ProcessSettings(command=f"{sys.executable} -c \"raise SystemExit(3)\"",
+                                                   ready_http="http://127.0.0.1:9/"))
     outputs.append(crash)
     with pytest.raises(DriverError, match="exited with status 3 before it was ready"):
         await crash.set(True)
@@ -113,7 +116,8 @@ async def test_a_firmware_that_exits_at_once_is_an_error_with_its_status(outputs
 
 async def test_commands_switch_and_read_the_level(tmp_path: Path) -> None:
     flag = tmp_path / "link-up"
-    network = CommandOutput("network", f"touch {flag}", f"rm -f {flag}", f"test -e {flag}", safe_level=True)
+    network = CommandOutput("network", CommandSettings(on_command=f"touch {flag}", off_command=f"rm -f {flag}",
+                                                       get_command=f"test -e {flag}", safe_level=True))
     await network.safe_state()
     assert flag.exists() and await network.get() is True
     await network.set(False)
@@ -121,7 +125,8 @@ async def test_commands_switch_and_read_the_level(tmp_path: Path) -> None:
 
 
 async def test_a_failing_command_names_itself_and_its_output() -> None:
-    network = CommandOutput("network", "sh -c 'echo no permission; exit 2'", "true", "true")
+    network = CommandOutput("network", CommandSettings(on_command="sh -c 'echo no permission; exit 2'",
+                                                       off_command="true", get_command="true"))
     with pytest.raises(DriverError, match=r"on command sh -c 'echo no permission; exit 2' exited with status 2: "
                                           r"no permission"):
         await network.set(True)
