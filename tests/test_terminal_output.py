@@ -78,3 +78,12 @@ def test_perf_json_is_alone_on_stdout_and_its_table_fits(tmp_path: Path) -> None
     table = benchctl("perf", str(run), "--out", str(tmp_path / "perf"))
     assert "…" not in table.stdout
     assert all(f["title"].split(": ", 1)[-1] in table.stdout for f in perf["figures"])
+
+
+def test_run_json_keeps_stdout_for_the_summary_and_the_progress_on_stderr(tmp_path: Path) -> None:
+    out = benchctl("run", "--runs", str(tmp_path), "--json", "TC_001_CS")
+    summary = json.loads(out.stdout)  # nothing but the JSON on stdout
+    assert out.returncode == summary["exit_status"] == 0
+    assert [(c["id"], c["verdict"]) for c in summary["cases"]] == [("TC_001_CS", "PASS")]
+    assert Path(summary["path"]).parent == tmp_path
+    assert "TC_001_CS" in out.stderr and "1 passed" in out.stderr  # the progress and the table, for a person

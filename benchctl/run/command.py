@@ -20,6 +20,8 @@ from rich.table import Table
 from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.record.case import PASS, CaseResult
+from benchctl.record.run import load_run
+from benchctl.report.history import show_record
 from benchctl.scenario.model import Scenario, load_scenarios
 from benchctl.terminal import print_json, print_table
 
@@ -80,7 +82,9 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
                      help="the plan also takes the cases Appendix C does not list (not part of certification, "
                           "e.g. TC_027_CS, TC_083_CS-TC_087_CS), when the PICS says they apply")
     run.add_argument("--list", action="store_true", help="list the cases that would run and exit")
-    run.add_argument("--json", action="store_true", help="with --list: the cases as JSON")
+    run.add_argument("--json", action="store_true",
+                     help="with --list: the cases as JSON; else the progress goes to stderr and the run's summary "
+                          "(as `benchctl show RUN --json` gives it, with the exit status) is JSON on stdout")
     run.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)")
     run.add_argument("--retries", type=int, default=0, metavar="N",
                      help="retest a case up to N times when Appendix D allows it (a FAIL the "
@@ -207,6 +211,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             return EXIT_OK
         run_dir = None
     config = selection.config
+    summary_out = console if args.json else None  # stdout keeps only the JSON; the progress goes to stderr
+    if summary_out is not None:
+        console = Console(stderr=True, width=console.width if console.is_terminal else None)
     # the lock first: a refused run leaves no run directory behind
     lock = take_bench_for(config, f"benchctl run on {config.file}", console)
     if lock is None:
@@ -214,9 +221,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     try:
         if run_dir is None:
             run_dir = RunDir.create(args.runs, config.name)
-        return _run_logged(console, selection, run_dir, retries, done, lock, args.accept_profile)
+        status = _run_logged(console, selection, run_dir, retries, done, lock, args.accept_profile)
     finally:
         lock.release()
+    if summary_out is not None:
+        print_json(summary_out, {**show_record(load_run(run_dir.path)), "exit_status": status})
+    return status
 
 
 def _run_logged(console: Console, selection: Selection, run_dir: RunDir, retries: int,
