@@ -24,6 +24,8 @@ from benchctl.run.command import (
     _print_summary,
     _write_reports,
     print_cases,
+    print_run_summary,
+    summary_on_stdout,
 )
 from benchctl.run.lock import take_bench_for
 from benchctl.run.pipeline import CaseCallback
@@ -70,6 +72,9 @@ def add_follow_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--all", dest="include_uncertified", action="store_true",
                    help="the plan also takes the cases Appendix C does not list")
     p.add_argument("--list", action="store_true", help="list the cases that would be followed and exit")
+    p.add_argument("--json", action="store_true",
+                   help="with --list: the cases as JSON; else the operator's prompts go to stderr and the run's "
+                        "summary is JSON on stdout")
     p.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)")
     p.add_argument("--each-action", action="store_true",
                    help="wait for Enter before every physical step (after clicking 'Yes' on the tool's prompt)")
@@ -117,8 +122,9 @@ def cmd_follow(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     config, scenarios = selection.config, selection.scenarios
     if args.list:
-        print_cases(console, config, scenarios)
+        print_cases(console, config, scenarios, args.json)
         return EXIT_OK
+    console, summary_out = summary_on_stdout(console, args.json)
     if not args.upstream or not args.upstream.lower().startswith(("ws://", "wss://")):
         console.print("[red]--upstream: the tool's OCPP endpoint, a ws:// or wss:// URL, is needed[/]")
         return EXIT_USAGE
@@ -149,4 +155,6 @@ def cmd_follow(args: argparse.Namespace, console: Console) -> int:
     _print_summary(console, results)
     _write_reports(console, run_dir.path)
     console.print(f"run directory: {escape(str(run_dir.path))}")
-    return _exit_status(results)
+    status = _exit_status(results)
+    print_run_summary(summary_out, run_dir.path, status)
+    return status

@@ -19,7 +19,16 @@ from benchctl.bench.config import BenchConfig, load_bench
 from benchctl.csms.capture import Capture
 from benchctl.paths import DEFAULT_BENCH, SCENARIOS
 from benchctl.record.case import PASS, CaseResult
-from benchctl.run.command import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, print_cases
+from benchctl.run.command import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    print_cases,
+    print_run_summary,
+    summary_on_stdout,
+)
 from benchctl.run.lock import BenchLock, hold_bench, take_bench_for
 from benchctl.run.pipeline import Run, RunOutput
 from benchctl.run.progress import VERDICT_STYLE
@@ -89,6 +98,9 @@ def add_octt_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     run.add_argument("--sim-fault", action="append", default=[], metavar="FAULT",
                      help="switch on a named fault of the simulated charger (repeatable)")
     run.add_argument("--list", action="store_true", help="list the cases that would run and exit")
+    run.add_argument("--json", action="store_true",
+                     help="with --list: the cases as JSON; else the progress goes to stderr and the run's summary "
+                          "(both verdicts of each case in its results) is JSON on stdout")
     run.set_defaults(func=cmd_octt_run)
 
     cases = octt_sub.add_parser("cases", help="list the tool's cases and the scenario each maps to")
@@ -127,8 +139,9 @@ def cmd_octt_run(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     config, scenarios = selection.config, selection.scenarios
     if args.list:
-        print_cases(console, config, scenarios)
+        print_cases(console, config, scenarios, args.json)
         return EXIT_OK
+    console, summary_out = summary_on_stdout(console, args.json)
     settings = CompanionSettings(args.tool, args.upstream, poll_s=args.poll_interval,
                                  idle_poll_s=args.idle_poll_interval, run_timeout_s=args.run_timeout,
                                  callbacks_host=args.callbacks_host, callbacks_port=args.callbacks_port)
@@ -144,6 +157,7 @@ def cmd_octt_run(args: argparse.Namespace, console: Console) -> int:
             status = _run(console, config, scenarios, run_dir, settings, book, meta, lock)
     finally:
         lock.release()
+    print_run_summary(summary_out, run_dir.path, status)
     return status
 
 

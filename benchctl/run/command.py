@@ -211,9 +211,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             return EXIT_OK
         run_dir = None
     config = selection.config
-    summary_out = console if args.json else None  # stdout keeps only the JSON; the progress goes to stderr
-    if summary_out is not None:
-        console = Console(stderr=True, width=console.width if console.is_terminal else None)
+    console, summary_out = summary_on_stdout(console, args.json)
     # the lock first: a refused run leaves no run directory behind
     lock = take_bench_for(config, f"benchctl run on {config.file}", console)
     if lock is None:
@@ -224,9 +222,22 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         status = _run_logged(console, selection, run_dir, retries, done, lock, args.accept_profile)
     finally:
         lock.release()
-    if summary_out is not None:
-        print_json(summary_out, {**show_record(load_run(run_dir.path)), "exit_status": status})
+    print_run_summary(summary_out, run_dir.path, status)
     return status
+
+
+def summary_on_stdout(console: Console, as_json: bool) -> tuple[Console, Console | None]:
+    """With --json a run's stdout holds only its JSON summary: (the console a person reads, now on stderr; the
+    stdout console for the summary). Without, (console, None)."""
+    if not as_json:
+        return console, None
+    return Console(stderr=True), console
+
+
+def print_run_summary(out: Console | None, run_dir: Path, status: int) -> None:
+    """The run's summary as `benchctl show RUN --json` gives it, with the exit status (nothing without --json)."""
+    if out is not None:
+        print_json(out, {**show_record(load_run(run_dir)), "exit_status": status})
 
 
 def _run_logged(console: Console, selection: Selection, run_dir: RunDir, retries: int,

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,6 +57,32 @@ async def test_octt_cases_and_run_write_a_run_directory_with_both_verdicts(tmp_p
     assert meta["mode"] == "octt" and meta["cases"] == ["TC_003_CS", "TC_010_CS"] and meta["tool"] == tool_url
     html = (run_dir / "report.html").read_text()
     assert "tool PASS · benchctl PASS" in html and "Official tool (companion run)" in html
+
+
+async def test_octt_run_json_keeps_stdout_for_the_summary(tmp_path: Path) -> None:
+    config = fast_config(tmp_path)
+    tool = StandInTool(dict(config.values))
+    await tool.start()
+    try:
+        run = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchctl.cli", "octt", "run", "003", "--tool", tool.http_url, "--upstream",
+            tool.ocpp_url, "--bench", config.file, "--runs", str(tmp_path / "runs"), "--poll-interval", "0.05",
+            "--json", cwd=ROOT, env={**os.environ, "COLUMNS": "200"}, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(run.communicate(), 120)
+    finally:
+        await tool.stop()
+    summary = json.loads(out.decode())  # nothing but the JSON on stdout
+    assert run.returncode == summary["exit_status"] == 0, err.decode()
+    assert [(c["id"], c["verdict"]) for c in summary["cases"]] == [("TC_003_CS", "PASS")]
+    assert "plug_in -> Yes" in err.decode()  # the prompts and answers, for a person, on stderr
+
+
+def test_follow_list_json_lists_the_cases() -> None:
+    listing = subprocess.run([sys.executable, "-m", "benchctl.cli", "follow", "--list", "--json", "003", "010"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    assert [c["id"] for c in json.loads(listing.stdout)] == ["TC_003_CS", "TC_010_CS"]
 
 
 async def test_octt_callbacks_serves_until_stopped(tmp_path: Path) -> None:
