@@ -69,6 +69,9 @@ def test_a_stop_signal_mid_case_leaves_the_gear_safe_and_the_lock_free(tmp_path:
     assert any(a["role"] == "card" and a["command"] == "safe_state" for a in after)
     assert not (default_lock_dir() / "sim.lock").exists(), LockRecord.read(default_lock_dir() / "sim.lock")
     assert (run_dir / "report.html").exists()
+    # the report's banner says the run was stopped, with the exit status the signal gave
+    assert json.loads((run_dir / "run.json").read_text())["stopped"] == {"by": sig.name, "exit_status": 128 + int(sig)}
+    assert f"{128 + int(sig)} (stopped by {sig.name})" in (run_dir / "report.html").read_text()
 
 
 def test_the_gear_goes_safe_within_a_second_while_the_network_is_cut(tmp_path: Path) -> None:

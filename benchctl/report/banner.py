@@ -2,7 +2,8 @@
 
 The exit status is `benchctl run`'s rule (benchctl/run/command.py) read back from the run directory: 0 only
 when every case run passed, 1 when one did not, 5 when the DUT profile check stopped the run before its first
-case; a run that never wrote its finish time was cut off, and its exit status is not known from the directory.
+case, 128+N when signal N stopped it (run.json's `stopped`); a run that never wrote its finish time was cut off,
+and its exit status is not known from the directory.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def _overall(record: RunRecord, counts: dict[str, int]) -> tuple[str, str]:
     if (not record.results and isinstance(profile, dict) and profile.get("contradictions")
             and not profile.get("overridden")):
         return STOPPED, f"{_EXIT_PROFILE} (the charger contradicts the bench or the PICS)"
+    stopped = record.meta.get("stopped")
+    if isinstance(stopped, dict) and isinstance(stopped.get("exit_status"), int):
+        return STOPPED, f"{stopped['exit_status']} (stopped by {stopped.get('by') or 'a signal'})"
     if record.finished is None:
         return INCOMPLETE, "not known: the run was cut off before it finished"
     if counts["run"] and counts["run"] == counts[PASS] and not counts[NO_RESULT]:

@@ -279,11 +279,14 @@ def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_d
     try:
         asyncio.run(run_until_signalled())
     except asyncio.CancelledError:
-        _write_reports(console, run_dir.path)
         name = stop.signal.name if stop is not None and stop.signal is not None else "a signal"
+        status = stop.exit_status if stop is not None else EXIT_TERMINATED
+        # the exit status a report cannot work out from the cases: the run was stopped, not failed
+        run_dir.write_meta({**run_dir.read_meta(), "stopped": {"by": name, "exit_status": status}})
+        _write_reports(console, run_dir.path)
         console.print(f"[yellow]stopped by {name}; the bench was put in its safe state; finished cases are in "
                       f"{escape(str(run_dir.path))} (benchctl run --resume {escape(str(run_dir.path))} goes on)[/]")
-        return stop.exit_status if stop is not None else EXIT_TERMINATED
+        return status
     except ProfileContradiction as exc:
         print_table(console, profile_table(exc.profile, "DUT profile: the charger contradicts the bench or the PICS"))
         _write_reports(console, run_dir.path)
