@@ -37,17 +37,24 @@ class Outbox:
         while True:
             topic, payload, retain = await self.queue.get()
             try:
-                conn = self.conn
-                if conn is not None and conn.connected:
-                    try:
-                        await conn.publish(topic, payload, retain=retain)
-                        continue
-                    except BrokerError:
-                        pass
+                if await self._published(topic, payload, retain):
+                    continue
                 if retain:
                     self.pending[topic] = payload
             finally:
                 self.queue.task_done()
+
+    async def _published(self, topic: str, payload: Any, retain: bool) -> bool:
+        """Sent on the current connection; False when there is none or the broker went away while sending (a
+        retained message then waits for the next connection)."""
+        conn = self.conn
+        if conn is None or not conn.connected:
+            return False
+        try:
+            await conn.publish(topic, payload, retain=retain)
+        except BrokerError:
+            return False
+        return True
 
     async def drain(self, timeout: float = 10.0) -> None:
         with contextlib.suppress(TimeoutError):

@@ -15,9 +15,7 @@ from typing import Any, Callable, Mapping
 
 import aiohttp
 
-from ..base import Driver
 from ..errors import DriverError
-from ..steplog import StepLog
 from .roles import SoftCardPresenter, SoftEVEmulator, SoftGear, SoftMeter, SoftOutput
 from .settings import HttpEvSettings, HttpGearSettings, HttpOutputSettings
 from .template import TemplateError, pick, render, render_body
@@ -121,16 +119,9 @@ class HTTPGear(SoftGear):
     transport_name = "http"
     on_lost = "whatever the firmware's simulation API does without its client: usually it keeps its last state."
 
-    def __init__(self, role: str, settings: HttpGearSettings, *, steplog: StepLog | None = None) -> None:
-        self.transport = HTTPActions(settings, self._error)
-        assert isinstance(self, Driver)
-        Driver.__init__(self, role, self.transport.address, steplog)
-        self.connector_id = settings.connector_id
-        self.configure(settings)
-
-    def _error(self, message: str) -> DriverError:
-        assert isinstance(self, Driver)
-        return self.error(message)
+    @classmethod
+    def make_transport(cls, role: str, settings: Any, fail: Callable[[str], DriverError]) -> HTTPActions:
+        return HTTPActions(settings, fail)
 
 
 class HTTPEVEmulator(HTTPGear, SoftEVEmulator):

@@ -14,6 +14,7 @@ more times (drivers/retry.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -21,10 +22,8 @@ from typing import Any, Callable, Mapping
 
 import aiomqtt
 
-from ..base import Driver
 from ..errors import DriverError
 from ..retry import RetryPolicy
-from ..steplog import StepLog
 from .roles import SoftCardPresenter, SoftEVEmulator, SoftGear, SoftMeter, SoftOutput
 from .settings import MqttEvSettings, MqttGearSettings, MqttOutputSettings
 from .template import TemplateError, pick, render, render_payload
@@ -123,11 +122,10 @@ class MQTTActions:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
         if client is not None:
-            try:
+            # a broker already gone cannot be said goodbye to: closing is done either way
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError, OSError):
                 async with asyncio.timeout(self.timeout_s):
                     await client.__aexit__(None, None, None)
-            except (aiomqtt.MqttError, TimeoutError, OSError):
-                pass
             # a lost connection leaves its reason in aiomqtt's disconnect future; when the reader was cancelled
             # before it saw it, nobody would, and asyncio would log "Future exception was never retrieved"
             lost = getattr(client, "_disconnected", None)
@@ -203,17 +201,9 @@ class MQTTGear(SoftGear):
     transport_name = "mqtt"
     on_lost = "whatever the firmware's simulation API does without its client: usually it keeps its last state."
 
-    def __init__(self, role: str, settings: MqttGearSettings, *, steplog: StepLog | None = None) -> None:
-        common = {"connector_id": settings.connector_id, "role": role}
-        self.transport = MQTTActions(settings, common, self._error)
-        assert isinstance(self, Driver)
-        Driver.__init__(self, role, self.transport.address, steplog)
-        self.connector_id = settings.connector_id
-        self.configure(settings)
-
-    def _error(self, message: str) -> DriverError:
-        assert isinstance(self, Driver)
-        return self.error(message)
+    @classmethod
+    def make_transport(cls, role: str, settings: Any, fail: Callable[[str], DriverError]) -> MQTTActions:
+        return MQTTActions(settings, {"connector_id": settings.connector_id, "role": role}, fail)
 
 
 class MQTTEVEmulator(MQTTGear, SoftEVEmulator):

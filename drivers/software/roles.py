@@ -7,19 +7,20 @@ as {field: raw value}; it raises DriverError (through the driver's `error`) nami
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Protocol
+from typing import Any, Callable, ClassVar, Mapping, Protocol
 
 from benchctl.config.schema import Schema
 from benchctl.config.typed import schema_of
 
 from ..base import Driver
+from ..errors import DriverError
 from ..evse_tester import checks, iec61851
 from ..evse_tester.protocol import CPMeasurement, EVEmulatorProtocol
 from ..meter.protocol import EnergyMeterProtocol, MeterReading
 from ..relay.protocol import DigitalOutputProtocol
 from ..rfid.protocol import RFIDPresenterProtocol
 from ..rfid.uid import normalize_uid
-from ..steplog import step
+from ..steplog import StepLog, step
 from .catalogue import KINDS, PROBE
 from .settings import EvRoleSettings, OutputRoleSettings, actions_schema, check_actions
 
@@ -49,6 +50,22 @@ class SoftGear:
     settings: ClassVar[type | None] = None
     transport: Transport
     connector_id: int
+
+    def __init__(self, role: str, settings: Any, *, steplog: StepLog | None = None) -> None:
+        self.transport = self.make_transport(role, settings, self._error)
+        assert isinstance(self, Driver)
+        Driver.__init__(self, role, self.transport.address, steplog)
+        self.connector_id = settings.connector_id
+        self.configure(settings)
+
+    def _error(self, message: str) -> DriverError:
+        assert isinstance(self, Driver)
+        return self.error(message)
+
+    @classmethod
+    def make_transport(cls, role: str, settings: Any, fail: Callable[[str], DriverError]) -> Transport:
+        """The transport this class's drivers perform their actions over (HTTPGear, MQTTGear say which)."""
+        raise TypeError(f"{cls.__name__} is no HTTP or MQTT gear: it names no transport")
 
     @classmethod
     def schema(cls) -> Schema:

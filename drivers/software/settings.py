@@ -140,22 +140,22 @@ class OutputRoleSettings:
 
 @dataclass(kw_only=True)
 class HttpEvSettings(HttpGearSettings, EvRoleSettings):
-    pass
+    """An EV emulator's settings over HTTP: the gear's and the EV role's."""
 
 
 @dataclass(kw_only=True)
 class HttpOutputSettings(HttpGearSettings, OutputRoleSettings):
-    pass
+    """A switch's settings over HTTP: the gear's and the output role's."""
 
 
 @dataclass(kw_only=True)
 class MqttEvSettings(MqttGearSettings, EvRoleSettings):
-    pass
+    """An EV emulator's settings over MQTT: the gear's and the EV role's."""
 
 
 @dataclass(kw_only=True)
 class MqttOutputSettings(MqttGearSettings, OutputRoleSettings):
-    pass
+    """A switch's settings over MQTT: the gear's and the output role's."""
 
 
 @dataclass(kw_only=True)
