@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import pytest
 
@@ -20,3 +20,12 @@ async def gear(world: World) -> AsyncIterator[ModbusGear]:
     gear = await start_modbus_gear(world)
     yield gear
     await gear.stop()
+
+
+@pytest.fixture
+async def opened() -> AsyncIterator[list[Any]]:
+    """Drivers a test opens, closed after it whatever happened."""
+    drivers: list[Any] = []
+    yield drivers
+    for driver in drivers:
+        await driver.close()

@@ -39,24 +39,11 @@ def switch_actions(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world() -> World:
-    return World()
-
-
-@pytest.fixture
 async def control(world: World) -> AsyncIterator[HTTPControl]:
     surface = HTTPControl(world)
     await surface.start()
     yield surface
     await surface.stop()
-
-
-@pytest.fixture
-async def opened() -> AsyncIterator[list[Any]]:
-    drivers: list[Any] = []
-    yield drivers
-    for driver in drivers:
-        await driver.close()
 
 
 async def test_ev_actions_move_the_world_and_measure_reads_the_cp_line(world: World, control: HTTPControl,

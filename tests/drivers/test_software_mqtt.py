@@ -41,24 +41,11 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
 
 
 @pytest.fixture
-def world() -> World:
-    return World()
-
-
-@pytest.fixture
 async def control(world: World, broker: Mosquitto) -> AsyncIterator[MQTTControl]:
     surface = MQTTControl(world, broker.host, broker.port, prefix=P)
     await surface.start()
     yield surface
     await surface.stop()
-
-
-@pytest.fixture
-async def opened() -> AsyncIterator[list[Any]]:
-    drivers: list[Any] = []
-    yield drivers
-    for driver in drivers:
-        await driver.close()
 
 
 async def until(condition: Any, timeout_s: float = 2.0) -> None:
