@@ -140,25 +140,20 @@ class HiLinkDongle(DongleProtocol):
     )
 
     def __init__(self, role: str, settings: HiLinkSettings, *, steplog: StepLog | None = None) -> None:
-        host = settings.host
-        port = settings.port
-        timeout_s = settings.timeout_s
-        retries = settings.retries
-        link_endpoint = settings.link_endpoint
-        if not host:
+        if not settings.host:
             raise ValueError("host must not be empty")
-        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-            raise ValueError(f"port must be 1..65535, not {port!r}")
-        if not timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries must be >= 0, got {retries!r}")
-        super().__init__(role, f"{host}:{port}", link_endpoint, steplog)
-        self.host = host
-        self.port = port
-        self._url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
-        self.timeout_s = timeout_s
-        self.retries = retries
+        if isinstance(settings.port, bool) or not isinstance(settings.port, int) or not 1 <= settings.port <= 65535:
+            raise ValueError(f"port must be 1..65535, not {settings.port!r}")
+        if not settings.timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0, got {settings.timeout_s!r}")
+        if isinstance(settings.retries, bool) or not isinstance(settings.retries, int) or settings.retries < 0:
+            raise ValueError(f"retries must be >= 0, got {settings.retries!r}")
+        super().__init__(role, f"{settings.host}:{settings.port}", settings.link_endpoint, steplog)
+        self.host = settings.host
+        self.port = settings.port
+        self._url = f"http://{f'[{self.host}]' if ':' in self.host else self.host}:{self.port}"
+        self.timeout_s = settings.timeout_s
+        self.retries = settings.retries
         self.handshakes = 0
         self._cookie: str | None = None
         self._token: str | None = None

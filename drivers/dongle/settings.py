@@ -14,7 +14,8 @@ _LINK_ENDPOINT_HELP = "host:port of the link endpoint measured through the dongl
 @dataclass(kw_only=True)
 class E3372AtSettings:
     # a program may give the candidates as `port` too (a list); a bench config names them `ports`
-    port: str | list[str] | None = setting(default=None, refs=True, type=str, help="AT serial device, e.g. /dev/ttyUSB0")
+    port: str | list[str] | None = setting(default=None, refs=True, type=str,
+                                           help="AT serial device, e.g. /dev/ttyUSB0")
     ports: list[str] | None = setting(default=None, refs=True,
                                       help="candidate serial devices; the first answering AT with OK is used")
     baudrate: int = setting(default=115200, minimum=1200)

@@ -87,34 +87,21 @@ class GPIOEVEmulator(EVEmulatorProtocol):
         return key, problem
 
     def __init__(self, role: str, settings: GpioEvSettings, *, steplog: StepLog | None = None) -> None:
-        plug_pin = settings.plug_pin
-        state_b_pin = settings.state_b_pin
-        state_c_pin = settings.state_c_pin
-        state_d_pin = settings.state_d_pin
-        state_e_pin = settings.state_e_pin
-        diode_fault_pin = settings.diode_fault_pin
-        pp_pins = settings.pp_pins
-        pp_rating_a = settings.pp_rating_a
-        latch_pin = settings.latch_pin
-        plug = settings.plug
-        invert = settings.invert
-        pins = settings.pins
-        chip = settings.chip
         # setting name -> pin, for every relay this bench has
         channels: dict[str, int] = {}
-        self.plug = proximity.check_plug(plug)
-        if (problem := proximity.fit_problem(self.plug, bool(pp_pins) or pp_rating_a is not None,
-                                             latch_pin is not None)) is not None:
+        self.plug = proximity.check_plug(settings.plug)
+        if (problem := proximity.fit_problem(self.plug, bool(settings.pp_pins) or settings.pp_rating_a is not None,
+                                             settings.latch_pin is not None)) is not None:
             raise ValueError(problem)
-        for name, value in (("plug_pin", plug_pin), ("state_b_pin", state_b_pin), ("state_c_pin", state_c_pin),
-                            ("state_d_pin", state_d_pin), ("state_e_pin", state_e_pin),
-                            ("diode_fault_pin", diode_fault_pin), ("latch_pin", latch_pin)):
+        for name in ("plug_pin", "state_b_pin", "state_c_pin", "state_d_pin", "state_e_pin", "diode_fault_pin",
+                     "latch_pin"):
+            value = getattr(settings, name)
             if value is not None or name in ("plug_pin", "state_b_pin", "state_c_pin"):
                 channels[name] = check_pin(name, value)
-        if pp_pins is not None and not isinstance(pp_pins, dict):
-            raise ValueError(f"pp_pins must map a cable rating (A) to a pin, e.g. {{32: 23}}, not {pp_pins!r}")
+        if settings.pp_pins is not None and not isinstance(settings.pp_pins, dict):
+            raise ValueError(f"pp_pins must map a cable rating (A) to a pin, e.g. {{32: 23}}, not {settings.pp_pins!r}")
         self.pp_pins: dict[int, int] = {}
-        for rating, pin in (pp_pins or {}).items():
+        for rating, pin in (settings.pp_pins or {}).items():
             amps = checks.pp_rating_setting("a pp_pins rating", rating)
             if amps in self.pp_pins:
                 raise ValueError(f"pp_pins names {amps} A twice")
@@ -124,17 +111,18 @@ class GPIOEVEmulator(EVEmulatorProtocol):
             if pin in by_pin:
                 raise ValueError(f"{name} and {by_pin[pin]} are both BCM{pin}; every relay needs its own pin")
             by_pin[pin] = name
-        self.pp_rating_a = None if pp_rating_a is None else checks.pp_rating_setting("pp_rating_a", pp_rating_a)
+        rating = settings.pp_rating_a
+        self.pp_rating_a = None if rating is None else checks.pp_rating_setting("pp_rating_a", rating)
         if self.pp_rating_a is not None and self.pp_rating_a not in self.pp_pins:
             raise ValueError(f"pp_rating_a is {self.pp_rating_a} but pp_pins has no pin for {self.pp_rating_a} A")
-        self.invert = checks.flag("invert", invert)
+        self.invert = checks.flag("invert", settings.invert)
         self.channels = channels
         address = "BCM " + " ".join(
             f"{name.removesuffix('_pin').removeprefix('state_').replace('pp_pins[', 'pp').rstrip(']')}={pin}"
             for name, pin in channels.items()
         )
         super().__init__(role, address, steplog)
-        self.pins: PinLayer = pin_layer(pins, chip)
+        self.pins: PinLayer = pin_layer(settings.pins, settings.chip)
         self._connected = False
 
     # lifecycle

@@ -65,25 +65,20 @@ class SerialEVEmulator(EVEmulatorProtocol):
     docs = "serial-ev-emulator.md"
 
     def __init__(self, role: str, settings: SerialEvSettings, *, steplog: StepLog | None = None) -> None:
-        port = settings.port
-        baudrate = settings.baudrate
+        super().__init__(role, settings.port, steplog)
+        self.plug = proximity.check_plug(settings.plug)
+        if isinstance(settings.baudrate, bool) or not isinstance(settings.baudrate, int) or settings.baudrate <= 0:
+            raise ValueError(f"baudrate must be a positive integer, not {settings.baudrate!r}")
         timeout_s = settings.timeout_s
-        retries = settings.retries
-        standard = settings.standard
-        plug = settings.plug
-        super().__init__(role, port, steplog)
-        self.plug = proximity.check_plug(plug)
-        if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
-            raise ValueError(f"baudrate must be a positive integer, not {baudrate!r}")
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0 seconds, not {timeout_s!r}")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries must be an integer >= 0, not {retries!r}")
-        self.standard = checks.standard(standard)
-        self.port = port
-        self.baudrate = baudrate
-        self.timeout_s = float(timeout_s)
-        self.retries = retries
+            raise ValueError(f"timeout_s must be > 0 seconds, not {settings.timeout_s!r}")
+        if isinstance(settings.retries, bool) or not isinstance(settings.retries, int) or settings.retries < 0:
+            raise ValueError(f"retries must be an integer >= 0, not {settings.retries!r}")
+        self.standard = checks.standard(settings.standard)
+        self.port = settings.port
+        self.baudrate = settings.baudrate
+        self.timeout_s = float(settings.timeout_s)
+        self.retries = settings.retries
         # counters, for self_test and for whoever debugs a bench
         self.frames_received = 0
         self.stray_lines = 0  # acks and refusals nobody was waiting for (e.g. late answers to a retried command)

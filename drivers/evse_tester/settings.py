@@ -26,7 +26,8 @@ class PlugSettings:
 
 @dataclass(kw_only=True)
 class SerialEvSettings(PlugSettings):
-    port: str = setting(required=True, refs=True, type=str, help="serial device, e.g. /dev/serial/by-id/usb-Arduino_...-if00")
+    port: str = setting(required=True, refs=True, type=str,
+                        help="serial device, e.g. /dev/serial/by-id/usb-Arduino_...-if00")
     baudrate: int = setting(default=115200, minimum=1200)
     timeout_s: float = timeout_setting(1.0, help="how long one command waits for the board's ack")
     retries: int = retries_setting(2)

@@ -58,20 +58,13 @@ class GPIOOutput(DigitalOutputProtocol):
     docs = "gpio-bench.md"
 
     def __init__(self, role: str, settings: GpioRelaySettings, *, steplog: StepLog | None = None) -> None:
-        pin = settings.pin
-        invert = settings.invert
-        safe_level = settings.safe_level
-        min_on_s = settings.min_on_s
-        min_off_s = settings.min_off_s
-        pins = settings.pins
-        chip = settings.chip
-        self.pin = check_pin("pin", pin)
+        self.pin = check_pin("pin", settings.pin)
         super().__init__(role, f"BCM{self.pin}", steplog)
-        self.invert = _level("invert", invert)
-        self.safe_level = _level("safe_level", safe_level)
-        self.min_on_s = _seconds("min_on_s", min_on_s)
-        self.min_off_s = _seconds("min_off_s", min_off_s)
-        self.pins: PinLayer = pin_layer(pins, chip)
+        self.invert = _level("invert", settings.invert)
+        self.safe_level = _level("safe_level", settings.safe_level)
+        self.min_on_s = _seconds("min_on_s", settings.min_on_s)
+        self.min_off_s = _seconds("min_off_s", settings.min_off_s)
+        self.pins: PinLayer = pin_layer(settings.pins, settings.chip)
         self._connected = False
         self._level: bool | None = None  # logical level driven, None before connect
         self._since = 0.0  # time.monotonic() when that level began

@@ -17,9 +17,10 @@ Three flavours of topic layout, each as the device's firmware documents it (defa
 
 `set` publishes the command and waits for the device to report the new state; `get` asks and waits for the
 answer. Each try waits `timeout_s`; `retries` more tries follow one without the expected report
-(drivers/retry.py), then the driver raises a DriverError. Retained messages are never taken as an answer: the broker replays them on subscription, so
-they describe some earlier moment, not the device now. Commands are never published retained either (a
-retained command would switch the relay again each time the device reconnects).
+(drivers/retry.py), then the driver raises a DriverError. Retained messages are never taken as an answer: the
+broker replays them on subscription, so they describe some earlier moment, not the device now. Commands are
+never published retained either (a retained command would switch the relay again each time the device
+reconnects).
 
 One aiomqtt client per driver, connected on first use (or by `connect`); a background task reads its
 messages and hands them to whoever waits for them. A lost broker ends the current try early; the next try
@@ -112,47 +113,36 @@ class MQTTOutput(DigitalOutputProtocol):
     )
 
     def __init__(self, role: str, settings: MqttRelaySettings, *, steplog: StepLog | None = None) -> None:
-        host = settings.host
-        port = settings.port
-        device = settings.device
+        if settings.flavour not in FLAVOURS:
+            raise ValueError(f"flavour must be one of {', '.join(FLAVOURS)}, not {settings.flavour!r}")
         channel = settings.channel
-        flavour = settings.flavour
-        username = settings.username
-        password = settings.password
-        tls_ca = settings.tls_ca
-        invert = settings.invert
-        safe_level = settings.safe_level
-        timeout_s = settings.timeout_s
-        retries = settings.retries
-        if flavour not in FLAVOURS:
-            raise ValueError(f"flavour must be one of {', '.join(FLAVOURS)}, not {flavour!r}")
         if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel <= MAX_CHANNEL:
-            raise ValueError(f"channel must be 0..{MAX_CHANNEL}, not {channel!r}")
-        _check_topic_part("device", device)
-        label = {"tasmota": f"POWER{channel + 1}", "shelly_gen1": f"relay {channel}",
-                 "shelly_gen2": f"switch:{channel}"}[flavour]
-        super().__init__(role, f"{host}:{port} {flavour}/{device} {label}", steplog)
-        if not isinstance(host, str) or not host:
+            raise ValueError(f"channel must be 0..{MAX_CHANNEL}, not {settings.channel!r}")
+        _check_topic_part("device", settings.device)
+        label = {"tasmota": f"POWER{settings.channel + 1}", "shelly_gen1": f"relay {settings.channel}",
+                 "shelly_gen2": f"switch:{settings.channel}"}[settings.flavour]
+        super().__init__(role, f"{settings.host}:{settings.port} {settings.flavour}/{settings.device} {label}", steplog)
+        if not isinstance(settings.host, str) or not settings.host:
             raise ValueError("host must not be empty")
-        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-            raise ValueError(f"port must be 1..65535, not {port!r}")
-        self.policy = RetryPolicy(timeout_s, retries)
-        if password is not None and username is None:
+        if isinstance(settings.port, bool) or not isinstance(settings.port, int) or not 1 <= settings.port <= 65535:
+            raise ValueError(f"port must be 1..65535, not {settings.port!r}")
+        self.policy = RetryPolicy(settings.timeout_s, settings.retries)
+        if settings.password is not None and settings.username is None:
             raise ValueError("password given without username")
-        if tls_ca is not None and not Path(tls_ca).is_file():
-            raise ValueError(f"tls_ca: no such file {tls_ca!r}")
-        self.host = host
-        self.port = port
-        self.device = device
-        self.channel = channel
-        self.flavour = flavour
-        self.username = username
-        self.password = password
-        self.tls_ca = tls_ca
-        self.invert = _level("invert", invert)
+        if settings.tls_ca is not None and not Path(settings.tls_ca).is_file():
+            raise ValueError(f"tls_ca: no such file {settings.tls_ca!r}")
+        self.host = settings.host
+        self.port = settings.port
+        self.device = settings.device
+        self.channel = settings.channel
+        self.flavour = settings.flavour
+        self.username = settings.username
+        self.password = settings.password
+        self.tls_ca = settings.tls_ca
+        self.invert = _level("invert", settings.invert)
         # safe_level is a logical level, like set(): the config says "mains on when safe", whatever the wiring
-        self.safe_level = _level("safe_level", safe_level)
-        self.timeout_s = float(timeout_s)
+        self.safe_level = _level("safe_level", settings.safe_level)
+        self.timeout_s = float(settings.timeout_s)
         # the MQTT client id, and for Shelly Gen2 the RPC `src` (answers come back on `<src>/rpc`)
         self.client_id = f"benchctl-{secrets.token_hex(6)}"
         self._client: aiomqtt.Client | None = None
@@ -374,7 +364,8 @@ class MQTTOutput(DigitalOutputProtocol):
 
     def _cannot_connect(self, reason: str) -> Exception:
         detail = f" ({reason})" if reason else ""
-        return self.error(f"cannot connect to MQTT broker {self.host}:{self.port} after {self.policy.describe()}{detail}")
+        return self.error(f"cannot connect to MQTT broker {self.host}:{self.port} after "
+                          f"{self.policy.describe()}{detail}")
 
     async def _open(self) -> None:
         """Connect and subscribe unless connected. _Unreachable for a retryable failure, DriverError when the

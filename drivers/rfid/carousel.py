@@ -74,14 +74,12 @@ class CardCarousel(RFIDPresenterProtocol):
     )
 
     def __init__(self, role: str, settings: CarouselSettings, *, steplog: StepLog | None = None) -> None:
-        cards = settings.cards
-        swap_gap_s = settings.swap_gap_s
-        parsed = _parse_cards(cards)
+        parsed = _parse_cards(settings.cards)
         super().__init__(role, "cards on " + ", ".join(parsed.values()), steplog)
-        if not swap_gap_s >= 0:
-            raise ValueError(f"swap_gap_s must be >= 0 seconds, got {swap_gap_s!r}")
+        if not settings.swap_gap_s >= 0:
+            raise ValueError(f"swap_gap_s must be >= 0 seconds, got {settings.swap_gap_s!r}")
         self.cards = parsed  # UID -> output role
-        self.swap_gap_s = swap_gap_s  # the field stays empty this long between two cards
+        self.swap_gap_s = settings.swap_gap_s  # the field stays empty this long between two cards
         self._outputs: dict[str, DigitalOutputProtocol] | None = None  # UID -> output, set by bind()
         self._lock = asyncio.Lock()
 

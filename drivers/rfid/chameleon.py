@@ -58,19 +58,15 @@ class ChameleonPresenter(RFIDPresenterProtocol):
     )
 
     def __init__(self, role: str, settings: ChameleonSettings, *, steplog: StepLog | None = None) -> None:
-        port = settings.port
-        baudrate = settings.baudrate
-        timeout_s = settings.timeout_s
-        retries = settings.retries
-        super().__init__(role, port, steplog)
-        if timeout_s <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
-        if retries < 0:
-            raise ValueError(f"retries must be >= 0, got {retries!r}")
-        self.port = port
-        self.baudrate = baudrate
-        self.timeout_s = timeout_s
-        self.retries = retries
+        super().__init__(role, settings.port, steplog)
+        if settings.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {settings.timeout_s!r}")
+        if settings.retries < 0:
+            raise ValueError(f"retries must be >= 0, got {settings.retries!r}")
+        self.port = settings.port
+        self.baudrate = settings.baudrate
+        self.timeout_s = settings.timeout_s
+        self.retries = settings.retries
         self._serial: serial.Serial | None = None
         self._lock = asyncio.Lock()  # keeps command sequences whole
         self._connect_lock = asyncio.Lock()

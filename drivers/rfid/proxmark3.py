@@ -77,21 +77,17 @@ class Proxmark3Presenter(RFIDPresenterProtocol):
     )
 
     def __init__(self, role: str, settings: Proxmark3Settings, *, steplog: StepLog | None = None) -> None:
-        port = settings.port
-        client = settings.client
-        timeout_s = settings.timeout_s
-        stop_grace_s = settings.stop_grace_s
-        super().__init__(role, port, steplog)
-        if not isinstance(port, str) or not port:
-            raise ValueError(f"port must be the Proxmark3's device, e.g. /dev/ttyACM0, not {port!r}")
-        if not timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
-        if not stop_grace_s > 0:
-            raise ValueError(f"stop_grace_s must be > 0, got {stop_grace_s!r}")
-        self.port = port
-        self.client = _client_argv(client)
-        self.timeout_s = timeout_s
-        self.stop_grace_s = stop_grace_s
+        super().__init__(role, settings.port, steplog)
+        if not isinstance(settings.port, str) or not settings.port:
+            raise ValueError(f"port must be the Proxmark3's device, e.g. /dev/ttyACM0, not {settings.port!r}")
+        if not settings.timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0, got {settings.timeout_s!r}")
+        if not settings.stop_grace_s > 0:
+            raise ValueError(f"stop_grace_s must be > 0, got {settings.stop_grace_s!r}")
+        self.port = settings.port
+        self.client = _client_argv(settings.client)
+        self.timeout_s = settings.timeout_s
+        self.stop_grace_s = settings.stop_grace_s
         self._connected = False
         self._sim: _Sim | None = None
         self._lock = asyncio.Lock()  # one client at a time: the client locks the port
