@@ -29,6 +29,7 @@ from typing import Any
 import serial
 
 from ..errors import DriverError
+from ..retry import RetryPolicy
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
 from .protocol import (
@@ -188,10 +189,7 @@ class E3372ATDongle(DongleProtocol):
         candidates = [port] if isinstance(port, str) else list(port)
         if not candidates or not all(isinstance(p, str) and p for p in candidates):
             raise ValueError(f"port must be a serial device or a non-empty list of them, not {port!r}")
-        if not timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries must be >= 0, got {retries!r}")
+        RetryPolicy(timeout_s, retries)  # checks both
         super().__init__(role, ",".join(candidates), link_endpoint, steplog)
         self.candidates = candidates
         self.port: str | None = candidates[0] if len(candidates) == 1 else None

@@ -30,6 +30,7 @@ from typing import Any
 import aiohttp
 
 from ..errors import DriverError
+from ..retry import RetryPolicy
 from ..steplog import StepLog, step
 from .protocol import (
     ACQ_ORDER_FOR_GENERATION,
@@ -144,16 +145,13 @@ class HiLinkDongle(DongleProtocol):
             raise ValueError("host must not be empty")
         if isinstance(settings.port, bool) or not isinstance(settings.port, int) or not 1 <= settings.port <= 65535:
             raise ValueError(f"port must be 1..65535, not {settings.port!r}")
-        if not settings.timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0, got {settings.timeout_s!r}")
-        if isinstance(settings.retries, bool) or not isinstance(settings.retries, int) or settings.retries < 0:
-            raise ValueError(f"retries must be >= 0, got {settings.retries!r}")
+        policy = RetryPolicy(settings.timeout_s, settings.retries)  # checks both
         super().__init__(role, f"{settings.host}:{settings.port}", settings.link_endpoint, steplog)
         self.host = settings.host
         self.port = settings.port
         self._url = f"http://{f'[{self.host}]' if ':' in self.host else self.host}:{self.port}"
-        self.timeout_s = settings.timeout_s
-        self.retries = settings.retries
+        self.timeout_s = policy.timeout_s
+        self.retries = policy.retries
         self.handshakes = 0
         self._cookie: str | None = None
         self._token: str | None = None

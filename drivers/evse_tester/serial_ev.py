@@ -27,6 +27,7 @@ from typing import Any
 
 import serial
 
+from ..retry import RetryPolicy
 from ..safety import all_safe_actions
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
@@ -69,16 +70,12 @@ class SerialEVEmulator(EVEmulatorProtocol):
         self.plug = proximity.check_plug(settings.plug)
         if isinstance(settings.baudrate, bool) or not isinstance(settings.baudrate, int) or settings.baudrate <= 0:
             raise ValueError(f"baudrate must be a positive integer, not {settings.baudrate!r}")
-        timeout_s = settings.timeout_s
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0 seconds, not {settings.timeout_s!r}")
-        if isinstance(settings.retries, bool) or not isinstance(settings.retries, int) or settings.retries < 0:
-            raise ValueError(f"retries must be an integer >= 0, not {settings.retries!r}")
+        policy = RetryPolicy(settings.timeout_s, settings.retries)  # checks both
         self.standard = checks.standard(settings.standard)
         self.port = settings.port
         self.baudrate = settings.baudrate
-        self.timeout_s = float(settings.timeout_s)
-        self.retries = settings.retries
+        self.timeout_s = float(policy.timeout_s)
+        self.retries = policy.retries
         # counters, for self_test and for whoever debugs a bench
         self.frames_received = 0
         self.stray_lines = 0  # acks and refusals nobody was waiting for (e.g. late answers to a retried command)

@@ -23,6 +23,7 @@ from typing import Any
 
 import serial
 
+from ..retry import RetryPolicy
 from ..serial_line import PORT_ERRORS, close_quietly, open_port
 from ..steplog import StepLog, step
 from .protocol import RFIDPresenterProtocol
@@ -59,14 +60,11 @@ class ChameleonPresenter(RFIDPresenterProtocol):
 
     def __init__(self, role: str, settings: ChameleonSettings, *, steplog: StepLog | None = None) -> None:
         super().__init__(role, settings.port, steplog)
-        if settings.timeout_s <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {settings.timeout_s!r}")
-        if settings.retries < 0:
-            raise ValueError(f"retries must be >= 0, got {settings.retries!r}")
+        policy = RetryPolicy(settings.timeout_s, settings.retries)  # checks both
         self.port = settings.port
         self.baudrate = settings.baudrate
-        self.timeout_s = settings.timeout_s
-        self.retries = settings.retries
+        self.timeout_s = policy.timeout_s
+        self.retries = policy.retries
         self._serial: serial.Serial | None = None
         self._lock = asyncio.Lock()  # keeps command sequences whole
         self._connect_lock = asyncio.Lock()

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from typing import Any
 
 import pytest
 
+from drivers.dongle.e3372_at import E3372ATDongle
+from drivers.dongle.hilink import HiLinkDongle
+from drivers.dongle.settings import E3372AtSettings, HiLinkSettings
 from drivers.errors import DriverError
 from drivers.evse_tester.modbus import ModbusEVEmulator, ModbusEvSettings
+from drivers.evse_tester.serial_ev import SerialEVEmulator
+from drivers.evse_tester.settings import SerialEvSettings
 from drivers.retry import RetryPolicy
+from drivers.rfid.chameleon import ChameleonPresenter
+from drivers.rfid.settings import ChameleonSettings
 
 
 class SilentModbusDevice:
@@ -63,3 +71,17 @@ def test_the_policy_counts_and_refuses() -> None:
         RetryPolicy(1.0, -1)
     with pytest.raises(ValueError, match="timeout_s must be a positive number"):
         RetryPolicy(0, 1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: ChameleonPresenter("card", ChameleonSettings(port="/dev/null-card", **kw)),
+    lambda **kw: HiLinkDongle("modem", HiLinkSettings(host="127.0.0.1", **kw)),
+    lambda **kw: E3372ATDongle("modem", E3372AtSettings(port="/dev/null-at", **kw)),
+    lambda **kw: SerialEVEmulator("ev", SerialEvSettings(port="/dev/null-ev", **kw)),
+], ids=["chameleon", "hilink", "e3372_at", "serial_ev"])
+def test_drivers_with_their_own_retry_loop_check_timeout_and_retries_by_the_one_policy(make: Any) -> None:
+    make(timeout_s=1.0, retries=10)  # the policy's bounds, not the driver's own
+    with pytest.raises(ValueError, match="retries must be an integer 0..10"):
+        make(retries=11)
+    with pytest.raises(ValueError, match="timeout_s must be a positive number"):
+        make(timeout_s=0)
