@@ -25,6 +25,7 @@ class CapturedFrame:
     frame: Frame
     case: str | None
     connection: int | None = None  # the Central System's number of the WebSocket connection it passed on
+    bench: int | None = None  # the simulated bench of a run with several
 
 
     def as_record(self) -> dict[str, Any]:
@@ -43,7 +44,8 @@ class CapturedFrame:
             "error": f.error,
             "raw": f.raw,
             "conn": self.connection,
-        } | ({"size": f.size} if f.size is not None else {}) | ({"event": f.event} if f.event is not None else {})
+        } | ({"size": f.size} if f.size is not None else {}) | ({"event": f.event} if f.event is not None else {}) \
+            | ({"bench": self.bench} if self.bench is not None else {})
 
 
 def _lines(path: Path | None) -> int:
@@ -53,18 +55,45 @@ def _lines(path: Path | None) -> int:
         return sum(1 for _ in f)
 
 
+class CaptureFile:
+    """capture.jsonl: one line per frame and one index sequence, shared by the captures of a run's benches."""
+
+    def __init__(self, path: Path | None) -> None:
+        # a resumed run appends to its capture: indices go on from the frames already there, so every index
+        # a report cites stays unique
+        self.next_index = _lines(path)
+        self._file: IO[str] | None = path.open("a", encoding="utf-8") if path is not None else None
+
+    def take_index(self) -> int:
+        index, self.next_index = self.next_index, self.next_index + 1
+        return index
+
+    def write(self, captured: CapturedFrame) -> None:
+        if self._file is not None:
+            self._file.write(json.dumps(captured.as_record()) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 class Capture:
     """Appends each frame to `capture.jsonl` as it passes and keeps it in memory for the checks."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, file: CaptureFile | None = None, bench: int | None = None) -> None:
         self.frames: list[CapturedFrame] = []
-        # a resumed run appends to its capture: indices go on from the frames already there, so every index
-        # a report cites stays unique
-        self.first_index = _lines(path)
+        self.file = file if file is not None else CaptureFile(path)
+        self.first_index = self.file.next_index
+        self.bench = bench  # which of a run's simulated benches the frames are of (None: the run has one)
         self._case: str | None = None
         self._label_starts: dict[str | None, int] = {}  # where the frames of each label last began
         self.listeners: list[Callable[[CapturedFrame], None]] = []
-        self._file: IO[str] | None = path.open("a", encoding="utf-8") if path is not None else None
+
+    def sibling(self, bench: int) -> "Capture":
+        """The capture of another bench of the same run: its own labels and frames, the same file and indices."""
+        return Capture(None, self.file, bench)
 
     @property
     def case(self) -> str | None:
@@ -82,12 +111,10 @@ class Capture:
         return [f for f in self.frames[self._label_starts.get(label, 0):] if f.case == label]
 
     def add(self, direction: str, charge_point_id: str, frame: Frame, connection: int | None = None) -> CapturedFrame:
-        captured = CapturedFrame(self.first_index + len(self.frames), time.time(), time.monotonic(), direction,
-                                 charge_point_id, frame, self.case, connection)
+        captured = CapturedFrame(self.file.take_index(), time.time(), time.monotonic(), direction,
+                                 charge_point_id, frame, self.case, connection, self.bench)
         self.frames.append(captured)
-        if self._file is not None:
-            self._file.write(json.dumps(captured.as_record()) + "\n")
-            self._file.flush()
+        self.file.write(captured)
         for listener in self.listeners:
             listener(captured)
         return captured
@@ -98,6 +125,4 @@ class Capture:
         return self.add(CONNECTION, charge_point_id, Frame(text, event=event), event.get("connection"))
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self.file.close()

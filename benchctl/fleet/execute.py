@@ -119,8 +119,8 @@ class CaseEvents(RunOutput):
         self.step = ""
         self.publish(self.snapshot(), {"n": n, "total": self.total, **record})
 
-    def on_step(self, step: Step) -> None:
-        self.progress.on_step(step)
+    def on_step(self, step: Step, case: str) -> None:
+        self.progress.on_step(step, case)
         self.step = describe_step(step)
         self.publish(self.snapshot(), None)
 

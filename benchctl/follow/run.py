@@ -74,7 +74,7 @@ class Followed:
         observer = CaseObserver(scenario, run.capture, proxied.bench, self.config.values, act=self.act, cue=self.cue,
                                 tool_timeout_s=self.tool_timeout_s, start_timeout_s=self.start_timeout_s,
                                 allowances=self.allowances, pics=self.pics)
-        observer.runner.on_step = run.step_started
+        observer.runner.on_step = lambda step: run.step_started(step, scenario.id)
         proxied.proxy.connection_listeners.append(observer.link.connection_opened)
         try:
             return await observer.run()

@@ -80,6 +80,7 @@ class CaseResult:
     flaky: bool = False
     # findings beyond the verdict (benchctl.run.warnings, and `warn_if` of a scenario step)
     warnings: list[Warn] = field(default_factory=list)
+    bench: int | None = None  # which simulated bench of a run with several ran the case (capture frames' `bench`)
     # the line as read back (from_record), unknown keys included; never written
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -123,6 +124,7 @@ class CaseResult:
             attempts=_dicts(record.get("attempts")),
             flaky=record.get("flaky") is True,
             warnings=[Warn.from_record(w) for w in _dicts(record.get("warnings"))],
+            bench=_int(record.get("bench")),
             raw=record,
         )
 

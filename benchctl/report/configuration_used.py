@@ -4,7 +4,7 @@ value, every read-write key with the values the cases ran with.
 The start values are the GetConfiguration read before the first case (run.json "configuration"); a value a
 case ran with comes from the ChangeConfiguration requests in the capture that the charger accepted, by the
 case (or the return to idle before it) that sent them. A key keeps a value set by one case into the next
-until something sets it again; a case lists the keys whose value differed from the start while it ran, and the
+until something sets it again (on the same simulated bench, in a run with several); a case lists the keys whose value differed from the start while it ran, and the
 keys it set itself (its Configuration State) even to the start value.
 """
 
@@ -42,11 +42,14 @@ def configuration_used(record: RunRecord, rows: list[CaseRow]) -> dict[str, list
         changed.setdefault(owner, {})[key] = value
         if ":" not in case:
             own.setdefault(owner, set()).add(key)
-    # walk the cases in run order, carrying a value into the following cases until it is set again
-    held: dict[str, str | None] = {k: use.start for k, use in keys.items()}
+    # walk the cases in run order, carrying a value into the following cases of the same charger (a run with
+    # several simulated benches has one per bench) until it is set again
+    start: dict[str, str | None] = {k: use.start for k, use in keys.items()}
+    held_by_bench: dict[int | None, dict[str, str | None]] = {}
     for result in record.results:
         if result.id not in run:
             continue
+        held = held_by_bench.setdefault(result.bench, dict(start))
         held.update(changed.get(result.id, {}))
         for key, value in held.items():
             use = keys.setdefault(key, KeyUse(key, None, False))

@@ -32,6 +32,9 @@ from .selection import Selection, SelectionError, choose_cases, run_log
 from .signals import RunStop, stop_on_signals
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BENCH = 0, 1, 2, 3
+# the simulated benches of a run by default: the plan waits on the protocol's timers far more than it computes
+# (a few seconds of CPU per bench over the plan), so eight share two cores; the longest case still bounds the run
+DEFAULT_SIM_BENCHES = 8
 EXIT_BUSY = 4
 EXIT_PROFILE = 5  # the charger contradicts the bench or the PICS (the DUT profile check)
 EXIT_TERMINATED = 128 + 15  # as a shell reports a process ended by SIGTERM
@@ -95,6 +98,9 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     run.add_argument("--accept-profile", action="store_true",
                      help="run although the charger contradicts the bench or the PICS (the DUT profile check); "
                           "run.json records that the contradiction was overridden")
+    run.add_argument("-j", "--benches", type=int, metavar="N",
+                     help="on a simulated bench: run the cases on N simulated benches at once, one run directory "
+                          f"and one report (default: {DEFAULT_SIM_BENCHES}; 1 runs one case after another)")
     run.add_argument("--sim-fault", action="append", default=[], metavar="FAULT",
                      help="switch on a named fault of the simulated charger (repeatable; see `benchctl faults`)")
     run.add_argument("--sim-variant", metavar="VARIANT",
@@ -201,11 +207,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             return resumed
         selection, done = resumed
         retries = int(selection.meta.get("retries") or 0)
+        benches = int(selection.meta.get("benches") or 1)
     else:
         chosen = _select_new(args, console)
         if isinstance(chosen, int):
             return chosen
         selection, retries = chosen, args.retries
+        asked = _benches(args.benches, selection.config, console)
+        if asked is None:
+            return EXIT_USAGE
+        benches = asked
         if args.list:
             print_cases(console, selection.config, selection.scenarios, args.json)
             return EXIT_OK
@@ -219,11 +230,26 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     try:
         if run_dir is None:
             run_dir = RunDir.create(args.runs, config.name)
-        status = _run_logged(console, selection, run_dir, retries, done, lock, args.accept_profile)
+        status = _run_logged(console, selection, run_dir, retries, done, lock, args.accept_profile, benches)
     finally:
         lock.release()
     print_run_summary(summary_out, run_dir.path, status)
     return status
+
+
+def _benches(asked: int | None, config: BenchConfig, console: Console) -> int | None:
+    """How many simulated benches run the cases: --benches, else DEFAULT_SIM_BENCHES on a simulated bench and 1 on
+    a real one (it has one charger); None after saying why the number cannot be."""
+    if asked is None:
+        return DEFAULT_SIM_BENCHES if config.simulator is not None else 1
+    if asked < 1:
+        console.print(f"[red]--benches {asked}: the number of benches is 1 or more[/]")
+        return None
+    if asked > 1 and config.simulator is None:
+        console.print(f"[red]--benches {asked}: {escape(config.file)} is a real bench with one charger; only a "
+                      f"simulated bench can be run several times at once[/]")
+        return None
+    return asked
 
 
 def summary_on_stdout(console: Console, as_json: bool) -> tuple[Console, Console | None]:
@@ -241,7 +267,7 @@ def print_run_summary(out: Console | None, run_dir: Path, status: int) -> None:
 
 
 def _run_logged(console: Console, selection: Selection, run_dir: RunDir, retries: int,
-                done: list[dict[str, Any]], lock: BenchLock, accept_profile: bool = False) -> int:
+                done: list[dict[str, Any]], lock: BenchLock, accept_profile: bool = False, benches: int = 1) -> int:
     config, scenarios = selection.config, selection.scenarios
     total = len(done) + len(scenarios)
     console.print(f"bench [bold]{escape(config.name)}[/] · {len(scenarios)} case(s)"
@@ -253,12 +279,12 @@ def _run_logged(console: Console, selection: Selection, run_dir: RunDir, retries
         return _exit_status(read_results(run_dir.path))
     with run_log(run_dir.path):
         return _run(console, config, scenarios, run_dir, selection.meta, retries, len(done), total, lock,
-                    accept_profile)
+                    accept_profile, benches)
 
 
 def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_dir: RunDir,
          meta: dict[str, Any], retries: int, done_before: int, total: int, lock: BenchLock,
-         accept_profile: bool = False) -> int:
+         accept_profile: bool = False, benches: int = 1) -> int:
     from benchctl.run.profile_check import ProfileContradiction, profile_table
     from benchctl.run.standalone import run_cases
 
@@ -274,7 +300,7 @@ def _run(console: Console, config: BenchConfig, scenarios: list[Scenario], run_d
             async with hold_bench(lock):
                 with RunProgress(console, total, done_before) as progress:
                     return await run_cases(config, scenarios, run_dir, [progress], extra_meta=meta,
-                                           retries=retries, accept_profile=accept_profile)
+                                           retries=retries, accept_profile=accept_profile, benches=benches)
 
     try:
         asyncio.run(run_until_signalled())

@@ -6,16 +6,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 
 from benchctl.bench.bench import Bench
+from benchctl.csms.config_key import ConfigKey
 from benchctl.csms.link import ChargerLink, NoAnswer, ToolRequestError
 
+from .configuration import restore_configuration
 from .security import restore_security
 
 log = logging.getLogger("benchctl.idle")
 
 
-QUIET_S = 0.5  # no frame from the charger for this long: it has nothing left in its queue (1.3)
+QUIET_S = 0.5  # a charger that cannot be asked (no TriggerMessage): this long without a frame, nothing is left (1.3)
+TRIGGERED_S = 5.0  # how long a triggered StatusNotification may take before the charger is taken not to send it
+
+# chargers that did not answer a TriggerMessage(StatusNotification) with the status: asked once, then the quiet window
+_UNASKABLE: "weakref.WeakSet[ChargerLink]" = weakref.WeakSet()
 
 
 def _all_available(link: ChargerLink, connectors: int) -> bool:
@@ -23,18 +30,60 @@ def _all_available(link: ChargerLink, connectors: int) -> bool:
 
 
 async def _settled(link: ChargerLink, connectors: int, timeout: float) -> bool:
-    """Connected, every connector Available, and the charger quiet: re-checked until it holds still."""
+    """Connected, every connector Available, and nothing left in the charger's queue: re-checked until it holds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ok = await link.wait_until(lambda: link.connected.is_set() and _all_available(link, connectors),
                                    deadline - time.monotonic())
         if not ok:
             return False
-        seen = len(link.inbox)
-        await asyncio.sleep(QUIET_S)
-        if len(link.inbox) == seen and link.connected.is_set() and _all_available(link, connectors):
+        if link in _UNASKABLE:
+            flushed = await _quiet(link)
+        else:
+            flushed = await _flushed(link, connectors, deadline)
+        if flushed and link.connected.is_set() and _all_available(link, connectors):
             return True
     return False
+
+
+async def _quiet(link: ChargerLink) -> bool:
+    seen = len(link.inbox)
+    await asyncio.sleep(QUIET_S)
+    return len(link.inbox) == seen
+
+
+async def _flushed(link: ChargerLink, connectors: int, deadline: float) -> bool:
+    """The charger has sent everything it queued: OCPP-J delivers a charger's messages in order, so a
+    StatusNotification it sends on a TriggerMessage comes after whatever it owed before (a StopTransaction, a
+    status held back by MinimumStatusDuration). That takes one round trip per connector where a quiet window
+    would take its whole length every time. A charger that cannot be asked gets the quiet window from then on."""
+    for connector_id in range(1, connectors + 1):
+        mark = len(link.inbox)
+        try:
+            response, _ = await link.call("TriggerMessage", {"requestedMessage": "StatusNotification",
+                                                              "connectorId": connector_id})
+        except NoAnswer:
+            raise  # a charger that answers nothing: not idle, whatever its statuses say
+        except ToolRequestError as exc:
+            log.info("TriggerMessage(StatusNotification) not taken (%s): waiting for a quiet charger instead", exc)
+            _UNASKABLE.add(link)
+            return await _quiet(link)
+        if response.get("status") != "Accepted":
+            log.info("TriggerMessage(StatusNotification): %s; waiting for a quiet charger instead",
+                     response.get("status"))
+            _UNASKABLE.add(link)
+            return await _quiet(link)
+
+        def sent(connector_id: int = connector_id) -> bool:
+            return any(item.action == "StatusNotification" and item.payload.get("connectorId") == connector_id
+                       for item in link.inbox[mark:])
+
+        if not await link.wait_until(sent, max(0.0, min(TRIGGERED_S, deadline - time.monotonic()))):
+            log.info("no StatusNotification of connector %d after an accepted TriggerMessage: waiting for a quiet "
+                     "charger instead", connector_id)
+            _UNASKABLE.add(link)
+            return await _quiet(link)
+    return True
 
 
 async def wait_connected(link: ChargerLink, timeout: float) -> bool:
@@ -109,8 +158,11 @@ async def _cancel_reservations(link: ChargerLink) -> None:
         link.reservations.pop(reservation_id, None)
 
 
-async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str | None:
-    """Bring the station to idle; return None when it is, or why it is not."""
+async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float,
+                         baseline: dict[str, ConfigKey] | None = None) -> str | None:
+    """Bring the station to idle, its configuration back to `baseline` when given; return None when it is, or why
+    it is not. The configuration goes back first, before anything makes the charger change a status: a key a case
+    set (TC_023's MinimumStatusDuration) would otherwise still hold back the statuses this waits for."""
     connectors = bench.config.connectors
     problem = await restore_security(bench, link, timeout)  # first: a station stuck on a profile may not connect
     if problem is not None:
@@ -119,6 +171,7 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str
         problem = await _bring_back_offline(bench, link, timeout)
         if problem is not None:
             return problem
+    restored = await _restore(link, baseline)
     for transaction_id in list(link.transactions):  # 000_STOPTX
         try:
             response, _ = await link.call("RemoteStopTransaction", {"transactionId": transaction_id})
@@ -132,24 +185,39 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float) -> str
     if errors:
         return "bench safe state failed: " + "; ".join(map(str, errors))
     await _make_operative(link, connectors)
-    if await _settled(link, connectors, timeout):
-        silent = await _cleared(link)
-        if silent is None:
-            return None
-        why = f"the charger is connected but answers no request ({silent})"
-    else:
-        why = f"connectors did not all become Available within {timeout:.0f} s (last statuses: {link.statuses})"
+    why = await _idle(link, connectors, timeout)
+    if why is None:
+        return restored
     if not bench.has("mains"):
         return why
     # a firmware that hangs (not Available, or every request left unanswered) comes back only with its power: left
     # alone it would make every following case wait out its timeouts
     log.warning("station not idle (%s); power cycling it", why)
     await bench.power("mains").cycle(reason=f"return to idle: {why}")
-    if not await _settled(link, connectors, timeout * 2):
-        return f"{why}; after a power cycle, " + \
-            f"connectors did not all become Available within {timeout * 2:.0f} s (last statuses: {link.statuses})"
-    silent = await _cleared(link)
-    return None if silent is None else f"{why}; after a power cycle it still answers no request ({silent})"
+    still = await _idle(link, connectors, timeout * 2)
+    if still is not None:
+        return f"{why}; after a power cycle, {still}"
+    return await _restore(link, baseline)  # a charger that hung did not take it before
+
+
+async def _idle(link: ChargerLink, connectors: int, timeout: float) -> str | None:
+    """Every connector Available with nothing left in the charger's queue, and 1.3's clean slate; or why not."""
+    try:
+        if not await _settled(link, connectors, timeout):
+            return f"connectors did not all become Available within {timeout:.0f} s (last statuses: {link.statuses})"
+        await _clear_cache(link)
+        await _clear_local_list(link)
+        await _clear_charging_profiles(link)
+    except NoAnswer as exc:
+        return f"the charger is connected but answers no request ({exc})"
+    return None
+
+
+async def _restore(link: ChargerLink, baseline: dict[str, ConfigKey] | None) -> str | None:
+    if baseline is None:
+        return None
+    problems = await restore_configuration(link, baseline)
+    return "configuration keys not restored: " + "; ".join(problems) if problems else None
 
 
 async def _bring_back_offline(bench: Bench, link: ChargerLink, timeout: float) -> str | None:
@@ -170,15 +238,4 @@ async def _bring_back_offline(bench: Bench, link: ChargerLink, timeout: float) -
     if not await wait_connected(link, timeout * 2):
         return f"{why}; after a power cycle it did not connect within {timeout * 2:.0f} s"
     log.info("the charger connected again after the power cycle")
-    return None
-
-
-async def _cleared(link: ChargerLink) -> str | None:
-    """1.3's empty cache, local list and charging profiles; the request the charger left unanswered, or None."""
-    try:
-        await _clear_cache(link)
-        await _clear_local_list(link)
-        await _clear_charging_profiles(link)
-    except NoAnswer as exc:
-        return str(exc)
     return None

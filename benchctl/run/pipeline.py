@@ -13,9 +13,10 @@ progress, a fleet agent's progress, the reports at the end).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Generic, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Protocol, Sequence, TypeVar
 
 from benchctl.csms.capture import Capture
 from benchctl.perf.timings import case_timings
@@ -34,8 +35,8 @@ class RunOutput:
     def on_case(self, n: int, scenario: Scenario, result: CaseResult | None) -> None:
         """The n-th case is about to start (result None), or has been judged (its result, already on disk)."""
 
-    def on_step(self, step: Step) -> None:
-        """A step of the current case starts."""
+    def on_step(self, step: Step, case: str) -> None:
+        """A step of case `case` starts (several cases run at once on a run with several benches)."""
 
     def on_end(self, run_dir: Path) -> None:
         """The run directory is complete: every result written, run.json finished."""
@@ -77,52 +78,80 @@ Source = TypeVar("Source", bound=CaseSource)
 
 
 class Run(Generic[Source]):
+    """A run of cases from `source`; with `lanes` (more sources of the same kind, e.g. one per simulated bench) the
+    cases are dealt out to whichever source is free, in the order given, into the same run directory."""
+
     def __init__(self, config: "BenchConfig", run_dir: RunDir, source: Source, cases: list[str],
-                 outputs: Sequence[RunOutput] = (), extra_meta: dict[str, Any] | None = None) -> None:
+                 outputs: Sequence[RunOutput] = (), extra_meta: dict[str, Any] | None = None,
+                 lanes: Sequence[Source] = ()) -> None:
         self.config = config
         self.run_dir = run_dir
         self.source = source
+        self.lanes = [source, *lanes]
         self.outputs = list(outputs)
         self.capture = Capture(run_dir.capture_path)
+        self._captures = {id(source): self.capture}
+        if lanes:
+            self.capture.bench = 1
         self.meta: dict[str, Any] = {
             "bench": config.name, "bench_file": config.file, "charge_point_id": config.charge_point_id,
             "cases": cases, "started": time.time(),
             "simulator": None if config.simulator is None else {"faults": config.simulator.faults},
-            **source.meta(), **(extra_meta or {})}
+            **source.meta(), **(extra_meta or {})} | ({"benches": len(self.lanes)} if lanes else {})
         self._closed = False
+
+    def capture_for(self, source: CaseSource) -> Capture:
+        """The capture `source` records into: the run's own for the first source, for each other one a capture of
+        its own labels and frames on the same capture.jsonl (bench 2, 3...)."""
+        key = id(source)
+        if key not in self._captures:
+            self._captures[key] = self.capture.sibling(bench=len(self._captures) + 1)
+        return self._captures[key]
 
     async def start(self) -> None:
         self.run_dir.write_meta(self.meta)
+        opened: list[Source] = []
+
+        async def open_lane(lane: Source) -> None:
+            await lane.open(self)
+            opened.append(lane)
+
         try:
-            await self.source.open(self)
+            await _each(self.lanes, open_lane)
         except BaseException:
+            if len(self.lanes) > 1:  # a source that failed to open cleaned up itself; the others are closed
+                with contextlib.suppress(Exception):
+                    await _each(opened, lambda lane: lane.close(self))
             self._finish()
             raise
 
     async def first_case(self, planned: list[Scenario]) -> None:
         await self.source.first_case(self, planned)
 
-    async def case(self, scenario: Scenario) -> CaseResult:
+    async def case(self, scenario: Scenario, source: Source | None = None) -> CaseResult:
         """The case judged, its timings measured and its result on disk."""
-        result = await self.source.run_case(self, scenario)
-        records = [f.as_record() for f in self.capture.frames_of_case(scenario.id)]
+        source = self.source if source is None else source
+        result = await source.run_case(self, scenario)
+        records = [f.as_record() for f in self.capture_for(source).frames_of_case(scenario.id)]
         result.timings = [t.as_record() for t in case_timings(records, result.actions)]
+        if len(self.lanes) > 1:
+            result.bench = self.lanes.index(source) + 1
         self.run_dir.append_result(result)
         return result
 
-    def step_started(self, step: Step) -> None:
+    def step_started(self, step: Step, case: str) -> None:
         for output in self.outputs:
-            output.on_step(step)
+            output.on_step(step, case)
 
     def write_meta(self) -> None:
         self.run_dir.write_meta(self.meta)
 
     async def make_safe(self, why: str) -> None:
-        await self.source.make_safe(why)
+        await _each(self.lanes, lambda lane: lane.make_safe(why))
 
     async def close(self) -> None:
         try:
-            await self.source.close(self)
+            await _each(self.lanes, lambda lane: lane.close(self))
         finally:
             self._finish()
 
@@ -138,20 +167,14 @@ class Run(Generic[Source]):
             output.on_end(self.run_dir.path)
 
     async def execute(self, scenarios: list[Scenario]) -> list[CaseResult]:
-        """Every case in order. Stopped (Ctrl-C, SIGTERM, SIGHUP, an agent's job stopped): the gear goes to its safe
-        state before anything else, not after the end of the run has waited for a charger a cut network keeps
-        offline."""
+        """Every case, in order (dealt out in that order when the run has several sources). Stopped (Ctrl-C,
+        SIGTERM, SIGHUP, an agent's job stopped): the gear goes to its safe state before anything else, not after
+        the end of the run has waited for a charger a cut network keeps offline."""
         results: list[CaseResult] = []
+        queue = list(enumerate(scenarios, start=1))
         await self.start()
         try:
-            for n, scenario in enumerate(scenarios, start=1):
-                await self.source.before_case(self, scenario)
-                self._tell(n, scenario, None)
-                if n == 1:
-                    await self.first_case(scenarios)
-                result = await self.case(scenario)
-                results.append(result)
-                self._tell(n, scenario, result)
+            await _each(self.lanes, lambda lane: self._work(lane, queue, scenarios, results))
         except asyncio.CancelledError:
             await self.make_safe("the run was stopped")
             raise
@@ -159,6 +182,40 @@ class Run(Generic[Source]):
             await self.close()
         return results
 
+    async def _work(self, source: Source, queue: list[tuple[int, Scenario]], planned: list[Scenario],
+                    results: list[CaseResult]) -> None:
+        """One source's share: the next case nobody has taken, until none is left."""
+        first = True
+        while queue:
+            n, scenario = queue.pop(0)
+            await source.before_case(self, scenario)
+            self._tell(n, scenario, None)
+            if first:
+                first = False
+                await source.first_case(self, planned)
+            result = await self.case(scenario, source)
+            results.append(result)
+            self._tell(n, scenario, result)
+
     def _tell(self, n: int, scenario: Scenario, result: CaseResult | None) -> None:
         for output in self.outputs:
             output.on_case(n, scenario, result)
+
+
+async def _each(lanes: list[Source], do: Callable[[Source], Awaitable[None]]) -> None:
+    """`do` for every source at once. The first failure cancels the others and is raised as it is (a caller's
+    `except ProfileContradiction` still sees it); being cancelled cancels them all."""
+    if len(lanes) <= 1:
+        for lane in lanes:
+            await do(lane)
+        return
+    tasks = [asyncio.ensure_future(do(lane)) for lane in lanes]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    failed = [error for task in done if not task.cancelled() and (error := task.exception()) is not None]
+    if failed:
+        raise failed[0]

@@ -35,15 +35,16 @@ def _clock(seconds: float) -> str:
 
 
 class RunProgress(RunOutput):
+    """Cases started and finished, told as they go; on a run with several benches several cases run at once, and
+    the status shows each with its step."""
+
     def __init__(self, console: Console, total: int, done_before: int = 0) -> None:
         self.console = console
         self.total = total
         self.done_before = done_before  # cases a resumed run had already finished
         self.started = time.monotonic()
         self.finished_here = 0
-        self.case = ""
-        self.n = 0
-        self.step = ""
+        self.running: dict[str, tuple[int, str]] = {}  # case id: (its number, the step running)
         self.live: Live | None = None
 
     def __enter__(self) -> "RunProgress":
@@ -58,7 +59,7 @@ class RunProgress(RunOutput):
             self.live = None
 
     def eta(self) -> float | None:
-        """Seconds to the estimated end: the mean duration of the cases finished in this process so far."""
+        """Seconds to the estimated end: the pace of the cases finished in this process so far."""
         if not self.finished_here:
             return None
         mean = (time.monotonic() - self.started) / self.finished_here
@@ -68,33 +69,42 @@ class RunProgress(RunOutput):
         elapsed = time.monotonic() - self.started
         eta = self.eta()
         end = f", about {_clock(eta)} to go" if eta is not None else ""
-        return Text(f"[{self.n}/{self.total}] {self.case}  {self.step}  ({_clock(elapsed)} elapsed{end})")
+        done = self.done_before + self.finished_here
+        head = f"{done}/{self.total} done ({_clock(elapsed)} elapsed{end})"
+        if len(self.running) == 1:
+            (case, (n, step)), = self.running.items()
+            return Text(f"[{n}/{self.total}] {case}  {step}  ({_clock(elapsed)} elapsed{end})")
+        lines = [f"  [{n}/{self.total}] {case}  {step}" for case, (n, step) in self.running.items()]
+        return Text("\n".join([head, *lines]))
 
     def _update(self) -> None:
         if self.live is not None:
             self.live.update(self._status())
 
     def on_case(self, n: int, scenario: Scenario, result: CaseResult | None) -> None:
-        self.n, self.case = n + self.done_before, scenario.id
+        n += self.done_before
         if result is None:
-            self.step = "000_RESET"
+            self.running[scenario.id] = (n, "000_RESET")
             if self.live is None:
-                self.console.print(escape(f"{time.strftime('%H:%M:%S')} [{self.n}/{self.total}] {scenario.id} "
+                self.console.print(escape(f"{time.strftime('%H:%M:%S')} [{n}/{self.total}] {scenario.id} "
                                           f"{scenario.title} ..."), highlight=False)
             self._update()
             return
+        self.running.pop(scenario.id, None)
         self.finished_here += 1
         style = VERDICT_STYLE.get(result.verdict, "")
         step = f" step {result.step}" if result.step is not None else ""
         retries = f" after {len(result.attempts) + 1} attempts{' (flaky)' if result.flaky else ''}" \
             if result.attempts else ""
-        self.console.print(f"{escape(time.strftime('%H:%M:%S'))} {escape(f'[{self.n}/{self.total}]')} "
+        bench = f" bench {result.bench}" if result.bench is not None else ""
+        self.console.print(f"{escape(time.strftime('%H:%M:%S'))} {escape(f'[{n}/{self.total}]')} "
                            f"{scenario.id} [{style}]{result.verdict}[/]{step}{escape(retries)} "
-                           f"({result.duration_s:.1f} s) {escape(result.reason)}", highlight=False)
+                           f"({result.duration_s:.1f} s{bench}) {escape(result.reason)}", highlight=False)
         self._update()
 
-    def on_step(self, step: Step) -> None:
-        self.step = describe_step(step)
+    def on_step(self, step: Step, case: str) -> None:
+        n, _ = self.running.get(case, (0, ""))
+        self.running[case] = (n, describe_step(step))
         if self.live is None:
-            self.console.print(escape(f"{time.strftime('%H:%M:%S')}   {self.case} {self.step}"), highlight=False)
+            self.console.print(escape(f"{time.strftime('%H:%M:%S')}   {case} {describe_step(step)}"), highlight=False)
         self._update()

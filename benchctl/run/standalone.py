@@ -9,9 +9,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from benchctl.bench.config import BenchConfig
+from benchctl.csms.capture import Capture
 from benchctl.csms.config_key import ConfigKey
 from benchctl.csms.link import ChargerLink, ToolRequestError
 from benchctl.record.case import ERROR, FAIL, PASS, CaseResult
@@ -23,7 +25,7 @@ from benchctl.transfer.run_files import FileSetupError, RunFiles
 
 from .allowances import run_pics, station_allowances
 from .budget import case_budget
-from .configuration import read_configuration, restore_configuration
+from .configuration import read_configuration
 from .files import start_run_files
 from .idle import return_to_idle
 from .meter_probe import MeterProbe
@@ -39,8 +41,9 @@ log = logging.getLogger("benchctl.run")
 class Standalone:
     """The CaseSource of `benchctl run`, the pytest plugin and a fleet job (one bench session across cases)."""
 
-    def __init__(self, config: BenchConfig, retries: int = 0, accept_profile: bool = False) -> None:
+    def __init__(self, config: BenchConfig, retries: int = 0, accept_profile: bool = False, bench: int = 1) -> None:
         self.config = config
+        self.bench_number = bench  # of a run with several simulated benches: its files go to benches/<n>/
         self.retries = retries  # Appendix D retests of a case, at most
         self.accept_profile = accept_profile  # a contradicting DUT profile is recorded, not a stop
         self.baseline: dict[str, ConfigKey] | None = None
@@ -59,6 +62,8 @@ class Standalone:
         self.meter_probe: MeterProbe | None = None  # reads the reference meter at each transaction's ends
         self._scanned = 0  # the capture's frames the warnings have seen
         self._run: Run | None = None
+        self._capture: Capture | None = None
+        self._next: Scenario | None = None  # the case about to start, once told
 
     def meta(self) -> dict[str, Any]:
         return {}
@@ -68,14 +73,26 @@ class Standalone:
         assert self._run is not None, "open() first"
         return self._run
 
+    @property
+    def capture(self) -> Capture:
+        assert self._capture is not None, "open() first"
+        return self._capture
+
+    def workdir(self, run: Run) -> Path:
+        """Where this bench's PKI and file server live: the run directory, or benches/<n>/ in it for the second
+        bench on (each simulated bench has its own roots and firmware images)."""
+        path = run.run_dir.path
+        return path if self.bench_number == 1 else path / "benches" / str(self.bench_number)
+
     async def open(self, run: Run) -> None:
         self._run = run
+        self._capture = run.capture_for(self)
         self.pics = run_pics(self.config, run.meta)
         self.allowances = station_allowances(self.pics)
         try:
             # the simulator is commissioned with its roots (open_bench): it trusts this PKI's manufacturer root
-            self.pki = LabPki.create(run.run_dir.path / "pki", cpo_name=self.config.values["cpo_name"])
-            self.session = await self._stack.enter_async_context(open_bench(self.config, run.capture, pki=self.pki))
+            self.pki = LabPki.create(self.workdir(run) / "pki", cpo_name=self.config.values["cpo_name"])
+            self.session = await self._stack.enter_async_context(open_bench(self.config, self.capture, pki=self.pki))
         except BaseException:
             await self._stack.aclose()
             raise
@@ -83,10 +100,12 @@ class Standalone:
         self.watch.attached_at = self.session.link.attached_at
         if self.session.bench.has("meter"):
             self.meter_probe = MeterProbe(self.session.bench.meter, self.watch.meter_reads)
-            run.capture.listeners.append(self.meter_probe)
+            self.capture.listeners.append(self.meter_probe)
 
     async def before_case(self, run: Run, scenario: Scenario) -> None:
-        """Nothing yet: the case's own 000_RESET (attempt) brings the station to idle."""
+        """Only noted (the case's own 000_RESET, in attempt, brings the station to idle): on a run with several
+        benches the first case of this one is not the plan's first."""
+        self._next = scenario
 
     async def first_case(self, run: Run, planned: list[Scenario]) -> None:
         await self.meet_charger(planned)
@@ -106,17 +125,15 @@ class Standalone:
 
     async def attempt(self, scenario: Scenario) -> CaseResult:
         """000_RESET (idle, configuration restored), then the case within its time budget."""
-        session, capture = self.session, self.run.capture
+        session, capture = self.session, self.capture
         assert session is not None, "open() first"
         capture.case = f"{scenario.id}:reset"
         problem = None
         if self._met:
             self._met = False
-        elif (problem := await return_to_idle(session.bench, session.link, timeout=self.timeout)) is None:
+        elif (problem := await return_to_idle(session.bench, session.link, self.timeout, self.baseline)) is None:
             if self.baseline is None:
                 self.baseline = await self._read_baseline(session.link)
-            else:
-                problem = _restore_problem(await restore_configuration(session.link, self.baseline))
         capture.case = scenario.id
         if problem is not None:
             result = _error(scenario, f"station not idle before the case (000_RESET): {problem}")
@@ -130,7 +147,7 @@ class Standalone:
                 case_runner = CaseRunner(scenario, session.bench, session.link,
                                          files=self.files if scenario.file_server else None, known_keys=known,
                                          allowances=self.allowances, pics=self.pics)
-                case_runner.on_step = self.run.step_started
+                case_runner.on_step = lambda step: self.run.step_started(step, scenario.id)
                 result = await asyncio.wait_for(case_runner.run(), budget)
             except asyncio.TimeoutError:
                 # the next case's 000_RESET (or the end of the run) brings the station back, power cycle included
@@ -151,8 +168,9 @@ class Standalone:
         first case then reports why)."""
         session, run = self.session, self.run
         assert session is not None, "open() first"
-        if planned:
-            run.capture.case = f"{planned[0].id}:reset"
+        first = self._next or (planned[0] if planned else None)
+        if first is not None:
+            self.capture.case = f"{first.id}:reset"
         if await return_to_idle(session.bench, session.link, timeout=self.timeout) is not None:
             return None
         self.baseline = await self._read_baseline(session.link)
@@ -173,7 +191,7 @@ class Standalone:
         """The run's warnings over the frames since the last case (its 000_RESET included): never a verdict."""
         if self.meter_probe is not None:
             await self.meter_probe.settle()
-        frames = self.run.capture.frames
+        frames = self.capture.frames
         result.warnings += self.watch.scan(frames[self._scanned:])
         self._scanned = len(frames)
 
@@ -183,7 +201,7 @@ class Standalone:
             return None
         assert self.session is not None and self.pki is not None
         try:
-            self.files = await start_run_files(self.run.run_dir.path, self.config, self.session.sim, self.baseline,
+            self.files = await start_run_files(self.workdir(self.run), self.config, self.session.sim, self.baseline,
                                                self.pki)
         except (FileSetupError, OSError, ValueError) as exc:
             return f"file server: {exc}"
@@ -205,10 +223,10 @@ class Standalone:
         try:
             session = self.session
             if session is not None and self.baseline is not None:
-                run.capture.case = "end"
-                if await return_to_idle(session.bench, session.link, timeout=self.timeout) is None:
-                    for problem in await restore_configuration(session.link, self.baseline):
-                        log.warning("configuration not restored at the end of the run: %s", problem)
+                self.capture.case = "end"
+                problem = await return_to_idle(session.bench, session.link, self.timeout, self.baseline)
+                if problem is not None:
+                    log.warning("the charger is not left as the run found it: %s", problem)
         finally:
             await self._stack.aclose()
 
@@ -243,14 +261,15 @@ def attempt_summary(result: CaseResult) -> dict[str, Any]:
             "duration_s": round(result.duration_s, 3), "retest": result.retest}
 
 
-def _restore_problem(problems: list[str]) -> str | None:
-    return "configuration keys not restored: " + "; ".join(problems) if problems else None
-
-
 async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: RunDir,
                     outputs: Sequence[RunOutput] = (), extra_meta: dict[str, Any] | None = None, retries: int = 0,
-                    accept_profile: bool = False) -> list[CaseResult]:
-    """A standalone run of `scenarios`. Raises ProfileContradiction (nothing run, run.json says why) when the
-    charger contradicts the bench or the PICS and `accept_profile` is not given."""
-    source = Standalone(config, retries, accept_profile)
-    return await Run(config, run_dir, source, [s.id for s in scenarios], outputs, extra_meta).execute(scenarios)
+                    accept_profile: bool = False, benches: int = 1) -> list[CaseResult]:
+    """A standalone run of `scenarios`, on `benches` simulated benches at once when more than one (each its own
+    simulator and Central System; the cases dealt out in the order given). Raises ProfileContradiction (nothing
+    run, run.json says why) when the charger contradicts the bench or the PICS and `accept_profile` is not given."""
+    count = max(1, min(benches, len(scenarios)))
+    if count > 1 and config.simulator is None:
+        raise ValueError(f"{config.file}: {benches} benches at once need a simulated bench")
+    sources = [Standalone(config, retries, accept_profile, bench=n) for n in range(1, count + 1)]
+    run = Run(config, run_dir, sources[0], [s.id for s in scenarios], outputs, extra_meta, lanes=sources[1:])
+    return await run.execute(scenarios)

@@ -59,7 +59,7 @@ class Scripted:
             run.capture.add(TO_CHARGER, "CP", parse(json.dumps([2, uid, "ClearCache", {}]), pending))
             await asyncio.sleep(0.01 * (attempt + 1))
             run.capture.add(TO_CSMS, "CP", parse(json.dumps([3, uid, {"status": "Accepted"}]), pending))
-        run.step_started(scenario.steps[0])
+        run.step_started(scenario.steps[0], scenario.id)
         return CaseResult(scenario.id, scenario.title, PASS, 0.0)
 
     async def make_safe(self, why: str) -> None:
@@ -76,8 +76,8 @@ class Told(RunOutput):
     def on_case(self, n: int, scenario: Scenario, result: CaseResult | None) -> None:
         self.events.append(f"{n} {scenario.id} {result.verdict if result else 'starts'}")
 
-    def on_step(self, step: Step) -> None:
-        self.events.append(f"step {step.kind}")
+    def on_step(self, step: Step, case: str) -> None:
+        self.events.append(f"step {step.kind} of {case}")
 
     def on_end(self, run_dir: Path) -> None:
         self.events.append(f"end {(run_dir / 'results.jsonl').read_text().count(chr(10))} results")
@@ -91,7 +91,7 @@ async def test_a_run_calls_its_source_in_order_and_tells_its_outputs(tmp_path: P
     results = await Run(fast_sim_config, run_dir, source, ["A1", "A2"], [told], {"extra": 1}).execute(cases)
     assert [r.id for r in results] == ["A1", "A2"]
     assert source.calls == ["open", "before A1", "first ['A1', 'A2']", "run A1", "before A2", "run A2", "close"]
-    assert told.events == ["1 A1 starts", "step wait", "1 A1 PASS", "2 A2 starts", "step wait", "2 A2 PASS",
+    assert told.events == ["1 A1 starts", "step wait of A1", "1 A1 PASS", "2 A2 starts", "step wait of A2", "2 A2 PASS",
                            "end 2 results"]
     meta = json.loads((run_dir.path / "run.json").read_text())
     assert (meta["mode"], meta["extra"], meta["cases"]) == ("scripted", 1, ["A1", "A2"])
