@@ -6,6 +6,7 @@ fills in defaults so the code that consumes the result never guesses.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass, field
@@ -90,7 +91,7 @@ def _mapping(doc: MarkedDoc, schema: Schema, data: Any, path: Path_) -> dict[str
 def _absent(doc: MarkedDoc, spec: Field | Schema, path: Path_) -> Any:
     """An optional section that is left out: its defaults, or None when it only makes sense when written."""
     if isinstance(spec, Field):
-        return spec.default
+        return copy.deepcopy(spec.default)  # each document its own: a list one run changes is not another's
     if spec.values is None and any(getattr(f, "required", False) for f in spec.fields.values()):
         return None
     return _mapping(doc, spec, {}, path)
@@ -109,7 +110,7 @@ def check_value(spec: Field, value: Any, fail: Callable[[str], Exception],
     if value is None:
         if spec.required:
             raise fail("a value is required")
-        return spec.default
+        return copy.deepcopy(spec.default)
     if spec.refs and isinstance(value, str) and "${" in value:
         if not REF.match(value):
             raise fail(f"malformed reference {value!r}; write ${{name}}, e.g. ${{sim.modbus.port}}")

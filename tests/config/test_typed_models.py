@@ -99,3 +99,15 @@ def test_errors_name_the_line_and_the_field_all_at_once(tmp_path: Path) -> None:
 def test_a_class_that_is_no_dataclass_is_refused() -> None:
     with pytest.raises(TypeError, match="not a dataclass"):
         schema_of(int)
+
+
+def test_two_loads_of_a_bench_share_no_default_value() -> None:
+    """A default list (the simulator's feature profiles) is each document's own: one run changing it changes no
+    other bench loaded in the same process."""
+    from benchctl.bench.config import load_bench
+    from benchctl.paths import DEFAULT_BENCH
+
+    first, second = load_bench(DEFAULT_BENCH), load_bench(DEFAULT_BENCH)
+    assert first.simulator is not None and second.simulator is not None
+    first.simulator.station.profiles.remove("RemoteTrigger")
+    assert "RemoteTrigger" in second.simulator.station.profiles
