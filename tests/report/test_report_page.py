@@ -147,6 +147,24 @@ def test_test_configuration_lists_read_only_values_and_the_values_each_case_used
     assert "00ff" not in authorization and "the start value in every case" in authorization
 
 
+def test_on_several_benches_a_value_is_carried_only_into_the_same_benchs_next_cases(tmp_path: Path) -> None:
+    """TC_003_CS ran on bench 2 and left HeartbeatInterval at 60; TC_010_CS ran after it on bench 1, whose
+    charger never had that value."""
+    run = _make_run(tmp_path)
+    benches = {"TC_001_CS": 1, "TC_003_CS": 2, "TC_010_CS": 1}
+    _write_jsonl(run / "results.jsonl", [dict(r, bench=benches.get(r["id"], 1)) for r in RESULTS])
+    changes = [
+        _frame(8, T0 + 10.01, "TC_003_CS", DOWN, [2, "c1", "ChangeConfiguration",
+                                                  {"key": "HeartbeatInterval", "value": "60"}], "ChangeConfiguration"),
+        _frame(9, T0 + 10.02, "TC_003_CS", UP, [3, "c1", {"status": "Accepted"}], "ChangeConfiguration"),
+    ]
+    _write_jsonl(run / "capture.jsonl", FRAMES + changes)
+    section = _page(run).split('<h2 id="test-configuration">')[1].split("<h2")[0]
+    heartbeat = section.split("<td>HeartbeatInterval</td>")[1].split("</tr>")[0]
+    assert "TC_003_CS: <code>60</code>" in heartbeat
+    assert "TC_010_CS" not in heartbeat
+
+
 def test_manual_steps_are_counted_with_the_cases_that_needed_them(tmp_path: Path) -> None:
     run = _make_run(tmp_path)
     results = [dict(RESULTS[0], actions=[_action(T0 + 1.2, "mains", "cycle", {})]), *RESULTS[1:]]
