@@ -35,6 +35,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BENCH = 0, 1, 2, 3
 # the simulated benches of a run by default: the plan waits on the protocol's timers far more than it computes
 # (a few seconds of CPU per bench over the plan), so eight share two cores; the longest case still bounds the run
 DEFAULT_SIM_BENCHES = 8
+# each simulated bench holds about 45 file descriptors, and the serial driver waits with select(), which takes
+# none above 1023: past this many benches in one process the card presenter's port could not be read
+MAX_SIM_BENCHES = 16
 EXIT_BUSY = 4
 EXIT_PROFILE = 5  # the charger contradicts the bench or the PICS (the DUT profile check)
 EXIT_TERMINATED = 128 + 15  # as a shell reports a process ended by SIGTERM
@@ -242,8 +245,10 @@ def _benches(asked: int | None, config: BenchConfig, console: Console) -> int | 
     a real one (it has one charger); None after saying why the number cannot be."""
     if asked is None:
         return DEFAULT_SIM_BENCHES if config.simulator is not None else 1
-    if asked < 1:
-        console.print(f"[red]--benches {asked}: the number of benches is 1 or more[/]")
+    if not 1 <= asked <= MAX_SIM_BENCHES:
+        console.print(f"[red]--benches {asked}: the number of benches is 1 or more, and at most {MAX_SIM_BENCHES} "
+                      f"(each simulated bench holds about 45 file descriptors; the serial driver's select() takes "
+                      f"none above 1023)[/]")
         return None
     if asked > 1 and config.simulator is None:
         console.print(f"[red]--benches {asked}: {escape(config.file)} is a real bench with one charger; only a "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -52,44 +53,67 @@ def _warning_targets() -> list[tuple[str, str, str, str | None]]:
 
 
 HEALTHY = "test_case_passes_against_the_healthy_charger"
+# Under pytest-xdist each variant's tests go to one worker (an xdist_group each), which runs that variant's plan on
+# WORKER_BENCHES simulated benches (`benchctl run --benches`). In one process the sixteen variants run at once, a
+# bench each: about 45 file descriptors a bench, and the serial driver's select() takes none above 1023.
+WORKER_BENCHES = 4
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 # Pairs benchctl still judges wrongly on a conforming variant: strict, so the mark must go once it is fixed.
 NOT_YET: dict[tuple[str, str], str] = {}
 # every variant runs every case of its plan: a legitimate implementation choice must pass them all
-PLAN_PAIRS = [pytest.param(variant.name, case, marks=[pytest.mark.xfail(strict=True, reason=NOT_YET[(variant.name,
-                                                                                                        case)])]
-                           if (variant.name, case) in NOT_YET else [])
+PLAN_PAIRS = [pytest.param(variant.name, case, marks=[pytest.mark.xdist_group(f"healthy-{variant.name}"),
+                                                      *([pytest.mark.xfail(strict=True, reason=NOT_YET[(variant.name,
+                                                                                                       case)])]
+                                                        if (variant.name, case) in NOT_YET else [])])
               for variant in VARIANTS for case in sorted(in_plan(variant) & set(CASE_IDS))]
 
 
 def _run_variant_plan(variant: Variant, chosen: list[Scenario], base: Path) -> tuple[Path, list[CaseResult]]:
-    """One variant's cases in ONE run, in document order, as `benchctl run` runs a plan (each case must survive the
-    cases before it: 000_RESET, configuration restored). Its own event loop: variants run in parallel threads."""
+    """One variant's cases in ONE run, as `benchctl run` runs a plan (each case must survive the cases its bench
+    ran before it: 000_RESET, configuration restored). Its own event loop: variants may run in parallel threads."""
     run_dir = RunDir.create(base, "sim")
     config = variant.apply(load_bench(DEFAULT_BENCH))
-    results = asyncio.run(run_cases(config, chosen, run_dir))
+    results = asyncio.run(run_cases(config, chosen, run_dir, benches=WORKER_BENCHES if XDIST_WORKER else 1))
     write_reports(run_dir.path)
     return run_dir.path, results
 
 
+class HealthyRuns:
+    """The selected (variant, case) pairs, each variant's cases in one run, run when a test first asks for them: in
+    one process every variant at once (each bench has its own ports and run folder; the runs wait on the protocol
+    far more than they compute), under xdist the asked variant only (its worker has all its tests)."""
+
+    def __init__(self, selected: set[tuple[str, str]], scenarios: dict[str, Scenario],
+                 tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.selected, self.scenarios, self.tmp = selected, scenarios, tmp_path_factory
+        self.outcome: dict[tuple[str, str], tuple[Path, CaseResult]] = {}
+        self.ran: set[str] = set()
+
+    def __call__(self, variant: str, case: str) -> tuple[Path, CaseResult]:
+        if variant not in self.ran:
+            self._run([variant] if XDIST_WORKER else sorted({v for v, _ in self.selected} - self.ran))
+        return self.outcome[(variant, case)]
+
+    def _run(self, names: list[str]) -> None:
+        jobs = [(v, [s for s in self.scenarios.values() if (v.name, s.id) in self.selected])
+                for v in VARIANTS if v.name in names]
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+            futures = [(variant, pool.submit(_run_variant_plan, variant, chosen,
+                                             self.tmp.mktemp(f"healthy-{variant.name}")))
+                       for variant, chosen in jobs]
+            for variant, future in futures:
+                self.ran.add(variant.name)
+                run_dir, results = future.result()
+                for result in results:
+                    self.outcome[(variant.name, result.id)] = (run_dir, result)
+
+
 @pytest.fixture(scope="session")
 def healthy_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                scenarios: dict[str, Scenario]) -> dict[tuple[str, str], tuple[Path, CaseResult]]:
-    """The selected (variant, case) pairs: each variant's cases in one run, the variants' runs at the same time
-    (each bench has its own ports and run folder; the runs wait on the protocol far more than they compute)."""
+                scenarios: dict[str, Scenario]) -> HealthyRuns:
     selected = {(item.callspec.params["variant"], item.callspec.params["case"]) for item in request.session.items
                 if getattr(item, "originalname", "") == HEALTHY}
-    jobs = [(variant, [s for s in scenarios.values() if (variant.name, s.id) in selected]) for variant in VARIANTS]
-    jobs = [(variant, chosen) for variant, chosen in jobs if chosen]
-    outcome: dict[tuple[str, str], tuple[Path, CaseResult]] = {}
-    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-        futures = [(variant, pool.submit(_run_variant_plan, variant, chosen,
-                                         tmp_path_factory.mktemp(f"healthy-{variant.name}")))
-                   for variant, chosen in jobs]
-        for variant, future in futures:
-            run_dir, results = future.result()
-            for result in results:
-                outcome[(variant.name, result.id)] = (run_dir, result)
-    return outcome
+    return HealthyRuns(selected, scenarios, tmp_path_factory)
 
 
 def test_every_case_runs_on_a_variant_whose_plan_includes_it() -> None:
@@ -104,9 +128,8 @@ def test_every_case_runs_on_a_variant_whose_plan_includes_it() -> None:
 
 
 @pytest.mark.parametrize(("variant", "case"), PLAN_PAIRS)
-def test_case_passes_against_the_healthy_charger(variant: str, case: str,
-                                                 healthy_run: dict[tuple[str, str], tuple[Path, CaseResult]]) -> None:
-    run_dir, result = healthy_run[(variant, case)]
+def test_case_passes_against_the_healthy_charger(variant: str, case: str, healthy_run: HealthyRuns) -> None:
+    run_dir, result = healthy_run(variant, case)
     assert result.verdict == "PASS", f"{result.verdict} at step {result.step}: {result.reason} ({result.where})"
     assert all(c.ok for c in result.checks)
     assert result.status_rules is not None and result.status_rules["ok"], result.status_rules

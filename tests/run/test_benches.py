@@ -52,12 +52,13 @@ def _benchctl(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, cwd=ROOT)
 
 
-def test_benches_are_for_a_simulated_bench_and_at_least_one(tmp_path: Path) -> None:
+def test_benches_are_for_a_simulated_bench_and_between_1_and_16(tmp_path: Path) -> None:
     real = _benchctl("--bench", "bench_configs/modbus-lab.yaml", "--benches", "2", "--runs", str(tmp_path), "001")
     assert real.returncode == 2, real.stdout + real.stderr
     assert "modbus-lab.yaml is a real bench with one charger" in real.stdout + real.stderr
-    none = _benchctl("--benches", "0", "--runs", str(tmp_path), "001")
-    assert none.returncode == 2 and "1 or more" in none.stdout + none.stderr
+    for count in ("0", "17"):
+        refused = _benchctl("--benches", count, "--runs", str(tmp_path), "001")
+        assert refused.returncode == 2 and "1 or more, and at most 16" in refused.stdout + refused.stderr
     assert not list(tmp_path.iterdir())  # refused before a run directory
 
 
