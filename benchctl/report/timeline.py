@@ -88,25 +88,29 @@ def _actions(record: RunRecord, row: CaseRow, frames: list[Event]) -> list[tuple
     result = row.result
     if result is not None:
         k = next(i for i, r in enumerate(record.results) if r is result)
-        previous_end = record.results[k - 1].ended if k > 0 else None
+        # the case before it on the same charger (a run with several simulated benches runs cases side by side)
+        previous = [r for r in record.results[:k] if r.bench == result.bench]
+        previous_end = previous[-1].ended if previous else None
         start = result.started
         own = [(CASE, a) for a in result.actions]
         if start is None:
             return own
-        return [(RESET, a) for a in _logged_between(record, previous_end, start)] + own
+        return [(RESET, a) for a in _logged_between(record, previous_end, start, result.bench)] + own
     if not frames:
         return []  # never reached: nothing of the run belongs to it
-    # The case the run was in when it was cut off: everything logged after the last finished case.
-    previous_end = max((r.ended for r in record.results if r.ended is not None), default=None)
+    # The case the run was in when it was cut off: everything its bench logged after its last finished case.
+    bench = next((e.frame.get("bench") for e in frames if e.frame is not None), None)
+    previous_end = max((r.ended for r in record.results if r.ended is not None and r.bench == bench), default=None)
     case_frames = [e.t for e in frames if e.phase == CASE and e.t is not None]
     start = min(case_frames) if case_frames else math.inf
-    logged = _logged_between(record, previous_end, math.inf)
+    logged = _logged_between(record, previous_end, math.inf, bench)
     return [(RESET if (_epoch(a.get("ts")) or 0.0) < start else CASE, a) for a in logged]
 
 
-def _logged_between(record: RunRecord, after: float | None, before: float) -> list[dict[str, Any]]:
+def _logged_between(record: RunRecord, after: float | None, before: float, bench: int | None) -> list[dict[str, Any]]:
     low = -math.inf if after is None else after
-    return [a for a in record.actions if (t := _epoch(a.get("ts"))) is not None and low <= t < before]
+    return [a for a in record.actions
+            if (t := _epoch(a.get("ts"))) is not None and low <= t < before and a.get("bench") == bench]
 
 
 def _in_time_order(events: list[Event]) -> list[Event]:

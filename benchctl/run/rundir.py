@@ -61,8 +61,10 @@ class RunDir:
             f.write(json.dumps(result.as_record()) + "\n")
             f.flush()
 
-    def log_action(self, step: Step) -> None:
-        self._actions.write(json.dumps(step.as_record()) + "\n")
+    def log_action(self, step: Step, bench: int | None = None) -> None:
+        """One driver command in actions.jsonl; `bench`: which simulated bench of a run with several did it."""
+        record = step.as_record() | ({"bench": bench} if bench is not None else {})
+        self._actions.write(json.dumps(record) + "\n")
         self._actions.flush()
 
     def close(self) -> None:

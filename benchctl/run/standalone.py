@@ -96,7 +96,8 @@ class Standalone:
         except BaseException:
             await self._stack.aclose()
             raise
-        self.session.bench.steplog.listeners.append(run.run_dir.log_action)
+        bench = self.bench_number if len(run.lanes) > 1 else None
+        self.session.bench.steplog.listeners.append(lambda step: run.run_dir.log_action(step, bench))
         self.watch.attached_at = self.session.link.attached_at
         if self.session.bench.has("meter"):
             self.meter_probe = MeterProbe(self.session.bench.meter, self.watch.meter_reads)

@@ -45,6 +45,12 @@ async def test_the_cases_are_dealt_to_three_benches_into_one_run_directory(
 
     report = json.loads(write_reports(run_dir.path)["json"].read_text())
     assert sorted(c["id"] for c in report["cases"]) == sorted(CASES)
+    actions = [json.loads(line) for line in (run_dir.path / "actions.jsonl").read_text().splitlines()]
+    assert actions and {a["bench"] for a in actions} == {1, 2, 3}
+    resets = {c["id"]: c["reset_actions"] for c in report["cases"]}
+    assert any(resets.values())
+    for case, logged in resets.items():  # a case's 000_RESET shows its own bench's actions, none of the others'
+        assert {a["bench"] for a in logged} <= {bench_of[case]}, case
 
 
 def _benchctl(*args: str) -> subprocess.CompletedProcess[str]:
