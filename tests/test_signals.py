@@ -95,3 +95,30 @@ def test_the_gear_goes_safe_within_a_second_while_the_network_is_cut(tmp_path: P
     assert {"ev", "network", "card"} <= set(safe), logged
     ends = {role: a["ts"] + a["duration_s"] - signalled for role, a in safe.items()}
     assert max(ends[r] for r in ("ev", "network", "card")) < 1.0, ends
+
+
+def test_a_stop_signal_puts_every_bench_of_a_run_with_several_in_its_safe_state(tmp_path: Path) -> None:
+    """`--benches 3`: three cases plug in side by side; SIGTERM puts all three benches' gear safe, not the first's."""
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "benchctl.cli", "run", "003", "004_1", "007", "--benches", "3",
+                             "--runs", str(runs)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    try:
+        deadline = time.monotonic() + 40
+        while not runs.exists() or not list(runs.iterdir()) or \
+                {a.get("bench") for a in _actions(next(runs.iterdir()))
+                 if a["command"] == "set_plug" and a["args"] == {"connected": True}} != {1, 2, 3}:
+            assert proc.poll() is None and time.monotonic() < deadline, "the three cases never all plugged in"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=40)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + int(signal.SIGTERM), output
+    logged = _actions(next(runs.iterdir()))
+    for bench in (1, 2, 3):
+        mine = [a for a in logged if a.get("bench") == bench]
+        plug_in = max(i for i, a in enumerate(mine) if a["command"] == "set_plug" and a["args"] == {"connected": True})
+        assert any(a["role"] == "ev" and a["command"] == "safe_state" and a["error"] is None
+                   for a in mine[plug_in + 1:]), (bench, mine[plug_in + 1:])
