@@ -60,3 +60,30 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_a_case(tm
     html = (run_dir / "report.html").read_text()
     assert all(f"TC_{c}_CS" in html for c in CASES)
     assert "INFO" in (run_dir / "benchctl.log").read_text()
+
+
+def test_a_run_on_several_benches_killed_with_sigkill_resumes_on_as_many(tmp_path: Path) -> None:
+    cases = ["001", "003", "010", "012", "013", "017_1"]
+    proc = _benchctl("run", *cases, "--runs", str(tmp_path), "--benches", "2")
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.iterdir()) or len(_results(next(tmp_path.iterdir()))) < 2:
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "two cases never finished"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    (run_dir,) = tmp_path.iterdir()
+    finished = [r["id"] for r in _results(run_dir)]
+    assert 2 <= len(finished) < len(cases)
+    resumed = _benchctl("run", "--resume", str(run_dir))
+    output = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0, output
+    results = _results(run_dir)
+    assert sorted(r["id"] for r in results) == sorted(f"TC_{c}_CS" for c in cases)  # each once
+    assert {r["bench"] for r in results[len(finished):]} <= {1, 2}  # resumed on the run's two benches
+    indices = [json.loads(line)["i"] for line in (run_dir / "capture.jsonl").read_text().splitlines()]
+    assert indices == list(range(len(indices)))
