@@ -99,7 +99,8 @@ def _table_row(row: CaseRow, anchor: str | None, has_plan: bool) -> dict[str, An
     return {"row": row, "anchor": anchor, "in_out": in_out, "verdict_css": _verdict_css(row.outcome),
             "warnings": len(result.warnings) if result is not None else 0, "retries": retries,
             "verdicts": verdicts(result),
-            "duration": "" if row.duration_s is None else f"{row.duration_s:.1f} s"}
+            "duration": ("" if row.duration_s is None else f"{row.duration_s:.1f} s")
+            + (f" (bench {result.bench})" if result is not None and result.bench is not None else "")}
 
 
 def _case(record: RunRecord, row: CaseRow, anchor: str) -> dict[str, Any]:

@@ -43,7 +43,10 @@ async def test_the_cases_are_dealt_to_three_benches_into_one_run_directory(
 
     from benchctl.report import write_reports
 
-    report = json.loads(write_reports(run_dir.path)["json"].read_text())
+    written = write_reports(run_dir.path)
+    report = json.loads(written["json"].read_text())
+    html = written["html"].read_text()
+    assert all(f"s (bench {bench_of[c]})" in html for c in CASES)
     assert sorted(c["id"] for c in report["cases"]) == sorted(CASES)
     actions = [json.loads(line) for line in (run_dir.path / "actions.jsonl").read_text().splitlines()]
     assert actions and {a["bench"] for a in actions} == {1, 2, 3}
