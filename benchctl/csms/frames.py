@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
+import fastjsonschema
 from jsonschema.exceptions import ValidationError
 from ocpp.messages import MessageType, get_validator
 
@@ -89,14 +90,37 @@ DECIMAL_MESSAGES = {(CALL, "SetChargingProfile"), (CALL, "RemoteStartTransaction
                     (CALLRESULT, "GetCompositeSchedule")}
 
 
+# jsonschema takes about 100 us for a MeterValues CALL: at thousands of frames a second that was most of the
+# proxy's time and its latency. The same schema compiled by fastjsonschema checks it in about 5 us. A frame it
+# passes is valid; a frame it rejects is checked again by jsonschema, which has the last word and words the error
+# (its message and path are what reports show). The ocpp library checks every schema by draft 4 whatever its
+# $schema says (some say draft 6, where 1.0 is an integer), and checks no formats: so does the quick check.
+DRAFT_4 = "http://json-schema.org/draft-04/schema#"
+_compiled: dict[tuple[int, str], Callable[[Any], Any]] = {}
+
+
+def _passes_quick_check(message_type: int, action: str, schema: dict[str, Any], payload: Any) -> bool:
+    check = _compiled.get((message_type, action))
+    if check is None:
+        check = _compiled[message_type, action] = fastjsonschema.compile({**schema, "$schema": DRAFT_4},
+                                                                         use_formats=False)
+    try:
+        check(payload)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
 def schema_error(message_type: int, action: str, payload: Any) -> str | None:
     decimal_payload = (message_type, action) in DECIMAL_MESSAGES
     try:
         validator = get_validator(message_type, action, "1.6", parse_float=Decimal if decimal_payload else float)
     except (OSError, ValueError):
         return f"unknown action {action!r} in OCPP 1.6"
-    if decimal_payload:
+    if decimal_payload:  # multipleOf in decimals: jsonschema alone (these are rare frames)
         payload = json.loads(json.dumps(payload), parse_float=Decimal)
+    elif _passes_quick_check(message_type, action, validator.schema, payload):
+        return None
     try:
         validator.validate(payload)
     except ValidationError as exc:
