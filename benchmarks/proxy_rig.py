@@ -10,6 +10,7 @@ import asyncio
 import json
 import multiprocessing
 import tempfile
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -30,16 +31,27 @@ def meter_values(unique_id: str) -> str:
 
 
 async def _upstream(pipe: Connection, answer_every_call: bool) -> None:
+    # unique id -> (when the CALL arrived, when its reply was sent), for proxy_latency.py: time.monotonic() is the
+    # system's CLOCK_MONOTONIC, the same clock in every process of the machine, so the load generator's own
+    # stamps compare with these
+    stamps: dict[str, tuple[float, float]] = {}
+
     async def handler(ws: ServerConnection) -> None:
         async for message in ws:
+            arrived = time.monotonic()
             msg = json.loads(message)
             if answer_every_call or msg[1] == END_ID:
-                await ws.send(json.dumps([3, msg[1], REPLIES.get(msg[2], {})]))
+                reply = json.dumps([3, msg[1], REPLIES.get(msg[2], {})])
+                sent = time.monotonic()
+                await ws.send(reply)
+                stamps[msg[1]] = (arrived, sent)
 
     async with serve(handler, "127.0.0.1", 0, subprotocols=["ocpp1.6"], ping_interval=None, compression=None,
                      max_size=None) as server:
         pipe.send(server.sockets[0].getsockname()[1])
-        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        while await asyncio.get_running_loop().run_in_executor(None, pipe.recv) == "stamps":
+            pipe.send(dict(stamps))
+            stamps.clear()
 
 
 def upstream_main(pipe: Connection, answer_every_call: bool) -> None:
@@ -79,6 +91,12 @@ class Rig:
                                       daemon=True)
         self._proxy.start()
         self.proxy_url = f"ws://127.0.0.1:{self._proxy_pipe.recv()}/ocpp"
+
+    def upstream_stamps(self) -> dict[str, tuple[float, float]]:
+        """Each CALL the upstream answered since the last call: (arrived, reply sent), by unique id."""
+        self._up_pipe.send("stamps")
+        stamps: dict[str, tuple[float, float]] = self._up_pipe.recv()
+        return stamps
 
     def stop(self) -> dict[str, Any]:
         self._proxy_pipe.send("stop")
