@@ -1,26 +1,34 @@
-"""Trigger to action on the sim bench: how long from benchctl observing a trigger to the bench action's first
-command arriving at the (simulated) gear, over the real wires (HTTP to the tool, Modbus TCP to the EV emulator
-and relay board, the presenter's serial line).
+"""Trigger to action on the sim bench: from the moment a trigger happens to the bench action's first command
+arriving at the (simulated) gear, over the real wires (HTTP to the tool, Modbus TCP to the EV emulator and relay
+board, the presenter's serial line).
 
-Triggers:
-  prompt  the companion's poller has read a tool prompt (the stand-in tool's "plugin cable", "present valid
-          identification", "Unplug cable"); the action is answered first ("resume first, then act"), so the
-          figure includes the Yes going back to the tool.
-  frame   benchctl's follow observer (act=True) has seen the frame that completes the steps before an action
-          (TC_003_CS: StatusNotification Preparing, then present the valid card). The action is due at that
-          frame or when the action before it ended (plug_in waits for the EV to be ready), whichever is later,
-          plus the bench's operator_pause_s (a pause it asks for, not latency).
+Triggers, and where each figure starts:
+  prompt  the stand-in tool opens a prompt ("plugin cable", "present valid identification", "Unplug cable"): the
+          figure starts at the tool's own stamp of the prompt opening (its PromptBox), so it includes the time
+          the companion's poller takes to notice it, the reading, the Yes going back to the tool ("resume first,
+          then act") and the action. Each prompt opens a random 50 ms to 1 s after the companion finished the
+          previous one (as a tool's next prompt follows what the bench did), so it falls at any phase of the
+          poll. Target: 50 ms at p99.
+  frame   benchctl's follow observer (act=True) sees the frame that completes the steps before an action
+          (TC_003_CS: StatusNotification Preparing, then present the valid card). The figure starts at the
+          capture's timestamp of that frame. Target: 20 ms at p99.
+          With the bench's own values the card is legitimately due later: after plug_in (which waits
+          ev_ready_delay_s for the EV) and the operator_pause_s the bench asks for. So the frame trigger runs
+          twice: once with both set to 0 (measured from the frame's arrival), and once with the bench's values,
+          measured from when the card was due (the wait itself is printed, apart, and is not latency).
 The action's command "on the wire" is stamped where the simulated gear takes it: the Modbus write that changes
 the world (cable relay, EV plug relay) or the presenter's complete command line (CONFIG=<card type>).
 
-Target (issue 7): under 20 ms at p99. Usage:
-  .venv/bin/python benchmarks/trigger_to_action.py [--reps 50] [--poll 0.05]
+Usage:
+  .venv/bin/python benchmarks/trigger_to_action.py [--reps 50] [--poll 0.025] [--samples out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import random
 import statistics
 import sys
 import time
@@ -47,7 +55,8 @@ from hil_sim.bench import SimBench  # noqa: E402
 from octt_standin import StandInTool  # noqa: E402
 from octt_standin import prompts as tool_prompts  # noqa: E402
 
-TARGET_MS = 20.0
+PROMPT_TARGET_MS, FRAME_TARGET_MS = 50.0, 20.0
+PROMPT_GAP_S = (0.05, 1.0)  # the tool opens the next prompt this long after the companion finished the last
 WALL_TO_MONO = time.time() - time.monotonic()  # the step log stamps wall-clock time; the rest is monotonic
 PLUG, UNPLUG, CARD = "connector1.plugged_charger_side", "connector1.plugged_ev_side", "presenter line"
 # the first command each action puts on a wire, as the simulated gear sees it
@@ -100,95 +109,127 @@ async def _settle(session: ProxiedBench, capture: Capture) -> None:
 
 
 async def prompt_samples(session: ProxiedBench, tool: StandInTool, capture: Capture, clock: GearClock, reps: int,
-                         poll_s: float) -> tuple[dict[str, list[float]], list[float]]:
+                         poll_s: float, rng: random.Random) -> list[dict[str, Any]]:
+    """One sample per prompt: the tool's stamp of its opening, the poller's read, the gear's first command."""
     config = session.config
     book = load_prompts()
     evidence = Evidence(capture, session.bench, config.values, book)
-    samples: dict[str, list[float]] = {name: [] for name in FIRST_COMMAND}
-    detection: list[float] = []
-    opened: list[float] = []
+    prompts: list[PromptRecord] = []
+    first = len(tool.box.answers)
     async with OcttClient(tool.http_url) as client:
         driver = CaseDriver(client, book, evidence, session.bench, poll_s=poll_s)
 
         async def operator_free_script() -> None:
             for _ in range(reps):
                 for text in (tool_prompts.PLUG_IN, tool_prompts.PRESENT_VALID, tool_prompts.UNPLUG):
-                    opened.append(time.monotonic())
+                    while len(prompts) < len(tool.box.answers) - first:  # the previous one, action and all
+                        await asyncio.sleep(0.005)
+                    await asyncio.sleep(rng.uniform(*PROMPT_GAP_S))
                     await tool.box.ask(text, 30)
-                    await asyncio.sleep(0.05)  # the prompt after the previous is done, as the tool shows them
 
-        prompts: list[PromptRecord] = []
         script = asyncio.create_task(operator_free_script())
         problem = await driver.handle_prompts_while("benchmark", script, prompts)
         script.result()
         if problem is not None:
             raise RuntimeError(problem)
-    for record, shown in zip(prompts, opened):
-        assert record.action is not None
-        at = clock.first(FIRST_COMMAND[record.action], record.seen_mono)
+    samples = []
+    for record, shown in zip(prompts, tool.box.answers[first:], strict=True):
+        assert record.action is not None and record.text == shown.text
+        at = clock.first(FIRST_COMMAND[record.action], shown.opened_mono)
         if at is None:
             raise RuntimeError(f"no gear command seen for {record.action} after its prompt")
-        samples[record.action].append((at - record.seen_mono) * 1000)
-        detection.append((record.seen_mono - shown) * 1000)
+        samples.append({"trigger": "prompt", "action": record.action, "start": shown.opened_mono,
+                        "start_is": "the tool's prompt opened", "seen": record.seen_mono, "gear": at,
+                        "ms": (at - shown.opened_mono) * 1000})
     await _settle(session, capture)
-    return samples, detection
-
-
-async def frame_samples(session: ProxiedBench, capture: Capture, clock: GearClock, reps: int) -> list[float]:
-    scenario = next(s for s in load_scenarios(SCENARIOS) if s.id == "TC_003_CS")
-    samples = []
-    for _ in range(reps):
-        observer = CaseObserver(scenario, capture, session.bench, session.config.values, act=True)
-        result = await observer.run()
-        if result.verdict != PASS:
-            raise RuntimeError(f"TC_003_CS followed: {result.verdict} {result.reason}")
-        preparing = next(c for c in result.checks if c.step == 1 and c.frames)
-        frame = next(f for f in capture.frames if f.index == preparing.frames[0])
-        # the card is due once Preparing is observed AND plug_in (which waits for the EV to be ready) is done
-        plugged = [s for s in session.bench.steplog.steps if s.role == "ev" and s.command == "set_cp_state"
-                   and s.args.get("state") == "C" and s.started <= frame.wall + 5]
-        done = plugged[-1].started + plugged[-1].duration_s - WALL_TO_MONO if plugged else frame.mono
-        # and after the bench's operator_pause_s, a wait it asks for (a tester reads the screen before acting)
-        due = max(frame.mono, done) + float(session.config.values.get("operator_pause_s", 0))
-        at = clock.first(CARD, due)
-        if at is None:
-            raise RuntimeError("no presenter command after the Preparing frame")
-        samples.append((at - due) * 1000)
-        await _settle(session, capture)
     return samples
 
 
-def _figures(name: str, ms: list[float]) -> bool:
+async def frame_samples(session: ProxiedBench, capture: Capture, clock: GearClock, reps: int,
+                        at_the_frame: bool) -> list[dict[str, Any]]:
+    """TC_003_CS followed `reps` times; one sample per card presented after the Preparing frame. `at_the_frame`:
+    no operator pause and no EV-ready wait, so the card is due at the frame and measured from its arrival;
+    otherwise the bench's values, measured from when the card was due."""
+    scenario = next(s for s in load_scenarios(SCENARIOS) if s.id == "TC_003_CS")
+    values = session.config.values  # the bench's own (the actions read the same dict)
+    kept = {key: values[key] for key in ("operator_pause_s", "ev_ready_delay_s")}
+    if at_the_frame:
+        values.update({key: 0.0 for key in kept})
+    samples = []
+    try:
+        for _ in range(reps):
+            observer = CaseObserver(scenario, capture, session.bench, values, act=True)
+            result = await observer.run()
+            if result.verdict != PASS:
+                raise RuntimeError(f"TC_003_CS followed: {result.verdict} {result.reason}")
+            preparing = next(c for c in result.checks if c.step == 1 and c.frames)
+            frame = next(f for f in capture.frames if f.index == preparing.frames[0])
+            # the card is due once Preparing is observed AND plug_in (which waits for the EV to be ready) is done
+            plugged = [s for s in session.bench.steplog.steps if s.role == "ev" and s.command == "set_cp_state"
+                       and s.args.get("state") == "C" and s.started <= frame.wall + 5]
+            done = plugged[-1].started + plugged[-1].duration_s - WALL_TO_MONO if plugged else frame.mono
+            # and after the bench's operator_pause_s, a wait it asks for (a tester reads the screen before acting)
+            due = max(frame.mono, done) + float(values["operator_pause_s"])
+            start = frame.mono if at_the_frame else due
+            at = clock.first(CARD, frame.mono)
+            if at is None:
+                raise RuntimeError("no presenter command after the Preparing frame")
+            samples.append({"trigger": "frame", "action": "present_id", "frame": frame.index, "frame_mono": frame.mono,
+                            "due": due, "start": start,
+                            "start_is": "the frame's capture stamp" if at_the_frame else "when the card was due",
+                            "gear": at, "ms": (at - start) * 1000})
+            await _settle(session, capture)
+    finally:
+        values.update(kept)
+    return samples
+
+
+def _figures(name: str, ms: list[float], target_ms: float) -> bool:
     ms = sorted(ms)
     p50 = statistics.median(ms)
     p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
-    ok = p99 < TARGET_MS
-    print(f"  {name:<34} n={len(ms):<4} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   max {ms[-1]:6.2f} ms   "
-          f"{'OK' if ok else 'ABOVE TARGET'}")
+    ok = p99 < target_ms
+    print(f"  {name:<58} n={len(ms):<4} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   max {ms[-1]:6.2f} ms   "
+          f"{'OK' if ok else 'ABOVE TARGET'} (< {target_ms:g})")
     return ok
 
 
-async def main(reps: int, poll_s: float) -> int:
+async def main(reps: int, poll_s: float, samples_file: Path | None) -> int:
     config = load_bench(DEFAULT_BENCH)
     tool = StandInTool(dict(config.values))
     await tool.start()
     capture = Capture(None)
+    rng = random.Random(19)
     try:
         async with open_proxied_bench(config, capture, tool.ocpp_url) as session:
             assert session.sim is not None
             clock = GearClock()
             clock.attach(session.sim)
             await _connected(capture)
-            prompts, detection = await prompt_samples(session, tool, capture, clock, reps, poll_s)
-            frames = await frame_samples(session, capture, clock, reps)
+            prompts = await prompt_samples(session, tool, capture, clock, reps, poll_s, rng)
+            at_frame = await frame_samples(session, capture, clock, reps, at_the_frame=True)
+            due_later = await frame_samples(session, capture, clock, reps, at_the_frame=False)
     finally:
         await tool.stop()
-    print(f"trigger to action on the sim bench ({reps} repetitions; target p99 < {TARGET_MS:g} ms)")
-    ok = all([_figures(f"prompt -> {action} ({FIRST_COMMAND[action]})", ms) for action, ms in prompts.items()]
-             + [_figures("prompt -> any action", [x for ms in prompts.values() for x in ms]),
-                _figures("frame Preparing -> present_id", frames)])
-    print(f"  (not in the figures: the poller found each prompt {statistics.median(detection):.0f} ms after it "
-          f"opened, median, at the quick pace of {poll_s * 1000:.0f} ms after each answer)")
+    if samples_file is not None:
+        samples_file.write_text(json.dumps({"prompt": prompts, "frame": at_frame, "frame_due_later": due_later,
+                                            "tool_prompts_opened": [a.opened_mono for a in tool.box.answers]},
+                                           indent=1))
+    pause, ready = (float(config.values[k]) for k in ("operator_pause_s", "ev_ready_delay_s"))
+    print(f"trigger to action on the sim bench ({reps} repetitions, prompt poll {poll_s * 1000:g} ms)")
+    ok = all([_figures(f"prompt open -> {action} ({FIRST_COMMAND[action]})",
+                       [p["ms"] for p in prompts if p["action"] == action], PROMPT_TARGET_MS)
+              for action in FIRST_COMMAND]
+             + [_figures("prompt open -> any action", [p["ms"] for p in prompts], PROMPT_TARGET_MS),
+                _figures("frame Preparing -> present_id (from the frame's arrival)", [f["ms"] for f in at_frame],
+                         FRAME_TARGET_MS),
+                _figures("frame Preparing -> present_id (from when due)", [f["ms"] for f in due_later],
+                         FRAME_TARGET_MS)])
+    seen = statistics.median((p["seen"] - p["start"]) * 1000 for p in prompts)
+    wait = statistics.median((f["due"] - f["frame_mono"]) * 1000 for f in due_later)
+    print(f"  (in the prompt figures: the poller read each prompt {seen:.0f} ms after it opened, median)")
+    print(f"  (from when due: with operator_pause_s {pause:g} s and ev_ready_delay_s {ready:g} s the card was due "
+          f"{wait:.0f} ms after the frame, median; a wait the bench asks for, not latency)")
     return 0 if ok else 1
 
 
@@ -197,5 +238,6 @@ if __name__ == "__main__":
     parser.add_argument("--reps", type=int, default=50, help="repetitions of each trigger (default: %(default)s)")
     parser.add_argument("--poll", type=float, default=DEFAULT_POLL_S,
                         help="the prompt poll's quick pace in s (default: %(default)s)")
+    parser.add_argument("--samples", type=Path, help="write every sample, with its stamps, to this JSON file")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.reps, args.poll)))
+    sys.exit(asyncio.run(main(args.reps, args.poll, args.samples)))

@@ -11,7 +11,7 @@ from pathlib import Path
 from benchctl.bench.actions import ACTIONS
 from benchctl.octt.client import OcttClient
 from benchctl.octt.driver import PromptRecord
-from benchctl.octt.pace import CASE_CHANGE_HOLD_S, Answered
+from benchctl.octt.pace import CASE_CHANGE_HOLD_S, QUICK_FOR_S, Answered
 from benchctl.record.case import PASS
 from octt_standin import StandInTool
 from octt_standin import prompts as tool_prompts
@@ -98,9 +98,11 @@ async def test_an_idle_poll_backs_off_and_a_prompt_is_still_acted_on_at_once(tmp
         problem = await run.source.driver.handle_prompts_while("idle", script, prompts)
     assert problem is None and [p.action for p in prompts] == ["plug_in"]
     polls = [t - t0 for t, path in tool.calls if path == IS_WAITING and t0 <= t < opened[0]]
-    # about once a second once the quick steps after the start are over (hundreds a minute before)
-    assert len(polls) <= idle_s + 4, polls
-    assert len([t for t in polls if t >= 1.5]) <= (idle_s - 1.5) + 1, polls
+    # quick for QUICK_FOR_S after the start, then backing off: about once a second once the steps up are over
+    quick = run.source.driver.poll_s
+    assert len([t for t in polls if t < QUICK_FOR_S]) <= QUICK_FOR_S / quick + 2, polls
+    backed_off = QUICK_FOR_S + 1.5
+    assert len([t for t in polls if t >= backed_off]) <= (idle_s - backed_off) + 1, polls
     record = prompts[0]
     assert record.seen_mono - opened[0] <= run.source.driver.idle_poll_s + 0.3
     assert record.action_started_mono is not None
