@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from proxy_rig import Rig, meter_values, percentile  # noqa: E402
+from proxy_rig import Rig, Usage, meter_values, percentile  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 
 TARGET_MS = 1.0
@@ -91,12 +91,15 @@ def added_per_frame(chargers: int, frames: int, warmup: int, sent: dict[str, flo
     return out
 
 
-async def level(rig: Rig, chargers: int, frames: int, warmup: int, interval: float) -> dict[str, list[float]]:
+async def level(rig: Rig, chargers: int, frames: int, warmup: int,
+                interval: float) -> tuple[dict[str, list[float]], Usage]:
     sent: dict[str, float] = {}
     arrivals: dict[str, float] = {}
+    before = rig.proxy_usage()
     await asyncio.gather(*(charger(rig, i, warmup + frames, interval, interval * i / chargers, sent, arrivals)
                            for i in range(chargers)))
-    return added_per_frame(chargers, warmup + frames, warmup, sent, arrivals, rig.upstream_stamps())
+    used = rig.proxy_usage() - before
+    return added_per_frame(chargers, warmup + frames, warmup, sent, arrivals, rig.upstream_stamps()), used
 
 
 def figures(ms: list[float]) -> tuple[float, float, float]:
@@ -122,13 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'chargers':>8} {'frames':>7}  {'direction':<14} {'added p50':>10} {'p99':>9} {'max':>9}   "
               f"{'direct transit p50':>18} {'p99':>8}  target added p99 < {TARGET_MS:g} ms")
         for n in levels:
-            samples = asyncio.run(level(rig, n, args.frames, args.warmup, args.interval))
+            samples, used = asyncio.run(level(rig, n, args.frames, args.warmup, args.interval))
             for direction in (UP, DOWN):
                 p50, p99, worst = figures(samples[direction])
                 d50, d99, _ = figures(samples["direct " + direction])
                 met = p99 < TARGET_MS
                 print(f"{n:>8} {len(samples[direction]):>7}  {direction:<14} {p50:>7.3f} ms {p99:>6.3f} ms "
                       f"{worst:>6.3f} ms   {d50:>15.3f} ms {d99:>5.3f} ms  {'met' if met else 'NOT met'}")
+            # why a tail: the proxy's own work per frame, and how often the kernel gave its core to another process
+            print(f"{'':>8} proxy process: {used.cpu_s / max(1, used.frames) * 1e6:.0f} us CPU per frame, "
+                  f"{used.cpu_s:.2f} s CPU for {used.frames} frames, preempted {used.preempted} times")
     finally:
         counts = rig.stop()
     print(f"the proxy captured {counts['frames']} frames ({counts['invalid']} flagged invalid)")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import resource
 import tempfile
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -66,10 +68,25 @@ async def _proxy(pipe: Connection, upstream: str, capture_dir: str) -> None:
     proxy = OcppProxy(capture, upstream)
     await proxy.start()
     pipe.send(proxy.port)
-    await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    while await asyncio.get_running_loop().run_in_executor(None, pipe.recv) == "usage":
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        pipe.send(Usage(used.ru_utime + used.ru_stime, used.ru_nivcsw, len(capture.frames)))
     await proxy.stop()
     pipe.send({"frames": len(capture.frames), "invalid": sum(f.frame.error is not None for f in capture.frames)})
     capture.close()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The proxy process's CPU seconds, the times the kernel took its CPU away (involuntary context switches:
+    another process was given the core), and the frames captured so far."""
+
+    cpu_s: float
+    preempted: int
+    frames: int
+
+    def __sub__(self, before: "Usage") -> "Usage":
+        return Usage(self.cpu_s - before.cpu_s, self.preempted - before.preempted, self.frames - before.frames)
 
 
 def proxy_main(pipe: Connection, upstream: str, capture_dir: str) -> None:
@@ -97,6 +114,11 @@ class Rig:
         self._up_pipe.send("stamps")
         stamps: dict[str, tuple[float, float]] = self._up_pipe.recv()
         return stamps
+
+    def proxy_usage(self) -> Usage:
+        self._proxy_pipe.send("usage")
+        usage: Usage = self._proxy_pipe.recv()
+        return usage
 
     def stop(self) -> dict[str, Any]:
         self._proxy_pipe.send("stop")
