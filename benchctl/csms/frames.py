@@ -94,7 +94,8 @@ DECIMAL_MESSAGES = {(CALL, "SetChargingProfile"), (CALL, "RemoteStartTransaction
 # proxy's time and its latency. The same schema compiled by fastjsonschema checks it in about 5 us. A frame it
 # passes is valid; a frame it rejects is checked again by jsonschema, which has the last word and words the error
 # (its message and path are what reports show). The ocpp library checks every schema by draft 4 whatever its
-# $schema says (some say draft 6, where 1.0 is an integer), and checks no formats: so does the quick check.
+# $schema says (some say draft 6, where 1.0 is an integer), and checks no formats: so does the quick check,
+# which never fills in a schema's defaults either (the captured payload stays as it came).
 DRAFT_4 = "http://json-schema.org/draft-04/schema#"
 _compiled: dict[tuple[int, str], Callable[[Any], Any]] = {}
 
@@ -103,10 +104,10 @@ def _passes_quick_check(message_type: int, action: str, schema: dict[str, Any], 
     check = _compiled.get((message_type, action))
     if check is None:
         check = _compiled[message_type, action] = fastjsonschema.compile({**schema, "$schema": DRAFT_4},
-                                                                         use_formats=False)
+                                                                         use_formats=False, use_default=False)
     try:
         check(payload)
-    except fastjsonschema.JsonSchemaException:
+    except Exception:  # its rejection, or anything it cannot handle: jsonschema decides
         return False
     return True
 
