@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds between one charger's CALLs (0: back to back); default %(default)s")
     args = parser.parse_args(argv)
     levels = [int(n) for n in args.levels.split(",")]
-    rig = Rig(answer_every_call=True)
+    rig = Rig(answer_every_call=True, stamp=True)
     try:
         pace = f"every {args.interval * 1000:g} ms" if args.interval else "back to back (saturation)"
         print(f"proxy latency per frame: MeterValues CALL and its CALLRESULT {pace}, {args.frames} per charger, "

@@ -32,7 +32,7 @@ def meter_values(unique_id: str) -> str:
     return METER_VALUES.format(id=unique_id)
 
 
-async def _upstream(pipe: Connection, answer_every_call: bool) -> None:
+async def _upstream(pipe: Connection, answer_every_call: bool, stamp: bool) -> None:
     # unique id -> (when the CALL arrived, when its reply was sent), for proxy_latency.py: time.monotonic() is the
     # system's CLOCK_MONOTONIC, the same clock in every process of the machine, so the load generator's own
     # stamps compare with these
@@ -46,7 +46,8 @@ async def _upstream(pipe: Connection, answer_every_call: bool) -> None:
                 reply = json.dumps([3, msg[1], REPLIES.get(msg[2], {})])
                 sent = time.monotonic()
                 await ws.send(reply)
-                stamps[msg[1]] = (arrived, sent)
+                if stamp:  # kept until asked for: only for a run of bounded length
+                    stamps[msg[1]] = (arrived, sent)
 
     async with serve(handler, "127.0.0.1", 0, subprotocols=["ocpp1.6"], ping_interval=None, compression=None,
                      max_size=None) as server:
@@ -56,8 +57,8 @@ async def _upstream(pipe: Connection, answer_every_call: bool) -> None:
             stamps.clear()
 
 
-def upstream_main(pipe: Connection, answer_every_call: bool) -> None:
-    asyncio.run(_upstream(pipe, answer_every_call))
+def upstream_main(pipe: Connection, answer_every_call: bool, stamp: bool) -> None:
+    asyncio.run(_upstream(pipe, answer_every_call, stamp))
 
 
 async def _proxy(pipe: Connection, upstream: str, capture_dir: str) -> None:
@@ -94,13 +95,15 @@ def proxy_main(pipe: Connection, upstream: str, capture_dir: str) -> None:
 
 
 class Rig:
-    """An upstream process and a proxy process in front of it; `stop()` returns the proxy's capture counts."""
+    """An upstream process and a proxy process in front of it; `stop()` returns the proxy's capture counts.
+    `stamp`: the upstream keeps when each CALL arrived and its reply left, for `upstream_stamps()`."""
 
-    def __init__(self, answer_every_call: bool = True) -> None:
+    def __init__(self, answer_every_call: bool = True, stamp: bool = False) -> None:
         context = multiprocessing.get_context("spawn")
         self._capture_dir = tempfile.TemporaryDirectory(prefix="benchctl-bench-")
         self._up_pipe, child = context.Pipe()
-        self._up = context.Process(target=upstream_main, args=(child, answer_every_call), daemon=True)
+        self._up = context.Process(target=upstream_main, args=(child, answer_every_call, stamp),
+                                    daemon=True)
         self._up.start()
         self.upstream_url = f"ws://127.0.0.1:{self._up_pipe.recv()}/ocpp"
         self._proxy_pipe, child = context.Pipe()
