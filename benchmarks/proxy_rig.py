@@ -73,7 +73,7 @@ async def _proxy(pipe: Connection, upstream: str, capture_dir: str) -> None:
         used = resource.getrusage(resource.RUSAGE_SELF)
         pipe.send(Usage(used.ru_utime + used.ru_stime, used.ru_nivcsw, len(capture.frames)))
     await proxy.stop()
-    pipe.send({"frames": len(capture.frames), "invalid": sum(f.frame.error is not None for f in capture.frames)})
+    pipe.send({"frames": capture.count, "invalid": capture.invalid})
     capture.close()
 
 

@@ -95,7 +95,7 @@ async def _connected(capture: Capture, timeout: float = 20.0) -> None:
 
 
 def _idle(capture: Capture) -> bool:
-    statuses = [f.frame.payload for f in capture.frames if f.direction == TO_CSMS
+    statuses = [f.frame.payload for f in capture.held if f.direction == TO_CSMS
                 and f.frame.action == "StatusNotification" and isinstance(f.frame.payload, dict)
                 and f.frame.payload.get("connectorId") == 1]
     return bool(statuses) and statuses[-1].get("status") == "Available"
@@ -163,7 +163,7 @@ async def frame_samples(session: ProxiedBench, capture: Capture, clock: GearCloc
             if result.verdict != PASS:
                 raise RuntimeError(f"TC_003_CS followed: {result.verdict} {result.reason}")
             preparing = next(c for c in result.checks if c.step == 1 and c.frames)
-            frame = next(f for f in capture.frames if f.index == preparing.frames[0])
+            frame = capture.frame_at(preparing.frames[0])
             # the card is due once Preparing is observed AND plug_in (which waits for the EV to be ready) is done
             plugged = [s for s in session.bench.steplog.steps if s.role == "ev" and s.command == "set_cp_state"
                        and s.args.get("state") == "C" and s.started <= frame.wall + 5]

@@ -13,10 +13,11 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
 
 from benchctl.bench.bench import Bench
 from benchctl.csms.capture import TO_CSMS, Capture, CapturedFrame
-from benchctl.csms.frames import CALL, CALLRESULT
+from benchctl.csms.frames import CALL
 from benchctl.scenario.status_rules import Allowances, ExpectedStatus, judge_statuses, observations_from_frames
 
 from .prompts import PromptBook, PromptRule
+from .station_facts import StationFacts
 
 STATUSES = {s.value for s in ChargePointStatus}
 ERROR_CODES = {e.value for e in ChargePointErrorCode}
@@ -125,24 +126,15 @@ class Evidence:
         self.connected = connected  # whether the charger's connection is up (the proxy knows)
         self.case: str | None = None
         self.reservation_case = False  # the case is one of the Reservation group (Appendix D's EVSE allowance)
+        self.facts = StationFacts(capture)  # kept up to date by the capture from here on
 
     # ------------------------------------------------------------------ facts of the run
     def case_frames(self) -> list[CapturedFrame]:
-        return [f for f in self.capture.frames if f.case == self.case]
+        return self.capture.frames_of_case(self.case)
 
     def last_transaction(self) -> tuple[int | None, str | None, int | None]:
         """(transactionId, idTag, capture index) of the last transaction the charger started, as far as seen."""
-        tags: dict[str, str] = {}
-        last: tuple[int | None, str | None, int | None] = (None, None, None)
-        for f in self.capture.frames:
-            frame = f.frame
-            if frame.action != "StartTransaction" or not isinstance(frame.payload, dict):
-                continue
-            if frame.message_type == CALL and f.direction == TO_CSMS:
-                tags[str(frame.unique_id)] = str(frame.payload.get("idTag"))
-            elif frame.message_type == CALLRESULT and isinstance(frame.payload.get("transactionId"), int):
-                last = (frame.payload["transactionId"], tags.get(str(frame.unique_id)), f.index)
-        return last
+        return self.facts.last_transaction
 
     def variables(self) -> dict[str, Any]:
         """The bench's values plus the run's facts a prompt's action may refer to."""
@@ -156,12 +148,7 @@ class Evidence:
         return (await self.bench.ev.measure()).state
 
     def last_status(self, connector_id: int) -> tuple[str | None, int | None]:
-        for f in reversed(self.capture.frames):
-            p = f.frame.payload
-            if (f.direction == TO_CSMS and f.frame.message_type == CALL and f.frame.action == "StatusNotification"
-                    and isinstance(p, dict) and p.get("connectorId") == connector_id):
-                return p.get("status"), f.index
-        return None, None
+        return self.facts.statuses.get(connector_id, (None, None))
 
     # ------------------------------------------------------------------ answers
     async def answer(self, rule: PromptRule, prompt: str, match: re.Match[str] | None) -> Answer:
@@ -301,24 +288,14 @@ class Evidence:
     def _energy_flowing(self, index: int) -> bool:
         """A Charging notification inside a transaction the charger started on that connector, while the EV
         emulator was set to draw current (the bench's step log says what it was set to, and when)."""
-        captured = next((f for f in self.capture.frames if f.index == index), None)
+        captured = self.capture.frame_at(index)
         if captured is None or captured.frame.payload.get("status") != "Charging":
             return False
         connector = captured.frame.payload.get("connectorId")
-        starts: dict[str, Any] = {}
-        open_transactions: dict[Any, Any] = {}  # transactionId -> connectorId
-        for f in self.capture.frames:
-            if f.index >= index:
-                break
-            p = f.frame.payload if isinstance(f.frame.payload, dict) else {}
-            if f.frame.action == "StartTransaction" and f.frame.message_type == CALL:
-                starts[str(f.frame.unique_id)] = p.get("connectorId")
-            elif f.frame.action == "StartTransaction" and f.frame.message_type == CALLRESULT:
-                if (p.get("idTagInfo") or {}).get("status") == "Accepted":
-                    open_transactions[p.get("transactionId")] = starts.get(str(f.frame.unique_id))
-            elif f.frame.action == "StopTransaction" and f.frame.message_type == CALL:
-                open_transactions.pop(p.get("transactionId"), None)
-        if connector not in open_transactions.values() or self.bench is None:
+        open_connectors = self.facts.open_at.get(index)
+        if open_connectors is None:  # a notification older than the facts keep: the capture read back up to it
+            open_connectors = StationFacts.before(self.capture, index).open_connectors()
+        if connector not in open_connectors or self.bench is None:
             return False
         state, plugged = None, True
         for step in self.bench.steplog.steps:

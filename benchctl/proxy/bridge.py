@@ -24,6 +24,7 @@ from .wire import RawClientConnection, RawServerConnection
 log = logging.getLogger("benchctl.proxy")
 
 RawConnection = RawServerConnection | RawClientConnection
+MAX_PENDING = 1000  # unanswered CALLs remembered per direction of a connection (OCPP-J allows one at a time)
 
 
 class CallsFrom(dict[str, str]):
@@ -32,6 +33,13 @@ class CallsFrom(dict[str, str]):
     direction's: the charger and the Central System may use the same unique ids without mixing them up."""
 
     answered_from: dict[str, str]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        # a peer that never answers must not grow the proxy without limit: past MAX_PENDING the oldest unanswered
+        # CALL is forgotten (an answer coming for it after all is then captured as for an unknown unique id)
+        dict.__setitem__(self, key, value)
+        if len(self) > MAX_PENDING:
+            del self[next(iter(self))]
 
     def pop(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
         return dict.pop(self.answered_from, key, default)  # type: ignore[arg-type]

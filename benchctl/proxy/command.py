@@ -93,8 +93,7 @@ def cmd_proxy(args: argparse.Namespace, console: Console) -> int:
         run_dir.write_meta(meta)
         capture.close()
         run_dir.close()
-    invalid = sum(f.frame.error is not None for f in capture.frames)
-    console.print(f"{len(capture.frames)} frame(s) captured ({invalid} not valid OCPP) in "
+    console.print(f"{capture.count} frame(s) captured ({capture.invalid} not valid OCPP) in "
                   f"{escape(str(run_dir.capture_path))}")
     return status
 

@@ -60,7 +60,7 @@ class Standalone:
         self.watch = RunWatch(float(values["clock_warning_s"]), float(values["meter_accuracy_pct"]),
                               int(values["connector_id"]) if "meter" in config.roles else None)
         self.meter_probe: MeterProbe | None = None  # reads the reference meter at each transaction's ends
-        self._scanned = 0  # the capture's frames the warnings have seen
+        self._scanned = 0  # the capture index the warnings have seen up to
         self._run: Run | None = None
         self._capture: Capture | None = None
         self._next: Scenario | None = None  # the case about to start, once told
@@ -192,9 +192,9 @@ class Standalone:
         """The run's warnings over the frames since the last case (its 000_RESET included): never a verdict."""
         if self.meter_probe is not None:
             await self.meter_probe.settle()
-        frames = self.capture.frames
-        result.warnings += self.watch.scan(frames[self._scanned:])
-        self._scanned = len(frames)
+        capture = self.capture
+        result.warnings += self.watch.scan(capture.iter_frames(self._scanned))  # read back from the file as needed
+        self._scanned = capture.next_index
 
     async def _files_for(self, scenario: Scenario) -> str | None:
         """Start the file server for the first case that moves files; why it cannot be, or None."""

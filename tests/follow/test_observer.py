@@ -72,13 +72,13 @@ async def test_a_recorded_healthy_tc003_passes_with_the_recorded_evidence(sim_co
     assert result.verdict == PASS, f"step {result.step}: {result.reason}"
     assert [m.kind for m in moments] == [START]  # act=False: no cue before the later bench action
     by_step = {c.step: c for c in result.checks if c.frames}
-    raw = {f.index: f.frame.raw for f in capture.frames}
+    raw = {f.index: f.frame.raw for f in capture.read()}
     assert "Preparing" in case[0]["raw"]
     assert [raw[i] for i in by_step[1].frames] == [case[0]["raw"]]  # the evidence: the frame as captured
     assert "idTagInfo" in raw[by_step[4].frames[0]]  # the tool's Authorize.conf, observed
     assert {c.step for c in result.checks} >= {1, 4, 6, 7}  # 3 and 5 have no matchers, as in the engine
     assert result.status_rules is not None and result.status_rules["ok"]
-    assert len(capture.frames) == len(before) + len(case)  # benchctl sent nothing
+    assert capture.count == len(before) + len(case)  # benchctl sent nothing
 
 
 def _status_to(status: str, replaced: str):  # type: ignore[no-untyped-def]
@@ -168,7 +168,7 @@ async def test_the_tools_first_request_starts_a_case_and_the_reset_before_it_is_
     assert result.verdict == PASS, f"step {result.step}: {result.reason}"
     get_configuration = [r for r in records if '"GetConfiguration"' in r["raw"]]
     assert len(get_configuration) == 2 and '"key"' in get_configuration[1]["raw"]
-    raw = {f.index: f.frame.raw for f in capture.frames}
+    raw = {f.index: f.frame.raw for f in capture.read()}
     step1 = next(c for c in result.checks if c.step == 1)
     assert [raw[i] for i in step1.frames] == [get_configuration[1]["raw"]]  # not the reset's of every key
     # Appendix D judged only the case's statuses (Preparing, Charging), not the reset's Finishing, Available

@@ -26,7 +26,7 @@ async def test_cases_pass_in_the_tool_and_in_benchctl_with_frames_unchanged(tmp_
         prompts = [p["rule"] for p in results[0].octt["prompts"]]
         assert prompts == ["setup", "plug_in", "present_valid", "expected_statuses"]
         # byte for byte: what the tool received and sent is what the capture holds, in order
-        captured = run.capture.frames
+        captured = run.capture.read()
         assert [f.raw for f in tool.frames if f.direction == TO_CSMS] == \
             [c.frame.raw for c in captured if c.direction == TO_CSMS]
         assert [f.raw for f in tool.frames if f.direction == TO_CHARGER] == \
@@ -45,7 +45,7 @@ async def test_cold_boot_passes_with_the_power_cycle_and_the_heartbeat_answered_
     assert cycle["action"] == "power_cycle" and cycle["answered_mono"] <= cycle["action_started_mono"]
     heartbeat = prompts["heartbeat_interval"]
     assert "the capture" in heartbeat["reason"] and len(heartbeat["frames"]) == 2
-    beats = [f for f in run.capture.frames if f.index in heartbeat["frames"]]
+    beats = [f for f in run.capture.read() if f.index in heartbeat["frames"]]
     assert [f.frame.action for f in beats] == ["Heartbeat", "Heartbeat"]
 
 

@@ -49,10 +49,8 @@ class Traffic:
         self.t = at if at is not None else self.t + 0.1
         frame = parse(json.dumps(message), self.pending)
         assert frame.error is None, frame.error
-        captured = CapturedFrame(len(self.capture.frames), time.time() - 1000 + self.t, self.t, direction,
-                                 "SIM-CP-1", frame, self.case)
-        self.capture.frames.append(captured)
-        return captured
+        self.capture.case = self.case
+        return self.capture.add(direction, "SIM-CP-1", frame, wall=time.time() - 1000 + self.t, mono=self.t)
 
 
 @pytest.fixture

@@ -51,10 +51,10 @@ async def test_sim_charger_boots_through_the_proxy(sim_config: BenchConfig, capt
         # byte for byte what the station put on the wire, in its order
         sent = [r.getMessage().split(" send ", 1)[1] for r in caplog.records if " send " in r.getMessage()]
         assert side.received == sent[:len(side.received)] and len(side.received) >= booted + 1
-    first = capture.frames[0]
+    first = capture.read()[0]
     assert (first.direction, first.charge_point_id, first.frame.action, first.frame.raw, first.frame.error) == \
         (TO_CSMS, sim_config.charge_point_id, "BootNotification", boot, None)
-    answer = next(f for f in capture.frames if f.direction == TO_CHARGER)
+    answer = next(f for f in capture.read() if f.direction == TO_CHARGER)
     assert answer.frame.action == "BootNotification" and answer.frame.error is None
     # the gear was left safe on the way out: the EV unplugged again
     assert not proxied.sim.world.connectors[0].ev_connected  # type: ignore[union-attr]

@@ -54,7 +54,7 @@ async def test_charge_point_id_with_escapes_reaches_the_upstream_as_sent(proxy: 
         side = await upstream.side("CP%201")
         await side.wait_for(1)
     assert side.path == "/ocpp/CP%201"
-    assert capture.frames[0].charge_point_id == "CP 1"
+    assert capture.read()[0].charge_point_id == "CP 1"
 
 
 @pytest.mark.parametrize("status, headers", [

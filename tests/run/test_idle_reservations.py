@@ -36,7 +36,7 @@ async def test_idle_cancels_an_open_reservation_and_forgets_an_ended_one(fast_si
         assert await return_to_idle(session.bench, link, timeout=4) is None
         assert link.statuses[1] == "Available" and link.reservations == {}
         assert sim.station.reservations.entries == {}
-        cancels = [f for f in session.csms.capture.frames if f.frame.action == "CancelReservation"]
+        cancels = [f for f in session.csms.capture.read() if f.frame.action == "CancelReservation"]
         assert cancels, "the reservation was not cancelled"
         await _reserve(link, 8, expiry_s=0.5)  # it expires before the return to idle: the cancel is Rejected
         assert await link.wait_until(lambda: link.statuses.get(1) == "Available", 5)

@@ -252,7 +252,7 @@ def capture(*messages: tuple[str, list[Any]]) -> list[CapturedFrame]:
     cap, pending = Capture(None), {}
     for direction, message in messages:
         cap.add(direction, "CP_1", parse(json.dumps(message), pending))
-    return cap.frames
+    return cap.read()
 
 
 def status_call(uid: str, connector: Any, status: str, error: str = "NoError", **extra: Any) -> list[Any]:

@@ -64,7 +64,7 @@ async def test_an_invalid_central_system_root_is_refused_and_reported(secured: S
         assert answer == {"status": "Rejected"}
         event = await secured.next("SecurityEventNotification", after=mark)
         assert event.payload["type"] == "InvalidCentralSystemCertificate"
-        assert event.frame.index > max(f.index for f in secured.csms.capture.frames
+        assert event.frame.index > max(f.index for f in secured.csms.capture.read()
                                        if f.frame.action == "InstallCertificate")  # after the .conf
     assert len(await listed(secured, "CentralSystemRootCertificate")) == 1
 
