@@ -14,6 +14,7 @@ from benchctl.bench.bench import Bench
 from benchctl.bench.config import BenchConfig
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture, CapturedFrame
 from benchctl.csms.frames import parse
+from benchctl.octt import station_facts
 from benchctl.octt.evidence import Evidence, ListError, parse_status_list
 from benchctl.octt.prompts import load_prompts
 from benchctl.scenario.status_rules import Allowances
@@ -113,6 +114,23 @@ def test_charging_listed_as_unexpected_is_allowed_while_energy_flows_in_a_transa
     # the EV was never set to draw current: nothing makes it valid by itself, Appendix D decides
     answer = evidence(traffic, sim_config, flowing[:1]).unexpected_statuses(listed)
     assert "energy flows" not in answer.reason
+
+
+def test_a_charging_notification_older_than_the_facts_keep_is_judged_from_the_capture(
+        traffic: Traffic, sim_config: BenchConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The facts keep the open transactions of the latest Charging notifications only; an older one is judged
+    from the capture read back, with the same answer."""
+    monkeypatch.setattr(station_facts, "RECENT", 1)
+    start_transaction(traffic)
+    charging = traffic.status("Charging")
+    flowing = [Step("ev", "set_plug", {"connected": True}, charging.wall - 5, 0.01),
+               Step("ev", "set_cp_state", {"state": "C"}, charging.wall - 4, 0.01)]
+    ev = evidence(traffic, sim_config, flowing)
+    traffic.status("Charging", connector=2)  # pushes connector 1's out of the facts
+    assert charging.index not in ev.facts.open_at
+    listed = tool_prompts.status_list([("", 1, "Charging", "NoError", True)]).replace("Expected", "UnExpected", 1)
+    answer = ev.unexpected_statuses(listed)
+    assert f"frame #{charging.index} Charging while energy flows" in answer.reason, answer.reason
 
 
 def test_an_unexpected_exact_repeat_is_invalid_by_appendix_d(traffic: Traffic, sim_config: BenchConfig) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from websockets.asyncio.client import connect
 
 from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture
 from benchctl.proxy import OcppProxy
+from benchctl.proxy import bridge as proxy_bridge
 
 from conftest import records
 from recording_upstream import RecordingUpstream
@@ -212,3 +214,20 @@ async def test_two_chargers_each_get_their_own_upstream_connection(proxy: OcppPr
         assert (await side_b.wait_for(21))[-1] == '[2,"b-after","Heartbeat",{}]'
     assert {(f.charge_point_id, f.frame.unique_id.split("-")[0]) for f in capture.read()
             if f.direction == TO_CSMS} == {("CP-A", "a"), ("CP-B", "b")}
+
+
+async def test_unanswered_calls_are_remembered_up_to_a_limit(proxy: OcppProxy, upstream: RecordingUpstream,
+                                                             capture: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Central System that never answers must not grow the proxy: past the limit the oldest CALL is forgotten."""
+    monkeypatch.setattr(proxy_bridge, "MAX_PENDING", 3)
+    async with connect(f"{proxy.url}/CP-1", subprotocols=["ocpp1.6"]) as charger:
+        for i in range(4):
+            await charger.send(f'[2,"h{i}","Heartbeat",{{}}]')
+        side = await upstream.side("CP-1")
+        await side.wait_for(4)
+        for i in (0, 1, 3):
+            await side.ws.send(f'[3,"h{i}",{{"currentTime":"2025-01-01T00:00:00Z"}}]')
+            await asyncio.wait_for(charger.recv(), 5)
+    replies = {f.frame.unique_id: (f.frame.action, f.frame.error) for f in capture.read() if f.direction == TO_CHARGER}
+    assert replies == {"h0": (None, "CALLRESULT for an unknown unique id"), "h1": ("Heartbeat", None),
+                       "h3": ("Heartbeat", None)}
