@@ -91,3 +91,18 @@ def test_without_a_file_only_the_held_frames_remain(tmp_path: Path) -> None:
         capture.add(TO_CSMS, "CP-1", parse('[2,"h","Heartbeat",{}]', pending))
     assert [f.index for f in capture.read()] == [6, 7, 8, 9] and capture.frame_at(2) is None
     assert capture.count == 10
+
+
+def test_the_benches_of_a_run_share_the_file_and_indices_but_not_their_frames(tmp_path: Path) -> None:
+    first = Capture(tmp_path / "capture.jsonl", bench=1, keep=3)
+    second = first.sibling(bench=2)
+    pending: dict[str, str] = {}
+    first.case = second.case = "TC_A_CS"
+    for i in range(10):  # interleaved: neither bench's indices are consecutive
+        (first if i % 2 == 0 else second).add(TO_CSMS, "CP-1", parse(meter_values(i), pending))
+    assert [f.index for f in first.read()] == [0, 2, 4, 6, 8] and [f.index for f in second.read()] == [1, 3, 5, 7, 9]
+    assert [f.index for f in first.frames_of_case("TC_A_CS")] == [0, 2, 4, 6, 8]  # two from the file, three held
+    assert first.frame_at(1) is None and first.frame_at(6) is first.held[1]
+    old = second.frame_at(1)
+    assert old is not None and old.bench == 2 and old.frame.payload["meterValue"][0]["sampledValue"][0]["value"] == "1"
+    assert (first.count, second.count, second.next_index) == (5, 5, 10)

@@ -16,7 +16,7 @@ from benchctl.run.session import open_bench
 
 
 def _triggers(capture: Capture) -> list[dict[str, object]]:
-    return [f.frame.payload for f in capture.frames
+    return [f.frame.payload for f in capture.read()
             if f.frame.action == "TriggerMessage" and f.frame.type_name == "CALL"]
 
 
@@ -25,8 +25,8 @@ async def test_the_return_to_idle_asks_each_connector_for_its_status(fast_sim_co
         link = session.link
         assert await return_to_idle(session.bench, link, timeout=4) is None
         assert _triggers(session.csms.capture) == [{"requestedMessage": "StatusNotification", "connectorId": 1}]
-        trigger = next(f for f in session.csms.capture.frames if f.frame.action == "TriggerMessage")
-        after = [f for f in session.csms.capture.frames[trigger.index:] if f.frame.action == "StatusNotification"]
+        trigger = next(f for f in session.csms.capture.read() if f.frame.action == "TriggerMessage")
+        after = [f for f in session.csms.capture.read(trigger.index) if f.frame.action == "StatusNotification"]
         assert after and after[0].frame.payload["connectorId"] == 1
         assert link not in idle._UNASKABLE
 
@@ -67,5 +67,5 @@ async def test_the_configuration_goes_back_before_the_statuses_are_waited_for(fa
         assert await return_to_idle(bench, link, timeout=4, baseline=baseline) is None
         assert link.statuses[1] == "Available"
         assert (await read_configuration(link))["MinimumStatusDuration"].value == baseline["MinimumStatusDuration"].value
-        boots = [f for f in session.csms.capture.frames if f.frame.action == "BootNotification"]
+        boots = [f for f in session.csms.capture.read() if f.frame.action == "BootNotification"]
         assert len(boots) == 2, "the return to idle had to power cycle the charger"  # a CALL and its answer
