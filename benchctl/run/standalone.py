@@ -193,7 +193,8 @@ class Standalone:
         if self.meter_probe is not None:
             await self.meter_probe.settle()
         capture = self.capture
-        result.warnings += self.watch.scan(capture.iter_frames(self._scanned))  # read back from the file as needed
+        # this session's frames only (a resumed run's earlier ones were scanned before), read back as needed
+        result.warnings += self.watch.scan(capture.iter_frames(max(self._scanned, capture.first_index)))
         self._scanned = capture.next_index
 
     async def _files_for(self, scenario: Scenario) -> str | None:
