@@ -71,7 +71,7 @@ async def _proxy(pipe: Connection, upstream: str, capture_dir: str) -> None:
     pipe.send(proxy.port)
     while await asyncio.get_running_loop().run_in_executor(None, pipe.recv) == "usage":
         used = resource.getrusage(resource.RUSAGE_SELF)
-        pipe.send(Usage(used.ru_utime + used.ru_stime, used.ru_nivcsw, len(capture.frames)))
+        pipe.send(Usage(used.ru_utime + used.ru_stime, used.ru_nivcsw, capture.count))
     await proxy.stop()
     pipe.send({"frames": capture.count, "invalid": capture.invalid})
     capture.close()

@@ -119,8 +119,11 @@ async def push(url: str, frames: int, chargers: int, window: int, tag: str) -> i
 def start_upstream() -> tuple[str, Connection, BaseProcess]:
     context = multiprocessing.get_context("spawn")
     pipe, child = context.Pipe()
-    process = context.Process(target=upstream_main, args=(child, True), daemon=True)
+    process = context.Process(target=upstream_main, args=(child, True, False), daemon=True)
     process.start()
+    if not pipe.poll(30):  # a process that died at its start never says its port
+        process.kill()
+        raise RuntimeError(f"the upstream process did not start (exit status {process.exitcode})")
     return f"ws://127.0.0.1:{pipe.recv()}/ocpp", pipe, process
 
 

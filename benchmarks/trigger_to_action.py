@@ -164,6 +164,8 @@ async def frame_samples(session: ProxiedBench, capture: Capture, clock: GearCloc
                 raise RuntimeError(f"TC_003_CS followed: {result.verdict} {result.reason}")
             preparing = next(c for c in result.checks if c.step == 1 and c.frames)
             frame = capture.frame_at(preparing.frames[0])
+            if frame is None:
+                raise RuntimeError(f"frame #{preparing.frames[0]} is not in the capture")
             # the card is due once Preparing is observed AND plug_in (which waits for the EV to be ready) is done
             plugged = [s for s in session.bench.steplog.steps if s.role == "ev" and s.command == "set_cp_state"
                        and s.args.get("state") == "C" and s.started <= frame.wall + 5]
