@@ -31,12 +31,14 @@ def run(*command: str) -> None:
         pytest.fail(f"{' '.join(command[:2])} failed:\n{result.stdout}{result.stderr}", pytrace=False)
 
 
+# The tools' caches go to the test's folder, never the checkout: the suite writes nothing there (its runs may be
+# on parallel workers, and a cache left behind would hide what a fresh clone sees).
 def test_ruff() -> None:
-    run(tool("ruff"), "check", "benchctl", "hil_sim", "octt_standin", "drivers", "tests", "benchmarks")
+    run(tool("ruff"), "check", "--no-cache", "benchctl", "hil_sim", "octt_standin", "drivers", "tests", "benchmarks")
 
 
-def test_mypy() -> None:
-    run(tool("mypy"))  # what it checks is [tool.mypy] files
+def test_mypy(tmp_path: Path) -> None:
+    run(tool("mypy"), "--cache-dir", str(tmp_path / "mypy-cache"))  # what it checks is [tool.mypy] files
 
 
 def test_import_contracts() -> None:

@@ -15,7 +15,7 @@ from benchctl.fleet.jobs import JobSpec
 from benchctl.fleet.ledger import DONE
 from benchctl.paths import ROOT
 
-from conftest import Fleet, Watcher
+from support.fleet import Fleet, Watcher
 from support.mosquitto import Mosquitto, mosquitto_or_fail
 
 USERS = {"bench-a": "pw-a", "bench-b": "pw-b", "ci": "pw-ci", "viewer": "pw-v"}

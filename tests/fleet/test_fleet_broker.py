@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import bench_file
+from support.fleet import bench_file
 from support.mosquitto import Mosquitto, MosquittoNotInstalled, make_tls_files, start_mosquitto
 
 USER, PASSWORD = "bench-a", "s3cret"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchctl.paths import ROOT
 
-from conftest import Fleet
+from support.fleet import Fleet
 
 NIGHT_CASES = ["TC_003_CS", "TC_004_1_CS", "TC_010_CS", "TC_011_1_CS"]  # a plan cut short: fast cases only
 

@@ -17,7 +17,7 @@ from benchctl.paths import SCENARIOS
 from benchctl.run.lock import BenchLock
 from benchctl.run.rundir import read_results
 
-from conftest import Fleet, Watcher
+from support.fleet import Fleet, Watcher
 
 KILL_CASE = "001"  # long enough (a reboot) to kill its agent in the middle of it
 

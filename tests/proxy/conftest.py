@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
 import pytest
 
@@ -35,7 +34,3 @@ async def proxy(capture: Capture, upstream: RecordingUpstream) -> AsyncIterator[
     await p.start()
     yield p
     await p.stop()
-
-
-def records(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
@@ -12,7 +14,6 @@ from benchctl.csms.capture import TO_CHARGER, TO_CSMS, Capture
 from benchctl.proxy import OcppProxy
 from benchctl.proxy import bridge as proxy_bridge
 
-from conftest import records
 from recording_upstream import RecordingUpstream
 
 # what a serializer would never produce: odd spacing, key order, escapes next to literal unicode, number spellings
@@ -29,6 +30,11 @@ ODD_TO_CHARGER = [
     '[3 , "b-2",{ "interval" : 3e2 ,"currentTime":"2024-01-01T00:00:00.123456+00:00","status":"Pending"}]',
     '[2,"c-1","DataTransfer",{"vendorId":"\u00dcber \U0001f50c","data":"line1\\nline2 \\"q\\""}]',
 ]
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    """The capture file's records (one JSON object a line)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 async def test_frames_pass_byte_for_byte_both_ways(proxy: OcppProxy, upstream: RecordingUpstream,
