@@ -3,7 +3,6 @@ handed to parallel workers in, and the optional CPU stress (support/cpu_stress.p
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 
@@ -15,57 +14,22 @@ from benchctl.scenario.model import Scenario, load_scenarios
 
 from support.bench_text import sim_bench_text
 from support.cpu_stress import CpuStress, burner_count, wanted
+from support.scheduling import SharedSetupPlugin, rank
 
-TESTS = Path(__file__).resolve().parent
 _STRESS = pytest.StashKey[CpuStress]()
 
-# The longest tests first (measured: docs/performance.md, "Test suite"), so that on parallel workers (./dev test
-# runs `--dist loadgroup`) none of them starts last and keeps the run waiting while the other workers are idle.
-# A prefix of a node id; the first that matches ranks the test, the rest keep their collection order after these.
-LONGEST_FIRST = [
-    "tests/e2e/test_cases.py::test_case_passes_against_the_healthy_charger",  # the whole plan, every variant
-    "tests/e2e/test_cases.py",
-    "tests/fleet/",
-    "tests/e2e/",
-    "tests/run/",
-    "tests/octt/",
-    "tests/report/test_in_browser.py",
-    "tests/test_driver_plugins.py",
-]
 
-
-def _rank(nodeid: str) -> int:
-    return next((i for i, prefix in enumerate(LONGEST_FIRST) if nodeid.startswith(prefix)), len(LONGEST_FIRST))
-
-
-def _shared_fixtures(item: pytest.Item) -> list[str]:
-    """The module- or session-scoped fixtures of a test module (not a conftest's) this test uses: each is one
-    expensive setup (a whole plan run, a pip install, a run for the browser) its tests share."""
-    info = getattr(item, "_fixtureinfo", None)
-    names = []
-    for defs in (info.name2fixturedefs.values() if info is not None else []):
-        for fixturedef in defs:
-            source = Path(inspect.getsourcefile(fixturedef.func) or "/")
-            if (fixturedef.scope in ("module", "package", "session") and source.is_relative_to(TESTS)
-                    and source.name != "conftest.py"):
-                names.append(f"{source.name}::{fixturedef.argname}")
-    return sorted(set(names))
-
-
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Longest first; and the tests that share an expensive fixture go to one worker (an xdist_group, which
-    `--dist loadgroup` keeps together), or every worker that gets one of them would set it up again."""
-    items.sort(key=lambda item: _rank(item.nodeid))  # stable: the collection order within a rank
-    for item in items:
-        shared = _shared_fixtures(item)
-        if shared:
-            item.add_marker(pytest.mark.xdist_group("+".join(shared)))
+    """The longest tests first (support/scheduling.py): parallel workers are handed them in this order."""
+    items.sort(key=lambda item: rank(item.nodeid))  # stable: the collection order within a rank
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """BENCHCTL_TEST_CPU_STRESS=1: burn every core while the suite runs. Only the main process starts the burners
-    (a parallel worker has `workerinput`), so N workers do not start N sets."""
+    """In the main process (a parallel worker has `workerinput`): the scheduler that keeps a shared setup's tests
+    on one worker, and with BENCHCTL_TEST_CPU_STRESS=1 the burners that keep every core busy while the suite runs
+    (once, not once a worker)."""
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(SharedSetupPlugin(), "benchctl-shared-setup")
     setting = wanted()
     if setting is not None and not hasattr(config, "workerinput"):
         stress = CpuStress(burner_count(setting))

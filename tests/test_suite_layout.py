@@ -4,6 +4,7 @@ starts once and leaves no process behind."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 from support.cpu_stress import ENV, cpu_stress, wanted
+from support.scheduling import SHARED_SETUP
 
 TESTS = Path(__file__).resolve().parent
 
@@ -32,32 +34,58 @@ def test_folders_with_their_own_conftest_collect_together_in_any_order() -> None
     assert offenders == []
 
 
-# prints each collected test with its xdist group, as a worker would hand it to the scheduler
-SHOW_GROUPS = """
-def pytest_collection_finish(session):
-    for item in session.items:
-        marks = [m.args[0] for m in item.iter_markers("xdist_group")]
-        print("ITEM", item.nodeid, "@" + marks[0] if marks else "")
+# each worker notes the tests it is handed (with --setup-plan they run no fixture: nothing of the plan runs)
+WHERE_RUN = """
+import ast
+import os
+def pytest_runtest_logstart(nodeid, location):
+    if "PYTEST_XDIST_WORKER" in os.environ:  # the main process hears of every test too
+        with open(os.environ["WHERE_RUN"], "a") as out:
+            out.write(os.environ["PYTEST_XDIST_WORKER"] + " " + nodeid + "\\n")
 """
 
 
-def test_the_whole_plan_run_is_handed_out_first_and_to_one_worker(tmp_path: Path) -> None:
-    (tmp_path / "show_groups.py").write_text(SHOW_GROUPS)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    done = _collect("tests/test_driver_plugins.py", "tests/e2e/test_cases.py", "-p", "show_groups", env=env)
+def test_the_whole_plan_is_handed_out_first_and_to_one_worker(tmp_path: Path) -> None:
+    (tmp_path / "where_run.py").write_text(WHERE_RUN)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "WHERE_RUN": str(tmp_path / "where.txt")}
+    args = ["tests/test_driver_plugins.py", "tests/proxy/test_proxy_tls.py", "tests/e2e/test_cases.py", "-k",
+            "TC_001_CS or TC_003_CS or tls or plug", "-n", "3", "--dist", "loadgroup", "--no-loadscope-reorder",
+            "--setup-plan", "-p", "where_run", "-p", "no:cacheprovider", "-q"]
+    done = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=TESTS.parent, capture_output=True,
+                          text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    items = [line.split()[1:] for line in done.stdout.splitlines() if line.startswith("ITEM ")]
-    groups = {nodeid: (rest[0] if rest else None) for nodeid, *rest in items}
-    ids = list(groups)
-    healthy = [i for i in ids if "::test_case_passes_against_the_healthy_charger[" in i]
-    assert healthy and ids[:len(healthy)] == healthy  # the longest (the whole plan) first
-    # one group: one worker runs the plan once (every worker given one of them would run it all)
-    assert {groups[i] for i in healthy} == {"@test_cases.py::healthy_run"}
-    # the pip-installed plug-in's tests share another; the fault runs are independent: any worker, one at a time
-    assert "@test_driver_plugins.py::installed" in {groups[i] for i in ids if "test_driver_plugins.py" in i}
-    faults = [i for i in ids if "::test_each_fault_fails_its_case_at_its_step[" in i]
-    assert faults and {groups[i] for i in faults} == {None}
-    assert max(ids.index(i) for i in faults) < min(ids.index(i) for i in ids if "test_driver_plugins" in i)
+    handed = [line.split(" ", 1) for line in (tmp_path / "where.txt").read_text().splitlines()]
+    worker = {nodeid: gw for gw, nodeid in handed}
+
+    def workers(part: str) -> set[str]:
+        found = {gw for nodeid, gw in worker.items() if part in nodeid}
+        assert found, part
+        return found
+
+    # one worker runs the plan once (each worker given one of them would run it all), the others meanwhile the
+    # independent fault runs; the shared pip install and the shared PKI are made once too
+    assert len(workers("::test_case_passes_against_the_healthy_charger[")) == 1
+    assert len(workers("::test_each_fault_fails_its_case_at_its_step[")) > 1
+    assert len(workers("test_driver_plugins.py::")) == 1
+    assert len(workers("test_proxy_tls.py::")) == 1
+    # the longest first: the plan's tests are the first handed out
+    order = [nodeid for _, nodeid in handed]
+    assert "healthy_charger" in order[0] or "healthy_charger" in order[1], order[:3]
+
+
+def test_every_shared_setup_of_a_test_module_keeps_its_tests_on_one_worker() -> None:
+    """A module- or session-scoped fixture in a test module is one expensive setup its tests share: its module is
+    listed in SHARED_SETUP, or every worker running one of its tests would set it up again."""
+    found = set()
+    for path in TESTS.rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for decorator in node.decorator_list:
+                    scope = next((k.value for k in getattr(decorator, "keywords", []) if k.arg == "scope"), None)
+                    if isinstance(scope, ast.Constant) and scope.value in ("module", "package", "session"):
+                        found.add(f"tests/{path.relative_to(TESTS)}")
+    listed = {prefix.split("::")[0] for prefix in SHARED_SETUP}
+    assert found and found <= listed, sorted(found - listed)
 
 
 def test_stress_is_asked_for_by_its_variable() -> None:
