@@ -47,7 +47,9 @@ def pytest_runtest_logstart(nodeid, location):
 
 def test_the_whole_plan_is_handed_out_first_and_to_one_worker(tmp_path: Path) -> None:
     (tmp_path / "where_run.py").write_text(WHERE_RUN)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "WHERE_RUN": str(tmp_path / "where.txt")}
+    # not this worker's PYTEST_XDIST_WORKER (when the suite itself runs on workers): the run below has its own
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")},
+           "PYTHONPATH": str(tmp_path), "WHERE_RUN": str(tmp_path / "where.txt")}
     args = ["tests/test_driver_plugins.py", "tests/proxy/test_proxy_tls.py", "tests/e2e/test_cases.py", "-k",
             "TC_001_CS or TC_003_CS or tls or plug", "-n", "3", "--dist", "loadgroup", "--no-loadscope-reorder",
             "--setup-plan", "-p", "where_run", "-p", "no:cacheprovider", "-q"]

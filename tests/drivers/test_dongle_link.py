@@ -83,12 +83,13 @@ async def test_each_generation_gets_its_figures_through_the_at_driver(at_dongle:
     assert g2.latency_p50_ms > g3.latency_p50_ms > g4.latency_p50_ms
     assert g2.latency_max_ms > g3.latency_max_ms > g4.latency_max_ms
     assert g2.bandwidth_Bps < g3.bandwidth_Bps < g4.bandwidth_Bps
-    # close to the profiles' figures (timers only ever make the link look slower; margins for a busy CI host)
+    # each its own profile's figures: timers only ever make the link look slower, so a profile's latency is a floor
+    # and its bandwidth a ceiling of what is measured (a busy machine adds to the latency, takes from the bandwidth)
     for gen, got in figures.items():
         shaping = DEFAULT_PROFILES[gen].shaping
         assert shaping.latency_s * 1000 - 1 <= got.latency_p50_ms < shaping.latency_s * 1000 + 250
-    assert 3_000 < g2.bandwidth_Bps <= 6_000
-    assert 40_000 < g3.bandwidth_Bps
+    assert g2.bandwidth_Bps <= 6_000  # 2G's 5 kB/s, and the margin of timing 4 kB
+    assert g3.bandwidth_Bps > 6_000  # faster than 2G can be: 3G's shaping, not a slower one's
     # the step log holds the evidence
     steps = [s for s in at_dongle.steplog.steps if s.command == "measure_link"]
     assert [s.args for s in steps] == [{"bytes_": BYTES, "pings": PINGS}] * 3

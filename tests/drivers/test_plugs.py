@@ -135,7 +135,8 @@ async def board() -> AsyncIterator[SimSerialEV]:
 
 
 async def test_serial_latch_commands(board: SimSerialEV) -> None:
-    ev = SerialEVEmulator("ev", SerialEvSettings(port=board.port_name, plug="type1", timeout_s=0.3, retries=1))
+    # a wide timeout: on a busy machine a late answer would be a retry, one command more in the list checked here
+    ev = SerialEVEmulator("ev", SerialEvSettings(port=board.port_name, plug="type1", timeout_s=3.0, retries=1))
     try:
         await ev.set_plug(True)
         await ev.set_latch(True)

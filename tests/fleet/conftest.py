@@ -47,6 +47,8 @@ def persistent_fleet(persistent_broker: Mosquitto, tmp_path: Path) -> Iterator[F
 
 @pytest.fixture
 async def watcher(broker: Mosquitto) -> AsyncIterator[Watcher]:
-    settings = BrokerSettings(broker.host, broker.port)
+    # a long keepalive: the test's own loop stops while it waits on a command or an agent's start (seconds each on
+    # a busy machine), and a broker that heard no ping for 1.5 keepalives would drop the watcher, not the agents
+    settings = BrokerSettings(broker.host, broker.port, keepalive_s=600)
     async with FleetConnection(settings, new_client_id("test")) as conn:
         yield Watcher(conn)

@@ -202,7 +202,7 @@ def test_a_broker_crash_does_not_stop_the_run(persistent_fleet: Fleet) -> None:
     agent = fleet.start_agent("sim-a")
     waiting = fleet.submit_in_background("--cases", KILL_CASE, "--wait")
     wait_for_case(fleet, "sim-a")
-    time.sleep(1.5)  # past the broker's next autosave, which holds the running record
+    fleet.wait_for_autosave()  # the broker's disk holds the running record
     fleet.restart_broker(crash=True)  # SIGKILL: no will is published, the agent's session lives on
     out, _ = waiting.communicate(timeout=60)
     (run_dir,) = agent.run_dirs()

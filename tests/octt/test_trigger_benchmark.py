@@ -23,7 +23,7 @@ def test_the_benchmark_prints_its_figures_from_the_trigger_stamps(tmp_path: Path
     assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: a figure above target, still printed
     for name in FIGURES:
         line = next((line for line in done.stdout.splitlines() if name in line), None)
-        assert line is not None, done.stdout
+        assert line is not None, done.stdout + done.stderr
         figures = [float(x) for x in re.findall(r"(?:p50|p99|max)\s+(-?[\d.]+|nan|inf) ms", line)]
         assert len(figures) == 3 and all(math.isfinite(f) and f >= 0 for f in figures), line
 

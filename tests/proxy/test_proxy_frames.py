@@ -159,9 +159,12 @@ async def test_a_slow_upstream_holds_the_charger_back_without_losing_or_reorderi
     async with connect(f"{proxy.url}/CP-1", subprotocols=["ocpp1.6"]) as charger:
         sender = asyncio.gather(*(charger.send(f) for f in frames))
         try:
-            await asyncio.sleep(0.3)
+            # send() waits: capture goes first (however long a busy machine takes to fill the buffers)
+            deadline = asyncio.get_running_loop().time() + 10
+            while not any(bridge.upstream.paused for bridge in proxy.bridges):
+                assert asyncio.get_running_loop().time() < deadline, "the proxy never held the charger back"
+                await asyncio.sleep(0.05)
             assert capture.count < len(frames)  # held back, not buffered without limit
-            assert any(bridge.upstream.paused for bridge in proxy.bridges)  # send() waits: capture goes first
         finally:
             upstream.reading.set()
         await asyncio.wait_for(sender, 10)

@@ -137,6 +137,16 @@ class Fleet:
     def logs(self) -> str:
         return "\n".join(f"--- agent {a.name} ---\n{a.output()}" for a in self.agents.values())
 
+    def wait_for_autosave(self, timeout: float = 30.0) -> None:
+        """Until the persistent broker has saved its state (every second, `autosave_interval 1`) at least a second
+        after now, so that what was published before this call survives a crash; a busy machine may save late."""
+        since = time.time() + 1.0
+        db = self.broker.directory / "mosquitto.db"
+        deadline = time.monotonic() + timeout
+        while not (db.exists() and db.stat().st_mtime >= since):
+            assert time.monotonic() < deadline, f"the broker did not save its state within {timeout:.0f} s"
+            time.sleep(0.1)
+
     def restart_broker(self, crash: bool, down_s: float = 1.0) -> None:
         """Stop the broker (SIGTERM, or SIGKILL for a crash) and start it again on the same port and folder."""
         if crash:
