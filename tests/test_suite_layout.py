@@ -64,15 +64,25 @@ def test_the_whole_plan_is_handed_out_first_and_to_one_worker(tmp_path: Path) ->
         assert found, part
         return found
 
-    # one worker runs the plan once (each worker given one of them would run it all), the others meanwhile the
-    # independent fault runs; the shared pip install and the shared PKI are made once too
-    assert len(workers("::test_case_passes_against_the_healthy_charger[")) == 1
+    # each variant's plan runs once, on one worker (each worker given one of its tests would run it all again);
+    # the variants and the independent fault runs spread over the workers; the plug-in's pip install and the PKI
+    # are made once too
+    for variant in ("sim", "tethered", "mode-1-2-only"):
+        assert len(workers(f"::test_case_passes_against_the_healthy_charger[{variant}-TC_")) == 1, variant
+    assert len(workers("::test_case_passes_against_the_healthy_charger[")) > 1
     assert len(workers("::test_each_fault_fails_its_case_at_its_step[")) > 1
     assert len(workers("test_driver_plugins.py::")) == 1
     assert len(workers("test_proxy_tls.py::")) == 1
-    # the longest first: the plan's tests are the first handed out
-    order = [nodeid for _, nodeid in handed]
-    assert "healthy_charger" in order[0] or "healthy_charger" in order[1], order[:3]
+
+
+def test_the_longest_are_handed_out_first() -> None:
+    done = _collect("tests/test_driver_plugins.py", "tests/fleet", "tests/e2e")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    ids = [line for line in done.stdout.splitlines() if "::" in line]
+    first_other = next(i for i, nodeid in enumerate(ids) if "::test_case_passes_against_the_healthy_charger[" not in nodeid)
+    assert first_other > 1000  # every variant's plan
+    assert ids[first_other].startswith("tests/e2e/test_cases.py::"), ids[first_other]  # then the fault runs
+    assert ids[-1].startswith("tests/test_driver_plugins.py::")
 
 
 def test_every_shared_setup_of_a_test_module_keeps_its_tests_on_one_worker() -> None:

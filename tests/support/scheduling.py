@@ -6,13 +6,15 @@ pytest-xdist is there.
 
 Why not xdist_group marks: pytest-xdist 3.8 passes a test's group to the scheduler as a suffix of its node id, and
 pytest 9.2 no longer lets a plugin change a node id (pytest-xdist issue #1386), so the marks are silently ignored
-and every worker given one of the whole-plan tests would run the whole plan. The scheduler here reads the groups
-from SHARED_SETUP by node id instead, and still honours a group suffix once pytest-xdist sends one again.
+and every worker given one of a variant's whole-plan tests would run that variant's plan again. The scheduler here reads the groups
+from SHARED_SETUP by node id instead (the same groups as tests/e2e/test_cases.py's marks), and still honours a
+group suffix once pytest-xdist sends one again.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import pytest
@@ -21,7 +23,7 @@ import pytest
 # run waiting while the other workers are idle. A prefix of a node id; the first that matches ranks the test, the
 # others keep their collection order after these.
 LONGEST_FIRST = [
-    "tests/e2e/test_cases.py::test_case_passes_against_the_healthy_charger",  # the whole plan, every variant
+    "tests/e2e/test_cases.py::test_case_passes_against_the_healthy_charger",  # the plan of each variant
     "tests/e2e/test_cases.py",
     "tests/fleet/",
     "tests/e2e/",
@@ -32,10 +34,11 @@ LONGEST_FIRST = [
 ]
 
 # Tests that share a module- or session-scoped fixture of their module: one group each, run by one worker (any
-# other worker given one of them would set the fixture up again). tests/test_suite_layout.py checks that every
-# such fixture is listed.
-SHARED_SETUP = {
-    "tests/e2e/test_cases.py::test_case_passes_against_the_healthy_charger": "healthy_run",  # the whole plan
+# other worker given one of them would set the fixture up again). A fixed group name, or a pattern whose `group`
+# is the part of the node id that names it. tests/test_suite_layout.py checks that every such fixture is listed.
+SHARED_SETUP: dict[str, str | re.Pattern[str]] = {
+    # healthy_run: one variant's plan a group (test_cases.py's xdist_group marks say the same)
+    "tests/e2e/test_cases.py::test_case_passes_against_the_healthy_charger": re.compile(r"\[(?P<group>.+)-TC_\w+\]$"),
     "tests/e2e/test_offline_replay.py": "replay_run",
     "tests/perf/test_sim_run.py": "run_dir",
     "tests/proxy/test_proxy_tls.py": "pki",
@@ -49,10 +52,13 @@ def rank(nodeid: str) -> int:
 
 
 def shared_setup(nodeid: str) -> str | None:
-    """The group of a test that shares an expensive setup with others, as `prefix@fixture`; None for the rest."""
-    for prefix, fixture in SHARED_SETUP.items():
+    """The group of a test that shares an expensive setup with others, as `prefix@name`; None for the rest."""
+    for prefix, group in SHARED_SETUP.items():
         if nodeid.startswith(prefix):
-            return f"{prefix}@{fixture}"
+            if isinstance(group, str):
+                return f"{prefix}@{group}"
+            found = group.search(nodeid)
+            return f"{prefix}@{found.group('group')}" if found else None
     return None
 
 
