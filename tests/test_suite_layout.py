@@ -45,7 +45,7 @@ def pytest_runtest_logstart(nodeid, location):
 """
 
 
-def test_the_whole_plan_is_handed_out_first_and_to_one_worker(tmp_path: Path) -> None:
+def test_each_variants_plan_and_each_shared_setup_go_to_one_worker(tmp_path: Path) -> None:
     (tmp_path / "where_run.py").write_text(WHERE_RUN)
     # not this worker's PYTEST_XDIST_WORKER (when the suite itself runs on workers): the run below has its own
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")},
