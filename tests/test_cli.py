@@ -11,10 +11,12 @@ import pytest
 
 from benchctl.paths import ROOT
 
+from support.python_env import python_cache_env
+
 
 def benchctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
+                          timeout=120, env={**python_cache_env(), "COLUMNS": "200", "PATH": "/usr/bin:/bin",
                                                       "BENCHCTL_LOCK_DIR": os.environ["BENCHCTL_LOCK_DIR"]})
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from support.python_env import python_cache_env
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -58,7 +60,7 @@ def test_an_import_that_points_up_breaks_the_layer_contract(tmp_path: Path, modu
     target = tmp_path / module
     target.write_text(target.read_text(encoding="utf-8") + f"\nimport {upward}  # noqa\n", encoding="utf-8")
     result = subprocess.run([tool("lint-imports"), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=600, env={"PATH": str(BIN), "PYTHONPATH": str(tmp_path)})
+                            timeout=600, env={**python_cache_env(), "PATH": str(BIN), "PYTHONPATH": str(tmp_path)})
     assert result.returncode != 0, result.stdout
     assert "benchctl's layers only point down BROKEN" in result.stdout
     assert upward in result.stdout

@@ -15,10 +15,12 @@ from benchctl.paths import ROOT
 from hil_sim.faults import FAULTS
 from hil_sim.variants import VARIANTS
 
+from support.python_env import python_cache_env
+
 
 def benchctl(*args: str, columns: int = 80, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin",
+                          timeout=120, env={**python_cache_env(), "COLUMNS": str(columns), "PATH": "/usr/bin:/bin",
                                             "BENCHCTL_LOCK_DIR": os.environ["BENCHCTL_LOCK_DIR"], **env})
 
 

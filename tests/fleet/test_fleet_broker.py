@@ -12,6 +12,7 @@ import pytest
 
 from support.fleet import bench_file
 from support.mosquitto import Mosquitto, MosquittoNotInstalled, make_tls_files, start_mosquitto
+from support.python_env import python_cache_env
 
 USER, PASSWORD = "bench-a", "s3cret"
 
@@ -28,7 +29,7 @@ def secured(tmp_path: Path) -> Iterator[tuple[Mosquitto, Path]]:
 
 
 def benchctl(tmp_path: Path, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "200",
+    env = {**python_cache_env(), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "200",
            "BENCHCTL_LOCK_DIR": str(tmp_path / "locks")}
     if password is not None:
         env["BENCHCTL_BROKER_PASSWORD"] = password

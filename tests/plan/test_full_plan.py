@@ -15,6 +15,8 @@ from benchctl.plan import make_plan
 from benchctl.plan.plan import NO_SCENARIO
 from benchctl.scenario.model import load_scenarios
 
+from support.python_env import python_cache_env
+
 CATALOG = ROOT.parent / "shared" / "catalog" / "cs_test_cases.yaml"
 
 
@@ -45,7 +47,8 @@ def test_the_sim_plan_puts_every_case_in_or_out_with_a_reason() -> None:
 
 def _listed(*args: str, tmp_path: Path) -> str:
     out = subprocess.run([sys.executable, "-m", "benchctl.cli", "run", "--list", *args], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
+                         capture_output=True, text=True, timeout=120,
+                         env={**python_cache_env(), "COLUMNS": "250", "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
 

@@ -15,6 +15,8 @@ from benchctl.record.run import load_run
 from benchctl.report.history import RunNotFound, find_run, list_runs
 from benchctl.report.run_diff import diff_runs
 
+from support.python_env import python_cache_env
+
 START = 1796600000.0
 
 
@@ -100,7 +102,7 @@ def test_diff_names_flips_the_first_differing_frame_and_moved_timings(runs: Path
 
 def benchctl(*args: str, columns: int = 80, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], capture_output=True, text=True,
-                          timeout=120, env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin",
+                          timeout=120, env={**python_cache_env(), "COLUMNS": str(columns), "PATH": "/usr/bin:/bin",
                                             "BENCHCTL_LOCK_DIR": os.environ["BENCHCTL_LOCK_DIR"], **env})
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from benchctl.paths import BENCH_CONFIGS, ROOT
 
+from support.python_env import python_cache_env
+
 
 def bench_without(role: str, tmp_path: Path) -> Path:
     text = (BENCH_CONFIGS / "sim.yaml").read_text()
@@ -26,7 +28,7 @@ def bench_without(role: str, tmp_path: Path) -> Path:
 
 def benchctl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
+                          timeout=120, env={**python_cache_env(), "COLUMNS": "200", "PATH": "/usr/bin:/bin",
                                             "BENCHCTL_LOCK_DIR": os.environ["BENCHCTL_LOCK_DIR"]})
 
 

@@ -25,6 +25,7 @@ from benchctl.run.standalone import run_cases
 from benchctl.scenario.model import Scenario
 
 from support.bench_text import sim_bench_text
+from support.python_env import python_cache_env
 
 SIM_PICS = ROOT / "pics" / "sim.yaml"
 WITHOUT_RESERVATION = "    profiles: [Core, FirmwareManagement, LocalAuthListManagement, SmartCharging, RemoteTrigger]\n"
@@ -42,7 +43,7 @@ def _bench(tmp_path: Path, station_lines: str) -> Path:
 
 def benchctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "benchctl.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=180, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin",
+                          timeout=180, env={**python_cache_env(), "COLUMNS": "250", "PATH": "/usr/bin:/bin",
                                             "BENCHCTL_LOCK_DIR": os.environ["BENCHCTL_LOCK_DIR"]})
 
 

@@ -25,6 +25,7 @@ from benchctl.fleet.ledger import Ledger
 
 from support.bench_text import sim_bench_text
 from support.mosquitto import Mosquitto, mosquitto_or_fail
+from support.python_env import python_cache_env
 
 AGENT_READY_S = 20.0
 
@@ -87,7 +88,7 @@ class Fleet:
         return f"mqtt://{user + '@' if user else ''}{self.broker.host}:{self.broker.port}"
 
     def env(self, lock_dir: Path | None = None, user: str | None = None) -> dict[str, str]:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "220",
+        env = {**python_cache_env(), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "220",
                "BENCHCTL_LOCK_DIR": str(lock_dir or self.tmp / "locks"), "PYTHONUNBUFFERED": "1"}
         if user is not None:
             env["BENCHCTL_BROKER_PASSWORD"] = self.users[user]
