@@ -80,10 +80,12 @@ def test_the_longest_are_handed_out_first() -> None:
     done = _collect("tests/test_driver_plugins.py", "tests/fleet", "tests/e2e")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     ids = [line for line in done.stdout.splitlines() if "::" in line]
-    first_other = next(i for i, nodeid in enumerate(ids) if "::test_case_passes_against_the_healthy_charger[" not in nodeid)
-    assert first_other > 1000  # every variant's plan
-    assert ids[first_other].startswith("tests/e2e/test_cases.py::"), ids[first_other]  # then the fault runs
-    assert ids[-1].startswith("tests/test_driver_plugins.py::")
+    assert ids[0].startswith("tests/e2e/test_software_gear.py::test_the_core_plan"), ids[0]  # the longest: 3 min
+    healthy = [i for i, nodeid in enumerate(ids) if "::test_case_passes_against_the_healthy_charger[" in nodeid]
+    assert healthy == list(range(1, len(healthy) + 1)) and len(healthy) > 1000  # then every variant's plan
+    first = {part: next(i for i, nodeid in enumerate(ids) if nodeid.startswith(part))
+             for part in ("tests/fleet/", "tests/test_driver_plugins.py", "tests/e2e/test_cases.py::test_each_fault")}
+    assert first["tests/fleet/"] < first["tests/test_driver_plugins.py"] < first["tests/e2e/test_cases.py::test_each_fault"]
 
 
 def test_every_shared_setup_of_a_test_module_keeps_its_tests_on_one_worker() -> None:

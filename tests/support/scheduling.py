@@ -23,14 +23,19 @@ import pytest
 # run waiting while the other workers are idle. A prefix of a node id; the first that matches ranks the test, the
 # others keep their collection order after these.
 LONGEST_FIRST = [
-    "tests/e2e/test_cases.py::test_case_passes_against_the_healthy_charger",  # the plan of each variant
-    "tests/e2e/test_cases.py",
-    "tests/fleet/",
+    "tests/e2e/test_software_gear.py::test_the_core_plan_passes_on_http_and_on_mqtt_gear_at_the_same_time",  # 3 min
+    "tests/e2e/test_cases.py::test_case_passes_against_the_healthy_charger",  # a variant's plan: 1 min each
+    "tests/fleet/",  # agents and brokers as processes: 20 to 50 s each
+    "tests/test_exit_drill.py",
+    "tests/run/test_offline_charger.py",
+    "tests/test_driver_plugins.py",
+    "tests/octt/test_trigger_benchmark.py",
+    "tests/test_static_checks.py",
+    "tests/e2e/test_cases.py",  # the fault runs: 5 to 20 s each
     "tests/e2e/",
     "tests/run/",
     "tests/octt/",
-    "tests/report/test_in_browser.py",
-    "tests/test_driver_plugins.py",
+    "tests/report/",
 ]
 
 # Tests that share a module- or session-scoped fixture of their module: one group each, run by one worker (any
