@@ -69,8 +69,8 @@ class JobRunner:
         try:
             for state in candidates:
                 assert state.spec is not None
-                if await self._claim(conn, state.spec, state.attempt):
-                    self._start(state.spec, state.attempt, lock)
+                if await self._claim(conn, state.spec, state.attempt, state.note):
+                    self._start(state.spec, state.attempt, lock, state.note)
                     return True
         except BaseException:
             lock.release()
@@ -78,9 +78,12 @@ class JobRunner:
         lock.release()
         return False
 
-    async def _claim(self, conn: FleetConnection, spec: JobSpec, attempt: int) -> bool:
+    async def _claim(self, conn: FleetConnection, spec: JobSpec, attempt: int, requeued: str = "") -> bool:
+        """`requeued`: why the attempt was opened; the claim and the running record carry it (each bench's record
+        of a job is one retained message, so the previous attempt's is gone by then) for a watcher that missed
+        the queued state."""
         me = self.me
-        claim = me.record(spec.id, CLAIMED, attempt)
+        claim = me.record(spec.id, CLAIMED, attempt, **({"requeued": requeued} if requeued else {}))
         # straight to the broker, not through the outbox: the claim is only worth something once it is there
         await conn.publish(self.topics.record(me.name, spec.id), claim.as_payload(), retain=True)
         deadline = time.monotonic() + CLAIM_ECHO_TIMEOUT_S
@@ -96,11 +99,12 @@ class JobRunner:
             log.info("job %s attempt %d: yielded to %s", spec.id, attempt, winner)
         return won
 
-    def _start(self, spec: JobSpec, attempt: int, lock: BenchLock) -> None:
+    def _start(self, spec: JobSpec, attempt: int, lock: BenchLock, requeued: str = "") -> None:
         me = self.me
         self.console.print(escape(f"{time.strftime('%H:%M:%S')} {me.name}: job {spec.id} (attempt {attempt}): "
                                   f"{spec.selection()}"), highlight=False)
-        record = me.record(spec.id, RUNNING, attempt, host=socket.gethostname(), pid=os.getpid())
+        record = me.record(spec.id, RUNNING, attempt, host=socket.gethostname(), pid=os.getpid(),
+                           **({"requeued": requeued} if requeued else {}))
         fleet_meta = {"job": spec.id, "attempt": attempt, "agent": me.name, "session": me.session,
                       "broker": self.broker_url, "submitted_by": spec.submitted_by,
                       "submitted_at": spec.submitted_at, "requires": spec.requires}

@@ -161,6 +161,15 @@ class Ledger:
         note = "requeued: the bench that claimed it went away before starting" if candidates else ""
         return JobState(job, spec, QUEUED, attempt + 1, note=note)
 
+    def requeue_note(self, job: str, attempt: int) -> str:
+        """Why attempt `attempt` (> 1) of `job` was opened, as its queued state said: for a watcher that saw the
+        job only once the attempt had been claimed (it was cut off from the broker meanwhile). The claimer's
+        records carry it; the previous attempt's own record is gone once its bench claims again."""
+        for record in self.job_records(job):
+            if record.attempt == attempt and record.data.get("requeued"):
+                return str(record.data["requeued"])
+        return ""
+
     def _death(self, record: Record) -> str:
         status = self.statuses.get(record.bench)
         if status is None:

@@ -148,6 +148,11 @@ class Follower:
     def show(self, state: JobState, conn: FleetConnection) -> int | None:
         """Print what is new about the job; its exit status once it has ended."""
         job = self.spec.id
+        if state.state in (CLAIMING, RUNNING, DONE) and state.attempt > 1 and ("queued", state.attempt) not in self.said:
+            # the queued state of this attempt came and went while this watcher was cut off: said after the fact
+            note = conn.ledger.requeue_note(job, state.attempt)
+            self.say(("queued", state.attempt), escape(f"job {job}: queued, attempt {state.attempt}"
+                                                       + (f" ({note})" if note else "")))
         if state.state == QUEUED:
             note = f" ({state.note})" if state.note else ""
             self.say(("queued", state.attempt), escape(f"job {job}: queued, attempt {state.attempt}{note}"))

@@ -194,3 +194,28 @@ def test_messages_off_the_prefix_or_malformed_are_ignored(view: Feed) -> None:
     view.send(T.status("c"), {"state": "sleeping", "session": "sc"})
     assert view.ledger.job_ids() == ["j1"] and view.ledger.state("j1").state == QUEUED
     assert "c" not in view.ledger.statuses
+
+
+def test_a_watcher_cut_off_while_the_job_was_requeued_still_says_why(view: Feed) -> None:
+    """The broker crashed: bench a restarted and claimed attempt 2 before the `submit --wait` watcher was back, so it
+    never saw the queued state; it says it after the fact, with the reason, before the running one."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from benchctl.fleet.jobs import JobSpec
+    from benchctl.fleet.submit import Follower
+
+    console = Console(record=True, width=200)
+    follower = Follower(JobSpec("j1", 1.0, cases=["003"]), console)
+    conn = SimpleNamespace(ledger=view.ledger)
+    view.record("a", "j1", "running", 1, "sa")
+    follower.show(view.ledger.state("j1"), conn)  # type: ignore[arg-type]
+    view.status("a", "sa2")  # restarted: a new session
+    assert view.ledger.state("j1").note == "requeued: bench a restarted during attempt 1"  # what the claimer saw
+    view.record("a", "j1", "claimed", 2, "sa2", requeued="requeued: bench a restarted during attempt 1")
+    view.record("a", "j1", "running", 2, "sa2", requeued="requeued: bench a restarted during attempt 1")
+    follower.show(view.ledger.state("j1"), conn)  # type: ignore[arg-type]
+    lines = console.export_text().splitlines()
+    assert "job j1: queued, attempt 2 (requeued: bench a restarted during attempt 1)" in lines[1], lines
+    assert "running on a (attempt 2)" in lines[2], lines
