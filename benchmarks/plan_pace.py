@@ -1,0 +1,166 @@
+"""The plan at the protocol's own pace: how much longer a run takes than the waits the protocol and the scenarios
+impose (benchctl.plan.waits), case by case, and how long the bench spends between cases.
+
+It runs the default plan on the sim bench as `./dev run` does (`benchctl run` in a subprocess, into a temporary
+runs folder), or reads a run directory that exists (--run-dir), and prints:
+  - the wall time (the subprocess's, from its start to its exit; for --run-dir: from run.json's start to the
+    end of the last case), the mandated waits of the cases that ran, and the ratio of the two;
+  - where the wall time went: the setup before the first case, inside the cases, between cases (after each case
+    the return to idle of 000_RESET and the restore of the configuration it changed), and the process's own start
+    and end (its imports before run.json's start, the reports after the last case);
+  - the five cases with the most overhead (duration minus mandated waits), each with its rules.
+
+Target (issue 19): wall time / mandated waits <= 1.10. Usage:
+  .venv/bin/python benchmarks/plan_pace.py [--cases TC_003_CS TC_001_CS] [--json]
+  .venv/bin/python benchmarks/plan_pace.py --run-dir runs/20261207-043809-sim
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchctl.bench.config import load_bench  # noqa: E402
+from benchctl.plan.waits import Wait, wait_breakdown  # noqa: E402
+from benchctl.scenario.model import load_scenario  # noqa: E402
+
+TOP = 5
+
+
+@dataclass
+class CasePace:
+    id: str
+    verdict: str
+    started: float
+    duration_s: float
+    mandated_s: float
+    rules: dict[str, float]  # rule -> seconds of the case's mandated waits
+
+    @property
+    def overhead_s(self) -> float:
+        return self.duration_s - self.mandated_s
+
+
+@dataclass
+class Pace:
+    run_dir: str
+    wall_s: float
+    mandated_s: float
+    setup_s: float  # from the run's start to the first case
+    in_cases_s: float
+    between_s: float  # the gaps between one case's end and the next one's start
+    process_s: float  # the process's own start and end beyond run.json's span (imports, reports); 0 for --run-dir
+    cases: list[CasePace]
+
+    @property
+    def ratio(self) -> float:
+        return self.wall_s / self.mandated_s if self.mandated_s else float("inf")
+
+
+def run_plan(runs: Path, cases: list[str], bench: Path | None) -> tuple[Path, float]:
+    """`benchctl run` as `./dev run` starts it; the run directory it wrote and the wall time of the process."""
+    command = [sys.executable, "-m", "benchctl.cli", "run", "--runs", str(runs), *cases]
+    if bench is not None:
+        command += ["--bench", str(bench)]
+    t0 = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.monotonic() - t0
+    made = sorted(p for p in runs.iterdir() if (p / "run.json").exists())
+    if not made:
+        raise SystemExit(f"benchctl run wrote no run directory (exit {done.returncode}): {done.stderr[-2000:]}")
+    return made[-1], wall
+
+
+def read_pace(run_dir: Path, wall_s: float | None = None) -> Pace:
+    """The pace of a run from its run.json and results.jsonl; the mandated waits from the scenarios it ran, with
+    the values and the simulated station's boot time of the bench it ran on."""
+    run = json.loads((run_dir / "run.json").read_text())
+    config = load_bench(run["bench_file"])
+    boot_s = config.simulator.station.boot_delay_s if config.simulator is not None else 0.0
+    scenarios_dir = Path(run["scenarios_dir"])
+    results = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines() if line.strip()]
+    cases = []
+    for r in sorted(results, key=lambda r: r["started"]):
+        file = scenarios_dir / f"{r['id']}.yaml"
+        waits: list[Wait] = []
+        if file.exists():
+            waits = wait_breakdown(load_scenario(file), config.values, boot_s=boot_s, connectors=config.connectors)
+        rules: dict[str, float] = defaultdict(float)
+        for w in waits:
+            rules[w.rule] += w.seconds
+        cases.append(CasePace(r["id"], r["verdict"], r["started"], r["duration_s"], sum(rules.values()),
+                              dict(sorted(rules.items(), key=lambda kv: -kv[1]))))
+    if not cases:
+        raise SystemExit(f"{run_dir}: no case in results.jsonl")
+    ends = [c.started + c.duration_s for c in cases]
+    gaps = sum(max(0.0, nxt.started - end) for nxt, end in zip(cases[1:], ends))
+    in_cases = sum(c.duration_s for c in cases)
+    setup = cases[0].started - run["started"]
+    run_wall = max(ends) - run["started"]
+    wall = run_wall if wall_s is None else wall_s
+    return Pace(str(run_dir), wall, sum(c.mandated_s for c in cases), setup, in_cases, gaps,
+                max(0.0, wall - run_wall), cases)
+
+
+def report(pace: Pace) -> str:
+    n = len(pace.cases)
+    passed = sum(c.verdict == "PASS" for c in pace.cases)
+    lines = [
+        f"run            {pace.run_dir} ({n} cases, {passed} PASS)",
+        f"wall time      {pace.wall_s:8.1f} s",
+        f"mandated waits {pace.mandated_s:8.1f} s",
+        f"ratio          {pace.ratio:8.2f}   (target <= 1.10)",
+        "",
+        "where the wall time went",
+        f"  setup before the first case   {pace.setup_s:7.1f} s",
+        f"  inside the cases              {pace.in_cases_s:7.1f} s   (overhead over their mandated waits: "
+        f"{pace.in_cases_s - pace.mandated_s:.1f} s)",
+        f"  between cases (000_RESET)     {pace.between_s:7.1f} s   ({pace.between_s / max(1, n - 1):.2f} s per "
+        f"gap: return to idle + configuration restore)",
+        f"  process start and end         {pace.process_s:7.1f} s   (imports, the simulator, the reports)",
+        "",
+        f"the {TOP} cases with the most overhead (duration - mandated)",
+    ]
+    for c in sorted(pace.cases, key=lambda c: -c.overhead_s)[:TOP]:
+        rules = ", ".join(f"{rule} {s:g}" for rule, s in c.rules.items()) or "none"
+        lines.append(f"  {c.id:<12} {c.verdict:<5} duration {c.duration_s:6.2f} s  mandated {c.mandated_s:6.2f} s  "
+                     f"overhead {c.overhead_s:6.2f} s  [{rules}]")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run-dir", type=Path, help="read this run directory instead of running the plan")
+    parser.add_argument("--cases", nargs="+", default=[], metavar="CASE",
+                        help="run these cases instead of the plan (ids as `benchctl run` takes them)")
+    parser.add_argument("--bench", type=Path, help="bench config (default: benchctl run's, the sim bench)")
+    parser.add_argument("--runs", type=Path, help="keep the run directory here (default: a temporary folder)")
+    parser.add_argument("--json", action="store_true", help="the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.run_dir is not None:
+        pace = read_pace(args.run_dir)
+    elif args.runs is not None:
+        args.runs.mkdir(parents=True, exist_ok=True)
+        pace = read_pace(*run_plan(args.runs, args.cases, args.bench))
+    else:
+        with tempfile.TemporaryDirectory(prefix="plan-pace-") as runs:
+            pace = read_pace(*run_plan(Path(runs), args.cases, args.bench))
+    if args.json:
+        print(json.dumps(asdict(pace) | {"ratio": pace.ratio}, indent=1))
+    else:
+        print(report(pace))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
