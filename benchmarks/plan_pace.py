@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchctl.bench.config import load_bench  # noqa: E402
+from benchctl.config.pics import scenario_variables  # noqa: E402
 from benchctl.plan.waits import Wait, wait_breakdown  # noqa: E402
 from benchctl.scenario.model import load_scenario  # noqa: E402
 
@@ -83,18 +84,20 @@ def run_plan(runs: Path, cases: list[str], bench: Path | None) -> tuple[Path, fl
 
 def read_pace(run_dir: Path, wall_s: float | None = None) -> Pace:
     """The pace of a run from its run.json and results.jsonl; the mandated waits from the scenarios it ran, with
-    the values and the simulated station's boot time of the bench it ran on."""
+    the values and the simulated station's boot time of the bench it ran on and the PICS it ran with."""
     run = json.loads((run_dir / "run.json").read_text())
     config = load_bench(run["bench_file"])
     boot_s = config.simulator.station.boot_delay_s if config.simulator is not None else 0.0
     scenarios_dir = Path(run["scenarios_dir"])
+    # the PICS answers decide the memory states a case runs "(if implemented)", as in the run
+    values = dict(config.values) | scenario_variables(run.get("pics") or config.pics)
     results = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines() if line.strip()]
     cases = []
     for r in sorted(results, key=lambda r: r["started"]):
         file = scenarios_dir / f"{r['id']}.yaml"
         waits: list[Wait] = []
         if file.exists():
-            waits = wait_breakdown(load_scenario(file), config.values, boot_s=boot_s, connectors=config.connectors)
+            waits = wait_breakdown(load_scenario(file), values, boot_s=boot_s, connectors=config.connectors)
         rules: dict[str, float] = defaultdict(float)
         for w in waits:
             rules[w.rule] += w.seconds

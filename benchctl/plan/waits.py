@@ -16,7 +16,9 @@ longest-first with it, and the plan's pace is judged against it (benchmarks/plan
   power_off            a `power_cycle` action keeps mains off this long (with off_s, else ${power_off_s})
   ev_ready             a `plug_in` action waits ${ev_ready_delay_s} between EV state B and C
   operator_pause       an action right after a step that waited for the charger: the tester's ${operator_pause_s}
-  minimum_status_duration  the case's (or a state's) MinimumStatusDuration holds a status change back once
+  minimum_status_duration  with a MinimumStatusDuration the case (or a state) configures, an expected status
+                       comes that long after the change (the last action or status), which the waits since
+                       may already cover
 
 Intervals measured from an earlier step's frame (after, absent's since_step) count only what the waits counted
 since that frame do not already cover. What may not happen is not mandated: an optional step, a step whose `when:`
@@ -72,6 +74,8 @@ class _Walk:
     total: float = 0.0
     at_step: dict[int, float] = field(default_factory=dict)  # step number -> total when its frame came
     after_message: bool = False  # the last step waited for the charger (the engine's operator pause)
+    minimum_status_s: float = 0.0  # MinimumStatusDuration the case configured
+    changed_at: float = 0.0  # total at the last action or status: a status change is held from there
 
     def add(self, rule: str, seconds: float, step: Step, state: str) -> None:
         if seconds > 0:
@@ -95,14 +99,14 @@ class _Walk:
 def wait_breakdown(scenario: Scenario, values: Mapping[str, Any], *, boot_s: float = 0.0,
                    connectors: int = 1) -> list[Wait]:
     """The mandated waits of the case, step by step, in the order the case meets them. `values` is the bench's
-    values mapping (config.values); `boot_s` the station's boot time (a simulated station's boot_delay_s; unknown
-    on a real charger: 0); `connectors` the station's (a state run for every other connector)."""
+    values mapping (config.values), with the PICS answers as benchctl.config.pics.scenario_variables gives them if
+    the `when: {var: pics.*}` steps are to count; `boot_s` the station's boot time (a simulated station's
+    boot_delay_s; unknown on a real charger: 0); `connectors` the station's (a state run for every other
+    connector)."""
     walk = _Walk(boot_s, connectors)
     scope = dict(values)
+    walk.minimum_status_s = _minimum_status_s(scenario.configuration, scope, 0.0)
     _walk(walk, scenario.steps, scope, "")
-    duration = _minimum_status_duration(scenario, scope)
-    if duration > 0 and scenario.steps:
-        walk.waits.append(Wait("minimum_status_duration", duration, f"{scenario.file}:configuration", None))
     return walk.waits
 
 
@@ -136,6 +140,7 @@ def _state(walk: _Walk, step: Step, scope: dict[str, Any]) -> None:
     if m.each_other_connector:
         runs = [bound] * max(0, walk.connectors - 1)
     for params in runs:
+        walk.minimum_status_s = _minimum_status_s(m.configuration, scope | params, walk.minimum_status_s)
         _walk(walk, step.children, scope | params, m.state)
 
 
@@ -166,6 +171,10 @@ def _one(walk: _Walk, step: Step, scope: dict[str, Any], state: str) -> None:
         rule = "transaction_duration" if reference(m.for_s) == "transaction_duration_s" else "absent"
         walk.add(rule, max(0.0, _seconds(m.for_s, scope) - walk.since(m.since_step)), step, state)
     elif isinstance(m, ExpectStep) and not m.optional:
+        if m.expect == "StatusNotification" and walk.minimum_status_s > 0:
+            held = walk.minimum_status_s - (walk.total - walk.changed_at)
+            walk.add("minimum_status_duration", max(0.0, held), step, state)
+            walk.changed_at = walk.total
         if m.after is not None:
             rule = INTERVAL_RULES.get(reference(m.after.seconds) or "", "after")
             walk.add(rule, max(0.0, _seconds(m.after.seconds, scope) - walk.since(m.after.step)), step, state)
@@ -176,6 +185,7 @@ def _one(walk: _Walk, step: Step, scope: dict[str, Any], state: str) -> None:
 
 
 def _action(walk: _Walk, step: Step, m: ActionStep, scope: dict[str, Any], state: str) -> None:
+    walk.changed_at = walk.total  # a status the action brings about changes now, before the action's own waits
     args = _resolved(m.with_, scope)
     if m.action == "power_cycle":
         off = args.get("off_s")
@@ -200,17 +210,11 @@ def _runs(step: Step, scope: dict[str, Any]) -> bool:
         return False
 
 
-def _minimum_status_duration(scenario: Scenario, scope: dict[str, Any]) -> float:
-    """MinimumStatusDuration the case (or a state it includes) configures: a status change is held back once."""
-    configured = [scenario.configuration]
-    pending = list(scenario.steps)
-    while pending:
-        step = pending.pop()
-        if isinstance(step.model, StateStep):
-            configured.append(step.model.configuration)
-        pending += step.children
-    return max((_seconds(c["MinimumStatusDuration"], scope) for c in configured if "MinimumStatusDuration" in c),
-               default=0.0)
+def _minimum_status_s(configuration: dict[str, Any], scope: dict[str, Any], before: float) -> float:
+    """The MinimumStatusDuration a Configuration State sets (it stays for the rest of the case), else `before`."""
+    if "MinimumStatusDuration" not in configuration:
+        return before
+    return _seconds(configuration["MinimumStatusDuration"], scope)
 
 
 def _resolved(value: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:

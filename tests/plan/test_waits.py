@@ -53,9 +53,23 @@ def test_offline_transaction_waits_and_the_charging_state_s_plug_in() -> None:
     assert waits[2].state == "" and waits[2].where.endswith("TC_036_CS.yaml:16")
 
 
-def test_reservation_expiry_and_minimum_status_duration() -> None:
+def test_reservation_expiry() -> None:
     assert rules(real("TC_047_CS")) == [("reservation_expiry", 3.0), ("ev_ready", 0.3)]
-    assert ("minimum_status_duration", 10.0) in rules(real("TC_023_CS"))
+
+
+def test_minimum_status_duration_holds_preparing_from_the_plug_in() -> None:
+    """TC_023: Preparing comes 10 s after the cable went in; the EV's 0.3 s to state C run inside those 10 s."""
+    assert rules(real("TC_023_CS")) == [
+        ("ev_ready", 0.3), ("minimum_status_duration", 9.7), ("operator_pause", 0.2), ("absent", 3.0)]
+
+
+def test_a_memory_state_counts_where_the_pics_says_the_station_has_it() -> None:
+    """TC_037_1 fills the authorization cache "(if implemented)": a `when: {var: pics.*}` the values decide once the
+    PICS answers are among them (the cache state plugs in, charges and unplugs: its pauses)."""
+    without = rules(real("TC_037_1_CS"))
+    assert without == [("ev_ready", 0.3), ("wait", 1.0)]
+    cached = rules(real("TC_037_1_CS"), VALUES | {"pics.authorization_cache": True, "pics.local_auth_list": False})
+    assert cached == [("ev_ready", 0.3)] + [("operator_pause", 0.2)] * 3 + without
 
 
 def test_an_optional_reboot_is_not_mandated() -> None:
@@ -216,10 +230,20 @@ def test_minimum_status_duration_of_the_case_or_a_state(tmp_path: Path) -> None:
         section: "2.25"
         configuration: {MinimumStatusDuration: 6}
         steps:
-          - send: ClearCache
+          - expect: StatusNotification
         """}
-    assert rules(scenario(tmp_path, "- send: ClearCache\n", head="configuration: {MinimumStatusDuration: 4}\n")) \
-        == [("minimum_status_duration", 4.0)]
+    steps = """\
+        - action: plug_in
+        - expect: StatusNotification
+        - wait: 1
+        - expect: StatusNotification
+        - expect: StatusNotification
+          optional: true
+        """
+    # held from the plug-in (its 0.3 s count), then from the previous status (the wait of 1 s counts)
+    assert rules(scenario(tmp_path, steps, head="configuration: {MinimumStatusDuration: 4}\n")) == [
+        ("ev_ready", 0.3), ("minimum_status_duration", 3.7), ("wait", 1.0), ("minimum_status_duration", 3.0)]
+    assert rules(scenario(tmp_path, steps)) == [("ev_ready", 0.3), ("wait", 1.0)]
     assert rules(scenario(tmp_path, "- state: Slow\n", states=states)) == [("minimum_status_duration", 6.0)]
 
 
