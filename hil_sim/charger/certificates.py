@@ -14,7 +14,6 @@ stack reads its client certificate from files in a directory of its own.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -162,7 +161,6 @@ class CertificateStore:
 
     async def request_signing(self) -> None:
         """A new key pair and a CSR for it, sent with SignCertificate (after the ExtendedTriggerMessage.conf)."""
-        await asyncio.sleep(0.05)
         self._pending_key = new_key()
         csr = make_csr(self._pending_key, self.common_name(), self.station.keys["CpoName"].value or None)
         response = await self.station.call(call.SignCertificate(csr=csr))
@@ -192,17 +190,13 @@ class CertificateStore:
     def certificate_signed(self, chain: str) -> str:
         problem = self.chain_problem(chain)
         if problem is not None:
-            self.station.spawn(self._event_after_conf("InvalidChargePointCertificate", problem))
+            self.station.spawn_after_answer(self.station.security_event("InvalidChargePointCertificate", problem))
             return "Rejected"
         self.client_chain, self._client_key, self._pending_key = chain, self._pending_key, None
         if not self.faults.active("certificate_signed_without_reconnect"):
             # a station on profile 3 takes the new certificate into use: it reconnects with it
             self.station.link_security.reconnect_if(lambda profile: profile == 3)
         return "Accepted"
-
-    async def _event_after_conf(self, kind: str, tech_info: str) -> None:
-        await asyncio.sleep(0.05)  # the .conf that refuses it goes out first
-        await self.station.security_event(kind, tech_info)
 
 
 class CertificateHandlers:
@@ -216,7 +210,8 @@ class CertificateHandlers:
         store = self.station.certificates
         status = store.install(certificate_type, certificate)
         if status == "Rejected" and certificate_type == "CentralSystemRootCertificate":
-            self.station.spawn(store._event_after_conf(
+            # the .conf that refuses it goes out first
+            self.station.spawn_after_answer(self.station.security_event(
                 "InvalidCentralSystemCertificate", "InstallCertificate: not a valid root certificate"))
         return call_result.InstallCertificate(status=status)
 
@@ -246,22 +241,13 @@ class CertificateHandlers:
         if requested_message not in TRIGGERABLE:
             return call_result.ExtendedTriggerMessage(status="NotImplemented")
         if requested_message == "SignChargePointCertificate":
-            station.spawn(station.certificates.request_signing())
+            station.spawn_after_answer(station.certificates.request_signing())
         elif requested_message == "FirmwareStatusNotification":  # the security extension's signed variant
-            station.spawn(_after_conf(station, call.SignedFirmwareStatusNotification(
+            station.spawn_after_answer(station.call(call.SignedFirmwareStatusNotification(
                 status=current_status(station.firmware_status, FIRMWARE_BUSY))))
         elif requested_message == "LogStatusNotification":
-            station.spawn(_after_conf(station, call.LogStatusNotification(status="Idle")))
+            station.spawn_after_answer(station.call(call.LogStatusNotification(status="Idle")))
         else:
-            station.spawn(_triggered(station, requested_message, connector_id))
+            station.spawn_after_answer(send_triggered(station, requested_message, connector_id))
         return call_result.ExtendedTriggerMessage(status="Accepted")
 
-
-async def _after_conf(station: "SimStation", payload: Any) -> None:
-    await asyncio.sleep(0.05)
-    await station.call(payload)
-
-
-async def _triggered(station: "SimStation", requested: str, connector_id: int | None) -> None:
-    await asyncio.sleep(0.05)
-    await send_triggered(station, requested, connector_id)

@@ -204,11 +204,7 @@ class Transfers:
     def _spawn(self, old: asyncio.Task[None] | None, job: Any) -> asyncio.Task[None]:
         if old is not None and not old.done():
             old.cancel()
-        return self.station.spawn(job)
-
-    async def _send(self, payload: Any) -> None:
-        await asyncio.sleep(0.05)  # a status never overtakes the .conf of the request it is about
-        await self.station.call(payload)
+        return self.station.spawn_after_answer(job)  # a status never overtakes the .conf of its request
 
     def _alive(self, rt: Any) -> bool:
         """A task belongs to the boot that started it: a reboot or a power loss ends it, as RAM is lost."""
@@ -240,9 +236,9 @@ class Transfers:
     async def _firmware_status(self, status: str, signed: Signed | None) -> None:
         self.station.firmware_status = "Idle" if status in FIRMWARE_DONE else status
         if signed is None:
-            await self._send(call.FirmwareStatusNotification(status=status))
+            await self.station.call(call.FirmwareStatusNotification(status=status))
         else:
-            await self._send(call.SignedFirmwareStatusNotification(status=status, request_id=signed.request_id))
+            await self.station.call(call.SignedFirmwareStatusNotification(status=status, request_id=signed.request_id))
 
     async def _update_job(self, location: str, retrieve_at: datetime | None, retries: int | None,
                           retry_interval: int | None, signed: Signed | None) -> None:
@@ -374,9 +370,9 @@ class Transfers:
     async def _upload_status(self, status: str, request_id: int | None) -> None:
         if request_id is None:
             self.station.diagnostics_status = "Uploading" if status == "Uploading" else "Idle"
-            await self._send(call.DiagnosticsStatusNotification(status=status))
+            await self.station.call(call.DiagnosticsStatusNotification(status=status))
         else:
-            await self._send(call.LogStatusNotification(status=status, request_id=request_id))
+            await self.station.call(call.LogStatusNotification(status=status, request_id=request_id))
 
     async def _upload_job(self, location: str, name: str, data: bytes, retries: int | None,
                           retry_interval: int | None, request_id: int | None) -> None:

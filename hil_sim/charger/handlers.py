@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +37,23 @@ class SimChargePoint(CertificateHandlers, LocalListHandlers, RemoteTriggerHandle
     def __init__(self, cp_id: str, connection: Any, station: "SimStation") -> None:
         super().__init__(cp_id, connection, response_timeout=10)
         self.station = station
+        self._answering: asyncio.Future[None] | None = None  # of the request being handled now
 
     async def route_message(self, raw_msg: str | bytes) -> None:
         if self.station.requests_hung() and _is_call(raw_msg):
             return  # the bug: the request is read and never answered, and the link stays up
-        await super().route_message(raw_msg)
+        # the library answers a request by writing its .conf before route_message returns
+        self._answering = answered = asyncio.get_running_loop().create_future()
+        try:
+            await super().route_message(raw_msg)
+        finally:
+            self._answering = None
+            answered.set_result(None)  # also when the .conf could not go (the link died): nothing to wait for
+
+    def answered(self) -> asyncio.Future[None] | None:
+        """Done once the answer to the request being handled now is on the wire (written to the connection, so
+        whatever the station sends after it follows it); None outside the handling of a request."""
+        return self._answering
 
     @on("GetConfiguration")
     def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> call_result.GetConfiguration:

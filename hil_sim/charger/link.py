@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hil_sim.charger")
 
+# a failed attempt (refused, unreachable, dropped before it was up) is tried again after a pause, as firmware
+# backs off (OCPP 1.6 leaves the interval to it); a connection that was up is dialled again at once
+RETRY_AFTER_FAILURE_S = 0.5
+
 
 async def link_loop(station: "SimStation") -> None:
     rt = station.runtime()
@@ -38,7 +42,7 @@ async def link_loop(station: "SimStation") -> None:
         except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as exc:
             log.debug("connect to %s failed: %s", url, exc)
             await station.link_security.failed(exc)
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(RETRY_AFTER_FAILURE_S)
             continue
         station.link_security.connected()
         connected_before = True
@@ -53,6 +57,7 @@ async def link_loop(station: "SimStation") -> None:
         except asyncio.TimeoutError:
             log.warning("no answer from the Central System; reconnecting")
         finally:
+            was_up = rt.online.is_set()
             lost.set()
             rt.online.clear()
             rt.cp = rt.ws = None
@@ -61,7 +66,8 @@ async def link_loop(station: "SimStation") -> None:
                 await reader
             with contextlib.suppress(Exception):
                 await ws.close()
-        await asyncio.sleep(0.5)
+        if not was_up:
+            await asyncio.sleep(RETRY_AFTER_FAILURE_S)
 
 
 async def _online(station: "SimStation", rt: Runtime, cp: SimChargePoint) -> None:

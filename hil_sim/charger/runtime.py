@@ -70,6 +70,7 @@ class Runtime:
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # the main loop's; only it clears it
     network_changed: asyncio.Event = field(default_factory=asyncio.Event)  # the link loop's
     config_changed: asyncio.Event = field(default_factory=asyncio.Event)  # the heartbeat loop's
+    turned: asyncio.Event = field(default_factory=asyncio.Event)  # a main loop turn ended; the power-down watcher's
     last_card: str | None = None
     station_reported: str | None = None  # last status delivered for connectorId 0
     connection_lost: asyncio.Event = field(default_factory=asyncio.Event)  # of the current connection

@@ -18,7 +18,6 @@ InvalidCentralSystemCertificate security event.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import logging
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("hil_sim.security")
 
 FALLBACK_AFTER = 3  # failed attempts with a new profile before going back to the last one that worked
-RECONNECT_DELAY_S = 0.2  # the ChangeConfiguration.conf / CertificateSigned.conf leaves before the link closes
 KEY_BYTES = (16, 20)  # the whitepaper's AuthorizationKey: at least 16 bytes, at most 20 (40 hex digits)
 
 
@@ -116,8 +114,8 @@ class LinkSecurity:
         rt = self.station.rt
         if rt is None or rt.ws is None:
             return
-        ws = rt.ws
-        asyncio.get_running_loop().call_later(RECONNECT_DELAY_S, lambda: asyncio.ensure_future(ws.close()))
+        # the ChangeConfiguration.conf / CertificateSigned.conf is on the wire before the link closes
+        self.station.spawn_after_answer(rt.ws.close())
 
     def connect_args(self, ws_url: str) -> tuple[str, dict[str, Any]]:
         """The URL and the websockets.connect options of the active profile."""

@@ -98,6 +98,7 @@ class SimStation:
         for task in left:
             task.cancel()
         await asyncio.gather(*left, return_exceptions=True)
+        await self._power_down()  # a reboot that ran meanwhile may have started a new firmware
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> "asyncio.Task[Any]":
         """Work the station does beside its loops (a reboot, a message after its .conf): kept until done, so the
@@ -106,6 +107,22 @@ class SimStation:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
+
+    def spawn_after_answer(self, work: Coroutine[Any, Any, Any]) -> "asyncio.Task[Any]":
+        """spawn(), for work about the request being handled now (a reboot, a status, a security event): it starts
+        once the request's .conf is on the wire, so a message about a request never overtakes its answer."""
+        cp = self.rt.cp if self.rt is not None else None
+        answered = cp.answered() if cp is not None else None
+
+        async def then() -> Any:
+            try:
+                if answered is not None:
+                    await answered
+            except BaseException:
+                work.close()  # cancelled before it began: never started, never awaited
+                raise
+            return await work
+        return self.spawn(then())
 
     def requests_hung(self) -> bool:
         """requests_hang_until_power_cycle: the firmware's first boot hangs its request handler; a power cycle (the
@@ -124,8 +141,15 @@ class SimStation:
             rt.ws.transport.abort()
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
+            except asyncio.CancelledError:
+                this = asyncio.current_task()
+                if this is not None and this.cancelling():  # this power-down was cancelled (the station stops):
+                    await asyncio.wait({task})  # the firmware still ends first, then the cancellation goes on
+                    raise
+            except Exception:  # noqa: BLE001 - whatever the firmware died of, it is down now
+                pass
         for connector_id in range(1, self.settings.connectors + 1):
             self.world.set("pwm_duty_pct", 100.0, connector_id=connector_id)
 
@@ -168,8 +192,8 @@ class SimStation:
             return self.transactions.queue.pending != [] or any(
                 c.transaction is not None or c.reported != self.status(cid)
                 for cid, c in enumerate(rt.connectors, start=1))
-        while busy():
-            await asyncio.sleep(0.05)
+        while busy():  # only the main loop's turns stop transactions and report statuses
+            await wait_and_clear(rt.turned)
 
     # ----------------------------------------------------------------- firmware
     async def _run_firmware(self) -> None:
@@ -212,21 +236,29 @@ class SimStation:
         self.energy.restart_counting()
         while True:
             await wait_and_clear(rt.wake)
-            self.energy.integrate()
-            if not rt.registered:
-                continue
-            card = self.world.card_uid
-            if card != rt.last_card:
-                rt.last_card = card
-                if card is not None:
-                    await self.authorization.card_presented(card.upper())
-            self.reservations.end_out_of_order()  # a fault or Inoperative ends a reservation there
-            await self.statuses.report_current(0)
-            for connector_id in range(1, self.settings.connectors + 1):
-                await self._run_connector(connector_id)
-            if rt.reset_reason is not None:
-                await self._reset_now(rt)
+            going_down = await self._turn(rt)
+            rt.turned.set()
+            if going_down:
                 return  # going down: nothing more from this boot
+
+    async def _turn(self, rt: Runtime) -> bool:
+        """One turn of the main loop; True when a reset takes the station down."""
+        self.energy.integrate()
+        if not rt.registered:
+            return False
+        card = self.world.card_uid
+        if card != rt.last_card:
+            rt.last_card = card
+            if card is not None:
+                await self.authorization.card_presented(card.upper())
+        self.reservations.end_out_of_order()  # a fault or Inoperative ends a reservation there
+        await self.statuses.report_current(0)
+        for connector_id in range(1, self.settings.connectors + 1):
+            await self._run_connector(connector_id)
+        if rt.reset_reason is None:
+            return False
+        await self._reset_now(rt)
+        return True
 
     async def _run_connector(self, connector_id: int) -> None:
         """One turn of the main loop for a connector: its transaction, an idTag waiting for a cable, the cable, the
@@ -309,11 +341,10 @@ class SimStation:
             self.rt.wake.set()
 
     def reset(self, kind: str) -> str:
-        self.spawn(self._request_reset("HardReset" if kind == "Hard" else "SoftReset"))
+        self.spawn_after_answer(self._request_reset("HardReset" if kind == "Hard" else "SoftReset"))
         return "Accepted"
 
     async def _request_reset(self, reason: str) -> None:
-        await asyncio.sleep(0.2)  # let the Reset.conf leave first
         if self.rt is not None:
             self.rt.reset_reason = reason
             self.rt.wake.set()
