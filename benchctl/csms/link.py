@@ -163,9 +163,7 @@ class ChargerLink:
         except asyncio.TimeoutError as exc:
             raise NoAnswer(f"{action}: no answer within {session._response_timeout} s") from exc
         frame = session.connection.responses.pop(unique_id)
-        self._track(action, payload, frame.frame.payload)
-        if isinstance(frame.frame.payload, dict):
-            self.security.observe(action, payload, frame.frame.payload)  # e.g. a new AuthorizationKey taken
+        self._track(action, payload, frame.frame.payload)  # the security settings: as the answer came (session.py)
         return frame.frame.payload, frame
 
     def _track(self, action: str, request: dict[str, Any], response: Any) -> None:

@@ -40,6 +40,7 @@ class RecordingConnection:
         self.pending: dict[str, str] = {}  # unique id -> action of requests in either direction
         self.calls: dict[str, CapturedFrame] = {}  # requests from the charger, by unique id
         self.responses: dict[str, CapturedFrame] = {}  # charger answers to tool requests, by unique id
+        self.tool_requests: dict[str, Any] = {}  # payloads of the tool requests not answered yet, by unique id
 
     async def recv(self) -> str:
         try:
@@ -56,6 +57,11 @@ class RecordingConnection:
             self.calls[frame.unique_id] = captured  # type: ignore[index]
         elif frame.message_type in (CALLRESULT, CALLERROR):
             self.responses[frame.unique_id] = captured  # type: ignore[index]
+            request = self.tool_requests.pop(frame.unique_id, None)  # type: ignore[arg-type]
+            if frame.message_type == CALLRESULT and isinstance(request, dict) and isinstance(frame.payload, dict):
+                # taken as the answer is read, before anything else: a station that takes a new AuthorizationKey
+                # may dial again with it before the tool's call has returned
+                self.link.security.observe(str(frame.action), request, frame.payload)
         return raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
 
     async def _too_big(self, reason: str, cause: BaseException | None) -> None:
@@ -77,6 +83,8 @@ class RecordingConnection:
     async def send(self, raw: str) -> None:
         raw = in_ocpp16_words(raw)
         captured = self.capture.add(TO_CHARGER, self.link.charge_point_id, parse(raw, self.pending), self.number)
+        if captured.frame.message_type == CALL:
+            self.tool_requests[captured.frame.unique_id] = captured.frame.payload  # type: ignore[index]
         await self.ws.send(raw)
         if captured.frame.message_type in (CALLRESULT, CALLERROR):
             await self.link.answered(captured)

@@ -3,7 +3,9 @@ test PKI on wss://, client certificates for profile 3; every attempt recorded, w
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import ssl
 from pathlib import Path
 from typing import Any
@@ -170,3 +172,33 @@ async def test_a_new_key_the_station_accepted_is_taken_and_the_old_one_dropped_o
 def test_authorization_key_format(key: str, problem: str | None) -> None:
     found = authorization_key_problem(key)
     assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+async def test_a_new_key_counts_from_the_moment_its_answer_is_read(pki: LabPki) -> None:
+    """A station that takes a new AuthorizationKey may dial again with it the instant its ChangeConfiguration.conf
+    is out: the Central System knows the key as soon as it reads that answer, before the tool's call returns."""
+    csms = await started(pki, profile=1)
+    try:
+        link = csms.link("CP-1")
+        url = f"{csms.url}/CP-1"
+        known_right_after: list[list[str]] = []
+
+        def on_frame(captured: Any) -> None:
+            if captured.frame.action == "ChangeConfiguration" and captured.frame.message_type == 3:
+                # the next turn of the loop: the earliest a redial could be judged
+                asyncio.get_running_loop().call_soon(lambda: known_right_after.append(list(link.security.keys)))
+        csms.capture.listeners.append(on_frame)
+        async with websockets.connect(url, subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+                                      additional_headers=basic("CP-1", bytes.fromhex(KEY))) as ws:
+            while link.session is None:
+                await asyncio.sleep(0.01)
+            change = asyncio.ensure_future(link.call("ChangeConfiguration",
+                                                     {"key": "AuthorizationKey", "value": OTHER_KEY}))
+            request = json.loads(await ws.recv())
+            await ws.send(json.dumps([3, request[1], {"status": "Accepted"}]))
+            # the station dials again with the new key at once, as the old connection goes
+            assert await attempt(url, additional_headers=basic("CP-1", bytes.fromhex(OTHER_KEY))) == 101
+            assert (await change)[0] == {"status": "Accepted"}
+        assert known_right_after and OTHER_KEY in known_right_after[0]
+    finally:
+        await csms.stop()
