@@ -6,7 +6,8 @@ longest-first with it, and the plan's pace is judged against it (benchmarks/plan
 `Wait.rule` of the breakdown:
 
   wait                 a `wait:` step
-  absent               an `absent:` window (for_s), from its since_step's frame when it has one
+  absent               an `absent:` window (for_s): watched from when the step runs (a since_step only lets a frame
+                       from before it count)
   transaction_duration an `absent:` window of ${transaction_duration_s}
   heartbeat, meter_values, clock_aligned, reservation_expiry, connection_timeout, boot_retry, after
                        an `expect` with `after: {step, seconds}`: the message comes that long after the frame of
@@ -20,8 +21,8 @@ longest-first with it, and the plan's pace is judged against it (benchmarks/plan
                        comes that long after the change (the last action or status), which the waits since
                        may already cover
 
-Intervals measured from an earlier step's frame (after, absent's since_step) count only what the waits counted
-since that frame do not already cover. What may not happen is not mandated: an optional step, a step whose `when:`
+Intervals measured from an earlier step's frame (`after`) count only what the waits counted since that frame do
+not already cover. What may not happen is not mandated: an optional step, a step whose `when:`
 cannot be decided from the values (a saved variable, a PICS answer) and a branch whose condition does not hold
 count nothing; an `any_order` group costs its longest member. A clock-aligned sample's wait for the next boundary
 (0 up to an interval) is not counted: it depends on when the case starts.
@@ -169,7 +170,7 @@ def _one(walk: _Walk, step: Step, scope: dict[str, Any], state: str) -> None:
         walk.add("wait", _seconds(m.wait, scope), step, state)
     elif isinstance(m, AbsentStep):
         rule = "transaction_duration" if reference(m.for_s) == "transaction_duration_s" else "absent"
-        walk.add(rule, max(0.0, _seconds(m.for_s, scope) - walk.since(m.since_step)), step, state)
+        walk.add(rule, _seconds(m.for_s, scope), step, state)
     elif isinstance(m, ExpectStep) and not m.optional:
         if m.expect == "StatusNotification" and walk.minimum_status_s > 0:
             held = walk.minimum_status_s - (walk.total - walk.changed_at)
