@@ -148,7 +148,7 @@ class SimStation:
                 if this is not None and this.cancelling():  # this power-down was cancelled (the station stops):
                     await asyncio.wait({task})  # the firmware still ends first, then the cancellation goes on
                     raise
-            except Exception:  # noqa: BLE001 - whatever the firmware died of, it is down now
+            except Exception:  # whatever the firmware died of, it is down now
                 pass
         for connector_id in range(1, self.settings.connectors + 1):
             self.world.set("pwm_duty_pct", 100.0, connector_id=connector_id)

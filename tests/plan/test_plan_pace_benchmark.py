@@ -1,4 +1,5 @@
-"""The plan-pace benchmark runs two cases on the sim bench and reads the run it made back the same way."""
+"""The plan-pace benchmark runs two cases on the sim bench (one after the other, then side by side on two benches)
+and reads the run it made back the same way."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def pace(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_two_cases_their_waits_the_gap_between_them_and_the_same_figures_from_the_run_dir(tmp_path: Path) -> None:
-    done = pace("--cases", "TC_003_CS", "TC_001_CS", "--runs", str(tmp_path), "--json")
+    done = pace("--cases", "TC_003_CS", "TC_001_CS", "--benches", "1", "--runs", str(tmp_path), "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     ran = json.loads(done.stdout)
     cases = {c["id"]: c for c in ran["cases"]}
@@ -28,6 +29,7 @@ def test_two_cases_their_waits_the_gap_between_them_and_the_same_figures_from_th
     # the process's wall time holds the setup, the two cases, the one gap between them and the process's own start and end
     parts = ran["setup_s"] + ran["in_cases_s"] + ran["between_s"] + ran["process_s"]
     assert abs(ran["wall_s"] - parts) < 0.01 and ran["between_s"] > 0
+    assert ran["benches"] == 1 and ran["busiest_s"] == ran["mandated_s"]
     assert ran["ratio"] == ran["wall_s"] / ran["mandated_s"]
 
     run_dir = next(p for p in tmp_path.iterdir() if (p / "results.jsonl").exists())
@@ -38,3 +40,14 @@ def test_two_cases_their_waits_the_gap_between_them_and_the_same_figures_from_th
     assert f"between cases (000_RESET)     {ran['between_s']:7.1f} s" in text
     top = text.split("the 5 cases with the most overhead")[1]
     assert "TC_001_CS" in top and "TC_003_CS" in top and "heartbeat 6" in top
+
+
+def test_two_cases_on_two_benches_are_judged_against_the_busier_bench(tmp_path: Path) -> None:
+    done = pace("--cases", "TC_003_CS", "TC_001_CS", "--benches", "2", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    ran = json.loads(done.stdout)
+    assert ran["benches"] == 2 and {c["bench"] for c in ran["cases"]} == {1, 2}
+    # each bench ran one case: no gap between cases, and TC_001 alone sets the pace
+    assert ran["between_s"] == 0 and ran["gaps"] == 0
+    assert ran["busiest_s"] == ran["least_s"] == 9.3 and ran["mandated_s"] > 9.3  # TC_003's too
+    assert ran["ratio"] == ran["wall_s"] / 9.3
