@@ -320,6 +320,14 @@ class SmartCharging:
         periods = self.schedule(connector_id, datetime.now(timezone.utc), 1.0, "A")
         return periods[0][1] if periods else STATION_MAX_A
 
+    def next_change_s(self, connector_id: int, within_s: float) -> float | None:
+        """Seconds until the limit in force on the connector changes (a new period, a profile's end), if within
+        `within_s`; None if not. Only during a transaction: that is when the PWM follows the limit."""
+        if self._transaction(connector_id) is None:
+            return None
+        periods = self.schedule(connector_id, datetime.now(timezone.utc), within_s, "A")
+        return periods[1][0] if len(periods) > 1 else None
+
     def follow(self, connector_id: int, starting: bool = False) -> None:
         """Offer the limit in force on the Control Pilot. Called at a transaction start and by the main loop; it
         leaves alone a PWM another part of the firmware has set since (e.g. a suspended energy offer)."""

@@ -213,7 +213,8 @@ class SimStation:
             tasks.create_task(clock_aligned_loop(self))
 
     async def _ticker(self) -> None:
-        """Wake the main loop once a second (energy integration) and exactly when a meter sample is due."""
+        """Wake the main loop once a second (energy integration) and exactly when a meter sample is due or the
+        limit in force changes (a charging profile's next period: the PWM follows it at once)."""
         rt = self.runtime()
         while True:
             delay = 1.0
@@ -228,6 +229,10 @@ class SimStation:
                 settled = self.statuses.settles_at(c)
                 if settled is not None:
                     delay = min(delay, max(0.01, settled - now))
+            for connector_id in range(1, self.settings.connectors + 1):
+                change = self.smart.next_change_s(connector_id, delay)
+                if change is not None:
+                    delay = max(0.01, change)
             await asyncio.sleep(delay)
             rt.wake.set()
 

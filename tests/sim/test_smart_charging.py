@@ -151,6 +151,29 @@ async def test_a_new_period_changes_the_pwm_within_a_second(session: Session) ->
         await asyncio.sleep(0.1)
 
 
+async def test_the_pwm_changes_at_the_boundary_of_each_period(session: Session) -> None:
+    """The firmware wakes for a period's start, not on its next one-second tick: each change is on the Control
+    Pilot within a few ticks of the loop after its boundary."""
+    await session.charging()
+    changes: list[tuple[datetime, float | None]] = []
+
+    def on_world(event: str, value: Any) -> None:
+        if event == "connector1.pwm_duty_pct":
+            changes.append((datetime.now(timezone.utc), duty_to_current(value)))
+    session.world.subscribe(on_world)
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+    raw = profile(1, "TxDefaultProfile", [(0, 16), (1, 10), (2, 8), (3, 6)],
+                  schedule={"startSchedule": start.isoformat().replace("+00:00", "Z")})
+    assert await set_profile(session, 0, raw) == "Accepted"
+    while datetime.now(timezone.utc) < start + timedelta(seconds=3.3):
+        await asyncio.sleep(0.05)
+    session.world.unsubscribe(on_world)
+    for second, amps in ((1, 10), (2, 8), (3, 6)):
+        at = next(t for t, a in changes if a == pytest.approx(amps, abs=0.1))
+        late = (at - (start + timedelta(seconds=second))).total_seconds()
+        assert -0.05 < late < 0.25, f"{amps} A came {late:.3f} s after its period began"
+
+
 async def test_tx_profile_for_another_transaction_is_rejected_and_ends_with_its_own(session: Session) -> None:
     tx = await session.charging()
     assert await set_profile(session, 1, profile(1, "TxProfile", [(0, 6)], transactionId=tx + 1)) == "Rejected"
