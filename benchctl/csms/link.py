@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
+from websockets.exceptions import ConnectionClosed
 
 from .capture import CapturedFrame
 from .responder import Responder
@@ -162,6 +163,8 @@ class ChargerLink:
                                    session.connection.responses.pop(unique_id, None)) from exc
         except asyncio.TimeoutError as exc:
             raise NoAnswer(f"{action}: no answer within {session._response_timeout} s") from exc
+        except ConnectionClosed as exc:  # the charger's connection went as the request was being sent
+            raise ToolRequestError(f"{action}: the charger's connection closed ({exc})") from exc
         frame = session.connection.responses.pop(unique_id)
         self._track(action, payload, frame.frame.payload)  # the security settings: as the answer came (session.py)
         return frame.frame.payload, frame
