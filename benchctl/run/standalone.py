@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from benchctl.bench.config import BenchConfig
+from benchctl.config.pics import scenario_variables
 from benchctl.csms.capture import Capture
 from benchctl.csms.config_key import ConfigKey
 from benchctl.csms.link import ChargerLink, ToolRequestError
+from benchctl.plan.waits import mandated_wait_s
 from benchctl.record.case import ERROR, FAIL, PASS, CaseResult
 from benchctl.scenario.engine import CaseRunner
 from benchctl.scenario.model import Scenario
@@ -274,4 +276,13 @@ async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: Run
         raise ValueError(f"{config.file}: {benches} benches at once need a simulated bench")
     sources = [Standalone(config, retries, accept_profile, bench=n) for n in range(1, count + 1)]
     run = Run(config, run_dir, sources[0], [s.id for s in scenarios], outputs, extra_meta, lanes=sources[1:])
-    return await run.execute(scenarios)
+    return await run.execute(longest_first(scenarios, config, run.meta) if count > 1 else scenarios)
+
+
+def longest_first(scenarios: list[Scenario], config: BenchConfig, meta: dict[str, Any]) -> list[Scenario]:
+    """The order cases are dealt to several benches: the longest by their mandated waits first, so no bench is
+    left with a long case at the end while the others idle (plan order among equals)."""
+    boot_s = config.simulator.station.boot_delay_s if config.simulator is not None else 0.0
+    values = config.values | scenario_variables(run_pics(config, meta))
+    waits = {s.id: mandated_wait_s(s, values, boot_s=boot_s, connectors=config.connectors) for s in scenarios}
+    return sorted(scenarios, key=lambda s: -waits[s.id])

@@ -84,3 +84,15 @@ def test_live_progress_shows_every_case_running(scenarios: dict[str, Scenario]) 
     progress.on_case(1, first, result)
     assert "TC_017_1_CS" not in progress._status().plain
     assert "bench 2" in console.export_text()
+
+
+def test_the_cases_are_dealt_longest_first_by_their_mandated_waits(sim_config: BenchConfig,
+                                                                   scenarios: dict[str, Scenario]) -> None:
+    from benchctl.plan.waits import mandated_wait_s
+    from benchctl.run.standalone import longest_first
+
+    chosen = [scenarios[c] for c in ["TC_017_1_CS", "TC_036_CS", "TC_031_CS", "TC_023_CS", "TC_001_CS"]]
+    dealt = longest_first(chosen, sim_config, {})
+    waits = [mandated_wait_s(s, sim_config.values, boot_s=0.3) for s in dealt]
+    assert waits == sorted(waits, reverse=True) and waits[0] > waits[-1]
+    assert [s.id for s in dealt][-2:] == ["TC_017_1_CS", "TC_031_CS"]  # equal waits keep the plan's order
