@@ -14,6 +14,11 @@ log = logging.getLogger("benchctl.configuration")
 # keys a station does not let the Central System set back: a lower SecurityProfile is Rejected over OCPP (the
 # security whitepaper); the return to idle resets it locally (benchctl/run/security.py)
 LOCAL_ONLY = ("SecurityProfile",)
+# keys set back only once the station is idle: a timer the case left running counts with the case's value (the
+# Preparing of an authorization without a cable ends after ConnectionTimeOut; set back first, the station would
+# wait out the baseline's minute instead of the case's seconds). Every other key goes back before the wait, so a
+# case's MinimumStatusDuration does not hold back the statuses the wait is for.
+RESTORED_WHEN_IDLE = ("ConnectionTimeOut",)
 
 
 async def read_configuration(link: ChargerLink) -> dict[str, ConfigKey]:
@@ -25,8 +30,10 @@ async def read_configuration(link: ChargerLink) -> dict[str, ConfigKey]:
     return keys
 
 
-async def restore_configuration(link: ChargerLink, baseline: dict[str, ConfigKey]) -> list[str]:
-    """Put every writable key back to its baseline value; return what could not be restored."""
+async def restore_configuration(link: ChargerLink, baseline: dict[str, ConfigKey],
+                                leave: tuple[str, ...] = ()) -> list[str]:
+    """Put every writable key but those in `leave` back to its baseline value; return what could not be
+    restored."""
     try:
         current = await read_configuration(link)
     except ToolRequestError as exc:
@@ -36,7 +43,7 @@ async def restore_configuration(link: ChargerLink, baseline: dict[str, ConfigKey
         now = current.get(name)
         if base.readonly or base.value is None or now is None or now.value == base.value:
             continue
-        if name in LOCAL_ONLY:
+        if name in LOCAL_ONLY or name in leave:
             continue
         try:
             response, _ = await link.call("ChangeConfiguration", {"key": name, "value": base.value})

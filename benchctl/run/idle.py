@@ -12,7 +12,7 @@ from benchctl.bench.bench import Bench
 from benchctl.csms.config_key import ConfigKey
 from benchctl.csms.link import ChargerLink, NoAnswer, ToolRequestError
 
-from .configuration import restore_configuration
+from .configuration import RESTORED_WHEN_IDLE, restore_configuration
 from .security import restore_security
 
 log = logging.getLogger("benchctl.idle")
@@ -162,7 +162,8 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float,
                          baseline: dict[str, ConfigKey] | None = None) -> str | None:
     """Bring the station to idle, its configuration back to `baseline` when given; return None when it is, or why
     it is not. The configuration goes back first, before anything makes the charger change a status: a key a case
-    set (TC_023's MinimumStatusDuration) would otherwise still hold back the statuses this waits for."""
+    set (TC_023's MinimumStatusDuration) would otherwise still hold back the statuses this waits for; the keys of a
+    timer the case may have left running (RESTORED_WHEN_IDLE) go back once the station is idle."""
     connectors = bench.config.connectors
     problem = await restore_security(bench, link, timeout)  # first: a station stuck on a profile may not connect
     if problem is not None:
@@ -171,7 +172,7 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float,
         problem = await _bring_back_offline(bench, link, timeout)
         if problem is not None:
             return problem
-    restored = await _restore(link, baseline)
+    restored = await _restore(link, baseline, leave=RESTORED_WHEN_IDLE)
     for transaction_id in list(link.transactions):  # 000_STOPTX
         try:
             response, _ = await link.call("RemoteStopTransaction", {"transactionId": transaction_id})
@@ -187,7 +188,7 @@ async def return_to_idle(bench: Bench, link: ChargerLink, timeout: float,
     await _make_operative(link, connectors)
     why = await _idle(link, connectors, timeout)
     if why is None:
-        return restored
+        return restored or await _restore(link, baseline)
     if not bench.has("mains"):
         return why
     # a firmware that hangs (not Available, or every request left unanswered) comes back only with its power: left
@@ -213,10 +214,11 @@ async def _idle(link: ChargerLink, connectors: int, timeout: float) -> str | Non
     return None
 
 
-async def _restore(link: ChargerLink, baseline: dict[str, ConfigKey] | None) -> str | None:
+async def _restore(link: ChargerLink, baseline: dict[str, ConfigKey] | None,
+                   leave: tuple[str, ...] = ()) -> str | None:
     if baseline is None:
         return None
-    problems = await restore_configuration(link, baseline)
+    problems = await restore_configuration(link, baseline, leave)
     return "configuration keys not restored: " + "; ".join(problems) if problems else None
 
 

@@ -69,3 +69,24 @@ async def test_the_configuration_goes_back_before_the_statuses_are_waited_for(fa
         assert (await read_configuration(link))["MinimumStatusDuration"].value == baseline["MinimumStatusDuration"].value
         boots = [f for f in session.csms.capture.read() if f.frame.action == "BootNotification"]
         assert len(boots) == 2, "the return to idle had to power cycle the charger"  # a CALL and its answer
+
+
+async def test_a_timer_the_case_left_running_ends_with_the_cases_value(fast_sim_config: BenchConfig) -> None:
+    """TC_061_CS ends authorized without a cable, ConnectionTimeOut set short: the station leaves Preparing when
+    that runs out. Set back to the baseline's minute first, the station would wait the minute and be power
+    cycled; ConnectionTimeOut goes back once the station is idle."""
+    from benchctl.bench.actions import present_id
+
+    async with open_bench(fast_sim_config, Capture(None)) as session:
+        link, bench = session.link, session.bench
+        assert await return_to_idle(bench, link, timeout=4) is None
+        baseline = await read_configuration(link)
+        assert int(baseline["ConnectionTimeOut"].value or 0) > 10
+        response, _ = await link.call("ChangeConfiguration", {"key": "ConnectionTimeOut", "value": "2"})
+        assert response["status"] == "Accepted"
+        await present_id(bench, fast_sim_config.values["valid_id_tag"])
+        assert await link.wait_until(lambda: link.statuses.get(1) == "Preparing", 4)
+        assert await return_to_idle(bench, link, timeout=8, baseline=baseline) is None
+        boots = [f for f in session.csms.capture.read() if f.frame.action == "BootNotification"]
+        assert len(boots) == 2, "the return to idle had to power cycle the charger"
+        assert (await read_configuration(link))["ConnectionTimeOut"].value == baseline["ConnectionTimeOut"].value
