@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +103,7 @@ def read_pace(run_dir: Path, wall_s: float | None = None) -> Pace:
     # the PICS answers decide the memory states a case runs "(if implemented)", as in the run
     values = dict(config.values) | scenario_variables(run.get("pics") or config.pics)
     results = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines() if line.strip()]
+    boundaries = first_clock_samples(run_dir / "capture.jsonl")
     cases = []
     for r in sorted(results, key=lambda r: r["started"]):
         file = scenarios_dir / f"{r['id']}.yaml"
@@ -111,6 +113,12 @@ def read_pace(run_dir: Path, wall_s: float | None = None) -> Pace:
         rules: dict[str, float] = defaultdict(float)
         for w in waits:
             rules[w.rule] += w.seconds
+        if r["id"] in boundaries:
+            # the first clock-aligned sample cannot come before the clock's next boundary: how far that was
+            # depends on when the case started, so plan/waits.py leaves it out and the run's capture tells it
+            phase = boundaries[r["id"]] - r["started"] - rules["ev_ready"] - rules["operator_pause"]
+            if phase > 0:
+                rules["clock_phase"] = phase
         cases.append(CasePace(r["id"], int(r.get("bench") or 1), r["verdict"], r["started"], r["duration_s"],
                               sum(rules.values()), dict(sorted(rules.items(), key=lambda kv: -kv[1]))))
     if not cases:
@@ -129,6 +137,25 @@ def read_pace(run_dir: Path, wall_s: float | None = None) -> Pace:
     wall = run_wall if wall_s is None else wall_s
     return Pace(str(run_dir), wall, total, busiest, least, len(by_bench), setup, sum(c.duration_s for c in cases),
                 between, len(cases) - len(by_bench), max(0.0, wall - run_wall), cases)
+
+
+def first_clock_samples(capture: Path) -> dict[str, float]:
+    """Case id: the timestamp (epoch s) of the first clock-aligned MeterValues the charger sent in the case."""
+    found: dict[str, float] = {}
+    if not capture.exists():
+        return found
+    with capture.open(encoding="utf-8") as lines:
+        for line in lines:
+            if '"MeterValues"' not in line or "Sample.Clock" not in line:
+                continue
+            frame = json.loads(line)
+            case = frame.get("case")
+            if frame.get("type") != "CALL" or not case or ":" in case or case in found:
+                continue
+            readings = json.loads(frame["raw"])[3].get("meterValue") or []
+            if readings and all(v.get("context") == "Sample.Clock" for v in readings[0].get("sampledValue", [])):
+                found[case] = datetime.fromisoformat(readings[0]["timestamp"].replace("Z", "+00:00")).timestamp()
+    return found
 
 
 def report(pace: Pace) -> str:

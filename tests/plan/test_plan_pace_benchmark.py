@@ -51,3 +51,23 @@ def test_two_cases_on_two_benches_are_judged_against_the_busier_bench(tmp_path: 
     assert ran["between_s"] == 0 and ran["gaps"] == 0
     assert ran["busiest_s"] == ran["least_s"] == 9.3 and ran["mandated_s"] > 9.3  # TC_003's too
     assert ran["ratio"] == ran["wall_s"] / 9.3
+
+
+def test_the_clock_phase_of_a_clock_aligned_case_is_read_from_its_capture(tmp_path: Path) -> None:
+    """TC_071_CS's first clock-aligned sample waits for the clock's next boundary: the capture gives the sample's
+    time, a frame of another kind or of the return to idle does not count."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from plan_pace import first_clock_samples
+
+    def frame(case: str, context: str, timestamp: str) -> str:
+        payload = {"connectorId": 1, "meterValue": [{"timestamp": timestamp, "sampledValue": [
+            {"value": "1", "context": context}]}]}
+        return json.dumps({"type": "CALL", "action": "MeterValues", "case": case,
+                           "raw": json.dumps([2, "x", "MeterValues", payload])})
+
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text("\n".join([frame("TC_071_CS:reset", "Sample.Clock", "2026-12-07T05:00:00Z"),
+                                  frame("TC_071_CS", "Sample.Periodic", "2026-12-07T05:00:01Z"),
+                                  frame("TC_071_CS", "Sample.Clock", "2026-12-07T05:00:03Z"),
+                                  frame("TC_071_CS", "Sample.Clock", "2026-12-07T05:00:06Z")]) + "\n")
+    assert first_clock_samples(capture) == {"TC_071_CS": 1796619603.0}
