@@ -24,10 +24,9 @@ def _results(run_dir: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_a_case(tmp_path: Path) -> None:
-    # one bench: the cases one after another, so the kill falls between two of them (the default, several
-    # simulated benches at once, is tested in tests/run/test_benches.py)
-    proc = _benchctl("run", *CASES, "--runs", str(tmp_path), "--benches", "1")
+def _killed_after_two_cases(tmp_path: Path, *args: str) -> Path:
+    """`benchctl run ARGS` into tmp_path, killed with SIGKILL once two cases have finished; its run directory."""
+    proc = _benchctl("run", *args, "--runs", str(tmp_path))
     try:
         deadline = time.monotonic() + 120
         while not list(tmp_path.iterdir()) or len(_results(next(tmp_path.iterdir()))) < 2:
@@ -40,6 +39,13 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_a_case(tm
         if proc.poll() is None:
             proc.kill()
     (run_dir,) = tmp_path.iterdir()
+    return run_dir
+
+
+def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_a_case(tmp_path: Path) -> None:
+    # one bench: the cases one after another, so the kill falls between two of them (the default, several
+    # simulated benches at once, is tested in tests/run/test_benches.py)
+    run_dir = _killed_after_two_cases(tmp_path, *CASES, "--benches", "1")
     finished = [r["id"] for r in _results(run_dir)]
     assert 2 <= len(finished) < len(CASES)
     with (run_dir / "results.jsonl").open("a") as f:
@@ -64,19 +70,7 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_a_case(tm
 
 def test_a_run_on_several_benches_killed_with_sigkill_resumes_on_as_many(tmp_path: Path) -> None:
     cases = ["001", "003", "010", "012", "013", "017_1"]
-    proc = _benchctl("run", *cases, "--runs", str(tmp_path), "--benches", "2")
-    try:
-        deadline = time.monotonic() + 120
-        while not list(tmp_path.iterdir()) or len(_results(next(tmp_path.iterdir()))) < 2:
-            assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, "two cases never finished"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    (run_dir,) = tmp_path.iterdir()
+    run_dir = _killed_after_two_cases(tmp_path, *cases, "--benches", "2")
     finished = [r["id"] for r in _results(run_dir)]
     assert 2 <= len(finished) < len(cases)
     resumed = _benchctl("run", "--resume", str(run_dir))
