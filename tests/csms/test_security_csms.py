@@ -202,3 +202,18 @@ async def test_a_new_key_counts_from_the_moment_its_answer_is_read(pki: LabPki) 
         assert known_right_after and OTHER_KEY in known_right_after[0]
     finally:
         await csms.stop()
+
+
+@pytest.mark.filterwarnings("error::cryptography.utils.CryptographyDeprecationWarning")
+def test_a_dsa_key_is_judged_by_its_size_without_the_librarys_deprecation_warning() -> None:
+    """TC_087 step 4 names DSA keys: 2048 bits pass, 1024 do not, and judging one warns of nothing."""
+    import warnings
+
+    from cryptography.hazmat.primitives.asymmetric import dsa
+
+    from benchctl.csms.security import _key_strong_enough
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # making the keys may warn; judging them must not
+        strong, weak = dsa.generate_private_key(2048).public_key(), dsa.generate_private_key(1024).public_key()
+    assert _key_strong_enough(strong) and not _key_strong_enough(weak)
