@@ -241,18 +241,20 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _benches(asked: int | None, config: BenchConfig, console: Console) -> int | None:
-    """How many simulated benches run the cases: --benches, else DEFAULT_SIM_BENCHES on a simulated bench and 1 on
-    a real one (it has one charger); None after saying why the number cannot be."""
+    """How many simulated benches run the cases: --benches, else DEFAULT_SIM_BENCHES on a simulated bench whose
+    copies can run side by side and 1 on any other; None after saying why the number cannot be."""
+    from benchctl.run.standalone import why_one_bench
+
+    alone = why_one_bench(config)
     if asked is None:
-        return DEFAULT_SIM_BENCHES if config.simulator is not None else 1
+        return DEFAULT_SIM_BENCHES if alone is None else 1
     if not 1 <= asked <= MAX_SIM_BENCHES:
         console.print(f"[red]--benches {asked}: the number of benches is 1 or more, and at most {MAX_SIM_BENCHES} "
                       f"(each simulated bench holds about 45 file descriptors; the serial driver's select() takes "
                       f"none above 1023)[/]")
         return None
-    if asked > 1 and config.simulator is None:
-        console.print(f"[red]--benches {asked}: {escape(config.file)} is a real bench with one charger; only a "
-                      f"simulated bench can be run several times at once[/]")
+    if asked > 1 and alone is not None:
+        console.print(f"[red]--benches {asked}: {escape(config.file)}: {escape(alone)}[/]")
         return None
     return asked
 

@@ -272,11 +272,23 @@ async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: Run
     simulator and Central System; the cases dealt out in the order given). Raises ProfileContradiction (nothing
     run, run.json says why) when the charger contradicts the bench or the PICS and `accept_profile` is not given."""
     count = max(1, min(benches, len(scenarios)))
-    if count > 1 and config.simulator is None:
-        raise ValueError(f"{config.file}: {benches} benches at once need a simulated bench")
+    if count > 1 and (problem := why_one_bench(config)) is not None:
+        raise ValueError(f"{config.file}: {benches} benches at once: {problem}")
     sources = [Standalone(config, retries, accept_profile, bench=n) for n in range(1, count + 1)]
     run = Run(config, run_dir, sources[0], [s.id for s in scenarios], outputs, extra_meta, lanes=sources[1:])
     return await run.execute(longest_first(scenarios, config, run.meta) if count > 1 else scenarios)
+
+
+def why_one_bench(config: BenchConfig) -> str | None:
+    """Why the bench can run only once at a time, or None when copies of it can run side by side: a simulated bench
+    whose gear is all on loopback ports of its own."""
+    if config.simulator is None:
+        return "it is a real bench with one charger; only a simulated bench can be run several times at once"
+    mqtt = config.simulator.control.mqtt
+    if mqtt is not None:
+        return (f"its simulated gear takes its commands on the MQTT broker {mqtt.get('host')}:{mqtt.get('port')} "
+                f"under {mqtt.get('prefix')}/, which every copy of the bench would share")
+    return None
 
 
 def longest_first(scenarios: list[Scenario], config: BenchConfig, meta: dict[str, Any]) -> list[Scenario]:

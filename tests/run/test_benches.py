@@ -61,14 +61,28 @@ def _benchctl(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, cwd=ROOT)
 
 
-def test_benches_are_for_a_simulated_bench_and_between_1_and_16(tmp_path: Path) -> None:
+def test_benches_are_for_a_simulated_bench_of_its_own_ports_and_between_1_and_16(tmp_path: Path) -> None:
     real = _benchctl("--bench", "bench_configs/modbus-lab.yaml", "--benches", "2", "--runs", str(tmp_path), "001")
     assert real.returncode == 2, real.stdout + real.stderr
-    assert "modbus-lab.yaml is a real bench with one charger" in real.stdout + real.stderr
+    assert "modbus-lab.yaml: it is a real bench with one charger" in real.stdout + real.stderr
+    shared = _benchctl("--bench", "bench_configs/sim-mqtt.yaml", "--benches", "2", "--runs", str(tmp_path), "001")
+    assert shared.returncode == 2, shared.stdout + shared.stderr
+    assert "MQTT broker 127.0.0.1:1883 under hil_sim/, which every copy" in shared.stdout + shared.stderr
     for count in ("0", "17"):
         refused = _benchctl("--benches", count, "--runs", str(tmp_path), "001")
         assert refused.returncode == 2 and "1 or more, and at most 16" in refused.stdout + refused.stderr
     assert not list(tmp_path.iterdir())  # refused before a run directory
+
+
+def test_a_bench_that_cannot_be_copied_runs_alone_by_default() -> None:
+    from benchctl.bench.config import load_bench
+    from benchctl.run.command import DEFAULT_SIM_BENCHES, _benches
+
+    console = Console(record=True)
+    assert _benches(None, load_bench(ROOT / "bench_configs" / "sim.yaml"), console) == DEFAULT_SIM_BENCHES
+    assert _benches(None, load_bench(ROOT / "bench_configs" / "sim-http.yaml"), console) == DEFAULT_SIM_BENCHES
+    assert _benches(None, load_bench(ROOT / "bench_configs" / "sim-mqtt.yaml"), console) == 1
+    assert _benches(None, load_bench(ROOT / "bench_configs" / "modbus-lab.yaml"), console) == 1
 
 
 def test_live_progress_shows_every_case_running(scenarios: dict[str, Scenario]) -> None:
