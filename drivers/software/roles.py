@@ -7,6 +7,8 @@ as {field: raw value}; it raises DriverError (through the driver's `error`) nami
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any, Callable, ClassVar, Mapping, Protocol
 
 from benchctl.config.schema import Schema
@@ -24,6 +26,7 @@ from ..steplog import StepLog, step
 from .catalogue import KINDS, PROBE
 from .settings import EvRoleSettings, OutputRoleSettings, actions_schema, check_actions
 
+CONFIRM_POLL_S = 0.01  # how often a set output's read-back is looked at until it shows the level
 _TRUE = {"1", "ON", "TRUE", "YES", "CLOSED"}
 _FALSE = {"0", "OFF", "FALSE", "NO", "OPEN"}
 
@@ -222,7 +225,21 @@ class SoftOutput(SoftGear, DigitalOutputProtocol):
     @step
     async def set(self, level: bool) -> None:
         await self._do("on" if level else "off", level=bool(level))
+        if self.transport.has("get"):
+            await self._confirm(bool(level))
         self._last = bool(level)
+
+    async def _confirm(self, level: bool) -> None:
+        """Set means done: over MQTT a command reaches the device some time after it is published, and the next
+        step (a tool request the switched fault must change the answer to) may not run before. The declared
+        read-back shows the level before set returns; a device that never shows it is a bench error."""
+        timeout = float(getattr(self.transport, "timeout_s", 2.0))
+        deadline = time.monotonic() + timeout
+        while (now := as_level(self, (await self._read("get"))["level"])) != level:
+            if time.monotonic() > deadline:
+                raise self._error(f"set to {'on' if level else 'off'}, its read-back still shows "
+                                  f"{'on' if now else 'off'} after {timeout:g} s")
+            await asyncio.sleep(CONFIRM_POLL_S)
 
     @step
     async def get(self) -> bool:

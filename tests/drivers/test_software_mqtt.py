@@ -140,3 +140,28 @@ async def test_a_restarted_broker_is_reconnected_on_the_next_action(tmp_path: Pa
     with mosquitto_or_fail(tmp_path / "b2", port=port) as second:
         assert second.port == port
         await relay.set(False)  # the first try finds the old connection gone, the second connects again
+
+
+async def test_a_set_output_returns_once_its_read_back_shows_the_level(
+        world: World, broker: Mosquitto, control: MQTTControl, opened: list[Any]) -> None:
+    """A command published is not yet a command done: the next step (a tool request the fault must change the
+    answer to, TC_030's UnlockConnector) may only run once the device shows it."""
+    lock_fault = MQTTOutput("lock_fault", MqttOutputSettings(host=broker.host, port=broker.port,
+                                                             actions=switch_actions("lock_failure")))
+    opened.append(lock_fault)
+    for level in (True, False, True):
+        await lock_fault.set(level)
+        assert world.connectors[0].lock_failure is level  # no waiting here: set came back once it was so
+
+
+async def test_a_read_back_that_does_not_follow_the_set_is_a_driver_error(broker: Mosquitto,
+                                                                        opened: list[Any]) -> None:
+    import aiomqtt
+
+    async with aiomqtt.Client(broker.host, broker.port) as stuck:  # a device whose state topic never moves
+        await stuck.publish(f"{P}/switch/mains", "ON", qos=1, retain=True)
+    relay = MQTTOutput("mains", MqttOutputSettings(host=broker.host, port=broker.port, actions=switch_actions("mains"),
+                                                   timeout_s=0.3))
+    opened.append(relay)
+    with pytest.raises(DriverError, match=r"set to off, its read-back still shows on after 0.3 s"):
+        await relay.set(False)
