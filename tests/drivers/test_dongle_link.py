@@ -123,7 +123,9 @@ async def test_profiles_are_data(world: World) -> None:
         figures = await measure("127.0.0.1", server.port, bytes_=400, pings=1)
     finally:
         await server.stop()
-    assert figures.latency_p50_ms >= 200 and figures.bandwidth_Bps < 2_100
+    # the 2 kB/s of the profile, not the 4G default's; the download is timed from its first chunk (64 of 400
+    # bytes), so the figure may read up to a chunk's share high
+    assert figures.latency_p50_ms >= 200 and figures.bandwidth_Bps < 2_000 * 400 / (400 - 64)
 
 
 async def test_no_service_is_a_driver_error_naming_the_endpoint(at_dongle: E3372ATDongle,
