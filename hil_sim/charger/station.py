@@ -148,8 +148,8 @@ class SimStation:
                 if this is not None and this.cancelling():  # this power-down was cancelled (the station stops):
                     await asyncio.wait({task})  # the firmware still ends first, then the cancellation goes on
                     raise
-            except Exception:  # whatever the firmware died of, it is down now
-                pass
+            except Exception as exc:  # whatever the firmware died of, it is down now
+                log.info("the firmware task ended with %r as the power went", exc)
         for connector_id in range(1, self.settings.connectors + 1):
             self.world.set("pwm_duty_pct", 100.0, connector_id=connector_id)
 
