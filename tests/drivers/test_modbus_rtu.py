@@ -17,7 +17,6 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterResponse,
 )
 
-from drivers.base import Driver
 from drivers.errors import DriverError
 from drivers.evse_tester.modbus import ModbusEVEmulator, ModbusEvSettings
 from drivers.meter.modbus_meter import ModbusEnergyMeter, ModbusMeterSettings
@@ -55,18 +54,9 @@ async def bus(request, world: World) -> AsyncIterator:
     await gear.stop()
 
 
-@pytest.fixture
-async def closing() -> AsyncIterator[list[Driver]]:
-    """Drivers a test opened, closed after it even when it fails."""
-    drivers: list[Driver] = []
-    yield drivers
-    for driver in drivers:
-        await driver.close()
-
-
-async def test_ev_emulator_over_rtu(bus, world: World, closing) -> None:
+async def test_ev_emulator_over_rtu(bus, world: World, opened) -> None:
     ev = ev_on(bus.transport())
-    closing.append(ev)
+    opened.append(ev)
     world.set("plugged_charger_side", True, connector_id=1)
     await ev.set_plug(True)
     await ev.set_cp_state("C")
@@ -82,9 +72,9 @@ async def test_ev_emulator_over_rtu(bus, world: World, closing) -> None:
     assert (c.plugged_ev_side, c.ev_state, c.diode_fault) == (False, "A", False)
 
 
-async def test_relay_coils_over_rtu(bus, world: World, closing) -> None:
+async def test_relay_coils_over_rtu(bus, world: World, opened) -> None:
     mains, cable = coil_on(bus.transport(), "mains", 0), coil_on(bus.transport(), "cable", 2)
-    closing.extend([mains, cable])
+    opened.extend([mains, cable])
     await mains.set(False)
     await cable.set(True)
     assert (world.mains_on, world.connector(1).plugged_charger_side) == (False, True)
@@ -95,13 +85,13 @@ async def test_relay_coils_over_rtu(bus, world: World, closing) -> None:
     assert await mains.get() is True
 
 
-async def test_three_devices_share_one_bus_concurrently(bus, world: World, closing) -> None:
+async def test_three_devices_share_one_bus_concurrently(bus, world: World, opened) -> None:
     # On a serial port this only works because the drivers share one connection: the port opens once.
     transport = bus.transport()
     ev = ev_on(transport)
     mains, network = coil_on(transport, "mains", 0), coil_on(transport, "network", 1)
     meter = ModbusEnergyMeter("meter", ModbusMeterSettings(transport=transport, device_id=METER, **FAST))
-    closing.extend([ev, mains, network, meter])
+    opened.extend([ev, mains, network, meter])
     for _ in range(3):
         await asyncio.gather(ev.set_cp_state("B"), mains.set(True), network.set(False), meter.read(), ev.measure())
     assert (world.connector(1).ev_state, world.mains_on, world.network_up) == ("B", True, False)
@@ -111,9 +101,9 @@ async def test_three_devices_share_one_bus_concurrently(bus, world: World, closi
     assert (await meter.read()).voltage_v == [230.0, 230.0, 230.0]
 
 
-async def test_silent_device_gives_driver_error_in_bounded_time(bus, closing) -> None:
+async def test_silent_device_gives_driver_error_in_bounded_time(bus, opened) -> None:
     ev = ev_on(bus.transport())
-    closing.append(ev)
+    opened.append(ev)
     await ev.measure()
     bus.silent = True
     started = time.monotonic()
@@ -127,19 +117,19 @@ async def test_silent_device_gives_driver_error_in_bounded_time(bus, closing) ->
     assert (await ev.measure()).state == "A"
 
 
-async def test_absent_device_stays_silent_like_on_rs485(bus, closing) -> None:
+async def test_absent_device_stays_silent_like_on_rs485(bus, opened) -> None:
     mains = coil_on(bus.transport(), "mains", 0, device_id=9)
-    closing.append(mains)
+    opened.append(mains)
     with pytest.raises(DriverError) as caught:
         await mains.get()
     assert str(caught.value) == f"mains: Modbus coil {bus.transport().describe()} device 9 coil 0: no answer after 2 tries of 0.25 s"
     assert bus.requests[9] == 2
 
 
-async def test_exception_answer_over_rtu(bus, closing) -> None:
+async def test_exception_answer_over_rtu(bus, opened) -> None:
     # the relay board has no registers: the EV driver pointed at it gets "illegal data address", named
     ev = ModbusEVEmulator("ev", ModbusEvSettings(transport=bus.transport(), device_id=RELAY, **FAST))
-    closing.append(ev)
+    opened.append(ev)
     with pytest.raises(DriverError, match=r"cp_state \(holding register 0\): Modbus exception 2 \(illegal data address\)"):
         await ev.set_cp_state("B")
 

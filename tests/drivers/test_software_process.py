@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -44,14 +44,6 @@ def firmware(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-async def outputs() -> AsyncIterator[list[ProcessOutput]]:
-    made: list[ProcessOutput] = []
-    yield made
-    for output in made:
-        await output.close()
-
-
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -61,12 +53,12 @@ def alive(pid: int) -> bool:
 
 
 async def test_power_on_waits_for_readiness_off_signals_and_a_cycle_restarts(
-        tmp_path: Path, firmware: Path, outputs: list[ProcessOutput]) -> None:
+        tmp_path: Path, firmware: Path, opened: list[Any]) -> None:
     port, record = free_port(), tmp_path / "signals.txt"
     mains = ProcessOutput("mains", ProcessSettings(command=f"{sys.executable} {firmware} {port} {record} 0.3",
                                                    stop_signal="SIGINT", ready_tcp=f"127.0.0.1:{port}",
                                                    ready_timeout_s=10))
-    outputs.append(mains)
+    opened.append(mains)
     assert await mains.get() is False
     await mains.safe_state()  # safe level: running
     assert await mains.get() is True
@@ -82,13 +74,13 @@ async def test_power_on_waits_for_readiness_off_signals_and_a_cycle_restarts(
 
 
 async def test_a_firmware_that_ignores_the_stop_signal_is_killed(tmp_path: Path,
-                                                                outputs: list[ProcessOutput]) -> None:
+                                                                opened: list[Any]) -> None:
     port = free_port()
     script = ("import signal, socket, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); s = socket.socket(); "
               f"s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(60)")
     stubborn = ProcessOutput("mains", ProcessSettings(command=f"{sys.executable} -c \"{script}\"", stop_timeout_s=0.3,
                                                       ready_tcp=f"127.0.0.1:{port}"))
-    outputs.append(stubborn)
+    opened.append(stubborn)
     await stubborn.set(True)
     assert stubborn.process is not None
     await stubborn.set(False)
@@ -96,20 +88,20 @@ async def test_a_firmware_that_ignores_the_stop_signal_is_killed(tmp_path: Path,
 
 
 async def test_not_ready_in_time_is_an_error_and_leaves_nothing_running(tmp_path: Path, firmware: Path,
-                                                                      outputs: list[ProcessOutput]) -> None:
+                                                                      opened: list[Any]) -> None:
     port = free_port()
     slow = ProcessOutput("mains", ProcessSettings(command=f"{sys.executable} {firmware} {port} {tmp_path / 'r'} 30",
                                                   ready_tcp=f"127.0.0.1:{port}", ready_timeout_s=0.3))
-    outputs.append(slow)
+    opened.append(slow)
     with pytest.raises(DriverError, match=rf"not ready within 0.3 s \(TCP 127.0.0.1:{port}\); stopped it"):
         await slow.set(True)
     assert await slow.get() is False
 
 
-async def test_a_firmware_that_exits_at_once_is_an_error_with_its_status(outputs: list[ProcessOutput]) -> None:
+async def test_a_firmware_that_exits_at_once_is_an_error_with_its_status(opened: list[Any]) -> None:
     crash = ProcessOutput("mains", ProcessSettings(command=f"{sys.executable} -c \"raise SystemExit(3)\"",
                                                    ready_http="http://127.0.0.1:9/"))
-    outputs.append(crash)
+    opened.append(crash)
     with pytest.raises(DriverError, match="exited with status 3 before it was ready"):
         await crash.set(True)
 
