@@ -100,12 +100,19 @@ class Run(Generic[Source]):
             **source.meta(), **(extra_meta or {})} | ({"benches": len(self.lanes)} if lanes else {})
         self._closed = False
 
-    def capture_for(self, source: CaseSource) -> Capture:
+    def bench_of(self, source: Source) -> int | None:
+        """Which simulated bench `source` is (1, 2...) in a run with several; None in a run with one. Frames, results
+        and actions are tagged with it."""
+        return self.lanes.index(source) + 1 if len(self.lanes) > 1 else None
+
+    def capture_for(self, source: Source) -> Capture:
         """The capture `source` records into: the run's own for the first source, for each other one a capture of
-        its own labels and frames on the same capture.jsonl (bench 2, 3...)."""
+        its own labels and frames on the same capture.jsonl."""
         key = id(source)
         if key not in self._captures:
-            self._captures[key] = self.capture.sibling(bench=len(self._captures) + 1)
+            bench = self.bench_of(source)
+            assert bench is not None, "a source the run was not given"
+            self._captures[key] = self.capture.sibling(bench=bench)
         return self._captures[key]
 
     async def start(self) -> None:
@@ -134,8 +141,7 @@ class Run(Generic[Source]):
         result = await source.run_case(self, scenario)
         records = [f.as_record() for f in self.capture_for(source).frames_of_case(scenario.id)]
         result.timings = [t.as_record() for t in case_timings(records, result.actions)]
-        if len(self.lanes) > 1:
-            result.bench = self.lanes.index(source) + 1
+        result.bench = self.bench_of(source)
         self.run_dir.append_result(result)
         return result
 

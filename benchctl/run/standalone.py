@@ -43,9 +43,8 @@ log = logging.getLogger("benchctl.run")
 class Standalone:
     """The CaseSource of `benchctl run`, the pytest plugin and a fleet job (one bench session across cases)."""
 
-    def __init__(self, config: BenchConfig, retries: int = 0, accept_profile: bool = False, bench: int = 1) -> None:
+    def __init__(self, config: BenchConfig, retries: int = 0, accept_profile: bool = False) -> None:
         self.config = config
-        self.bench_number = bench  # of a run with several simulated benches: its files go to benches/<n>/
         self.retries = retries  # Appendix D retests of a case, at most
         self.accept_profile = accept_profile  # a contradicting DUT profile is recorded, not a stop
         self.baseline: dict[str, ConfigKey] | None = None
@@ -83,8 +82,8 @@ class Standalone:
     def workdir(self, run: Run) -> Path:
         """Where this bench's PKI and file server live: the run directory, or benches/<n>/ in it for the second
         bench on (each simulated bench has its own roots and firmware images)."""
-        path = run.run_dir.path
-        return path if self.bench_number == 1 else path / "benches" / str(self.bench_number)
+        path, bench = run.run_dir.path, run.bench_of(self)
+        return path if bench in (None, 1) else path / "benches" / str(bench)
 
     async def open(self, run: Run) -> None:
         self._run = run
@@ -98,7 +97,7 @@ class Standalone:
         except BaseException:
             await self._stack.aclose()
             raise
-        bench = self.bench_number if len(run.lanes) > 1 else None
+        bench = run.bench_of(self)
         self.session.bench.steplog.listeners.append(lambda step: run.run_dir.log_action(step, bench))
         self.watch.attached_at = self.session.link.attached_at
         if self.session.bench.has("meter"):
@@ -274,7 +273,7 @@ async def run_cases(config: BenchConfig, scenarios: list[Scenario], run_dir: Run
     count = max(1, min(benches, len(scenarios)))
     if count > 1 and (problem := why_one_bench(config)) is not None:
         raise ValueError(f"{config.file}: {benches} benches at once: {problem}")
-    sources = [Standalone(config, retries, accept_profile, bench=n) for n in range(1, count + 1)]
+    sources = [Standalone(config, retries, accept_profile) for _ in range(count)]
     run = Run(config, run_dir, sources[0], [s.id for s in scenarios], outputs, extra_meta, lanes=sources[1:])
     return await run.execute(longest_first(scenarios, config, run.meta) if count > 1 else scenarios)
 

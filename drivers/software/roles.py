@@ -33,6 +33,7 @@ _FALSE = {"0", "OFF", "FALSE", "NO", "OPEN"}
 
 class Transport(Protocol):
     address: str
+    timeout_s: float  # how long a request may take
 
     def has(self, action: str) -> bool: ...
 
@@ -233,7 +234,7 @@ class SoftOutput(SoftGear, DigitalOutputProtocol):
         """Set means done: over MQTT a command reaches the device some time after it is published, and the next
         step (a tool request the switched fault must change the answer to) may not run before. The declared
         read-back shows the level before set returns; a device that never shows it is a bench error."""
-        timeout = float(getattr(self.transport, "timeout_s", 2.0))
+        timeout = self.transport.timeout_s
         deadline = time.monotonic() + timeout
         while (now := as_level(self, (await self._read("get"))["level"])) != level:
             if time.monotonic() > deadline:
